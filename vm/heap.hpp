@@ -1,0 +1,82 @@
+// The garbage-collected heap for strings and arrays: precise mark-sweep over an intrusive object list.
+//
+// Roots are supplied by the owner (the Machine) through a callback at collection time: value stack,
+// globals, constants. Natives that hold a fresh object in a C++ variable across another allocation keep it
+// alive with a `Heap::Pin`.
+#pragma once
+
+#include "value.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace opscope {
+
+struct HeapStats {
+    std::uint64_t allocations = 0;
+    std::uint64_t allocated_bytes = 0;  // total ever allocated
+    std::uint64_t string_allocations = 0, string_bytes = 0;
+    std::uint64_t array_allocations = 0, array_bytes = 0;
+    std::uint64_t frees = 0;
+    std::uint64_t freed_bytes = 0;
+    std::uint64_t live_bytes = 0;
+    std::uint64_t peak_bytes = 0;
+    std::uint64_t gc_cycles = 0;
+    std::uint64_t gc_time_ns = 0;
+};
+
+class Heap {
+public:
+    using RootVisitor = std::function<void(const Value&)>;
+    using RootEnumerator = std::function<void(const RootVisitor&)>;
+
+    Heap() = default;
+    Heap(const Heap&) = delete;
+    Heap& operator=(const Heap&) = delete;
+    ~Heap();
+
+    void set_roots(RootEnumerator roots) { roots_ = std::move(roots); }
+    // 0 = unlimited. Exceeding it after a full collection throws Fault.
+    void set_limit(std::uint64_t bytes) { limit_ = bytes; }
+    std::uint64_t limit() const { return limit_; }
+
+    // Allocation may collect first; every value not reachable from a root or a Pin may be freed.
+    String* new_string(std::string_view text);
+    String* concat(const String& a, const String& b);
+    Array* new_array(std::size_t length);  // elements are nil
+
+    void collect();
+    const HeapStats& stats() const { return stats_; }
+    void reset_stats();  // keeps live/peak accounting consistent with the objects still alive
+
+    // Keeps a value alive while in scope (LIFO).
+    class Pin {
+    public:
+        Pin(Heap& heap, Value v) : heap_(heap) { heap_.pins_.push_back(v); }
+        ~Pin() { heap_.pins_.pop_back(); }
+        Pin(const Pin&) = delete;
+        Pin& operator=(const Pin&) = delete;
+
+    private:
+        Heap& heap_;
+    };
+
+private:
+    Object* allocate(std::size_t bytes, ObjectKind kind);
+    void mark(const Value& v);
+    void sweep();
+
+    Object* objects_ = nullptr;
+    std::vector<Object*> gray_;
+    std::vector<Value> pins_;
+    RootEnumerator roots_;
+    HeapStats stats_;
+    std::uint64_t limit_ = 0;
+    std::uint64_t next_collection_ = kMinThreshold;
+    static constexpr std::uint64_t kMinThreshold = 1u << 20;
+};
+
+} // namespace opscope

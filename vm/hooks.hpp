@@ -1,0 +1,46 @@
+// The interpreter's hook points. A profiler policy declares any subset of these member functions; the
+// interpreter calls each one under `if constexpr`, so an undeclared hook costs nothing — NullProfiler
+// declares none and the interpreter compiles to the same code as one without hooks.
+//
+//   on_run_begin(const Machine&)                      before main's first instruction
+//   on_run_end(const Machine&)                        after the program ends (normally or by a fault)
+//   on_instruction(const LinkedFunction&, std::size_t offset, Op)   every instruction (costly: prefer blocks)
+//   on_call(const LinkedFunction* caller, std::size_t offset, const LinkedFunction& callee, std::size_t depth)
+//                                                     a frame push (caller null for main); depth after push
+//   on_return(const LinkedFunction&, std::size_t depth)  a frame pop by `ret`; depth before the pop
+//   on_halt(std::size_t depth)                        `halt` with `depth` frames still live
+//   on_native(const Native&)                          a host function is called
+//   on_branch(const LinkedFunction&, std::size_t offset, bool taken)  a `jz`/`jnz` decided
+#pragma once
+
+#include "machine.hpp"
+
+#include <concepts>
+#include <cstddef>
+
+namespace opscope::hooks {
+
+template <class P>
+concept run_begin = requires(P& p, const Machine& m) { p.on_run_begin(m); };
+template <class P>
+concept run_end = requires(P& p, const Machine& m) { p.on_run_end(m); };
+template <class P>
+concept instruction = requires(P& p, const LinkedFunction& f, std::size_t offset, Op op) {
+    p.on_instruction(f, offset, op);
+};
+template <class P>
+concept call = requires(P& p, const LinkedFunction* caller, const LinkedFunction& callee, std::size_t n) {
+    p.on_call(caller, n, callee, n);
+};
+template <class P>
+concept return_ = requires(P& p, const LinkedFunction& f, std::size_t depth) { p.on_return(f, depth); };
+template <class P>
+concept halt = requires(P& p, std::size_t depth) { p.on_halt(depth); };
+template <class P>
+concept native = requires(P& p, const Native& n) { p.on_native(n); };
+template <class P>
+concept branch = requires(P& p, const LinkedFunction& f, std::size_t offset, bool taken) {
+    p.on_branch(f, offset, taken);
+};
+
+} // namespace opscope::hooks

@@ -1,0 +1,427 @@
+// Vm<Profiler>: the interpreter loop. This is the hot path and it lives here alone; everything slow is a
+// call into Machine (machine.cpp). Instruction bodies are written once; OPSCOPE_CASE/OPSCOPE_NEXT choose
+// computed-goto dispatch (GCC, Clang) or a portable switch (define OPSCOPE_SWITCH_DISPATCH to force it).
+//
+// Verified code runs without per-instruction checks: the verifier proved operand ranges, jump targets and
+// stack heights, and each call checks its frame's whole stack need (LinkedFunction::frame_slots) at once.
+// Registers (pc, sp, locals, frame, fuel) are locals; SAVE() writes them back before a slow path so that
+// errors get a backtrace and the collector sees every live value.
+#pragma once
+
+#include "hooks.hpp"
+#include "machine.hpp"
+#include "../policies/null.hpp"
+
+#include <cstdint>
+#include <utility>
+
+#if !defined(OPSCOPE_SWITCH_DISPATCH) && (defined(__GNUC__) || defined(__clang__))
+#define OPSCOPE_COMPUTED_GOTO 1
+#else
+#define OPSCOPE_COMPUTED_GOTO 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define OPSCOPE_LIKELY(x) __builtin_expect(!!(x), 1)
+#define OPSCOPE_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define OPSCOPE_LIKELY(x) (x)
+#define OPSCOPE_UNLIKELY(x) (x)
+#endif
+
+// OPSCOPE_HOOKS_REMOVED deletes every hook call at the source level. It exists only for the zero-cost
+// check, which compares Vm<NullProfiler> against a build with this defined.
+#if defined(OPSCOPE_HOOKS_REMOVED)
+#define OPSCOPE_HOOK(hook, ...) ((void)0)
+#else
+#define OPSCOPE_HOOK(hook, ...)                                  \
+    do {                                                         \
+        if constexpr (::opscope::hooks::hook<Profiler>) {        \
+            profiler_.__VA_ARGS__;                               \
+        }                                                        \
+    } while (0)
+#endif
+
+// Computed goto is a GNU extension used on purpose; keep hosts' -Wpedantic builds quiet about it.
+#if OPSCOPE_COMPUTED_GOTO
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wgnu-label-as-value"
+#endif
+#endif
+
+namespace opscope {
+
+template <class Profiler = NullProfiler>
+class Vm : public Machine {
+public:
+    explicit Vm(Limits limits = {}, Profiler profiler = {}) : Machine(limits), profiler_(std::move(profiler)) {}
+
+    // Runs `main` of the loaded program; returns its result (valid until the heap next allocates).
+    // Throws RuntimeError with a backtrace; the VM stays usable afterwards.
+    Value run() {
+        begin_run();
+        OPSCOPE_HOOK(run_begin, on_run_begin(*this));
+        OPSCOPE_HOOK(call, on_call(nullptr, 0, *frame_->function, 1));
+        Value result;
+        try {
+            result = interpret();
+        } catch (const std::exception& e) {
+            OPSCOPE_HOOK(run_end, on_run_end(*this));
+            fail(e);
+        }
+        end_run();
+        OPSCOPE_HOOK(run_end, on_run_end(*this));
+        return result;
+    }
+
+    Profiler& profiler() { return profiler_; }
+    const Profiler& profiler() const { return profiler_; }
+
+private:
+    Value interpret();
+    Profiler profiler_;
+};
+
+template <class Profiler>
+Value Vm<Profiler>::interpret() {
+    Frame* frame = frame_;
+    Frame* const frames_base = frames_.get();
+    const Instr* pc = frame->pc;
+    Value* sp = sp_;
+    Value* locals = frame->base;
+    std::int64_t fuel = fuel_;
+    const Value* const constants = constants_.data();
+    Value* const globals = globals_.data();
+    const LinkedFunction* const functions = functions_.data();
+    Value result = Value::nil();
+
+#define SAVE() (frame->pc = pc, sp_ = sp, frame_ = frame)
+#define CHARGE()                                                                \
+    do {                                                                        \
+        if (OPSCOPE_UNLIKELY((fuel -= pc->run_cost) < 0)) {                     \
+            SAVE();                                                             \
+            out_of_fuel();                                                      \
+        }                                                                       \
+    } while (0)
+#define OFFSET() frame->function->offset_of(pc)
+
+#if OPSCOPE_COMPUTED_GOTO
+    static const void* const dispatch_table[] = {
+#define OPSCOPE_LABEL_USER(name, ...) &&op_##name,
+#define OPSCOPE_LABEL_INTERNAL(name, ...) &&op_##name,
+        OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)
+#undef OPSCOPE_LABEL_USER
+#undef OPSCOPE_LABEL_INTERNAL
+    };
+    static_assert(std::size(dispatch_table) == kOpCount);
+#define OPSCOPE_CASE(name) op_##name:
+#define OPSCOPE_DISPATCH() goto* dispatch_table[pc->op]
+#else
+#define OPSCOPE_CASE(name) case Op::name:
+#define OPSCOPE_DISPATCH() goto dispatch
+#endif
+
+#define OPSCOPE_NEXT()                                                                        \
+    do {                                                                                      \
+        OPSCOPE_HOOK(instruction, on_instruction(*frame->function, OFFSET(), static_cast<Op>(pc->op))); \
+        OPSCOPE_DISPATCH();                                                                   \
+    } while (0)
+
+    OPSCOPE_NEXT();
+
+#if !OPSCOPE_COMPUTED_GOTO
+dispatch:
+    switch (static_cast<Op>(pc->op)) {
+#endif
+
+    // --- stack -------------------------------------------------------------------------------------
+    OPSCOPE_CASE(push) {
+        *sp++ = constants[pc->operand];
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(push_int) {
+        *sp++ = Value::integer(pc->operand);
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(pop) {
+        --sp;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(dup) {
+        *sp = sp[-1];
+        ++sp;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(swap) {
+        std::swap(sp[-1], sp[-2]);
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+
+    // --- locals and globals ----------------------------------------------------------------------------
+    OPSCOPE_CASE(load) {
+        *sp++ = locals[pc->operand];
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(store) {
+        locals[pc->operand] = *--sp;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(gload) {
+        const Value& v = globals[pc->operand];
+        if (OPSCOPE_UNLIKELY(v.type == Type::undefined)) {
+            SAVE();
+            undefined_global(pc->operand);
+        }
+        *sp++ = v;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(gstore) {
+        globals[pc->operand] = *--sp;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+
+    // --- arithmetic: int fast paths inline, everything else in Machine -----------------------------------
+#define OPSCOPE_INT_BINARY(name, expr)                                                       \
+    OPSCOPE_CASE(name) {                                                                     \
+        Value& a = sp[-2];                                                                   \
+        const Value& b = sp[-1];                                                             \
+        if (OPSCOPE_LIKELY(a.type == Type::integer && b.type == Type::integer)) {            \
+            const auto x = static_cast<std::uint64_t>(a.as.i), y = static_cast<std::uint64_t>(b.as.i); \
+            a.as.i = static_cast<std::int64_t>(expr);                                        \
+        } else {                                                                             \
+            SAVE();                                                                          \
+            arithmetic(Op::name, a, b);                                                      \
+        }                                                                                    \
+        --sp;                                                                                \
+        ++pc;                                                                                \
+        OPSCOPE_NEXT();                                                                      \
+    }
+    OPSCOPE_INT_BINARY(add, x + y)
+    OPSCOPE_INT_BINARY(sub, x - y)
+    OPSCOPE_INT_BINARY(mul, x * y)
+#undef OPSCOPE_INT_BINARY
+
+    // div/mod: zero and -1 divisors (division by zero, INT64_MIN / -1) take the slow path.
+#define OPSCOPE_INT_DIVISION(name, op)                                                       \
+    OPSCOPE_CASE(name) {                                                                     \
+        Value& a = sp[-2];                                                                   \
+        const Value& b = sp[-1];                                                             \
+        if (OPSCOPE_LIKELY(a.type == Type::integer && b.type == Type::integer &&             \
+                           static_cast<std::uint64_t>(b.as.i) + 1 > 1)) {                    \
+            a.as.i = a.as.i op b.as.i;                                                       \
+        } else {                                                                             \
+            SAVE();                                                                          \
+            arithmetic(Op::name, a, b);                                                      \
+        }                                                                                    \
+        --sp;                                                                                \
+        ++pc;                                                                                \
+        OPSCOPE_NEXT();                                                                      \
+    }
+    OPSCOPE_INT_DIVISION(div, /)
+    OPSCOPE_INT_DIVISION(mod, %)
+#undef OPSCOPE_INT_DIVISION
+
+    OPSCOPE_CASE(neg) {
+        Value& a = sp[-1];
+        if (OPSCOPE_LIKELY(a.type == Type::integer)) {
+            a.as.i = static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(a.as.i));
+        } else {
+            SAVE();
+            negate(a);
+        }
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+
+    // --- comparisons ---------------------------------------------------------------------------------------
+    OPSCOPE_CASE(eq) {
+        sp[-2] = Value::boolean(values_equal(sp[-2], sp[-1]));
+        --sp;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(ne) {
+        sp[-2] = Value::boolean(!values_equal(sp[-2], sp[-1]));
+        --sp;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+#define OPSCOPE_ORDER(name, op)                                                               \
+    OPSCOPE_CASE(name) {                                                                      \
+        Value& a = sp[-2];                                                                    \
+        const Value& b = sp[-1];                                                              \
+        bool r;                                                                               \
+        if (OPSCOPE_LIKELY(a.type == Type::integer && b.type == Type::integer)) {             \
+            r = a.as.i op b.as.i;                                                             \
+        } else {                                                                              \
+            SAVE();                                                                           \
+            r = compare(Op::name, a, b);                                                      \
+        }                                                                                     \
+        a = Value::boolean(r);                                                                \
+        --sp;                                                                                 \
+        ++pc;                                                                                 \
+        OPSCOPE_NEXT();                                                                       \
+    }
+    OPSCOPE_ORDER(lt, <)
+    OPSCOPE_ORDER(le, <=)
+    OPSCOPE_ORDER(gt, >)
+    OPSCOPE_ORDER(ge, >=)
+#undef OPSCOPE_ORDER
+    OPSCOPE_CASE(not_) {
+        sp[-1] = Value::boolean(!truthy(sp[-1]));
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+
+    // --- control ----------------------------------------------------------------------------------------
+    OPSCOPE_CASE(jmp) {
+        pc += pc->operand;
+        CHARGE();
+        OPSCOPE_NEXT();
+    }
+#define OPSCOPE_BRANCH(name, jump_if)                                                         \
+    OPSCOPE_CASE(name) {                                                                      \
+        --sp;                                                                                 \
+        const bool value = sp->type == Type::boolean ? sp->as.b : truthy(*sp);                \
+        OPSCOPE_HOOK(branch, on_branch(*frame->function, OFFSET(), value == jump_if));        \
+        pc += value == jump_if ? pc->operand : 1;                                             \
+        CHARGE();                                                                             \
+        OPSCOPE_NEXT();                                                                       \
+    }
+    OPSCOPE_BRANCH(jz, false)
+    OPSCOPE_BRANCH(jnz, true)
+#undef OPSCOPE_BRANCH
+
+    // --- calls -------------------------------------------------------------------------------------------
+    OPSCOPE_CASE(call) {
+        const LinkedFunction& callee = functions[pc->operand];
+        Value* const base = sp - callee.nargs;
+        if (OPSCOPE_UNLIKELY(frame + 1 == frames_end_ || base + callee.frame_slots > stack_end_)) {
+            SAVE();
+            call_overflow(frame, callee);
+        }
+        OPSCOPE_HOOK(call, on_call(frame->function, OFFSET(), callee,
+                                   static_cast<std::size_t>(frame - frames_base) + 2));
+        frame->pc = pc;
+        ++frame;
+        frame->function = &callee;
+        frame->base = base;
+        locals = base;
+        for (Value* const end = base + callee.nlocals; sp < end; ++sp) *sp = Value::nil();
+        sp = base + callee.nlocals;
+        pc = callee.code.data();
+        CHARGE();
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(ret) {
+        OPSCOPE_HOOK(return_, on_return(*frame->function, static_cast<std::size_t>(frame - frames_base) + 1));
+        const Value value = sp[-1];
+        if (OPSCOPE_UNLIKELY(frame == frames_base)) {
+            result = value;
+            goto finish;
+        }
+        sp = frame->base;
+        *sp++ = value;
+        --frame;
+        locals = frame->base;
+        pc = frame->pc + 1;
+        CHARGE();
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(halt) {
+        OPSCOPE_HOOK(halt, on_halt(static_cast<std::size_t>(frame - frames_base) + 1));
+        result = Value::nil();
+        goto finish;
+    }
+    OPSCOPE_CASE(call_native) {
+        SAVE();
+        OPSCOPE_HOOK(native, on_native(natives_[static_cast<std::size_t>(pc->operand)]));
+        Value* const args = sp - natives_[static_cast<std::size_t>(pc->operand)].arity;
+        *args = call_native(pc->operand, args);
+        sp = args + 1;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+
+    // --- memory and io -------------------------------------------------------------------------------------
+    OPSCOPE_CASE(newarray) {
+        SAVE();
+        sp[-1] = new_array(sp[-1]);
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(aget) {
+        Value& a = sp[-2];
+        const Value& i = sp[-1];
+        if (OPSCOPE_LIKELY(a.type == Type::array && i.type == Type::integer &&
+                           static_cast<std::uint64_t>(i.as.i) < a.as_array()->length)) {
+            a = a.as_array()->elements()[i.as.i];
+        } else {
+            SAVE();
+            a = array_get(a, i);
+        }
+        --sp;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(aset) {
+        const Value& a = sp[-3];
+        const Value& i = sp[-2];
+        if (OPSCOPE_LIKELY(a.type == Type::array && i.type == Type::integer &&
+                           static_cast<std::uint64_t>(i.as.i) < a.as_array()->length)) {
+            a.as_array()->elements()[i.as.i] = sp[-1];
+        } else {
+            SAVE();
+            array_set(a, i, sp[-1]);
+        }
+        sp -= 3;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(len) {
+        SAVE();
+        sp[-1] = length(sp[-1]);
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(print) {
+        SAVE();
+        print(sp[-1]);
+        --sp;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+
+#if !OPSCOPE_COMPUTED_GOTO
+    }
+#endif
+
+finish:
+    SAVE();
+    fuel_ = fuel;
+    return result;
+
+#undef SAVE
+#undef CHARGE
+#undef OFFSET
+#undef OPSCOPE_CASE
+#undef OPSCOPE_DISPATCH
+#undef OPSCOPE_NEXT
+}
+
+} // namespace opscope
+
+#if OPSCOPE_COMPUTED_GOTO
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,342 @@
+// Machine: loading and linking programs, run set-up and tear-down, and every slow path of the interpreter.
+// Nothing here runs per instruction; the hot loop is in interpreter.hpp.
+#include "machine.hpp"
+#include "verifier.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <limits>
+#include <new>
+
+namespace opscope {
+
+Machine::Machine(Limits limits) : limits_(limits), out_(&std::cout) {
+    heap_.set_roots([this](const Heap::RootVisitor& visit) {
+        for (const Value* v = stack_.get(); v < sp_; ++v) visit(*v);
+        for (const Value& v : constants_) visit(v);
+        for (const Value& v : globals_) visit(v);
+    });
+    register_native("clock", 0, [](Machine&, std::span<const Value>) {
+        const auto now = std::chrono::steady_clock::now().time_since_epoch();
+        return Value::integer(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+    });
+    register_native("sqrt", 1, [](Machine&, std::span<const Value> args) {
+        if (!args[0].is_number())
+            throw Fault(fmt::format("type error: 'sqrt' needs a number, got {}", type_name(args[0].type)));
+        return Value::floating(std::sqrt(args[0].to_double()));
+    });
+}
+
+Machine::~Machine() = default;
+
+void Machine::register_native(std::string name, int arity, NativeFunction function) {
+    if (arity < 0) throw std::invalid_argument(fmt::format("native '{}': negative arity {}", name, arity));
+    for (Native& n : natives_)
+        if (n.name == name) {
+            n = Native{std::move(name), arity, std::move(function)};
+            return;
+        }
+    natives_.push_back(Native{std::move(name), arity, std::move(function)});
+}
+
+void Machine::load(Program program) {
+    verify(program, [this](std::string_view name) -> std::optional<int> {
+        for (const Native& n : natives_)
+            if (n.name == name) return n.arity;
+        return std::nullopt;
+    });
+    functions_.clear();
+    constants_.clear();
+    globals_.clear();
+    program_ = std::move(program);
+    link();
+}
+
+// Rewrites the verified Program into the interpreter's form: relative jumps, resolved calls, small ints
+// inlined (push_int), natives called directly (call_native), and each run's fuel cost.
+void Machine::link() {
+    for (const Constant& c : program_.constants) {
+        constants_.push_back(std::visit(
+            [this](const auto& k) -> Value {
+                using K = std::decay_t<decltype(k)>;
+                if constexpr (std::is_same_v<K, Nil>) return Value::nil();
+                else if constexpr (std::is_same_v<K, bool>) return Value::boolean(k);
+                else if constexpr (std::is_same_v<K, std::int64_t>) return Value::integer(k);
+                else if constexpr (std::is_same_v<K, double>) return Value::floating(k);
+                else return make_string(k);
+            },
+            c));
+    }
+    globals_.assign(program_.globals.size(), Value::undefined());
+    main_index_ = program_.find_function("main");
+
+    functions_.resize(program_.functions.size());
+    for (std::size_t f = 0; f < program_.functions.size(); ++f) {
+        const Function& source = program_.functions[f];
+        LinkedFunction& linked = functions_[f];
+        linked.source = &source;
+        linked.index = static_cast<std::uint32_t>(f);
+        linked.nargs = source.nargs;
+        linked.nlocals = source.nlocals;
+        linked.frame_slots = source.nlocals + source.max_stack;
+        linked.code.resize(source.code.size());
+        for (std::size_t k = 0; k < source.code.size(); ++k) {
+            const Instruction& in = source.code[k];
+            Op op = in.op;
+            std::int32_t operand = in.operand;
+            switch (in.op) {
+            case Op::push: {
+                const Constant& c = program_.constants[static_cast<std::size_t>(operand)];
+                if (const auto* i = std::get_if<std::int64_t>(&c);
+                    i && *i >= std::numeric_limits<std::int32_t>::min() && *i <= std::numeric_limits<std::int32_t>::max()) {
+                    op = Op::push_int;
+                    operand = static_cast<std::int32_t>(*i);
+                }
+                break;
+            }
+            case Op::jmp:
+            case Op::jz:
+            case Op::jnz: operand = in.operand - static_cast<std::int32_t>(k); break;
+            case Op::call: {
+                const std::string& name = program_.call_targets[static_cast<std::size_t>(operand)];
+                if (const int index = program_.find_function(name); index >= 0) {
+                    operand = index;
+                } else {
+                    op = Op::call_native;
+                    for (std::size_t n = 0; n < natives_.size(); ++n)
+                        if (natives_[n].name == name) operand = static_cast<std::int32_t>(n);
+                }
+                break;
+            }
+            default: break;
+            }
+            linked.code[k].op = static_cast<std::uint32_t>(op) & 0xFFu;
+            linked.code[k].operand = operand;
+        }
+        // A run ends at each control transfer; fuel is charged per run when control lands on its start.
+        std::uint32_t cost = 0;
+        for (std::size_t k = linked.code.size(); k-- > 0;) {
+            const Op op = static_cast<Op>(linked.code[k].op);
+            cost = (is_jump(op) || op == Op::call || op == Op::ret || op == Op::halt) ? 1 : cost + 1;
+            linked.code[k].run_cost = cost & 0xFFFFFFu;  // the verifier bounds function size
+        }
+    }
+}
+
+void Machine::set_limits(const Limits& limits) { limits_ = limits; }
+
+void Machine::set_global(std::string_view name, Value value) {
+    for (std::size_t k = 0; k < program_.globals.size(); ++k)
+        if (program_.globals[k] == name) {
+            globals_[k] = value;
+            return;
+        }
+    throw std::invalid_argument(fmt::format("the program has no global '{}'", name));
+}
+
+std::optional<Value> Machine::global(std::string_view name) const {
+    for (std::size_t k = 0; k < program_.globals.size(); ++k)
+        if (program_.globals[k] == name && globals_[k].type != Type::undefined) return globals_[k];
+    return std::nullopt;
+}
+
+void Machine::allocate_stacks() {
+    if (allocated_stack_slots_ != limits_.stack_slots || !stack_) {
+        stack_.reset(new Value[limits_.stack_slots]);
+        stack_end_ = stack_.get() + limits_.stack_slots;
+        allocated_stack_slots_ = limits_.stack_slots;
+    }
+    const std::uint32_t frames = std::max<std::uint32_t>(limits_.max_call_depth, 1);
+    if (allocated_frames_ != frames || !frames_) {
+        frames_.reset(new Frame[frames]);
+        frames_end_ = frames_.get() + frames;
+        allocated_frames_ = frames;
+    }
+}
+
+void Machine::begin_run() {
+    if (main_index_ < 0) throw RuntimeError("no program is loaded", {});
+    allocate_stacks();
+    sp_ = stack_.get();
+    heap_.set_limit(limits_.heap_bytes);
+    const LinkedFunction& main = functions_[static_cast<std::size_t>(main_index_)];
+    if (main.frame_slots > limits_.stack_slots)
+        throw RuntimeError(fmt::format("stack overflow: 'main' needs {} stack slots, the limit is {}", main.frame_slots,
+                                       limits_.stack_slots),
+                           {});
+    frame_ = frames_.get();
+    frame_->function = &main;
+    frame_->base = stack_.get();
+    frame_->pc = main.code.data();
+    for (std::uint32_t k = 0; k < main.nlocals; ++k) *sp_++ = Value::nil();
+    fuel_ = limits_.fuel ? static_cast<std::int64_t>(std::min<std::uint64_t>(limits_.fuel, INT64_MAX))
+                         : std::numeric_limits<std::int64_t>::max();
+    fuel_used_ = 0;
+    if ((fuel_ -= frame_->pc->run_cost) < 0) {
+        fuel_used_ = limits_.fuel;
+        sp_ = stack_.get();
+        throw RuntimeError(fmt::format("fuel exhausted: the limit of {} instructions was reached", limits_.fuel),
+                           {TraceFrame{"main", 0, main.source->position(0).line, program_.source_file}});
+    }
+}
+
+void Machine::end_run() {
+    fuel_used_ = limits_.fuel ? limits_.fuel - static_cast<std::uint64_t>(std::max<std::int64_t>(fuel_, 0)) : 0;
+    sp_ = stack_.get();
+    frame_ = nullptr;
+}
+
+void Machine::fail(const std::exception& e) {
+    std::string message = e.what();
+    if (dynamic_cast<const std::bad_alloc*>(&e)) message = "out of memory";
+    std::vector<TraceFrame> backtrace;
+    const std::ptrdiff_t depth = frame_ ? frame_ - frames_.get() + 1 : 0;
+    for (std::ptrdiff_t k = depth; k-- > 0;) {
+        const Frame* f = frames_.get() + k;
+        const LinkedFunction& fn = *f->function;
+        const std::size_t offset = fn.offset_of(f->pc);
+        backtrace.push_back(TraceFrame{fn.source->name, static_cast<std::uint32_t>(offset),
+                                       fn.source->position(offset).line, program_.source_file});
+    }
+    end_run();
+    throw RuntimeError(std::move(message), std::move(backtrace));
+}
+
+// --- slow paths ---------------------------------------------------------------------------------------
+
+namespace {
+[[noreturn]] void type_error(Op op, std::string_view needs, const Value& a, const Value* b = nullptr) {
+    if (b)
+        throw Fault(fmt::format("type error: '{}' needs {}, got {} and {}", mnemonic(op), needs, type_name(a.type),
+                                type_name(b->type)));
+    throw Fault(fmt::format("type error: '{}' needs {}, got {}", mnemonic(op), needs, type_name(a.type)));
+}
+} // namespace
+
+void Machine::arithmetic(Op op, Value& a, const Value& b) {
+    if (a.is_int() && b.is_int()) {
+        // The interpreter handles every other int case inline.
+        if (b.as.i == 0) throw Fault("division by zero");
+        if (b.as.i == -1) {
+            a.as.i = op == Op::div ? static_cast<std::int64_t>(0 - static_cast<std::uint64_t>(a.as.i)) : 0;
+            return;
+        }
+        a.as.i = op == Op::div ? a.as.i / b.as.i : a.as.i % b.as.i;
+        return;
+    }
+    if (a.is_number() && b.is_number()) {
+        const double x = a.to_double(), y = b.to_double();
+        double r = 0;
+        switch (op) {
+        case Op::add: r = x + y; break;
+        case Op::sub: r = x - y; break;
+        case Op::mul: r = x * y; break;
+        case Op::div: r = x / y; break;
+        case Op::mod: r = std::fmod(x, y); break;
+        default: break;
+        }
+        a = Value::floating(r);
+        return;
+    }
+    if (op == Op::add && a.is_string() && b.is_string()) {
+        a = Value::string(heap_.concat(*a.as_string(), *b.as_string()));  // both operands are still on the stack
+        return;
+    }
+    type_error(op, op == Op::add ? "two numbers or two strings" : "two numbers", a, &b);
+}
+
+void Machine::negate(Value& a) {
+    if (!a.is_float()) type_error(Op::neg, "a number", a);
+    a.as.f = -a.as.f;
+}
+
+bool Machine::compare(Op op, const Value& a, const Value& b) {
+    int order;
+    if (a.is_number() && b.is_number()) {
+        order = compare_numbers(a, b);
+        if (order == 2) return false;  // NaN: unordered
+    } else if (a.is_string() && b.is_string()) {
+        const int c = a.as_string()->view().compare(b.as_string()->view());
+        order = (c > 0) - (c < 0);
+    } else {
+        type_error(op, "two numbers or two strings", a, &b);
+    }
+    switch (op) {
+    case Op::lt: return order < 0;
+    case Op::le: return order <= 0;
+    case Op::gt: return order > 0;
+    default: return order >= 0;
+    }
+}
+
+void Machine::undefined_global(std::int32_t index) {
+    throw Fault(fmt::format("undefined global '{}' (read before it was stored)",
+                            program_.globals[static_cast<std::size_t>(index)]));
+}
+
+Value Machine::new_array(const Value& length) {
+    if (!length.is_int()) type_error(Op::newarray, "an int length", length);
+    if (length.as.i < 0) throw Fault(fmt::format("negative array length {}", length.as.i));
+    return Value::array(heap_.new_array(static_cast<std::size_t>(length.as.i)));
+}
+
+namespace {
+std::size_t checked_index(Op op, const Value& array, const Value& index) {
+    if (!array.is_array()) type_error(op, "an array", array);
+    if (!index.is_int()) type_error(op, "an int index", index);
+    const std::size_t length = array.as_array()->length;
+    if (index.as.i < 0 || static_cast<std::uint64_t>(index.as.i) >= length)
+        throw Fault(fmt::format("index {} out of range for array of length {}", index.as.i, length));
+    return static_cast<std::size_t>(index.as.i);
+}
+} // namespace
+
+Value Machine::array_get(const Value& array, const Value& index) {
+    return array.as_array()->elements()[checked_index(Op::aget, array, index)];
+}
+
+void Machine::array_set(const Value& array, const Value& index, const Value& value) {
+    array.as_array()->elements()[checked_index(Op::aset, array, index)] = value;
+}
+
+Value Machine::length(const Value& v) {
+    if (v.is_array()) return Value::integer(static_cast<std::int64_t>(v.as_array()->length));
+    if (v.is_string()) return Value::integer(static_cast<std::int64_t>(v.as_string()->length));
+    type_error(Op::len, "an array or a string", v);
+}
+
+void Machine::print(const Value& v) {
+    std::string text;
+    append_display(text, v);
+    text += '\n';
+    out_->write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+Value Machine::call_native(std::int32_t index, Value* args) {
+    const Native& native = natives_[static_cast<std::size_t>(index)];
+    try {
+        return native.function(*this, std::span<const Value>(args, static_cast<std::size_t>(native.arity)));
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw Fault(fmt::format("in native '{}': {}", native.name, e.what()));
+    }
+}
+
+void Machine::call_overflow(const Frame* frame, const LinkedFunction& callee) {
+    if (frame + 1 == frames_end_)
+        throw Fault(fmt::format("call depth limit exceeded: calling '{}' would make {} frames (limit {})",
+                                callee.source->name, frames_end_ - frames_.get() + 1, limits_.max_call_depth));
+    throw Fault(fmt::format("stack overflow: calling '{}' needs {} more stack slots (limit {} slots)",
+                            callee.source->name, callee.frame_slots, limits_.stack_slots));
+}
+
+void Machine::out_of_fuel() {
+    throw Fault(fmt::format("fuel exhausted: the limit of {} instructions was reached", limits_.fuel));
+}
+
+} // namespace opscope

@@ -1,0 +1,87 @@
+// Program: the bytecode model shared by the assembler, compiler, binary format, disassembler and verifier.
+//
+// A Program is plain data. Operands index the program's tables (constants, globals, call_targets) or
+// give an instruction offset (jumps); offsets count instructions, not bytes. `positions` maps each
+// instruction to a source line and column for debug info (0 = unknown).
+#pragma once
+
+#include "opcodes.hpp"
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace opscope {
+
+struct Instruction {
+    Op op = Op::halt;
+    std::int32_t operand = 0;
+    friend bool operator==(const Instruction&, const Instruction&) = default;
+};
+
+struct SourcePos {
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+    friend bool operator==(const SourcePos&, const SourcePos&) = default;
+};
+
+struct Nil {
+    friend bool operator==(Nil, Nil) = default;
+};
+// A literal of `push`: nil, bool, int, float or string.
+using Constant = std::variant<Nil, bool, std::int64_t, double, std::string>;
+
+struct Function {
+    std::string name;
+    std::uint32_t nargs = 0;
+    std::uint32_t nlocals = 0;  // >= nargs; arguments are locals 0..nargs-1
+    std::vector<Instruction> code;
+    std::vector<SourcePos> positions;  // empty, or one per instruction
+    std::uint32_t max_stack = 0;       // computed by the verifier
+
+    SourcePos position(std::size_t offset) const { return offset < positions.size() ? positions[offset] : SourcePos{}; }
+    friend bool operator==(const Function&, const Function&) = default;
+};
+
+struct Program {
+    std::string source_file;                // where `positions` point (a .ops or .opasm file); may be empty
+    std::vector<Constant> constants;
+    std::vector<std::string> globals;       // names
+    std::vector<std::string> call_targets;  // names: program functions or natives, resolved at load
+    std::vector<Function> functions;
+
+    // Index of the function named `name`, or -1.
+    int find_function(std::string_view name) const;
+    friend bool operator==(const Program&, const Program&) = default;
+};
+
+// Builds a Program while interning constants, globals and call targets in order of first use.
+// The assembler and the compiler both emit through it, so equal sources give equal bytecode.
+class ProgramBuilder {
+public:
+    explicit ProgramBuilder(std::string source_file = {});
+    std::int32_t constant(const Constant& c);
+    std::int32_t global(std::string_view name);
+    std::int32_t call_target(std::string_view name);
+    Program& program() { return program_; }
+    Program take() { return std::move(program_); }
+
+private:
+    Program program_;
+};
+
+// Binary bytecode (.opc): magic "OPSC", version, tables, functions with names and debug positions.
+std::vector<std::uint8_t> encode_bytecode(const Program& program);
+// Throws ProgramError naming `file` and the byte offset of the problem.
+Program decode_bytecode(const std::vector<std::uint8_t>& bytes, const std::string& file);
+
+// Text assembly (.opasm). Throws ProgramError with every error found (file:line:col).
+Program assemble(std::string_view text, const std::string& file);
+// Assembly text that reassembles to an identical Program (labels are generated, `.source`/`.line` kept).
+std::string disassemble(const Program& program);
+
+// Text form of a constant as the assembler reads it (strings quoted and escaped, floats round-trip).
+std::string constant_literal(const Constant& c);
+
+} // namespace opscope

@@ -1,0 +1,122 @@
+// Value operations shared by the interpreter's slow paths, natives and reports.
+#include "value.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace opscope {
+
+std::string_view type_name(Type t) {
+    switch (t) {
+    case Type::nil: return "nil";
+    case Type::boolean: return "bool";
+    case Type::integer: return "int";
+    case Type::floating: return "float";
+    case Type::string: return "string";
+    case Type::array: return "array";
+    case Type::undefined: return "undefined";
+    }
+    return "?";
+}
+
+int compare_numbers(const Value& a, const Value& b) {
+    if (a.is_int() && b.is_int()) return (a.as.i > b.as.i) - (a.as.i < b.as.i);
+    if (a.is_float() && b.is_float()) {
+        if (std::isnan(a.as.f) || std::isnan(b.as.f)) return 2;
+        return (a.as.f > b.as.f) - (a.as.f < b.as.f);
+    }
+    // Mixed int/float, exactly: compare the float against the int's neighbourhood without rounding the int.
+    const bool int_first = a.is_int();
+    const std::int64_t i = int_first ? a.as.i : b.as.i;
+    const double f = int_first ? b.as.f : a.as.f;
+    int int_vs_float;  // sign of (i - f)
+    if (std::isnan(f)) return 2;
+    constexpr double two63 = 9223372036854775808.0;
+    if (f >= two63) {
+        int_vs_float = -1;
+    } else if (f < -two63) {
+        int_vs_float = 1;
+    } else {
+        const double whole = std::trunc(f);
+        const auto fi = static_cast<std::int64_t>(whole);  // exact: |whole| < 2^63
+        if (i != fi) {
+            int_vs_float = i < fi ? -1 : 1;
+        } else {
+            const double frac = f - whole;
+            int_vs_float = frac > 0 ? -1 : (frac < 0 ? 1 : 0);
+        }
+    }
+    return int_first ? int_vs_float : -int_vs_float;
+}
+
+bool values_equal(const Value& a, const Value& b) {
+    if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
+    if (a.type != b.type) return false;
+    switch (a.type) {
+    case Type::nil: return true;
+    case Type::boolean: return a.as.b == b.as.b;
+    case Type::string: return a.as.obj == b.as.obj || a.as_string()->view() == b.as_string()->view();
+    default: return a.as.obj == b.as.obj;
+    }
+}
+
+std::string format_float(double d) {
+    if (std::isnan(d)) return "nan";
+    if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
+    char buffer[64];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, d);
+    std::string text(buffer, result.ptr);
+    if (text.find_first_of(".e") == std::string::npos) text += ".0";
+    return text;
+}
+
+namespace {
+void append_value(std::string& out, const Value& v, std::vector<const Array*>& open_arrays) {
+    switch (v.type) {
+    case Type::nil: out += "nil"; break;
+    case Type::boolean: out += v.as.b ? "true" : "false"; break;
+    case Type::integer: {
+        char buffer[24];
+        const auto result = std::to_chars(buffer, buffer + sizeof buffer, v.as.i);
+        out.append(buffer, result.ptr);
+        break;
+    }
+    case Type::floating: out += format_float(v.as.f); break;
+    case Type::string: out += v.as_string()->view(); break;
+    case Type::array: {
+        const Array* array = v.as_array();
+        for (const Array* open : open_arrays)
+            if (open == array) {
+                out += "[...]";
+                return;
+            }
+        open_arrays.push_back(array);
+        out += '[';
+        for (std::size_t k = 0; k < array->length; ++k) {
+            if (k) out += ", ";
+            append_value(out, array->elements()[k], open_arrays);
+        }
+        out += ']';
+        open_arrays.pop_back();
+        break;
+    }
+    case Type::undefined: out += "undefined"; break;
+    }
+}
+} // namespace
+
+void append_display(std::string& out, const Value& v) {
+    std::vector<const Array*> open_arrays;
+    append_value(out, v, open_arrays);
+}
+
+std::string to_display(const Value& v) {
+    std::string out;
+    append_display(out, v);
+    return out;
+}
+
+} // namespace opscope

@@ -1,0 +1,120 @@
+// Values: a 16-byte tagged union. Strings and arrays live on the garbage-collected Heap (heap.hpp).
+//
+// `Value` is trivially copyable and default-constructible without initialisation, so the VM's value stack
+// can be allocated without touching every slot. Use the `Value::integer(...)` style factories.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace opscope {
+
+enum class Type : std::uint8_t {
+    nil,
+    boolean,
+    integer,
+    floating,
+    string,
+    array,
+    undefined,  // internal: a global never stored; never visible to programs
+};
+
+std::string_view type_name(Type t);
+
+struct Object;
+struct String;
+struct Array;
+
+struct Value {
+    union {
+        std::int64_t i;
+        double f;
+        bool b;
+        Object* obj;
+    } as;
+    Type type;
+
+    static constexpr Value nil() { Value v{}; v.as.i = 0; v.type = Type::nil; return v; }
+    static constexpr Value boolean(bool b) { Value v{}; v.as.i = 0; v.as.b = b; v.type = Type::boolean; return v; }
+    static constexpr Value integer(std::int64_t i) { Value v{}; v.as.i = i; v.type = Type::integer; return v; }
+    static constexpr Value floating(double f) { Value v{}; v.as.f = f; v.type = Type::floating; return v; }
+    static Value string(String* s);
+    static Value array(Array* a);
+    static constexpr Value undefined() { Value v{}; v.as.i = 0; v.type = Type::undefined; return v; }
+
+    bool is_nil() const { return type == Type::nil; }
+    bool is_int() const { return type == Type::integer; }
+    bool is_float() const { return type == Type::floating; }
+    bool is_number() const { return type == Type::integer || type == Type::floating; }
+    bool is_string() const { return type == Type::string; }
+    bool is_array() const { return type == Type::array; }
+    bool is_object() const { return type == Type::string || type == Type::array; }
+
+    String* as_string() const;
+    Array* as_array() const;
+    double to_double() const { return type == Type::integer ? static_cast<double>(as.i) : as.f; }
+};
+static_assert(sizeof(Value) == 16);
+
+// Falsy: nil, false, 0, 0.0 (and -0.0). Everything else is truthy.
+inline bool truthy(const Value& v) {
+    switch (v.type) {
+    case Type::nil: return false;
+    case Type::boolean: return v.as.b;
+    case Type::integer: return v.as.i != 0;
+    case Type::floating: return v.as.f != 0.0;
+    default: return true;
+    }
+}
+
+// --- heap objects -------------------------------------------------------------------------------------
+enum class ObjectKind : std::uint8_t { string, array };
+
+struct Object {
+    Object* next;        // the heap's list of all objects
+    std::size_t bytes;   // allocation size, for accounting
+    ObjectKind kind;
+    bool marked;
+};
+
+// Immutable byte string; the characters follow the header.
+struct String : Object {
+    std::size_t length;
+    char* data() { return reinterpret_cast<char*>(this + 1); }
+    const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+    std::string_view view() const { return {data(), length}; }
+};
+
+// Fixed-length array; the elements follow the header.
+struct Array : Object {
+    std::size_t length;
+    Value* elements() { return reinterpret_cast<Value*>(this + 1); }
+    const Value* elements() const { return reinterpret_cast<const Value*>(this + 1); }
+};
+static_assert(sizeof(Array) % alignof(Value) == 0);
+
+inline Value Value::string(String* s) { Value v{}; v.as.obj = s; v.type = Type::string; return v; }
+inline Value Value::array(Array* a) { Value v{}; v.as.obj = a; v.type = Type::array; return v; }
+inline String* Value::as_string() const { return static_cast<String*>(as.obj); }
+inline Array* Value::as_array() const { return static_cast<Array*>(as.obj); }
+
+// --- operations shared by the interpreter, natives and tests -------------------------------------------
+
+// eq/ne: numbers compare numerically (int vs float exactly), strings by content, arrays by identity.
+bool values_equal(const Value& a, const Value& b);
+
+// Three-way exact comparison of two numbers (int/float mixed without precision loss).
+// Returns -1, 0, 1, or 2 when unordered (a NaN is involved).
+int compare_numbers(const Value& a, const Value& b);
+
+// How `print` writes a value: ints in decimal, floats shortest round-trip with ".0" when integral,
+// strings raw, nil/true/false, arrays as "[1, 2, 3]" (nested arrays recursively; a cycle prints "[...]").
+void append_display(std::string& out, const Value& v);
+std::string to_display(const Value& v);
+
+// Shortest round-trip text of a double, with ".0" appended when it would otherwise read as an integer.
+std::string format_float(double d);
+
+} // namespace opscope
