@@ -1,6 +1,6 @@
-// Mark-sweep collection. Collection is triggered by allocation once the bytes allocated since the last
-// collection pass a threshold of twice the live bytes (at least 1 MiB), so memory stays bounded by a
-// constant factor of what the program really keeps alive.
+// Mark-sweep collection. An allocation collects first when the heap would grow past twice the bytes that
+// were live after the previous collection (at least 1 MiB), or past the host's limit; so memory stays
+// bounded by a constant factor of what the program really keeps alive.
 #include "heap.hpp"
 #include "errors.hpp"
 
@@ -20,7 +20,7 @@ Heap::~Heap() {
 }
 
 Object* Heap::allocate(std::size_t bytes, ObjectKind kind) {
-    if (stats_.live_bytes + bytes > next_collection_) collect();
+    if (stats_.live_bytes + bytes > next_collection_ || (limit_ && stats_.live_bytes + bytes > limit_)) collect();
     if (limit_ && stats_.live_bytes + bytes > limit_)
         throw Fault(fmt::format("heap limit exceeded: {} bytes live, {} more requested, limit {}", stats_.live_bytes,
                                 bytes, limit_));
