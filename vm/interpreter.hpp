@@ -56,7 +56,9 @@ namespace opscope {
 template <class Profiler = NullProfiler>
 class Vm : public Machine {
 public:
-    explicit Vm(Limits limits = {}, Profiler profiler = {}) : Machine(limits), profiler_(std::move(profiler)) {}
+    // A policy that watches every instruction sees the program's own instructions: no fusion.
+    explicit Vm(Limits limits = {}, Profiler profiler = {})
+        : Machine(limits, /*fuse=*/!hooks::instruction<Profiler>), profiler_(std::move(profiler)) {}
 
     // Runs `main` of the loaded program; returns its result (valid until the heap next allocates).
     // Throws RuntimeError with a backtrace; the VM stays usable afterwards.
@@ -96,8 +98,9 @@ Value Vm<Profiler>::interpret() {
     Value* const globals = globals_.data();
     const LinkedFunction* const functions = functions_.data();
     Value result = Value::nil();
+    constexpr bool kJump_z = false, kJump_nz = true;  // for the fused branch forms
 
-#define SAVE() (frame->pc = pc, sp_ = sp, frame_ = frame)
+#define SAVE() (frame->pc = pc, sp_ = sp, frame_ = frame, fuel_ = fuel)
 #define CHARGE()                                                                \
     do {                                                                        \
         if (OPSCOPE_UNLIKELY((fuel -= pc->run_cost) < 0)) {                     \
@@ -118,9 +121,20 @@ Value Vm<Profiler>::interpret() {
     static_assert(std::size(dispatch_table) == kOpCount);
 #define OPSCOPE_CASE(name) op_##name:
 #define OPSCOPE_DISPATCH() goto* dispatch_table[pc->op]
+#define OPSCOPE_FALLBACK(plain) goto op_##plain
 #else
+    Op current_op;
 #define OPSCOPE_CASE(name) case Op::name:
-#define OPSCOPE_DISPATCH() goto dispatch
+#define OPSCOPE_DISPATCH() \
+    do {                   \
+        current_op = static_cast<Op>(pc->op); \
+        goto dispatch;     \
+    } while (0)
+#define OPSCOPE_FALLBACK(plain)   \
+    do {                          \
+        current_op = Op::plain;   \
+        goto dispatch;            \
+    } while (0)
 #endif
 
 #define OPSCOPE_NEXT()                                                                        \
@@ -133,7 +147,7 @@ Value Vm<Profiler>::interpret() {
 
 #if !OPSCOPE_COMPUTED_GOTO
 dispatch:
-    switch (static_cast<Op>(pc->op)) {
+    switch (current_op) {
 #endif
 
     // --- stack -------------------------------------------------------------------------------------
@@ -324,21 +338,25 @@ dispatch:
         CHARGE();
         OPSCOPE_NEXT();
     }
-    OPSCOPE_CASE(ret) {
-        OPSCOPE_HOOK(return_, on_return(*frame->function, static_cast<std::size_t>(frame - frames_base) + 1));
-        const Value value = sp[-1];
-        if (OPSCOPE_UNLIKELY(frame == frames_base)) {
-            result = value;
-            goto finish;
-        }
-        sp = frame->base;
-        *sp++ = value;
-        --frame;
-        locals = frame->base;
-        pc = frame->pc + 1;
-        CHARGE();
-        OPSCOPE_NEXT();
-    }
+#define OPSCOPE_RETURN(value_expr)                                                                \
+    do {                                                                                          \
+        OPSCOPE_HOOK(return_, on_return(*frame->function, static_cast<std::size_t>(frame - frames_base) + 1)); \
+        const Value value = (value_expr);                                                         \
+        if (OPSCOPE_UNLIKELY(frame == frames_base)) {                                             \
+            result = value;                                                                       \
+            goto finish;                                                                          \
+        }                                                                                         \
+        sp = frame->base;                                                                         \
+        *sp++ = value;                                                                            \
+        --frame;                                                                                  \
+        locals = frame->base;                                                                     \
+        pc = frame->pc + 1;                                                                       \
+        CHARGE();                                                                                 \
+        OPSCOPE_NEXT();                                                                           \
+    } while (0)
+    OPSCOPE_CASE(ret) { OPSCOPE_RETURN(sp[-1]); }
+    OPSCOPE_CASE(ret_local) { OPSCOPE_RETURN(locals[pc->operand]); }
+#undef OPSCOPE_RETURN
     OPSCOPE_CASE(halt) {
         OPSCOPE_HOOK(halt, on_halt(static_cast<std::size_t>(frame - frames_base) + 1));
         result = Value::nil();
@@ -403,6 +421,91 @@ dispatch:
         OPSCOPE_NEXT();
     }
 
+    // --- fused forms (see opcodes.hpp): int fast path, else the plain first instruction ------------------
+#define OPSCOPE_IS_INT2(a, b) OPSCOPE_LIKELY((a).type == Type::integer && (b).type == Type::integer)
+#define OPSCOPE_WRAP(x, op, y) \
+    static_cast<std::int64_t>(static_cast<std::uint64_t>(x) op static_cast<std::uint64_t>(y))
+#define OPSCOPE_FUSED_ARITHMETIC_BODY(name, op)                                                     \
+    OPSCOPE_CASE(name##_ll) {                                                                  \
+        const Value& a = locals[pc[0].operand];                                                \
+        const Value& b = locals[pc[1].operand];                                                \
+        if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
+        *sp++ = Value::integer(OPSCOPE_WRAP(a.as.i, op, b.as.i));                              \
+        pc += 3;                                                                               \
+        OPSCOPE_NEXT();                                                                        \
+    }                                                                                          \
+    OPSCOPE_CASE(name##_lk) {                                                                  \
+        const Value& a = locals[pc[0].operand];                                                \
+        if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(load);                 \
+        *sp++ = Value::integer(OPSCOPE_WRAP(a.as.i, op, pc[1].operand));                       \
+        pc += 3;                                                                               \
+        OPSCOPE_NEXT();                                                                        \
+    }                                                                                          \
+    OPSCOPE_CASE(name##_k) {                                                                   \
+        Value& a = sp[-1];                                                                     \
+        if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(push_int);             \
+        a.as.i = OPSCOPE_WRAP(a.as.i, op, pc[0].operand);                                      \
+        pc += 2;                                                                               \
+        OPSCOPE_NEXT();                                                                        \
+    }
+    OPSCOPE_FUSED_ARITHMETIC_BODY(add, +)
+    OPSCOPE_FUSED_ARITHMETIC_BODY(sub, -)
+    OPSCOPE_FUSED_ARITHMETIC_BODY(mul, *)
+#undef OPSCOPE_FUSED_ARITHMETIC_BODY
+#define OPSCOPE_FUSED_DIVISION(name, op)                                                       \
+    OPSCOPE_CASE(name) {                                                                       \
+        Value& a = sp[-1];                                                                     \
+        if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(push_int);             \
+        a.as.i = a.as.i op pc[0].operand; /* the linker excluded K = 0 and K = -1 */           \
+        pc += 2;                                                                               \
+        OPSCOPE_NEXT();                                                                        \
+    }
+    OPSCOPE_FUSED_DIVISION(div_k, /)
+    OPSCOPE_FUSED_DIVISION(mod_k, %)
+#undef OPSCOPE_FUSED_DIVISION
+
+    // Branch at pc[k]: its operand is relative to itself.
+#define OPSCOPE_FUSED_BRANCH(k, condition, jump_if)                                            \
+    do {                                                                                       \
+        const bool taken = (condition) == (jump_if);                                           \
+        OPSCOPE_HOOK(branch, on_branch(*frame->function, OFFSET() + (k), taken));              \
+        pc += (k);                                                                             \
+        pc += taken ? pc->operand : 1;                                                         \
+        CHARGE();                                                                              \
+        OPSCOPE_NEXT();                                                                        \
+    } while (0)
+#define OPSCOPE_FUSED_COMPARE_ONE_BODY(name, op, jump_if)                                           \
+    OPSCOPE_CASE(name##_j##jump_if) {                                                          \
+        if (!OPSCOPE_IS_INT2(sp[-2], sp[-1])) OPSCOPE_FALLBACK(name);                          \
+        sp -= 2;                                                                               \
+        OPSCOPE_FUSED_BRANCH(1, sp[0].as.i op sp[1].as.i, kJump_##jump_if);                    \
+    }                                                                                          \
+    OPSCOPE_CASE(name##_ll_j##jump_if) {                                                       \
+        const Value& a = locals[pc[0].operand];                                                \
+        const Value& b = locals[pc[1].operand];                                                \
+        if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
+        OPSCOPE_FUSED_BRANCH(3, a.as.i op b.as.i, kJump_##jump_if);                            \
+    }                                                                                          \
+    OPSCOPE_CASE(name##_lk_j##jump_if) {                                                       \
+        const Value& a = locals[pc[0].operand];                                                \
+        if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(load);                 \
+        OPSCOPE_FUSED_BRANCH(3, a.as.i op pc[1].operand, kJump_##jump_if);                     \
+    }
+#define OPSCOPE_FUSED_COMPARE_BODY(name, op)       \
+    OPSCOPE_FUSED_COMPARE_ONE_BODY(name, op, z)    \
+    OPSCOPE_FUSED_COMPARE_ONE_BODY(name, op, nz)
+    OPSCOPE_FUSED_COMPARE_BODY(lt, <)
+    OPSCOPE_FUSED_COMPARE_BODY(le, <=)
+    OPSCOPE_FUSED_COMPARE_BODY(gt, >)
+    OPSCOPE_FUSED_COMPARE_BODY(ge, >=)
+    OPSCOPE_FUSED_COMPARE_BODY(eq, ==)
+    OPSCOPE_FUSED_COMPARE_BODY(ne, !=)
+#undef OPSCOPE_FUSED_COMPARE_BODY
+#undef OPSCOPE_FUSED_COMPARE_ONE_BODY
+#undef OPSCOPE_FUSED_BRANCH
+#undef OPSCOPE_IS_INT2
+#undef OPSCOPE_WRAP
+
 #if !OPSCOPE_COMPUTED_GOTO
     }
 #endif
@@ -418,6 +521,7 @@ finish:
 #undef OPSCOPE_CASE
 #undef OPSCOPE_DISPATCH
 #undef OPSCOPE_NEXT
+#undef OPSCOPE_FALLBACK
 }
 
 } // namespace opscope

@@ -14,7 +14,7 @@
 
 namespace opscope {
 
-Machine::Machine(Limits limits) : limits_(limits), out_(&std::cout) {
+Machine::Machine(Limits limits, bool fuse) : limits_(limits), out_(&std::cout), fuse_(fuse) {
     heap_.set_roots([this](const Heap::RootVisitor& visit) {
         for (const Value* v = stack_.get(); v < sp_; ++v) visit(*v);
         for (const Value& v : constants_) visit(v);
@@ -117,6 +117,7 @@ void Machine::link() {
             linked.code[k].op = static_cast<std::uint32_t>(op) & 0xFFu;
             linked.code[k].operand = operand;
         }
+        if (fuse_) fuse(linked, source);
         // A run ends at each control transfer; fuel is charged per run when control lands on its start.
         std::uint32_t cost = 0;
         for (std::size_t k = linked.code.size(); k-- > 0;) {
@@ -124,6 +125,78 @@ void Machine::link() {
             cost = (is_jump(op) || op == Op::call || op == Op::ret || op == Op::halt) ? 1 : cost + 1;
             linked.code[k].run_cost = cost & 0xFFFFFFu;  // the verifier bounds function size
         }
+    }
+}
+
+namespace {
+struct CompareFusion {
+    Op compare, jz, jnz, ll_jz, ll_jnz, lk_jz, lk_jnz;
+};
+constexpr CompareFusion kCompareFusions[] = {
+#define OPSCOPE_ROW(c) {Op::c, Op::c##_jz, Op::c##_jnz, Op::c##_ll_jz, Op::c##_ll_jnz, Op::c##_lk_jz, Op::c##_lk_jnz},
+    OPSCOPE_ROW(lt) OPSCOPE_ROW(le) OPSCOPE_ROW(gt) OPSCOPE_ROW(ge) OPSCOPE_ROW(eq) OPSCOPE_ROW(ne)
+#undef OPSCOPE_ROW
+};
+struct ArithmeticFusion {
+    Op op, ll, lk, k;  // ll/lk == op: no such form
+};
+constexpr ArithmeticFusion kArithmeticFusions[] = {
+    {Op::add, Op::add_ll, Op::add_lk, Op::add_k}, {Op::sub, Op::sub_ll, Op::sub_lk, Op::sub_k},
+    {Op::mul, Op::mul_ll, Op::mul_lk, Op::mul_k}, {Op::div, Op::div, Op::div, Op::div_k},
+    {Op::mod, Op::mod, Op::mod, Op::mod_k},
+};
+} // namespace
+
+// Rewrites the first opcode of common sequences into a fused form (see opcodes.hpp). Only sequences that
+// no jump enters after their first instruction qualify, so every path still executes whole sequences.
+void Machine::fuse(LinkedFunction& function, const Function& source) const {
+    const std::size_t size = function.code.size();
+    std::vector<bool> entered(size, false);
+    for (const Instruction& in : source.code)
+        if (is_jump(in.op)) entered[static_cast<std::size_t>(in.operand)] = true;
+    const auto op_at = [&](std::size_t k) { return k < size ? static_cast<Op>(function.code[k].op) : Op::halt; };
+    const auto straight = [&](std::size_t k, std::size_t n) {  // k+1 .. k+n-1 exist and are not jump targets
+        if (k + n > size) return false;
+        for (std::size_t j = k + 1; j < k + n; ++j)
+            if (entered[j]) return false;
+        return true;
+    };
+    const auto set = [&](std::size_t k, Op op) { function.code[k].op = static_cast<std::uint32_t>(op) & 0xFFu; };
+
+    for (std::size_t k = 0; k < size;) {
+        const Op first = op_at(k), second = op_at(k + 1), third = op_at(k + 2), fourth = op_at(k + 3);
+        std::size_t length = 1;
+        if (first == Op::load && (second == Op::load || second == Op::push_int)) {
+            const bool local_pair = second == Op::load;
+            for (const CompareFusion& f : kCompareFusions)
+                if (third == f.compare && is_branch(fourth) && straight(k, 4)) {
+                    const bool on_zero = fourth == Op::jz;
+                    set(k, local_pair ? (on_zero ? f.ll_jz : f.ll_jnz) : (on_zero ? f.lk_jz : f.lk_jnz));
+                    length = 4;
+                }
+            for (const ArithmeticFusion& f : kArithmeticFusions)
+                if (length == 1 && third == f.op && (local_pair ? f.ll : f.lk) != f.op && straight(k, 3)) {
+                    set(k, local_pair ? f.ll : f.lk);
+                    length = 3;
+                }
+        } else if (first == Op::load && second == Op::ret && straight(k, 2)) {
+            set(k, Op::ret_local);
+            length = 2;
+        } else if (first == Op::push_int && straight(k, 2)) {
+            const std::int32_t constant = function.code[k].operand;
+            for (const ArithmeticFusion& f : kArithmeticFusions)
+                if (second == f.op && ((f.op != Op::div && f.op != Op::mod) || (constant != 0 && constant != -1))) {
+                    set(k, f.k);
+                    length = 2;
+                }
+        } else if (is_branch(second) && straight(k, 2)) {
+            for (const CompareFusion& f : kCompareFusions)
+                if (first == f.compare) {
+                    set(k, second == Op::jz ? f.jz : f.jnz);
+                    length = 2;
+                }
+        }
+        k += length;
     }
 }
 

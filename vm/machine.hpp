@@ -65,7 +65,8 @@ struct Native {
 
 class Machine {
 public:
-    explicit Machine(Limits limits = {});
+    // `fuse`: let the linker fuse common sequences into superinstructions (invisible to programs).
+    explicit Machine(Limits limits = {}, bool fuse = true);
     virtual ~Machine();
     Machine(const Machine&) = delete;
     Machine& operator=(const Machine&) = delete;
@@ -142,6 +143,8 @@ protected:
 
 private:
     void link();
+    void fuse(LinkedFunction& function, const Function& source) const;
+    bool fuse_;
     void allocate_stacks();
     std::uint32_t allocated_stack_slots_ = 0;
     std::uint32_t allocated_frames_ = 0;

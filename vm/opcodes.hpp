@@ -70,9 +70,37 @@ inline constexpr int kVariablePops = -1;
     X(print,    none,     1, 0, io,         "write the value and a newline")
 
 // X(name, stands_for, operand kind, pops, pushes, meaning)
+//
+// Fused forms (superinstructions) replace only the opcode of the first instruction of a sequence; the
+// sequence's other instructions stay in place and supply the remaining operands (pc[1].operand, ...), so
+// offsets, jump targets and debug positions are unchanged. A fused form only has a fast path (int
+// operands); otherwise it falls back to the plain handler of its first instruction and the sequence runs
+// unfused, so errors and their offsets are exactly those of the original code. The linker fuses only
+// sequences that no jump enters after their first instruction.
 #define OPSCOPE_INTERNAL_OPCODES(X)                                                                            \
     X(push_int,    push, immediate, 0, 1, "push a small int carried in the operand")                          \
-    X(call_native, call, callee,    kVariablePops, 1, "call a host function (operand: native index)")
+    X(call_native, call, callee,    kVariablePops, 1, "call a host function (operand: native index)")         \
+    X(ret_local,   load, local,     0, 0, "load X; ret")                                                      \
+    OPSCOPE_FUSED_ARITHMETIC(X, add) OPSCOPE_FUSED_ARITHMETIC(X, sub) OPSCOPE_FUSED_ARITHMETIC(X, mul)        \
+    X(div_k,       push,     immediate, 1, 1, "push K; div (K not 0 or -1)")                                 \
+    X(mod_k,       push,     immediate, 1, 1, "push K; mod (K not 0 or -1)")                                  \
+    OPSCOPE_FUSED_COMPARE(X, lt) OPSCOPE_FUSED_COMPARE(X, le) OPSCOPE_FUSED_COMPARE(X, gt)                    \
+    OPSCOPE_FUSED_COMPARE(X, ge) OPSCOPE_FUSED_COMPARE(X, eq) OPSCOPE_FUSED_COMPARE(X, ne)
+
+// add/sub/mul: `load X; load Y; OP`, `load X; push K; OP`, `push K; OP`.
+#define OPSCOPE_FUSED_ARITHMETIC(X, op)                                        \
+    X(op##_ll, load, local, 0, 1, "load X; load Y; " #op)                      \
+    X(op##_lk, load, local, 0, 1, "load X; push K; " #op)                      \
+    X(op##_k, push, immediate, 1, 1, "push K; " #op)
+
+// Comparison then branch: `CMP; jz/jnz L`, `load X; load Y; CMP; jz/jnz L`, `load X; push K; CMP; jz/jnz L`.
+#define OPSCOPE_FUSED_COMPARE(X, cmp)                                          \
+    X(cmp##_jz, cmp, none, 2, 0, #cmp "; jz L")                                \
+    X(cmp##_jnz, cmp, none, 2, 0, #cmp "; jnz L")                              \
+    X(cmp##_ll_jz, load, local, 0, 0, "load X; load Y; " #cmp "; jz L")        \
+    X(cmp##_ll_jnz, load, local, 0, 0, "load X; load Y; " #cmp "; jnz L")      \
+    X(cmp##_lk_jz, load, local, 0, 0, "load X; push K; " #cmp "; jz L")        \
+    X(cmp##_lk_jnz, load, local, 0, 0, "load X; push K; " #cmp "; jnz L")
 
 enum class Op : std::uint8_t {
 #define OPSCOPE_ENUM_USER(name, operand, pops, pushes, category, meaning) name,
@@ -135,7 +163,7 @@ constexpr bool ends_flow(Op op) { return op == Op::jmp || op == Op::ret || op ==
 constexpr bool is_branch(Op op) { return op == Op::jz || op == Op::jnz; }
 constexpr bool is_jump(Op op) { return op == Op::jmp || is_branch(op); }
 
-static_assert(kOpCount <= 256, "opcodes must fit the interpreter's 8-bit op field");
+static_assert(kOpCount <= 128, "opcodes must fit 7 bits: the interpreter's 8-bit op field keeps one bit spare");
 static_assert(kUserOpCount == static_cast<std::size_t>(Op::print) + 1, "user opcodes come first");
 static_assert(op_from_mnemonic("aset") == Op::aset && op_from_mnemonic("not") == Op::not_ &&
               !op_from_mnemonic("push_int"));
