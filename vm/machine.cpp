@@ -246,8 +246,7 @@ void Machine::begin_run() {
     frame_->base = stack_.get();
     frame_->pc = main.code.data();
     for (std::uint32_t k = 0; k < main.nlocals; ++k) *sp_++ = Value::nil();
-    fuel_ = limits_.fuel ? static_cast<std::int64_t>(std::min<std::uint64_t>(limits_.fuel, INT64_MAX))
-                         : std::numeric_limits<std::int64_t>::max();
+    fuel_ = fuel_budget();
     fuel_used_ = 0;
     if ((fuel_ -= frame_->pc->run_cost) < 0) {
         fuel_used_ = limits_.fuel;
@@ -257,8 +256,13 @@ void Machine::begin_run() {
     }
 }
 
+std::int64_t Machine::fuel_budget() const {
+    return limits_.fuel ? static_cast<std::int64_t>(std::min<std::uint64_t>(limits_.fuel, INT64_MAX))
+                        : std::numeric_limits<std::int64_t>::max();
+}
+
 void Machine::end_run() {
-    fuel_used_ = limits_.fuel ? limits_.fuel - static_cast<std::uint64_t>(std::max<std::int64_t>(fuel_, 0)) : 0;
+    fuel_used_ = limits_.fuel ? static_cast<std::uint64_t>(fuel_budget() - std::max<std::int64_t>(fuel_, 0)) : 0;
     sp_ = stack_.get();
     frame_ = nullptr;
 }
@@ -369,11 +373,13 @@ std::size_t checked_index(Op op, const Value& array, const Value& index) {
 } // namespace
 
 Value Machine::array_get(const Value& array, const Value& index) {
-    return array.as_array()->elements()[checked_index(Op::aget, array, index)];
+    const std::size_t k = checked_index(Op::aget, array, index);  // before touching the array
+    return array.as_array()->elements()[k];
 }
 
 void Machine::array_set(const Value& array, const Value& index, const Value& value) {
-    array.as_array()->elements()[checked_index(Op::aset, array, index)] = value;
+    const std::size_t k = checked_index(Op::aset, array, index);
+    array.as_array()->elements()[k] = value;
 }
 
 Value Machine::length(const Value& v) {

@@ -146,6 +146,7 @@ private:
     void fuse(LinkedFunction& function, const Function& source) const;
     bool fuse_;
     void allocate_stacks();
+    std::int64_t fuel_budget() const;  // the fuel limit as a signed budget (limits above INT64_MAX clamp)
     std::uint32_t allocated_stack_slots_ = 0;
     std::uint32_t allocated_frames_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <unordered_set>
 #include <vector>
 
 namespace opscope {
@@ -74,7 +75,7 @@ std::string format_float(double d) {
 }
 
 namespace {
-void append_value(std::string& out, const Value& v, std::vector<const Array*>& open_arrays) {
+void append_scalar(std::string& out, const Value& v) {
     switch (v.type) {
     case Type::nil: out += "nil"; break;
     case Type::boolean: out += v.as.b ? "true" : "false"; break;
@@ -86,31 +87,42 @@ void append_value(std::string& out, const Value& v, std::vector<const Array*>& o
     }
     case Type::floating: out += format_float(v.as.f); break;
     case Type::string: out += v.as_string()->view(); break;
-    case Type::array: {
-        const Array* array = v.as_array();
-        for (const Array* open : open_arrays)
-            if (open == array) {
-                out += "[...]";
-                return;
-            }
-        open_arrays.push_back(array);
-        out += '[';
-        for (std::size_t k = 0; k < array->length; ++k) {
-            if (k) out += ", ";
-            append_value(out, array->elements()[k], open_arrays);
-        }
-        out += ']';
-        open_arrays.pop_back();
-        break;
-    }
     case Type::undefined: out += "undefined"; break;
+    case Type::array: break;
     }
 }
 } // namespace
 
+// Iterative, so arbitrarily deep nesting cannot overflow the C++ stack; an array inside itself prints "[...]".
 void append_display(std::string& out, const Value& v) {
-    std::vector<const Array*> open_arrays;
-    append_value(out, v, open_arrays);
+    struct Open {
+        const Array* array;
+        std::size_t next;
+    };
+    std::vector<Open> open;
+    std::unordered_set<const Array*> on_path;
+    const auto visit = [&](const Value& value) {
+        if (!value.is_array()) return append_scalar(out, value);
+        const Array* array = value.as_array();
+        if (!on_path.insert(array).second) {
+            out += "[...]";
+            return;
+        }
+        out += '[';
+        open.push_back({array, 0});
+    };
+    visit(v);
+    while (!open.empty()) {
+        Open& top = open.back();
+        if (top.next == top.array->length) {
+            out += ']';
+            on_path.erase(top.array);
+            open.pop_back();
+            continue;
+        }
+        if (top.next) out += ", ";
+        visit(top.array->elements()[top.next++]);  // may grow `open`: `top` is not used after this
+    }
 }
 
 std::string to_display(const Value& v) {

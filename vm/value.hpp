@@ -1,7 +1,7 @@
 // Values: a 16-byte tagged union. Strings and arrays live on the garbage-collected Heap (heap.hpp).
 //
-// `Value` is trivially copyable and default-constructible without initialisation, so the VM's value stack
-// can be allocated without touching every slot. Use the `Value::integer(...)` style factories.
+// `Value` is default-constructible without initialisation, so the VM's value stack can be allocated
+// without touching every slot. Use the `Value::integer(...)` style factories.
 #pragma once
 
 #include <cstddef>

@@ -1,0 +1,285 @@
+// canonicalize() and merge() of Profiles: lists combine by key, groups and fields survive only when every
+// input has them. Every rule here is associative, so a merge of N profiles does not depend on grouping.
+#include "opscope/profile.hpp"
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+namespace opscope {
+namespace {
+
+Accuracy combine(Accuracy a, Accuracy b) {
+    return a == Accuracy::statistical || b == Accuracy::statistical ? Accuracy::statistical : Accuracy::exact;
+}
+
+// Both known: combined; otherwise unknown.
+std::optional<Accuracy> combine_known(std::optional<Accuracy> a, std::optional<Accuracy> b) {
+    if (!a || !b) return std::nullopt;
+    return combine(*a, *b);
+}
+std::optional<std::uint64_t> add_known(std::optional<std::uint64_t> a, std::optional<std::uint64_t> b) {
+    if (!a || !b) return std::nullopt;
+    return *a + *b;
+}
+std::optional<std::uint64_t> max_known(std::optional<std::uint64_t> a, std::optional<std::uint64_t> b) {
+    if (!a || !b) return std::nullopt;
+    return std::max(*a, *b);
+}
+
+// Entry level, where a missing side means "this key did not occur there": whatever is known adds.
+void add_into(std::optional<std::uint64_t>& into, const std::optional<std::uint64_t>& other) {
+    if (other) into = into.value_or(0) + *other;
+}
+void add_into(std::optional<TimeHistogram>& into, const std::optional<TimeHistogram>& other) {
+    if (!other) return;
+    if (!into) into.emplace();
+    into->add(*other);
+}
+void keep_first_line(std::uint32_t& into, std::uint32_t other) {
+    if (into == 0) into = other;
+}
+
+// The distinct non-empty parts of `a` then `b` (split on `separator`), in first-seen order.
+std::string join_distinct(std::string_view a, std::string_view b, std::string_view separator) {
+    std::vector<std::string_view> parts;
+    for (std::string_view text : {a, b}) {
+        while (!text.empty()) {
+            const std::size_t end = std::min(text.find(separator), text.size());
+            const std::string_view part = text.substr(0, end);
+            if (!part.empty() && std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
+            text.remove_prefix(std::min(text.size(), end + separator.size()));
+        }
+    }
+    std::string joined;
+    for (std::string_view part : parts) {
+        if (!joined.empty()) joined += separator;
+        joined += part;
+    }
+    return joined;
+}
+
+// Sorts `entries` by `key` (stable, so the earlier input wins "first" attributes) and folds equal keys.
+template <class Entry, class Key, class Add>
+void combine_by_key(std::vector<Entry>& entries, Key key, Add add) {
+    std::stable_sort(entries.begin(), entries.end(),
+                     [&](const Entry& x, const Entry& y) { return key(x) < key(y); });
+    std::vector<Entry> combined;
+    combined.reserve(entries.size());
+    for (Entry& entry : entries) {
+        if (!combined.empty() && key(combined.back()) == key(entry))
+            add(combined.back(), entry);
+        else
+            combined.push_back(std::move(entry));
+    }
+    entries = std::move(combined);
+}
+
+template <class Entry>
+std::vector<Entry> concat(const std::vector<Entry>& a, const std::vector<Entry>& b) {
+    std::vector<Entry> all = a;
+    all.insert(all.end(), b.begin(), b.end());
+    return all;
+}
+
+// --- each group: normalize (combine keys, drop times the group does not measure) and merge ---
+
+void normalize(OpcodeGroup& group) {
+    combine_by_key(group.entries, [](const OpcodeStats& e) { return std::tie(e.name); },
+                   [](OpcodeStats& into, const OpcodeStats& e) {
+                       into.count += e.count;
+                       add_into(into.time_ns, e.time_ns);
+                       add_into(into.time_distribution, e.time_distribution);
+                   });
+    if (!group.time_accuracy)
+        for (OpcodeStats& e : group.entries) e.time_ns.reset(), e.time_distribution.reset();
+}
+
+void normalize(InstructionGroup& group) {
+    combine_by_key(group.entries, [](const InstructionStats& e) { return std::tie(e.function, e.offset); },
+                   [](InstructionStats& into, const InstructionStats& e) {
+                       into.count += e.count;
+                       keep_first_line(into.line, e.line);
+                       if (into.opcode.empty()) into.opcode = e.opcode;
+                   });
+}
+
+void normalize(LineGroup& group) {
+    combine_by_key(group.entries, [](const LineStats& e) { return std::tie(e.line); },
+                   [](LineStats& into, const LineStats& e) {
+                       into.count += e.count;
+                       add_into(into.time_ns, e.time_ns);
+                       if (!into.source_text) into.source_text = e.source_text;
+                   });
+    if (!group.time_accuracy)
+        for (LineStats& e : group.entries) e.time_ns.reset();
+}
+
+void normalize(FunctionGroup& group) {
+    combine_by_key(group.entries, [](const FunctionStats& e) { return std::tie(e.name); },
+                   [](FunctionStats& into, const FunctionStats& e) {
+                       into.calls += e.calls;
+                       add_into(into.self_time_ns, e.self_time_ns);
+                       add_into(into.total_time_ns, e.total_time_ns);
+                   });
+    if (!group.time_accuracy)
+        for (FunctionStats& e : group.entries) e.self_time_ns.reset(), e.total_time_ns.reset();
+}
+
+void normalize(BranchGroup& group) {
+    combine_by_key(group.entries, [](const BranchStats& e) { return std::tie(e.function, e.offset); },
+                   [](BranchStats& into, const BranchStats& e) {
+                       into.executed += e.executed;
+                       into.taken += e.taken;
+                       keep_first_line(into.line, e.line);
+                   });
+}
+
+void normalize(LoopGroup& group) {
+    combine_by_key(group.entries,
+                   [](const LoopStats& e) { return std::tie(e.function, e.start_offset, e.end_offset); },
+                   [](LoopStats& into, const LoopStats& e) {
+                       into.iterations += e.iterations;
+                       add_into(into.time_ns, e.time_ns);
+                       keep_first_line(into.line, e.line);
+                   });
+    if (!group.time_accuracy)
+        for (LoopStats& e : group.entries) e.time_ns.reset();
+}
+
+void normalize(CallGraph& group) {
+    combine_by_key(group.entries, [](const CallEdge& e) { return std::tie(e.caller, e.callee); },
+                   [](CallEdge& into, const CallEdge& e) {
+                       into.calls += e.calls;
+                       add_into(into.time_ns, e.time_ns);
+                   });
+    if (!group.time_accuracy)
+        for (CallEdge& e : group.entries) e.time_ns.reset();
+}
+
+void normalize(OpcodePairGroup& group) {
+    combine_by_key(group.entries, [](const OpcodePair& e) { return std::tie(e.first, e.second); },
+                   [](OpcodePair& into, const OpcodePair& e) { into.count += e.count; });
+}
+
+void normalize(MemoryStats& memory) {
+    combine_by_key(memory.by_type, [](const TypeMemory& e) { return std::tie(e.type); },
+                   [](TypeMemory& into, const TypeMemory& e) {
+                       into.allocations += e.allocations;
+                       into.bytes += e.bytes;
+                   });
+}
+
+// Groups whose merge is "accuracies combine, entry lists concatenate, then normalize".
+template <class Group>
+Group merge_group(const Group& a, const Group& b) {
+    Group merged;
+    merged.accuracy = combine(a.accuracy, b.accuracy);
+    if constexpr (requires { a.time_accuracy; })
+        merged.time_accuracy = combine_known(a.time_accuracy, b.time_accuracy);
+    merged.entries = concat(a.entries, b.entries);
+    normalize(merged);
+    return merged;
+}
+
+Summary merge_group(const Summary& a, const Summary& b) {
+    Summary merged;
+    merged.accuracy = combine(a.accuracy, b.accuracy);
+    merged.total_instructions = a.total_instructions + b.total_instructions;
+    merged.wall_time_ns = add_known(a.wall_time_ns, b.wall_time_ns);
+    merged.max_call_depth = max_known(a.max_call_depth, b.max_call_depth);
+    // unique_instructions is recounted by merge() when the instructions are known.
+    return merged;
+}
+
+TimingInfo merge_group(const TimingInfo& a, const TimingInfo& b) {
+    return TimingInfo{join_distinct(a.method, b.method, "; "), a.samples + b.samples,
+                      add_known(a.overhead_ns, b.overhead_ns)};
+}
+
+FrameStats merge_group(const FrameStats& a, const FrameStats& b) {
+    return FrameStats{combine(a.accuracy, b.accuracy), a.pushed + b.pushed, a.popped + b.popped,
+                      std::max(a.max_depth, b.max_depth)};
+}
+
+StackStats merge_group(const StackStats& a, const StackStats& b) {
+    return StackStats{combine(a.accuracy, b.accuracy), a.pushes + b.pushes, a.pops + b.pops,
+                      std::max(a.max_depth, b.max_depth)};
+}
+
+MemoryStats merge_group(const MemoryStats& a, const MemoryStats& b) {
+    MemoryStats merged;
+    merged.accuracy = combine(a.accuracy, b.accuracy);
+    merged.allocations = a.allocations + b.allocations;
+    merged.allocated_bytes = a.allocated_bytes + b.allocated_bytes;
+    merged.frees = a.frees + b.frees;
+    merged.freed_bytes = a.freed_bytes + b.freed_bytes;
+    merged.peak_bytes = std::max(a.peak_bytes, b.peak_bytes);
+    merged.live_bytes = a.live_bytes + b.live_bytes;  // each run's heap is its own
+    merged.gc_cycles = a.gc_cycles + b.gc_cycles;
+    merged.gc_time_ns = add_known(a.gc_time_ns, b.gc_time_ns);
+    merged.by_type = concat(a.by_type, b.by_type);
+    normalize(merged);
+    return merged;
+}
+
+template <class Group>
+std::optional<Group> merge_optional(const std::optional<Group>& a, const std::optional<Group>& b) {
+    if (!a || !b) return std::nullopt;
+    return merge_group(*a, *b);
+}
+
+template <class Group>
+void normalize_optional(std::optional<Group>& group) {
+    if (group) normalize(*group);
+}
+
+} // namespace
+
+void canonicalize(Profile& profile) {
+    normalize_optional(profile.opcodes);
+    normalize_optional(profile.instructions);
+    normalize_optional(profile.lines);
+    normalize_optional(profile.functions);
+    normalize_optional(profile.branches);
+    normalize_optional(profile.loops);
+    normalize_optional(profile.call_graph);
+    normalize_optional(profile.opcode_pairs);
+    normalize_optional(profile.memory);
+}
+
+Profile merge(const Profile& first, const Profile& second) {
+    Profile merged;
+    merged.policy = join_distinct(first.policy, second.policy, " + ");
+    merged.source_file = join_distinct(first.source_file, second.source_file, ", ");
+    merged.partial = first.partial || second.partial;
+    merged.error = join_distinct(first.error, second.error, "\n");
+    merged.summary = merge_optional(first.summary, second.summary);
+    merged.timing = merge_optional(first.timing, second.timing);
+    merged.opcodes = merge_optional(first.opcodes, second.opcodes);
+    merged.instructions = merge_optional(first.instructions, second.instructions);
+    merged.lines = merge_optional(first.lines, second.lines);
+    merged.functions = merge_optional(first.functions, second.functions);
+    merged.frames = merge_optional(first.frames, second.frames);
+    merged.stack = merge_optional(first.stack, second.stack);
+    merged.branches = merge_optional(first.branches, second.branches);
+    merged.loops = merge_optional(first.loops, second.loops);
+    merged.call_graph = merge_optional(first.call_graph, second.call_graph);
+    merged.opcode_pairs = merge_optional(first.opcode_pairs, second.opcode_pairs);
+    merged.memory = merge_optional(first.memory, second.memory);
+    if (merged.summary && merged.instructions)
+        merged.summary->unique_instructions = static_cast<std::uint64_t>(
+            std::count_if(merged.instructions->entries.begin(), merged.instructions->entries.end(),
+                          [](const InstructionStats& e) { return e.count > 0; }));
+    return merged;
+}
+
+Profile merge(std::span<const Profile> profiles) {
+    if (profiles.empty()) return Profile{};
+    Profile merged = profiles.front();
+    canonicalize(merged);
+    for (const Profile& next : profiles.subspan(1)) merged = merge(merged, next);
+    return merged;
+}
+
+} // namespace opscope

@@ -1,0 +1,253 @@
+// format_json: a Profile as the versioned "opscope-profile" JSON document (docs/profile-format.md).
+// Every group key is always written, null when not measured; so is every field a group can lack. Derived
+// figures (percent, mean_ns, p50_ns, taken_rate, ...) are written for readers and ignored by parse_json.
+#include "opscope/report.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <tuple>
+
+namespace opscope {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+template <class T>
+Json or_null(const std::optional<T>& value) {
+    return value ? Json(*value) : Json(nullptr);
+}
+
+Json accuracy_json(std::optional<Accuracy> accuracy) {
+    return accuracy ? Json(std::string(to_string(*accuracy))) : Json(nullptr);
+}
+
+template <class Group>
+std::optional<Accuracy> accuracy_of(const std::optional<Group>& group) {
+    return group ? std::optional(group->accuracy) : std::nullopt;
+}
+template <class Group>
+std::optional<Accuracy> time_accuracy_of(const std::optional<Group>& group) {
+    return group ? group->time_accuracy : std::nullopt;
+}
+
+Json percent_json(std::uint64_t count, std::optional<std::uint64_t> total) {
+    if (!total || *total == 0) return nullptr;
+    return 100.0 * static_cast<double>(count) / static_cast<double>(*total);
+}
+
+Json metrics_json(const Profile& p) {
+    return Json{{"summary", accuracy_json(accuracy_of(p.summary))},
+                {"opcodes", accuracy_json(accuracy_of(p.opcodes))},
+                {"opcode_times", accuracy_json(time_accuracy_of(p.opcodes))},
+                {"hotspots", accuracy_json(accuracy_of(p.instructions))},
+                {"lines", accuracy_json(accuracy_of(p.lines))},
+                {"line_times", accuracy_json(time_accuracy_of(p.lines))},
+                {"functions", accuracy_json(accuracy_of(p.functions))},
+                {"function_times", accuracy_json(time_accuracy_of(p.functions))},
+                {"frames", accuracy_json(accuracy_of(p.frames))},
+                {"stack", accuracy_json(accuracy_of(p.stack))},
+                {"branches", accuracy_json(accuracy_of(p.branches))},
+                {"loops", accuracy_json(accuracy_of(p.loops))},
+                {"loop_times", accuracy_json(time_accuracy_of(p.loops))},
+                {"call_graph", accuracy_json(accuracy_of(p.call_graph))},
+                {"call_graph_times", accuracy_json(time_accuracy_of(p.call_graph))},
+                {"opcode_pairs", accuracy_json(accuracy_of(p.opcode_pairs))},
+                {"memory", accuracy_json(accuracy_of(p.memory))}};
+}
+
+Json summary_json(const Summary& s) {
+    return Json{{"total_instructions", s.total_instructions},
+                {"unique_instructions", or_null(s.unique_instructions)},
+                {"wall_time_ns", or_null(s.wall_time_ns)},
+                {"instructions_per_second", or_null(s.instructions_per_second())},
+                {"max_call_depth", or_null(s.max_call_depth)}};
+}
+
+Json timing_json(const TimingInfo& t, const std::optional<Summary>& summary) {
+    Json overhead_percent = nullptr;
+    if (t.overhead_ns && summary && summary->wall_time_ns && *summary->wall_time_ns > 0)
+        overhead_percent = 100.0 * static_cast<double>(*t.overhead_ns) / static_cast<double>(*summary->wall_time_ns);
+    return Json{{"method", t.method},
+                {"samples", t.samples},
+                {"overhead_ns", or_null(t.overhead_ns)},
+                {"overhead_percent", overhead_percent}};
+}
+
+Json histogram_json(const TimeHistogram& h) {
+    Json buckets = Json::array();
+    for (std::size_t i = 0; i < h.buckets.size(); ++i)
+        if (h.buckets[i] != 0) buckets.push_back(Json::array({i, h.buckets[i]}));
+    const bool any = h.samples > 0;
+    return Json{{"sub_bucket_bits", TimeHistogram::kSubBucketBits},
+                {"samples", h.samples},
+                {"sum_ns", h.sum_ns},
+                {"min_ns", any ? Json(h.min_ns) : Json(nullptr)},
+                {"max_ns", any ? Json(h.max_ns) : Json(nullptr)},
+                {"buckets", std::move(buckets)}};
+}
+
+Json opcodes_json(const OpcodeGroup& group, std::optional<std::uint64_t> total) {
+    std::vector<const OpcodeStats*> ranked;
+    for (const OpcodeStats& e : group.entries) ranked.push_back(&e);
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const OpcodeStats* a, const OpcodeStats* b) { return a->count > b->count; });
+    Json list = Json::array();
+    for (const OpcodeStats* e : ranked) {
+        const TimeHistogram* h = e->time_distribution ? &*e->time_distribution : nullptr;
+        const auto at = [&](double percent) { return h ? or_null(h->percentile(percent)) : Json(nullptr); };
+        list.push_back(Json{{"name", e->name},
+                            {"count", e->count},
+                            {"percent", percent_json(e->count, total)},
+                            {"time_ns", or_null(e->time_ns)},
+                            {"mean_ns", or_null(e->mean_ns())},
+                            {"min_ns", h && h->samples > 0 ? Json(h->min_ns) : Json(nullptr)},
+                            {"max_ns", h && h->samples > 0 ? Json(h->max_ns) : Json(nullptr)},
+                            {"p50_ns", at(50)},
+                            {"p95_ns", at(95)},
+                            {"p99_ns", at(99)},
+                            {"time_distribution", h ? histogram_json(*h) : Json(nullptr)}});
+    }
+    return list;
+}
+
+Json hotspots_json(const InstructionGroup& group, std::optional<std::uint64_t> total) {
+    std::vector<const InstructionStats*> ranked;
+    for (const InstructionStats& e : group.entries) ranked.push_back(&e);
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const InstructionStats* a, const InstructionStats* b) { return a->count > b->count; });
+    Json list = Json::array();
+    for (const InstructionStats* e : ranked)
+        list.push_back(Json{{"function", e->function},
+                            {"offset", e->offset},
+                            {"line", e->line},
+                            {"opcode", e->opcode},
+                            {"count", e->count},
+                            {"percent", percent_json(e->count, total)}});
+    return list;
+}
+
+Json lines_json(const LineGroup& group) {
+    Json list = Json::array();
+    for (const LineStats& e : group.entries)
+        list.push_back(Json{{"line", e.line},
+                            {"count", e.count},
+                            {"time_ns", or_null(e.time_ns)},
+                            {"source_text", or_null(e.source_text)}});
+    return list;
+}
+
+Json functions_json(const FunctionGroup& group) {
+    Json list = Json::array();
+    for (const FunctionStats& e : group.entries)
+        list.push_back(Json{{"name", e.name},
+                            {"calls", e.calls},
+                            {"self_time_ns", or_null(e.self_time_ns)},
+                            {"total_time_ns", or_null(e.total_time_ns)}});
+    return list;
+}
+
+Json branches_json(const BranchGroup& group) {
+    Json list = Json::array();
+    for (const BranchStats& e : group.entries)
+        list.push_back(Json{{"function", e.function},
+                            {"offset", e.offset},
+                            {"line", e.line},
+                            {"executed", e.executed},
+                            {"taken", e.taken},
+                            {"taken_rate", or_null(e.taken_rate())}});
+    return list;
+}
+
+Json loops_json(const LoopGroup& group) {
+    Json list = Json::array();
+    for (const LoopStats& e : group.entries)
+        list.push_back(Json{{"function", e.function},
+                            {"start_offset", e.start_offset},
+                            {"end_offset", e.end_offset},
+                            {"line", e.line},
+                            {"iterations", e.iterations},
+                            {"time_ns", or_null(e.time_ns)}});
+    return list;
+}
+
+Json call_graph_json(const CallGraph& group) {
+    Json list = Json::array();
+    for (const CallEdge& e : group.entries)
+        list.push_back(
+            Json{{"caller", e.caller}, {"callee", e.callee}, {"calls", e.calls}, {"time_ns", or_null(e.time_ns)}});
+    return list;
+}
+
+Json opcode_pairs_json(const OpcodePairGroup& group) {
+    Json list = Json::array();
+    for (const OpcodePair& e : group.entries)
+        list.push_back(Json{{"first", e.first}, {"second", e.second}, {"count", e.count}});
+    return list;
+}
+
+Json memory_json(const MemoryStats& m) {
+    Json by_type = Json::array();
+    for (const TypeMemory& e : m.by_type)
+        by_type.push_back(Json{{"type", e.type}, {"allocations", e.allocations}, {"bytes", e.bytes}});
+    return Json{{"allocations", m.allocations},
+                {"allocated_bytes", m.allocated_bytes},
+                {"frees", m.frees},
+                {"freed_bytes", m.freed_bytes},
+                {"peak_bytes", m.peak_bytes},
+                {"live_bytes", m.live_bytes},
+                {"gc_cycles", m.gc_cycles},
+                {"gc_time_ns", or_null(m.gc_time_ns)},
+                {"by_type", std::move(by_type)}};
+}
+
+Json frames_json(const FrameStats& f) {
+    return Json{{"pushed", f.pushed}, {"popped", f.popped}, {"max_depth", f.max_depth}};
+}
+
+Json stack_json(const StackStats& s) {
+    return Json{{"pushes", s.pushes}, {"pops", s.pops}, {"max_depth", s.max_depth}};
+}
+
+// `write(*group)` or null.
+template <class Group, class Write>
+Json group_json(const std::optional<Group>& group, Write write) {
+    return group ? write(*group) : Json(nullptr);
+}
+
+} // namespace
+
+std::string format_json(const Profile& original) {
+    Profile p = original;
+    canonicalize(p);
+    const std::optional<std::uint64_t> total = total_instructions(p);
+    Json doc{{"format", std::string(kProfileFormat)},
+             {"version", kProfileFormatVersion},
+             {"policy", p.policy},
+             {"source_file", p.source_file.empty() ? Json(nullptr) : Json(p.source_file)},
+             {"partial", p.partial},
+             {"error", p.error.empty() ? Json(nullptr) : Json(p.error)},
+             {"metrics", metrics_json(p)}};
+    doc["summary"] = group_json(p.summary, summary_json);
+    doc["timing"] = group_json(p.timing, [&](const TimingInfo& t) { return timing_json(t, p.summary); });
+    doc["opcodes"] = group_json(p.opcodes, [&](const OpcodeGroup& g) { return opcodes_json(g, total); });
+    doc["hotspots"] = group_json(p.instructions, [&](const InstructionGroup& g) { return hotspots_json(g, total); });
+    doc["lines"] = group_json(p.lines, lines_json);
+    doc["functions"] = group_json(p.functions, functions_json);
+    doc["frames"] = group_json(p.frames, frames_json);
+    doc["stack"] = group_json(p.stack, stack_json);
+    doc["branches"] = group_json(p.branches, branches_json);
+    doc["loops"] = group_json(p.loops, loops_json);
+    doc["call_graph"] = group_json(p.call_graph, call_graph_json);
+    doc["opcode_pairs"] = group_json(p.opcode_pairs, opcode_pairs_json);
+    doc["memory"] = group_json(p.memory, memory_json);
+    // Invalid UTF-8 (in source text, say) is replaced by U+FFFD rather than failing the report.
+    return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+ProfileFormatError::ProfileFormatError(std::string path, const std::string& problem)
+    : std::runtime_error(path.empty() ? "invalid opscope profile: " + problem
+                                      : "invalid opscope profile at " + path + ": " + problem),
+      path_(std::move(path)) {}
+
+} // namespace opscope

@@ -1,0 +1,439 @@
+// format_text: the human-readable profile report. Each section is a ranked, aligned table built from the
+// plain Profile; a group the policy did not measure gets no section, only a mention in the last line.
+// Statistical figures carry a leading '~' and their section title says how they were obtained.
+#include "opscope/report.hpp"
+#include "opscope/text_table.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace opscope {
+namespace {
+
+using report::Align;
+using report::Table;
+
+// --- numbers ---
+
+std::string digits(std::uint64_t n) {
+    std::string plain = std::to_string(n);
+    std::string grouped;
+    for (std::size_t i = 0; i < plain.size(); ++i) {
+        if (i > 0 && (plain.size() - i) % 3 == 0) grouped += ',';
+        grouped += plain[i];
+    }
+    return grouped;
+}
+
+// Three significant figures at most.
+std::string significant(double value) {
+    if (value < 10) return fmt::format("{:.2f}", value);
+    if (value < 100) return fmt::format("{:.1f}", value);
+    return fmt::format("{:.0f}", value);
+}
+
+std::string duration(double ns) {
+    if (ns < 1e3) return significant(ns) + " ns";
+    if (ns < 1e6) return significant(ns / 1e3) + " us";
+    if (ns < 1e9) return significant(ns / 1e6) + " ms";
+    return significant(ns / 1e9) + " s";
+}
+std::string duration(std::uint64_t ns) { return duration(static_cast<double>(ns)); }
+
+std::string byte_size(std::uint64_t bytes) {
+    const double b = static_cast<double>(bytes);
+    if (bytes < 1024) return std::to_string(bytes) + " B";
+    if (b < 1024.0 * 1024) return significant(b / 1024) + " KiB";
+    if (b < 1024.0 * 1024 * 1024) return significant(b / (1024.0 * 1024)) + " MiB";
+    return significant(b / (1024.0 * 1024 * 1024)) + " GiB";
+}
+
+std::string per_second(double rate) {
+    if (rate < 1e3) return significant(rate);
+    if (rate < 1e6) return significant(rate / 1e3) + " k";
+    if (rate < 1e9) return significant(rate / 1e6) + " M";
+    return significant(rate / 1e9) + " G";
+}
+
+double share(std::uint64_t part, std::uint64_t whole) {
+    return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+std::string percent(double value) { return fmt::format("{:.1f}%", value); }
+
+// A figure, marked '~' when statistical.
+std::string mark(std::optional<Accuracy> accuracy, std::string figure) {
+    return accuracy == Accuracy::statistical ? "~" + figure : figure;
+}
+
+std::string line_number(std::uint32_t line) { return line == 0 ? "-" : std::to_string(line); }
+
+// How the statistical figures of a section were obtained ("" when all are exact).
+std::string statistical_note(const Profile& p, std::optional<Accuracy> counts, std::optional<Accuracy> times) {
+    if (times == Accuracy::statistical && p.timing)
+        return fmt::format("~ sampled, {} samples{}", digits(p.timing->samples),
+                           counts == Accuracy::statistical ? "; counts estimated" : "");
+    if (counts == Accuracy::statistical || times == Accuracy::statistical) return "~ statistical estimate";
+    return "";
+}
+
+// "Name (detail; note)", leaving out empty parts.
+std::string title(std::string name, const std::string& detail, const std::string& note = "") {
+    const std::string inner = detail.empty() ? note : note.empty() ? detail : detail + "; " + note;
+    return inner.empty() ? name : name + " (" + inner + ")";
+}
+
+// Pointers to `entries`, ordered by `rank` (descending); ties keep canonical order.
+template <class Entry, class Rank>
+std::vector<const Entry*> ranked(const std::vector<Entry>& entries, Rank rank) {
+    std::vector<const Entry*> order;
+    for (const Entry& e : entries) order.push_back(&e);
+    std::stable_sort(order.begin(), order.end(), [&](const Entry* a, const Entry* b) { return rank(*a) > rank(*b); });
+    return order;
+}
+
+// The heading, the table, a blank line.
+void section(std::string& out, const std::string& heading, const Table& table) {
+    out += report::fit(heading) + "\n" + table.render() + "\n";
+}
+
+// Source text by line number, leading blanks trimmed.
+std::map<std::uint32_t, std::string> source_lines(const Profile& p) {
+    std::map<std::uint32_t, std::string> text;
+    if (!p.lines) return text;
+    for (const LineStats& e : p.lines->entries) {
+        if (!e.source_text) continue;
+        const std::size_t start = e.source_text->find_first_not_of(" \t");
+        text[e.line] = start == std::string::npos ? "" : e.source_text->substr(start);
+    }
+    return text;
+}
+
+// --- sections ---
+
+void header(std::string& out, const Profile& p) {
+    const std::string file = p.source_file.empty() ? "" : " of " + p.source_file;
+    out += report::fit("opscope profile" + file + " (policy " + (p.policy.empty() ? "unnamed" : p.policy) + ")");
+    out += "\n";
+    if (p.partial) {
+        const std::string first_line = p.error.substr(0, p.error.find('\n'));
+        out += report::fit("PARTIAL: the run stopped with an error" + (first_line.empty() ? "" : ": " + first_line));
+        out += "\n";
+    }
+    out += "\n";
+}
+
+void summary(std::string& out, const Profile& p) {
+    Table table({{"", Align::left}, {"", Align::left}});
+    if (p.summary) {
+        const Summary& s = *p.summary;
+        std::string instructions = mark(s.accuracy, digits(s.total_instructions));
+        if (s.unique_instructions) instructions += " (" + digits(*s.unique_instructions) + " unique)";
+        table.add({"instructions", instructions});
+        if (s.wall_time_ns) table.add({"wall time", duration(*s.wall_time_ns)});
+        if (const auto rate = s.instructions_per_second())
+            table.add({"instructions/s", mark(s.accuracy, per_second(*rate))});
+        if (s.max_call_depth) table.add({"max call depth", digits(*s.max_call_depth)});
+    }
+    table.add({"policy", p.policy.empty() ? "unnamed" : p.policy});
+    if (p.timing) {
+        table.add({"timing", p.timing->method + " (" + digits(p.timing->samples) + " samples)"});
+        if (p.timing->overhead_ns) {
+            std::string overhead = duration(*p.timing->overhead_ns);
+            if (p.summary && p.summary->wall_time_ns && *p.summary->wall_time_ns > 0)
+                overhead += " (" + percent(share(*p.timing->overhead_ns, *p.summary->wall_time_ns)) + " of wall time)";
+            table.add({"overhead", overhead});
+        }
+    }
+    section(out, "Summary", table);
+}
+
+void opcodes(std::string& out, const Profile& p, const ReportOptions& options) {
+    if (!p.opcodes) return;
+    const OpcodeGroup& g = *p.opcodes;
+    const std::uint64_t total = total_instructions(p).value_or(0);
+    const bool timed = g.time_accuracy.has_value();
+    std::vector<report::Column> columns{{"opcode", Align::left}, {"count", Align::right}, {"%", Align::right}};
+    if (timed)
+        for (const char* name : {"time", "mean", "p50", "p95", "p99"}) columns.push_back({name, Align::right});
+    Table table(columns);
+    const auto order = ranked(g.entries, [](const OpcodeStats& e) { return e.count; });
+    for (std::size_t i = 0; i < order.size() && i < options.top; ++i) {
+        const OpcodeStats& e = *order[i];
+        std::vector<std::string> row{e.name, mark(g.accuracy, digits(e.count)), percent(share(e.count, total))};
+        if (timed) {
+            const auto timed_figure = [&](std::optional<double> ns) {
+                return ns ? mark(g.time_accuracy, duration(*ns)) : std::string("-");
+            };
+            const auto at = [&](double pct) -> std::optional<double> {
+                if (!e.time_distribution) return std::nullopt;
+                const auto value = e.time_distribution->percentile(pct);
+                return value ? std::optional(static_cast<double>(*value)) : std::nullopt;
+            };
+            const auto total_time = e.time_ns ? std::optional(static_cast<double>(*e.time_ns)) : std::nullopt;
+            for (const auto& figure : {total_time, e.mean_ns(), at(50), at(95), at(99)})
+                row.push_back(timed_figure(figure));
+        }
+        table.add(std::move(row));
+    }
+    section(out,
+            title("Top opcodes", fmt::format("{} of {}", std::min(options.top, order.size()), order.size()),
+                  statistical_note(p, g.accuracy, g.time_accuracy)),
+            table);
+}
+
+void hotspots(std::string& out, const Profile& p, const ReportOptions& options) {
+    if (!p.instructions) return;
+    const InstructionGroup& g = *p.instructions;
+    const std::uint64_t total = total_instructions(p).value_or(0);
+    const auto text = source_lines(p);
+    Table table({{"#", Align::right}, {"function", Align::left}, {"offset", Align::right}, {"line", Align::right},
+                 {"opcode", Align::left}, {"count", Align::right}, {"%", Align::right}, {"source", Align::left}});
+    std::size_t rank = 0;
+    for (const InstructionStats* e : ranked(g.entries, [](const InstructionStats& s) { return s.count; })) {
+        if (rank == options.top || share(e->count, total) < options.threshold_percent) break;
+        const auto source = text.find(e->line);
+        table.add({std::to_string(++rank), e->function, std::to_string(e->offset), line_number(e->line), e->opcode,
+                   mark(g.accuracy, digits(e->count)), percent(share(e->count, total)),
+                   source == text.end() ? "" : source->second});
+    }
+    const std::string heading = title("Hotspots", "instructions with >= " + percent(options.threshold_percent) +
+                                                      " of all executed",
+                                      statistical_note(p, g.accuracy, {}));
+    if (rank == 0)
+        out += report::fit(heading) + "\n  none\n\n";
+    else
+        section(out, heading, table);
+}
+
+void hot_lines(std::string& out, const Profile& p, const ReportOptions& options) {
+    if (!p.lines) return;
+    const LineGroup& g = *p.lines;
+    const std::uint64_t total = total_instructions(p).value_or(0);
+    const bool timed = g.time_accuracy.has_value();
+    const auto text = source_lines(p);
+    std::uint64_t total_time = 0;
+    for (const LineStats& e : g.entries) total_time += e.time_ns.value_or(0);
+    std::vector<report::Column> columns{{"line", Align::right}, {"count", Align::right}, {"%", Align::right}};
+    if (timed) columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}});
+    columns.push_back({"source", Align::left});
+    Table table(columns);
+    std::size_t shown = 0;
+    for (const LineStats* e : ranked(g.entries, [](const LineStats& s) { return s.count; })) {
+        if (shown == options.top || share(e->count, total) < options.threshold_percent) break;
+        ++shown;
+        std::vector<std::string> row{line_number(e->line), mark(g.accuracy, digits(e->count)),
+                                     percent(share(e->count, total))};
+        if (timed) {
+            row.push_back(mark(g.time_accuracy, duration(e->time_ns.value_or(0))));
+            row.push_back(mark(g.time_accuracy, percent(share(e->time_ns.value_or(0), total_time))));
+        }
+        const auto source = text.find(e->line);
+        row.push_back(source == text.end() ? "" : source->second);
+        table.add(std::move(row));
+    }
+    if (shown > 0)
+        section(out, title("Hot lines", "", statistical_note(p, g.accuracy, g.time_accuracy)), table);
+}
+
+void hot_loops(std::string& out, const Profile& p, const ReportOptions& options) {
+    if (!p.loops) return;
+    const LoopGroup& g = *p.loops;
+    const bool timed = g.time_accuracy.has_value();
+    const auto text = source_lines(p);
+    std::vector<report::Column> columns{{"function", Align::left}, {"offsets", Align::right}, {"line", Align::right},
+                                        {"iterations", Align::right}};
+    if (timed) columns.insert(columns.end(), {{"time", Align::right}, {"per iteration", Align::right}});
+    columns.push_back({"source", Align::left});
+    Table table(columns);
+    const auto order = ranked(g.entries, [&](const LoopStats& e) {
+        return timed ? std::pair(e.time_ns.value_or(0), e.iterations) : std::pair(e.iterations, std::uint64_t{0});
+    });
+    std::size_t shown = 0;
+    for (const LoopStats* e : order) {
+        if (shown == options.top) break;
+        if (e->iterations < options.hot_loop_min) continue;
+        ++shown;
+        std::vector<std::string> row{e->function, fmt::format("{}-{}", e->start_offset, e->end_offset),
+                                     line_number(e->line), mark(g.accuracy, digits(e->iterations))};
+        if (timed) {
+            row.push_back(mark(g.time_accuracy, duration(e->time_ns.value_or(0))));
+            const auto per = e->time_per_iteration_ns();
+            row.push_back(per ? mark(g.time_accuracy, duration(*per)) : "-");
+        }
+        const auto source = text.find(e->line);
+        row.push_back(source == text.end() ? "" : source->second);
+        table.add(std::move(row));
+    }
+    const std::string heading = title("Hot loops", ">= " + digits(options.hot_loop_min) + " iterations",
+                                      statistical_note(p, g.accuracy, g.time_accuracy));
+    if (shown == 0)
+        out += report::fit(heading) + "\n  none\n\n";
+    else
+        section(out, heading, table);
+}
+
+void branches(std::string& out, const Profile& p, const ReportOptions& options) {
+    if (!p.branches || p.branches->entries.empty()) return;
+    const BranchGroup& g = *p.branches;
+    Table table({{"function", Align::left}, {"offset", Align::right}, {"line", Align::right},
+                 {"executed", Align::right}, {"taken", Align::right}, {"taken %", Align::right}});
+    const auto order = ranked(g.entries, [](const BranchStats& e) { return e.executed; });
+    for (std::size_t i = 0; i < order.size() && i < options.top; ++i) {
+        const BranchStats& e = *order[i];
+        table.add({e.function, std::to_string(e.offset), line_number(e.line), mark(g.accuracy, digits(e.executed)),
+                   mark(g.accuracy, digits(e.taken)), percent(share(e.taken, e.executed))});
+    }
+    section(out,
+            title("Branches", fmt::format("most executed {} of {}", std::min(options.top, order.size()), order.size()),
+                  statistical_note(p, g.accuracy, {})),
+            table);
+}
+
+void functions(std::string& out, const Profile& p, const ReportOptions& options) {
+    if (!p.functions || p.functions->entries.empty()) return;
+    const FunctionGroup& g = *p.functions;
+    const bool timed = g.time_accuracy.has_value();
+    std::uint64_t all_self = 0;
+    for (const FunctionStats& e : g.entries) all_self += e.self_time_ns.value_or(0);
+    std::vector<report::Column> columns{{"function", Align::left}, {"calls", Align::right}};
+    if (timed)
+        columns.insert(columns.end(), {{"self", Align::right}, {"self %", Align::right}, {"inclusive", Align::right},
+                                       {"incl %", Align::right}});
+    Table table(columns);
+    const auto order = ranked(g.entries, [&](const FunctionStats& e) {
+        return timed ? std::pair(e.total_time_ns.value_or(0), e.calls) : std::pair(e.calls, std::uint64_t{0});
+    });
+    for (std::size_t i = 0; i < order.size() && i < options.top; ++i) {
+        const FunctionStats& e = *order[i];
+        std::vector<std::string> row{e.name, mark(g.accuracy, digits(e.calls))};
+        if (timed) {
+            const std::uint64_t self = e.self_time_ns.value_or(0), inclusive = e.total_time_ns.value_or(0);
+            for (const std::string& figure : {duration(self), percent(share(self, all_self)), duration(inclusive),
+                                              percent(share(inclusive, all_self))})
+                row.push_back(mark(g.time_accuracy, figure));
+        }
+        table.add(std::move(row));
+    }
+    section(out, title("Functions", "", statistical_note(p, g.accuracy, g.time_accuracy)), table);
+}
+
+void call_graph(std::string& out, const Profile& p, const ReportOptions& options) {
+    if (!p.call_graph || p.call_graph->entries.empty()) return;
+    const CallGraph& g = *p.call_graph;
+    const bool timed = g.time_accuracy.has_value();
+    std::vector<report::Column> columns{{"caller", Align::left}, {"callee", Align::left}, {"calls", Align::right}};
+    if (timed) columns.push_back({"time", Align::right});
+    Table table(columns);
+    const auto order = ranked(g.entries, [&](const CallEdge& e) {
+        return timed ? std::pair(e.time_ns.value_or(0), e.calls) : std::pair(e.calls, std::uint64_t{0});
+    });
+    for (std::size_t i = 0; i < order.size() && i < options.top; ++i) {
+        const CallEdge& e = *order[i];
+        std::vector<std::string> row{e.caller.empty() ? "(host)" : e.caller, e.callee,
+                                     mark(g.accuracy, digits(e.calls))};
+        if (timed) row.push_back(mark(g.time_accuracy, duration(e.time_ns.value_or(0))));
+        table.add(std::move(row));
+    }
+    section(out, title("Call graph", "", statistical_note(p, g.accuracy, g.time_accuracy)), table);
+}
+
+void opcode_pairs(std::string& out, const Profile& p, const ReportOptions& options) {
+    if (!p.opcode_pairs || p.opcode_pairs->entries.empty()) return;
+    const OpcodePairGroup& g = *p.opcode_pairs;
+    std::uint64_t total = 0;
+    for (const OpcodePair& e : g.entries) total += e.count;
+    Table table({{"first", Align::left}, {"second", Align::left}, {"count", Align::right}, {"%", Align::right}});
+    const auto order = ranked(g.entries, [](const OpcodePair& e) { return e.count; });
+    for (std::size_t i = 0; i < order.size() && i < options.top; ++i)
+        table.add({order[i]->first, order[i]->second, mark(g.accuracy, digits(order[i]->count)),
+                   percent(share(order[i]->count, total))});
+    section(out, title("Opcode pairs", "", statistical_note(p, g.accuracy, {})), table);
+}
+
+void frames_and_stack(std::string& out, const Profile& p) {
+    if (!p.frames && !p.stack) return;
+    Table table({{"", Align::left}, {"pushed", Align::right}, {"popped", Align::right}, {"max depth", Align::right}});
+    const auto row = [&](const char* name, Accuracy accuracy, std::uint64_t pushed, std::uint64_t popped,
+                         std::uint64_t max_depth) {
+        table.add({name, mark(accuracy, digits(pushed)), mark(accuracy, digits(popped)),
+                   mark(accuracy, digits(max_depth))});
+    };
+    if (p.frames) row("call frames", p.frames->accuracy, p.frames->pushed, p.frames->popped, p.frames->max_depth);
+    if (p.stack) row("operand stack", p.stack->accuracy, p.stack->pushes, p.stack->pops, p.stack->max_depth);
+    const bool statistical = (p.frames && p.frames->accuracy == Accuracy::statistical) ||
+                             (p.stack && p.stack->accuracy == Accuracy::statistical);
+    section(out, title("Frames and stack", "", statistical ? "~ statistical estimate" : ""), table);
+}
+
+void memory(std::string& out, const Profile& p) {
+    if (!p.memory) return;
+    const MemoryStats& m = *p.memory;
+    const auto figure = [&](std::string text) { return mark(m.accuracy, std::move(text)); };
+    Table table({{"", Align::left}, {"", Align::left}});
+    table.add({"allocations", figure(digits(m.allocations)) + " (" + byte_size(m.allocated_bytes) + ")"});
+    table.add({"frees", figure(digits(m.frees)) + " (" + byte_size(m.freed_bytes) + " reclaimed)"});
+    table.add({"live at end", figure(byte_size(m.live_bytes))});
+    table.add({"peak", figure(byte_size(m.peak_bytes))});
+    std::string gc = digits(m.gc_cycles) + (m.gc_cycles == 1 ? " cycle" : " cycles");
+    if (m.gc_time_ns) gc += ", " + duration(*m.gc_time_ns);
+    table.add({"garbage collection", figure(gc)});
+    for (const TypeMemory& t : m.by_type)
+        table.add({"  " + t.type, figure(digits(t.allocations)) + " (" + byte_size(t.bytes) + ")"});
+    section(out, title("Memory", "", statistical_note(p, m.accuracy, {})), table);
+}
+
+void not_measured(std::string& out, const Profile& p) {
+    std::vector<std::string> missing;
+    const auto check = [&](bool present, const char* name) {
+        if (!present) missing.push_back(name);
+    };
+    check(p.summary.has_value(), "summary");
+    check(p.timing.has_value(), "timing");
+    check(p.opcodes.has_value(), "opcodes");
+    check(p.opcodes && p.opcodes->time_accuracy, "opcode times");
+    check(p.instructions.has_value(), "hotspots");
+    check(p.lines.has_value(), "lines");
+    check(p.lines && p.lines->time_accuracy, "line times");
+    check(p.functions.has_value(), "functions");
+    check(p.functions && p.functions->time_accuracy, "function times");
+    check(p.frames.has_value(), "frames");
+    check(p.stack.has_value(), "stack");
+    check(p.branches.has_value(), "branches");
+    check(p.loops.has_value(), "loops");
+    check(p.loops && p.loops->time_accuracy, "loop times");
+    check(p.call_graph.has_value(), "call graph");
+    check(p.call_graph && p.call_graph->time_accuracy, "call graph times");
+    check(p.opcode_pairs.has_value(), "opcode pairs");
+    check(p.memory.has_value(), "memory");
+    if (missing.empty()) return;
+    std::vector<std::string> pieces{"Not measured by this policy:"};
+    for (std::size_t i = 0; i < missing.size(); ++i)
+        pieces.push_back(missing[i] + (i + 1 < missing.size() ? "," : "."));
+    out += report::wrap(pieces);
+}
+
+} // namespace
+
+std::string format_text(const Profile& original, const ReportOptions& options) {
+    Profile p = original;
+    canonicalize(p);
+    std::string out;
+    header(out, p);
+    summary(out, p);
+    opcodes(out, p, options);
+    hotspots(out, p, options);
+    hot_lines(out, p, options);
+    hot_loops(out, p, options);
+    branches(out, p, options);
+    functions(out, p, options);
+    call_graph(out, p, options);
+    opcode_pairs(out, p, options);
+    frames_and_stack(out, p);
+    memory(out, p);
+    not_measured(out, p);
+    return out;
+}
+
+} // namespace opscope

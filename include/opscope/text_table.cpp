@@ -1,0 +1,106 @@
+// Layout helpers of the text report: code-point widths, cutting, wrapping and aligned tables.
+#include "opscope/text_table.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace opscope::report {
+namespace {
+
+constexpr std::size_t kIndent = 2;
+constexpr std::size_t kGap = 2;
+constexpr std::size_t kNarrowest = 8;  // a narrowed column keeps at least this width
+
+bool continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+std::string clean(std::string cell) {
+    std::replace_if(cell.begin(), cell.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
+    return cell;
+}
+
+std::string pad(const std::string& cell, std::size_t width, Align align) {
+    const std::string text = cut(cell, width);
+    const std::string spaces(width - display_width(text), ' ');
+    return align == Align::left ? text + spaces : spaces + text;
+}
+
+} // namespace
+
+std::size_t display_width(std::string_view text) {
+    const auto starts_a_character = [](char c) { return !continuation_byte(c); };
+    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), starts_a_character));
+}
+
+std::string cut(std::string_view text, std::size_t width) {
+    if (display_width(text) <= width) return std::string(text);
+    const std::size_t keep = width >= 3 ? width - 3 : width;
+    std::size_t end = 0;
+    for (std::size_t points = 0; end < text.size(); ++end) {
+        if (!continuation_byte(text[end]) && points++ == keep) break;
+    }
+    return std::string(text.substr(0, end)) + (width >= 3 ? "..." : "");
+}
+
+std::string fit(std::string_view line) { return cut(line, kReportWidth); }
+
+std::string wrap(const std::vector<std::string>& pieces) {
+    std::string out, line;
+    for (const std::string& piece : pieces) {
+        if (!line.empty() && display_width(line) + 1 + display_width(piece) > kReportWidth) {
+            out += line + "\n";
+            line = "  ";
+        } else if (!line.empty()) {
+            line += ' ';
+        }
+        line = fit(line + piece);
+    }
+    if (!line.empty()) out += line + "\n";
+    return out;
+}
+
+Table::Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
+
+void Table::add(std::vector<std::string> cells) {
+    cells.resize(columns_.size());
+    for (std::string& cell : cells) cell = clean(std::move(cell));
+    rows_.push_back(std::move(cells));
+}
+
+std::string Table::render() const {
+    const std::size_t n = columns_.size();
+    if (n == 0) return "";
+    const bool has_header =
+        std::any_of(columns_.begin(), columns_.end(), [](const Column& c) { return !c.header.empty(); });
+    std::vector<std::size_t> widths(n, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (has_header) widths[i] = display_width(columns_[i].header);
+        for (const auto& row : rows_) widths[i] = std::max(widths[i], display_width(row[i]));
+    }
+    const auto total = [&] {
+        return kIndent + std::accumulate(widths.begin(), widths.end(), std::size_t{0}) + kGap * (n - 1);
+    };
+    while (total() > kReportWidth) {
+        std::size_t widest = n;
+        for (std::size_t i = 0; i < n; ++i)
+            if (columns_[i].align == Align::left && widths[i] > kNarrowest &&
+                (widest == n || widths[i] > widths[widest]))
+                widest = i;
+        if (widest == n) break;  // nothing left to narrow
+        --widths[widest];
+    }
+    const auto render_row = [&](const auto& cell_of) {
+        std::string line(kIndent, ' ');
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i > 0) line += std::string(kGap, ' ');
+            line += pad(cell_of(i), widths[i], columns_[i].align);
+        }
+        line.erase(line.find_last_not_of(' ') + 1);
+        return line + "\n";
+    };
+    std::string out;
+    if (has_header) out += render_row([&](std::size_t i) { return columns_[i].header; });
+    for (const auto& row : rows_) out += render_row([&](std::size_t i) { return row[i]; });
+    return out;
+}
+
+} // namespace opscope::report

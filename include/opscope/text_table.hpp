@@ -1,0 +1,42 @@
+// The text report's layout helpers: aligned tables and lines cut or wrapped to the report width. Widths
+// count UTF-8 code points, so source text with non-ASCII characters still lines up.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace opscope::report {
+
+inline constexpr std::size_t kReportWidth = 100;  // no line of a text report is wider
+
+enum class Align { left, right };
+
+struct Column {
+    std::string header;  // all headers empty: no header line
+    Align align = Align::left;
+};
+
+std::size_t display_width(std::string_view text);
+// `text` in at most `width` columns, ending in "..." when cut.
+std::string cut(std::string_view text, std::size_t width);
+std::string fit(std::string_view line);  // cut to kReportWidth
+// `pieces` joined by spaces and wrapped to kReportWidth between pieces, never inside one; continuation
+// lines are indented by two; every line ends in '\n'.
+std::string wrap(const std::vector<std::string>& pieces);
+
+// Rows indented by two, columns two apart. When a row would exceed kReportWidth, the widest left-aligned
+// columns are narrowed and their cells cut. Tabs and line breaks in cells become spaces.
+class Table {
+public:
+    explicit Table(std::vector<Column> columns);
+    void add(std::vector<std::string> cells);  // one cell per column
+    std::string render() const;
+
+private:
+    std::vector<Column> columns_;
+    std::vector<std::vector<std::string>> rows_;
+};
+
+} // namespace opscope::report

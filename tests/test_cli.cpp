@@ -1,0 +1,419 @@
+// The `opscope` command-line tool, run as a separate process: output of the examples, exit codes
+// (0 ok, 1 runtime error, 2 usage, 3 bad program, 4 input/output), error formats, the asm -> disasm -> asm
+// round trip, limits from the command line, and the embedding example.
+//
+// OPSCOPE_CLI, OPSCOPE_EMBED_EXAMPLE and OPSCOPE_SOURCE_DIR are compile definitions set by tests/CMakeLists.txt.
+#include <boost/test/unit_test.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A scratch directory for this process, removed at exit.
+const fs::path& scratch() {
+    struct Dir {
+        fs::path path = fs::temp_directory_path() / ("opscope_test_cli_" + std::to_string(::getpid()));
+        Dir() { fs::create_directories(path); }
+        ~Dir() {
+            std::error_code ignored;
+            fs::remove_all(path, ignored);
+        }
+    };
+    static const Dir dir;
+    return dir.path;
+}
+
+std::string quote(const std::string& s) {
+    std::string out = "'";
+    for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+fs::path write_file(const std::string& name, const std::string& content) {
+    const fs::path path = scratch() / name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+}
+
+struct Result {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+// Runs `program` with `arguments` (already quoted as needed) through the shell.
+Result run_program(const std::string& program, const std::string& arguments) {
+    const fs::path out = scratch() / "stdout.txt";
+    const fs::path err = scratch() / "stderr.txt";
+    const std::string command =
+        quote(program) + " " + arguments + " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
+    const int status = std::system(command.c_str());
+    Result r;
+    r.exit_code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_file(out);
+    r.err = read_file(err);
+    return r;
+}
+
+Result cli(const std::string& arguments) {
+    BOOST_TEST_REQUIRE(std::string(OPSCOPE_CLI) != "", "the opscope CLI was not built (OPSCOPE_BUILD_CLI=OFF)");
+    return run_program(OPSCOPE_CLI, arguments);
+}
+
+std::string example(const std::string& name) { return std::string(OPSCOPE_SOURCE_DIR) + "/examples/" + name; }
+
+std::size_t count_lines(const std::string& s) {
+    std::size_t n = 0;
+    for (const char c : s) n += c == '\n';
+    return n;
+}
+
+// `name` from examples/ with the operand of the line marked `@size` replaced by `size`.
+fs::path resized_example(const std::string& name, long size) {
+    std::istringstream in(read_file(example(name)));
+    std::string text, line;
+    int replaced = 0;
+    while (std::getline(in, line)) {
+        const std::size_t push = line.find("push ");
+        if (push != std::string::npos && line.find("; @size") != std::string::npos) {
+            line = line.substr(0, push) + "push " + std::to_string(size);
+            ++replaced;
+        }
+        text += line + "\n";
+    }
+    BOOST_TEST_REQUIRE(replaced == 1, name << " should have one @size line");
+    return write_file("small_" + name, text);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(run)
+
+BOOST_AUTO_TEST_CASE(hello_example) {
+    const Result r = cli("run " + quote(example("hello.opasm")));
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(r.out == "hello, opscope\n42\n");
+    BOOST_TEST(r.err == "");
+}
+
+BOOST_AUTO_TEST_CASE(fib_example_at_full_size) {
+    const Result r = cli("run " + quote(example("fib.opasm")));
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(r.out == "832040\n");
+    BOOST_TEST(r.err == "");
+}
+
+BOOST_AUTO_TEST_CASE(benchmark_examples_at_small_sizes) {
+    // The same programs as the benchmarks with their @size operand made small enough for a Debug build.
+    const struct {
+        const char* name;
+        long size;
+        const char* output;
+    } cases[] = {
+        {"fib.opasm", 20, "6765\n"},
+        {"loop.opasm", 1000, "499500\n"},      // sum of 0..999, below the modulus
+        {"loop.opasm", 3000, "498488\n"},      // 4498500 % 1000003
+        {"sieve.opasm", 1000, "168\n"},        // primes up to 1000
+        {"sieve.opasm", 100000, "9592\n"},     // primes up to 100000
+        {"calls.opasm", 1000, "500500\n"},     // sum of i + 1 for i in 0..999
+    };
+    for (const auto& c : cases) {
+        const Result r = cli("run " + quote(resized_example(c.name, c.size).string()));
+        BOOST_TEST(r.exit_code == 0, c.name << " " << c.size);
+        BOOST_TEST(r.out == c.output, c.name << " " << c.size);
+        BOOST_TEST(r.err == "", c.name << " " << c.size);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(print_result_option) {
+    const fs::path p = write_file("result.opasm", ".func main 0 0\n    push \"out\"\n    print\n    push 42\n    ret\n.end\n");
+    Result r = cli("run --print-result " + quote(p.string()));
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(r.out == "out\nresult: 42\n");
+    r = cli("run " + quote(p.string()));
+    BOOST_TEST(r.out == "out\n");
+}
+
+BOOST_AUTO_TEST_CASE(help_and_version_exit_zero) {
+    Result r = cli("--help");
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(r.out.find("run") != std::string::npos);
+    r = cli("--version");
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(r.out.starts_with("opscope "));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(exit_codes)
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
+    const std::string hello = quote(example("hello.opasm"));
+    for (const std::string& arguments :
+         {std::string(""), std::string("frobnicate"), std::string("run"), "run --bogus " + hello,
+          "run --fuel lots " + hello, "run --max-depth 0 " + hello, "asm " + hello, std::string("disasm"),
+          "run " + hello + " extra"}) {
+        const Result r = cli(arguments);
+        BOOST_TEST(r.exit_code == 2, "opscope " << arguments);
+        BOOST_TEST(!r.err.empty(), "opscope " << arguments);
+        BOOST_TEST(r.out.find("hello, opscope") == std::string::npos, "opscope " << arguments);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(assembly_errors_exit_3_with_file_line_col) {
+    const fs::path p = write_file("bad_syntax.opasm", ".func main 0 0\n    push 1\n    frobnicate\n    ret\n.end\n");
+    const Result r = cli("run " + quote(p.string()));
+    BOOST_TEST(r.exit_code == 3);
+    BOOST_TEST(r.err.starts_with(p.string() + ":3:5: error: "), r.err);
+    BOOST_TEST(r.out == "");
+}
+
+BOOST_AUTO_TEST_CASE(verification_errors_exit_3_with_file_line_col) {
+    const fs::path p = write_file("underflow.opasm", ".func main 0 0\n    push 1\n    add\n    ret\n.end\n");
+    const Result r = cli("run " + quote(p.string()));
+    BOOST_TEST(r.exit_code == 3);
+    BOOST_TEST(r.err == p.string() + ":3:5: error: function 'main' offset 1: stack underflow: 'add' pops 2 but the "
+                                     "stack holds 1\n");
+}
+
+BOOST_AUTO_TEST_CASE(corrupt_bytecode_exits_3) {
+    const fs::path p = write_file("garbage.opc", "this is not bytecode at all");
+    const Result r = cli("run " + quote(p.string()));
+    BOOST_TEST(r.exit_code == 3);
+    BOOST_TEST(r.err.starts_with(p.string()), r.err);
+    BOOST_TEST(count_lines(r.err) == 1u, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(runtime_errors_exit_1_with_a_backtrace) {
+    const fs::path p = write_file("divide.opasm", R"(.func main 0 0
+    push "before"
+    print
+    push 1
+    push 0
+    div
+    print
+    halt
+.end
+)");
+    const Result r = cli("run " + quote(p.string()));
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(r.out == "before\n");
+    BOOST_TEST(r.err == "error: division by zero\n  at main+4 (" + p.string() + ":6)\n");
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_exits_4_with_one_line) {
+    const std::string missing = (scratch() / "does_not_exist.opasm").string();
+    Result r = cli("run " + quote(missing));
+    BOOST_TEST(r.exit_code == 4);
+    BOOST_TEST(r.err == "opscope: error: cannot open '" + missing + "': No such file or directory\n");
+    BOOST_TEST(r.out == "");
+    r = cli("disasm " + quote((scratch() / "missing.opc").string()));
+    BOOST_TEST(r.exit_code == 4);
+    BOOST_TEST(count_lines(r.err) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_file_type_exits_4) {
+    const fs::path p = write_file("program.txt", ".func main 0 0\n    halt\n.end\n");
+    const Result r = cli("run " + quote(p.string()));
+    BOOST_TEST(r.exit_code == 4);
+    BOOST_TEST(r.err.starts_with("opscope: error: "));
+    BOOST_TEST(count_lines(r.err) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(unwritable_output_exits_4) {
+    const Result r = cli("asm " + quote(example("hello.opasm")) + " -o " + quote((scratch() / "no/such/dir/x.opc").string()));
+    BOOST_TEST(r.exit_code == 4);
+    BOOST_TEST(r.err.starts_with("opscope: error: cannot write"), r.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(asm_and_disasm)
+
+// asm -> disasm -> asm must give identical bytes, and the bytecode must run like the text.
+void check_round_trip(const fs::path& source, const std::string& stem) {
+    const fs::path first = scratch() / (stem + ".opc");
+    const fs::path text = scratch() / (stem + "_disasm.opasm");
+    const fs::path second = scratch() / (stem + "_again.opc");
+    Result r = cli("asm " + quote(source.string()) + " -o " + quote(first.string()));
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    r = cli("disasm " + quote(first.string()) + " -o " + quote(text.string()));
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    const Result to_stdout = cli("disasm " + quote(first.string()));
+    BOOST_TEST(to_stdout.exit_code == 0);
+    BOOST_TEST(to_stdout.out == read_file(text));
+    r = cli("asm " + quote(text.string()) + " -o " + quote(second.string()));
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    const std::string bytes = read_file(first);
+    BOOST_TEST(bytes.size() > 8u);
+    BOOST_TEST(bytes == read_file(second), source.string() << ": bytecode differs after disasm + asm");
+}
+
+BOOST_AUTO_TEST_CASE(examples_round_trip) {
+    for (const char* name : {"hello", "fib", "loop", "sieve", "calls"})
+        check_round_trip(example(std::string(name) + ".opasm"), name);
+}
+
+BOOST_AUTO_TEST_CASE(a_program_with_every_kind_of_constant_round_trips_and_runs) {
+    const fs::path source = write_file("constants.opasm", R"(; every kind of literal, globals, labels, two functions
+.func show 1 2
+    load 0
+    print
+    push nil
+    ret
+.end
+.func main 0 1
+    push "tab\there \"quoted\" back\\slash\n"
+    call show
+    pop
+    push -0.0
+    call show
+    pop
+    push 0.1
+    push 1e21
+    add
+    call show
+    pop
+    push 9223372036854775807
+    gstore big
+    gload big
+    call show
+    pop
+    push 0x1f
+    store 0
+again:
+    load 0
+    push 1
+    sub
+    dup
+    store 0
+    jnz again
+    push nil
+    push true
+    push false
+    print
+    print
+    print
+    load 0
+    ret
+.end
+)");
+    check_round_trip(source, "constants");
+    const std::string expected = "tab\there \"quoted\" back\\slash\n\n-0.0\n1e+21\n9223372036854775807\nfalse\ntrue\nnil\n";
+    const Result from_text = cli("run " + quote(source.string()));
+    BOOST_TEST(from_text.exit_code == 0);
+    BOOST_TEST(from_text.out == expected);
+    const Result from_bytecode = cli("run " + quote((scratch() / "constants.opc").string()));
+    BOOST_TEST(from_bytecode.exit_code == 0);
+    BOOST_TEST(from_bytecode.out == expected);
+}
+
+BOOST_AUTO_TEST_CASE(asm_verifies_unless_told_not_to) {
+    const fs::path source = write_file("native.opasm", ".func main 0 0\n    push 1\n    call host_only\n    ret\n.end\n");
+    const fs::path out = scratch() / "native.opc";
+    Result r = cli("asm " + quote(source.string()) + " -o " + quote(out.string()));
+    BOOST_TEST(r.exit_code == 3);
+    BOOST_TEST(r.err.find("call to unknown function 'host_only'") != std::string::npos, r.err);
+    r = cli("asm --no-verify " + quote(source.string()) + " -o " + quote(out.string()));
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(fs::exists(out));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(printing_a_deeply_nested_array_does_not_crash) {
+    // 10,000 arrays nested one in the next, printed by a process with a 256 KiB C++ stack: the output is
+    // the whole nest (or, if the VM bounds nesting, a runtime error), never a crash. The collector already
+    // marks nested arrays without recursion; printing must not recurse per level either.
+    const fs::path p = write_file("nest.opasm", R"(.func main 0 2
+    push 0
+    store 1
+top:
+    load 1
+    push 10000
+    lt
+    jz done
+    push 1
+    newarray
+    dup
+    push 0
+    load 0
+    aset
+    store 0
+    load 1
+    push 1
+    add
+    store 1
+    jmp top
+done:
+    load 0
+    print
+    halt
+.end
+)");
+    BOOST_TEST(cli("run " + quote(example("hello.opasm"))).exit_code == 0);  // the CLI itself fits in the stack
+    const Result r = run_program("/bin/sh", "-c " + quote("ulimit -s 256 && exec " + quote(OPSCOPE_CLI) + " run " +
+                                                          quote(p.string())));
+    BOOST_TEST((r.exit_code == 0 || r.exit_code == 1), "exit code " << r.exit_code << " (139 = segmentation fault)");
+    if (r.exit_code == 0) BOOST_TEST((r.out == std::string(10000, '[') + "nil" + std::string(10000, ']') + "\n"));
+    if (r.exit_code == 1) BOOST_TEST(r.err.starts_with("error: "), r.err);
+}
+
+BOOST_AUTO_TEST_SUITE(limits)
+
+BOOST_AUTO_TEST_CASE(fuel_stops_an_infinite_loop) {
+    const fs::path p = write_file("forever.opasm", ".func main 0 0\ntop:\n    jmp top\n.end\n");
+    const Result r = cli("run --fuel 1000 " + quote(p.string()));
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(r.err == "error: fuel exhausted: the limit of 1000 instructions was reached\n  at main+0 (" + p.string() +
+                            ":3)\n");
+}
+
+BOOST_AUTO_TEST_CASE(enough_fuel_runs_to_the_end) {
+    const fs::path small = resized_example("loop.opasm", 100);
+    BOOST_TEST(cli("run --fuel 100000 " + quote(small.string())).out == "4950\n");
+    const Result r = cli("run --fuel 100 " + quote(small.string()));
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(r.err.starts_with("error: fuel exhausted: the limit of 100 instructions was reached\n"));
+}
+
+BOOST_AUTO_TEST_CASE(depth_stack_and_heap_limits) {
+    const fs::path fib = resized_example("fib.opasm", 10);
+    BOOST_TEST(cli("run --max-depth 11 " + quote(fib.string())).out == "55\n");
+    Result r = cli("run --max-depth 5 " + quote(fib.string()));
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(r.err.starts_with("error: call depth limit exceeded: calling 'fib' would make 6 frames (limit 5)\n"), r.err);
+    r = cli("run --stack-slots 8 " + quote(fib.string()));
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(r.err.starts_with("error: stack overflow: "), r.err);
+    const fs::path big = write_file("big.opasm", ".func main 0 0\n    push 1000000\n    newarray\n    len\n    print\n    halt\n.end\n");
+    BOOST_TEST(cli("run " + quote(big.string())).out == "1000000\n");
+    r = cli("run --heap-bytes 1000000 " + quote(big.string()));
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(r.err.starts_with("error: heap limit exceeded: "), r.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(embedding_example_prints_the_result) {
+    const Result r = run_program(OPSCOPE_EMBED_EXAMPLE, "");
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(r.out == "result: 42\n");
+    BOOST_TEST(r.err == "");
+}

@@ -1,0 +1,720 @@
+// The policy-independent report layer: TimeHistogram, Profile merge and canonical form, the text report
+// (content, alignment, 100-column limit, unmeasured sections left out, '~' on statistical figures) and the
+// JSON format (keys, nulls, lossless round trip, rejection of foreign or malformed documents).
+//
+// Profiles are built by hand: `full_profile()` measures everything (opcode times sampled), and
+// `counting_profile()` is what an exact counting policy would give for the same run.
+#include <opscope/profile.hpp>
+#include <opscope/report.hpp>
+#include <opscope/text_table.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace opscope;
+
+namespace {
+
+TimeHistogram histogram_of(std::initializer_list<std::uint64_t> samples) {
+    TimeHistogram h;
+    for (std::uint64_t ns : samples) h.record(ns);
+    return h;
+}
+
+Profile counting_profile() {
+    Profile p;
+    p.policy = "counting";
+    p.source_file = "fib.ops";
+    p.summary = Summary{Accuracy::exact, 10'000, 7, 2'000'000, 3};
+    p.opcodes = OpcodeGroup{Accuracy::exact,
+                            std::nullopt,
+                            {{"add", 4000, {}, {}},
+                             {"call", 600, {}, {}},
+                             {"halt", 50, {}, {}},
+                             {"jz", 1950, {}, {}},
+                             {"load", 3000, {}, {}},
+                             {"ret", 400, {}, {}}}};
+    p.instructions = InstructionGroup{Accuracy::exact,
+                                      {{"fib", 1, 1, "load", 3000},
+                                       {"fib", 2, 2, "jz", 1950},
+                                       {"fib", 3, 2, "add", 4000},
+                                       {"fib", 5, 3, "call", 300},
+                                       {"fib", 9, 3, "ret", 400},
+                                       {"main", 0, 5, "call", 300},
+                                       {"main", 1, 5, "halt", 50}}};
+    p.lines = LineGroup{Accuracy::exact,
+                        std::nullopt,
+                        {{1, 3000, {}, "fn fib(n) {"},
+                         {2, 5950, {}, "    if n < 2 { return n }"},
+                         {3, 700, {}, "    return fib(n - 1) + fib(n - 2)"},
+                         {5, 350, {}, "print(fib(20))"}}};
+    p.functions = FunctionGroup{Accuracy::exact, std::nullopt, {{"fib", 300, {}, {}}, {"main", 1, {}, {}}}};
+    p.frames = FrameStats{Accuracy::exact, 301, 301, 3};
+    p.stack = StackStats{Accuracy::exact, 9000, 9000, 7};
+    p.branches = BranchGroup{Accuracy::exact, {{"fib", 2, 2, 1950, 1000}}};
+    p.loops = LoopGroup{Accuracy::exact, std::nullopt, {{"main", 4, 9, 6, 500, {}}, {"main", 12, 15, 8, 20, {}}}};
+    p.call_graph = CallGraph{Accuracy::exact,
+                             std::nullopt,
+                             {{"", "main", 1, {}}, {"fib", "fib", 299, {}}, {"main", "fib", 1, {}}}};
+    p.opcode_pairs = OpcodePairGroup{
+        Accuracy::exact, {{"add", "ret", 400}, {"jz", "add", 950}, {"load", "jz", 1950}}};
+    return p;
+}
+
+Profile full_profile() {
+    Profile p = counting_profile();
+    p.policy = "full";
+    p.timing = TimingInfo{"rdtsc, 1 in 64 instructions with jitter", 12, 50'000};
+    p.opcodes->time_accuracy = Accuracy::statistical;
+    const std::map<std::string, std::pair<std::uint64_t, TimeHistogram>> times{
+        {"add", {8000, histogram_of({1, 2, 2, 3})}}, {"call", {30'000, histogram_of({40, 60})}},
+        {"halt", {100, histogram_of({})}},           {"jz", {3900, histogram_of({2, 2})}},
+        {"load", {3000, histogram_of({1, 1})}},      {"ret", {8000, histogram_of({20})}}};
+    for (OpcodeStats& e : p.opcodes->entries) {
+        e.time_ns = times.at(e.name).first;
+        e.time_distribution = times.at(e.name).second;
+    }
+    p.lines->time_accuracy = Accuracy::statistical;
+    for (LineStats& e : p.lines->entries) e.time_ns = e.count * 2;
+    p.functions->time_accuracy = Accuracy::exact;
+    p.functions->entries[0].self_time_ns = 1'900'000;  // fib
+    p.functions->entries[0].total_time_ns = 1'900'000;
+    p.functions->entries[1].self_time_ns = 100'000;  // main
+    p.functions->entries[1].total_time_ns = 2'000'000;
+    p.loops->time_accuracy = Accuracy::exact;
+    p.loops->entries[0].time_ns = 300'000;
+    p.loops->entries[1].time_ns = 1000;
+    p.call_graph->time_accuracy = Accuracy::exact;
+    p.call_graph->entries[0].time_ns = 2'000'000;  // (host) -> main
+    p.call_graph->entries[1].time_ns = 1'800'000;  // fib -> fib
+    p.call_graph->entries[2].time_ns = 1'900'000;  // main -> fib
+    p.memory = MemoryStats{Accuracy::exact, 10, 4096, 4, 1024, 3072, 3072, 1, 5000,
+                           {{"array", 2, 2048}, {"string", 8, 2048}}};
+    return p;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+// The lines of the section titled `title` (a prefix of its first line), up to the blank line ending it.
+std::vector<std::string> section_of(const std::string& report, const std::string& title) {
+    std::vector<std::string> section;
+    bool inside = false;
+    for (const std::string& line : lines_of(report)) {
+        if (!inside && line.rfind(title, 0) == 0) inside = true;
+        if (inside && line.empty()) break;
+        if (inside) section.push_back(line);
+    }
+    return section;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The row of `section` whose first cell is `first`.
+std::string row_starting(const std::vector<std::string>& section, const std::string& first) {
+    for (const std::string& line : section)
+        if (line.rfind("  " + first + " ", 0) == 0) return line;
+    return "";
+}
+
+std::set<std::string> keys_of(const nlohmann::json& object) {
+    std::set<std::string> keys;
+    for (const auto& [key, value] : object.items()) keys.insert(key);
+    return keys;
+}
+
+// A deliberately naive reference profiler: the profile of runs given as the instructions they executed
+// (with each one's duration), recorded one event at a time into maps.
+struct Step {
+    std::string function;
+    std::uint32_t offset;
+    std::uint32_t line;
+    std::string opcode;
+    std::uint64_t ns;
+};
+using Run = std::vector<Step>;
+
+Profile profile_of_runs(const std::vector<Run>& runs) {
+    std::uint64_t total = 0, wall = 0;
+    std::map<std::string, OpcodeStats> opcodes;
+    std::map<std::pair<std::string, std::uint32_t>, InstructionStats> instructions;
+    std::map<std::uint32_t, LineStats> lines;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> pairs;
+    for (const Run& run : runs) {
+        const Step* previous = nullptr;
+        for (const Step& step : run) {
+            ++total;
+            wall += step.ns;
+            OpcodeStats& op = opcodes[step.opcode];
+            op.name = step.opcode;
+            ++op.count;
+            op.time_ns = op.time_ns.value_or(0) + step.ns;
+            if (!op.time_distribution) op.time_distribution.emplace();
+            op.time_distribution->record(step.ns);
+            InstructionStats& in = instructions[{step.function, step.offset}];
+            in = InstructionStats{step.function, step.offset, step.line, step.opcode, in.count + 1};
+            LineStats& line = lines[step.line];
+            line.line = step.line;
+            ++line.count;
+            line.time_ns = line.time_ns.value_or(0) + step.ns;
+            if (previous) ++pairs[{previous->opcode, step.opcode}];
+            previous = &step;
+        }
+    }
+    Profile p;
+    p.policy = "reference";
+    p.summary = Summary{Accuracy::exact, total, instructions.size(), wall, 1};
+    p.opcodes = OpcodeGroup{Accuracy::exact, Accuracy::exact, {}};
+    for (const auto& [name, stats] : opcodes) p.opcodes->entries.push_back(stats);
+    p.instructions = InstructionGroup{Accuracy::exact, {}};
+    for (const auto& [key, stats] : instructions) p.instructions->entries.push_back(stats);
+    p.lines = LineGroup{Accuracy::exact, Accuracy::exact, {}};
+    for (const auto& [line, stats] : lines) p.lines->entries.push_back(stats);
+    p.opcode_pairs = OpcodePairGroup{Accuracy::exact, {}};
+    for (const auto& [key, count] : pairs) p.opcode_pairs->entries.push_back({key.first, key.second, count});
+    p.frames = FrameStats{Accuracy::exact, runs.size(), runs.size(), 1};
+    return p;
+}
+
+// Deterministic pseudo-random runs over a fixed six-instruction program.
+Run random_run(std::uint64_t seed, std::size_t length) {
+    static const Step program[] = {{"main", 0, 1, "push", 0}, {"main", 1, 1, "add", 0}, {"main", 2, 2, "jz", 0},
+                                   {"f", 0, 4, "load", 0},    {"f", 1, 4, "mul", 0},    {"f", 2, 5, "ret", 0}};
+    Run run;
+    std::uint64_t state = seed;
+    for (std::size_t i = 0; i < length; ++i) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        Step step = program[(state >> 33) % 6];
+        step.ns = (state >> 20) % 5000;
+        run.push_back(step);
+    }
+    return run;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(time_histogram)
+
+BOOST_AUTO_TEST_CASE(bucket_layout_is_exact_below_32_then_log_linear) {
+    for (std::uint64_t ns = 0; ns < 32; ++ns) {
+        BOOST_TEST(TimeHistogram::bucket_of(ns) == ns);
+        BOOST_TEST(TimeHistogram::bucket_width_ns(ns) == 1u);
+    }
+    BOOST_TEST(TimeHistogram::bucket_of(32) == 32u);
+    BOOST_TEST(TimeHistogram::bucket_of(63) == 63u);
+    BOOST_TEST(TimeHistogram::bucket_of(64) == 64u);
+    BOOST_TEST(TimeHistogram::bucket_of(65) == 64u);
+    BOOST_TEST(TimeHistogram::bucket_lower_ns(64) == 64u);
+    BOOST_TEST(TimeHistogram::bucket_width_ns(64) == 2u);
+    BOOST_TEST(TimeHistogram::bucket_of(1000) == 190u);  // [992, 1008): group 5, sub 30
+    BOOST_TEST(TimeHistogram::bucket_of(std::numeric_limits<std::uint64_t>::max()) ==
+               TimeHistogram::kMaxBuckets - 1);
+    for (std::uint64_t base = 1; base < (std::uint64_t{1} << 62); base *= 3) {
+        for (std::uint64_t ns : {base - 1, base, base + 1}) {
+            const std::size_t i = TimeHistogram::bucket_of(ns);
+            BOOST_TEST(TimeHistogram::bucket_lower_ns(i) <= ns);
+            BOOST_TEST(ns - TimeHistogram::bucket_lower_ns(i) < TimeHistogram::bucket_width_ns(i));
+            BOOST_TEST(TimeHistogram::bucket_width_ns(i) * 32 <= std::max<std::uint64_t>(ns, 32));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(percentiles_mean_min_max_of_recorded_values) {
+    TimeHistogram h;
+    for (std::uint64_t ns = 1; ns <= 100; ++ns) h.record(ns);
+    BOOST_TEST(h.samples == 100u);
+    BOOST_TEST(h.sum_ns == 5050u);
+    BOOST_TEST(h.min_ns == 1u);
+    BOOST_TEST(h.max_ns == 100u);
+    BOOST_TEST(*h.mean_ns() == 50.5);
+    BOOST_TEST(*h.percentile(50) == 50u);
+    BOOST_TEST(*h.percentile(95) == 95u);  // bucket [94, 96)
+    BOOST_TEST(*h.percentile(99) == 99u);  // bucket [98, 100)
+    BOOST_TEST(*h.percentile(100) == 100u);
+    BOOST_TEST(*h.percentile(0) == 1u);
+    BOOST_TEST(h.buckets.back() != 0u);
+}
+
+BOOST_AUTO_TEST_CASE(record_with_repeat_count_equals_repeated_records) {
+    TimeHistogram once, repeated;
+    once.record(777, 5);
+    for (int i = 0; i < 5; ++i) repeated.record(777);
+    BOOST_TEST((once == repeated));
+    BOOST_TEST(*once.percentile(50) == 777u);  // clamped to [min, max] inside a 16-wide bucket
+}
+
+BOOST_AUTO_TEST_CASE(empty_histogram_has_no_percentiles) {
+    const TimeHistogram h;
+    BOOST_TEST(!h.percentile(50).has_value());
+    BOOST_TEST(!h.mean_ns().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(merged_histograms_equal_the_pooled_samples_histogram) {
+    TimeHistogram a, b, pooled;
+    std::vector<std::uint64_t> all;
+    std::uint64_t state = 42;
+    for (int i = 0; i < 5000; ++i) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        const std::uint64_t ns = (state >> 40) % (i % 2 == 0 ? 200 : 2'000'000);
+        (i % 3 == 0 ? a : b).record(ns);
+        pooled.record(ns);
+        all.push_back(ns);
+    }
+    TimeHistogram ab = a, ba = b;
+    ab.add(b);
+    ba.add(a);
+    BOOST_TEST((ab == pooled));
+    BOOST_TEST((ba == pooled));
+    std::sort(all.begin(), all.end());
+    for (double pct : {50.0, 95.0, 99.0}) {
+        BOOST_TEST(*ab.percentile(pct) == *pooled.percentile(pct));
+        // Within the bucket resolution of the exact (nearest-rank) percentile of the samples.
+        const std::uint64_t exact = all[static_cast<std::size_t>(pct / 100 * 5000) - 1];
+        const std::uint64_t got = *ab.percentile(pct);
+        BOOST_TEST(std::max(got, exact) - std::min(got, exact) <= exact / 32 + 1);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(profile_merge)
+
+BOOST_AUTO_TEST_CASE(counts_add_maxima_take_max_lists_combine_by_key) {
+    Profile a = full_profile();
+    Profile b = full_profile();
+    b.summary->wall_time_ns = 1'000'000;
+    b.summary->max_call_depth = 9;
+    b.frames->max_depth = 9;
+    b.stack->max_depth = 2;
+    b.memory->peak_bytes = 10'000;
+    b.instructions->entries.push_back({"g", 0, 7, "nop", 5});  // only in b
+    b.opcodes->entries.push_back({"nop", 5, 4, histogram_of({4})});
+    b.summary->total_instructions += 5;
+
+    const Profile m = merge(a, b);
+    BOOST_TEST(m.policy == "full");
+    BOOST_TEST(m.source_file == "fib.ops");
+    BOOST_TEST(m.summary->total_instructions == 20'005u);
+    BOOST_TEST(*m.summary->unique_instructions == 8u);  // the union, not the sum
+    BOOST_TEST(*m.summary->wall_time_ns == 3'000'000u);
+    BOOST_TEST(*m.summary->max_call_depth == 9u);
+    BOOST_TEST(m.opcodes->entries.size() == 7u);
+    const OpcodeStats& add = m.opcodes->entries[0];
+    BOOST_TEST(add.name == "add");
+    BOOST_TEST(add.count == 8000u);
+    BOOST_TEST(*add.time_ns == 16'000u);
+    BOOST_TEST(add.time_distribution->samples == 8u);
+    BOOST_TEST(*add.time_distribution->percentile(50) == 2u);
+    BOOST_TEST(m.opcodes->entries[5].name == "nop");
+    BOOST_TEST(m.opcodes->entries[5].count == 5u);
+    BOOST_TEST((m.opcodes->time_accuracy == Accuracy::statistical));
+    BOOST_TEST(m.instructions->entries[4].function == "fib");
+    BOOST_TEST(m.instructions->entries[4].count == 800u);  // fib+9
+    BOOST_TEST(m.instructions->entries[5].function == "g");
+    BOOST_TEST(m.frames->pushed == 602u);
+    BOOST_TEST(m.frames->max_depth == 9u);
+    BOOST_TEST(m.stack->pops == 18'000u);
+    BOOST_TEST(m.stack->max_depth == 7u);
+    BOOST_TEST(m.branches->entries[0].executed == 3900u);
+    BOOST_TEST(m.branches->entries[0].taken == 2000u);
+    BOOST_TEST(m.loops->entries[0].iterations == 1000u);
+    BOOST_TEST(*m.loops->entries[0].time_ns == 600'000u);
+    BOOST_TEST(m.call_graph->entries[1].calls == 598u);  // fib -> fib
+    BOOST_TEST(*m.functions->entries[1].total_time_ns == 4'000'000u);  // main
+    BOOST_TEST(m.lines->entries[1].count == 11'900u);
+    BOOST_TEST(*m.lines->entries[1].source_text == "    if n < 2 { return n }");
+    BOOST_TEST(m.opcode_pairs->entries[2].count == 3900u);
+    BOOST_TEST(m.memory->allocations == 20u);
+    BOOST_TEST(m.memory->peak_bytes == 10'000u);
+    BOOST_TEST(m.memory->live_bytes == 6144u);
+    BOOST_TEST(*m.memory->gc_time_ns == 10'000u);
+    BOOST_TEST(m.memory->by_type[1].bytes == 4096u);
+    BOOST_TEST(m.timing->samples == 24u);
+    BOOST_TEST(*m.timing->overhead_ns == 100'000u);
+    BOOST_TEST(m.timing->method == "rdtsc, 1 in 64 instructions with jitter");
+}
+
+BOOST_AUTO_TEST_CASE(merge_of_runs_equals_the_profile_of_the_concatenated_runs) {
+    const std::vector<Run> runs{random_run(1, 300), random_run(2, 1000), random_run(3, 1), random_run(4, 77)};
+    std::vector<Profile> each;
+    for (const Run& run : runs) each.push_back(profile_of_runs({run}));
+    const Profile concatenated = profile_of_runs(runs);
+    BOOST_TEST((merge(each) == concatenated));
+    BOOST_TEST(concatenated.summary->total_instructions == 1378u);
+    BOOST_TEST(*concatenated.summary->unique_instructions == 6u);
+    // Percentiles of the merge are those of all samples together.
+    const Profile merged = merge(each);
+    for (std::size_t i = 0; i < merged.opcodes->entries.size(); ++i)
+        for (double pct : {50.0, 95.0, 99.0})
+            BOOST_TEST(*merged.opcodes->entries[i].time_distribution->percentile(pct) ==
+                       *concatenated.opcodes->entries[i].time_distribution->percentile(pct));
+}
+
+BOOST_AUTO_TEST_CASE(merge_is_associative) {
+    Profile a = full_profile(), b = full_profile(), c = counting_profile();
+    b.policy = "timing";
+    b.partial = true;
+    b.error = "division by zero";
+    b.memory->peak_bytes = 99;
+    c.opcodes->accuracy = Accuracy::statistical;
+    const Profile left = merge(merge(a, b), c);
+    const Profile right = merge(a, merge(b, c));
+    const Profile all[] = {a, b, c};
+    BOOST_TEST((left == right));
+    BOOST_TEST((left == merge(all)));
+    BOOST_TEST((merge(merge(a, b), a) == merge(a, merge(b, a))));
+    BOOST_TEST(left.policy == "full + timing + counting");
+    BOOST_TEST(left.partial);
+    BOOST_TEST(left.error == "division by zero");
+}
+
+BOOST_AUTO_TEST_CASE(what_one_input_did_not_measure_is_absent_from_the_merge) {
+    const Profile m = merge(full_profile(), counting_profile());
+    BOOST_TEST(!m.memory.has_value());
+    BOOST_TEST(!m.timing.has_value());
+    BOOST_TEST(!m.opcodes->time_accuracy.has_value());
+    BOOST_TEST(!m.opcodes->entries[0].time_ns.has_value());
+    BOOST_TEST(!m.opcodes->entries[0].time_distribution.has_value());
+    BOOST_TEST(!m.functions->entries[0].self_time_ns.has_value());
+    BOOST_TEST(m.opcodes->entries[0].count == 8000u);
+    BOOST_TEST(m.policy == "full + counting");
+    Profile statistical = counting_profile();
+    statistical.branches->accuracy = Accuracy::statistical;
+    BOOST_TEST((merge(counting_profile(), statistical).branches->accuracy == Accuracy::statistical));
+}
+
+BOOST_AUTO_TEST_CASE(canonical_form_sorts_by_key_and_combines_duplicates) {
+    Profile p = counting_profile();
+    std::reverse(p.opcodes->entries.begin(), p.opcodes->entries.end());
+    p.opcodes->entries.push_back({"add", 1, {}, {}});
+    p.lines->entries.push_back({1, 10, {}, std::nullopt});
+    canonicalize(p);
+    BOOST_TEST(p.opcodes->entries.size() == 6u);
+    BOOST_TEST(p.opcodes->entries[0].name == "add");
+    BOOST_TEST(p.opcodes->entries[0].count == 4001u);
+    BOOST_TEST(p.opcodes->entries[5].name == "ret");
+    BOOST_TEST(p.lines->entries[0].count == 3010u);
+    BOOST_TEST(*p.lines->entries[0].source_text == "fn fib(n) {");
+    const Profile one[] = {p};
+    BOOST_TEST((merge(one) == p));
+    BOOST_TEST((merge(std::span<const Profile>{}) == Profile{}));
+}
+
+BOOST_AUTO_TEST_CASE(derived_figures) {
+    const Profile p = full_profile();
+    BOOST_TEST(*p.summary->instructions_per_second() == 5e6);
+    BOOST_TEST(*p.opcodes->entries[0].mean_ns() == 2.0);  // add: 8000 ns / 4000
+    BOOST_TEST(*p.branches->entries[0].taken_rate() == 1000.0 / 1950.0);
+    BOOST_TEST(*p.loops->entries[0].time_per_iteration_ns() == 600.0);
+    BOOST_TEST(*total_instructions(p) == 10'000u);
+    BOOST_TEST(!counting_profile().loops->entries[0].time_per_iteration_ns().has_value());
+    BOOST_TEST(!total_instructions(Profile{}).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(text_report)
+
+BOOST_AUTO_TEST_CASE(table_aligns_columns_and_fits_the_width) {
+    report::Table table({{"name", report::Align::left}, {"count", report::Align::right}});
+    table.add({"add", "1,000"});
+    table.add({"jz", "7"});
+    BOOST_TEST(table.render() == "  name  count\n  add   1,000\n  jz        7\n");
+    report::Table wide({{"a", report::Align::left}, {"n", report::Align::right}, {"text", report::Align::left}});
+    wide.add({std::string(60, 'x'), "12", std::string(80, 'y')});
+    const std::string line = lines_of(wide.render())[1];
+    BOOST_TEST(line.size() == report::kReportWidth);
+    BOOST_TEST(line.substr(line.size() - 3) == "...");
+    BOOST_TEST(report::display_width("caf\xc3\xa9") == 4u);
+    BOOST_TEST(report::cut("abcdefgh", 6) == "abc...");
+}
+
+BOOST_AUTO_TEST_CASE(full_report_has_every_section_with_its_figures) {
+    const std::string text = format_text(full_profile());
+    BOOST_TEST_MESSAGE(text);
+    BOOST_TEST(lines_of(text)[0] == "opscope profile of fib.ops (policy full)");
+    const auto summary = section_of(text, "Summary");
+    BOOST_TEST(row_starting(summary, "instructions") == "  instructions    10,000 (7 unique)");
+    BOOST_TEST(row_starting(summary, "wall time") == "  wall time       2.00 ms");
+    BOOST_TEST(row_starting(summary, "instructions/s") == "  instructions/s  5.00 M");
+    BOOST_TEST(row_starting(summary, "overhead") == "  overhead        50.0 us (2.5% of wall time)");
+    BOOST_TEST(row_starting(summary, "timing") ==
+               "  timing          rdtsc, 1 in 64 instructions with jitter (12 samples)");
+
+    const auto opcodes = section_of(text, "Top opcodes");
+    BOOST_TEST(opcodes[0] == "Top opcodes (6 of 6; ~ sampled, 12 samples)");
+    BOOST_TEST(opcodes[1] == "  opcode  count      %      time      mean       p50       p95       p99");
+    BOOST_TEST(opcodes[2] == "  add     4,000  40.0%  ~8.00 us  ~2.00 ns  ~2.00 ns  ~3.00 ns  ~3.00 ns");
+    BOOST_TEST(row_starting(opcodes, "halt") ==
+               "  halt       50   0.5%   ~100 ns  ~2.00 ns         -         -         -");
+
+    const auto hotspots = section_of(text, "Hotspots");
+    BOOST_TEST(hotspots.size() == 8u);  // title, header, 6 of 7 (halt is 0.5%)
+    BOOST_TEST(contains(hotspots[1], "function  offset  line  opcode"));
+    BOOST_TEST(hotspots[2] == "  1  fib            3     2  add     4,000  40.0%  if n < 2 { return n }");
+
+    BOOST_TEST(section_of(text, "Hot lines")[2] == "     2  5,950  59.5%  ~11.9 us  ~59.5%  if n < 2 { return n }");
+    const auto loops = section_of(text, "Hot loops");
+    BOOST_TEST(loops.size() == 3u);  // the 20-iteration loop is below --hot-loop-min
+    BOOST_TEST(loops[0] == "Hot loops (>= 100 iterations)");
+    BOOST_TEST(loops[2] == "  main          4-9     6         500  300 us         600 ns");
+    const auto branches = section_of(text, "Branches");
+    BOOST_TEST(contains(branches[2], "fib            2     2     1,950  1,000    51.3%"));
+    const auto functions = section_of(text, "Functions");
+    BOOST_TEST(functions[2] == "  main          1   100 us    5.0%    2.00 ms  100.0%");
+    BOOST_TEST(functions[3] == "  fib         300  1.90 ms   95.0%    1.90 ms   95.0%");
+    const auto calls = section_of(text, "Call graph");
+    BOOST_TEST(calls[2] == "  (host)  main        1  2.00 ms");
+    BOOST_TEST(row_starting(section_of(text, "Opcode pairs"), "load") == "  load   jz      1,950  59.1%");
+    const auto frames = section_of(text, "Frames and stack");
+    BOOST_TEST(frames[2] == "  call frames       301     301          3");
+    BOOST_TEST(frames[3] == "  operand stack   9,000   9,000          7");
+    const auto memory = section_of(text, "Memory");
+    BOOST_TEST(row_starting(memory, "allocations") == "  allocations         10 (4.00 KiB)");
+    BOOST_TEST(row_starting(memory, "garbage collection") == "  garbage collection  1 cycle, 5.00 us");
+    BOOST_TEST(row_starting(memory, "  string") == "    string            8 (2.00 KiB)");
+    BOOST_TEST(!contains(text, "Not measured"));
+}
+
+BOOST_AUTO_TEST_CASE(no_line_exceeds_100_columns) {
+    Profile p = full_profile();
+    const std::string long_name(150, 'f');
+    p.source_file = std::string(200, 's') + ".ops";
+    p.partial = true;
+    p.error = std::string(300, 'e');
+    p.instructions->entries[0].function = long_name;
+    p.lines->entries[0].source_text = std::string(250, 'x') + "\ttab";
+    p.call_graph->entries[1].caller = long_name;
+    p.call_graph->entries[1].callee = long_name;
+    p.memory->by_type[0].type = long_name;
+    for (const Profile& profile : {p, counting_profile(), Profile{}}) {
+        const std::string text = format_text(profile, ReportOptions{50, 0.0, 0});
+        for (const std::string& line : lines_of(text)) {
+            BOOST_TEST(report::display_width(line) <= 100u, line);
+            BOOST_TEST(line.find('\t') == std::string::npos);
+            BOOST_TEST((line.empty() || line.back() != ' '), line);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(counting_report_has_no_time_or_memory_sections_and_says_so) {
+    const std::string text = format_text(counting_profile());
+    BOOST_TEST(!contains(text, "~"));
+    BOOST_TEST(section_of(text, "Memory").empty());
+    BOOST_TEST(section_of(text, "Top opcodes")[1] == "  opcode  count      %");
+    BOOST_TEST(section_of(text, "Top opcodes")[2] == "  add     4,000  40.0%");
+    BOOST_TEST(section_of(text, "Functions")[1] == "  function  calls");
+    BOOST_TEST(row_starting(section_of(text, "Summary"), "timing").empty());
+    for (const char* unit : {" ns", " us"}) BOOST_TEST(!contains(text, unit), unit);  // wall time is counted
+    BOOST_TEST(text.substr(text.find("Not measured")) ==
+               "Not measured by this policy: timing, opcode times, line times, function times, loop times,\n"
+               "  call graph times, memory.\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_profile_with_nothing_measured_is_only_a_header_and_summary) {
+    Profile p;
+    p.policy = "null";
+    const std::string text = format_text(p);
+    BOOST_TEST(text ==
+               "opscope profile (policy null)\n\nSummary\n  policy  null\n\n"
+               "Not measured by this policy: summary, timing, opcodes, opcode times, hotspots, lines, line times,\n"
+               "  functions, function times, frames, stack, branches, loops, loop times, call graph,\n"
+               "  call graph times, opcode pairs, memory.\n");
+}
+
+BOOST_AUTO_TEST_CASE(statistical_counts_are_marked) {
+    Profile p = counting_profile();
+    p.opcodes->accuracy = Accuracy::statistical;
+    p.frames->accuracy = Accuracy::statistical;
+    const std::string text = format_text(p);
+    BOOST_TEST(section_of(text, "Top opcodes")[0] == "Top opcodes (6 of 6; ~ statistical estimate)");
+    BOOST_TEST(section_of(text, "Top opcodes")[2] == "  add     ~4,000  40.0%");
+    BOOST_TEST(section_of(text, "Frames and stack")[2] == "  call frames      ~301    ~301         ~3");
+}
+
+BOOST_AUTO_TEST_CASE(options_choose_rows_threshold_and_hot_loops) {
+    const std::string text = format_text(full_profile(), ReportOptions{2, 30.0, 10});
+    BOOST_TEST(section_of(text, "Top opcodes")[0] == "Top opcodes (2 of 6; ~ sampled, 12 samples)");
+    BOOST_TEST(section_of(text, "Top opcodes").size() == 4u);
+    const auto hotspots = section_of(text, "Hotspots");
+    BOOST_TEST(hotspots[0] == "Hotspots (instructions with >= 30.0% of all executed)");
+    BOOST_TEST(hotspots.size() == 4u);  // add 40%, load 30%
+    BOOST_TEST(section_of(text, "Hot loops").size() == 4u);  // both loops
+    const std::string none = format_text(full_profile(), ReportOptions{10, 50.0, 1000});
+    BOOST_TEST(section_of(none, "Hotspots")[1] == "  none");
+    BOOST_TEST(section_of(none, "Hot loops")[1] == "  none");
+    BOOST_TEST(section_of(none, "Hot lines")[0] == "Hot lines (~ sampled, 12 samples)");
+}
+
+BOOST_AUTO_TEST_CASE(partial_profile_says_so_under_the_title) {
+    Profile p = counting_profile();
+    p.partial = true;
+    p.error = "division by zero\n  at fib+4";
+    BOOST_TEST(lines_of(format_text(p))[1] == "PARTIAL: the run stopped with an error: division by zero");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(json_format)
+
+BOOST_AUTO_TEST_CASE(keys_are_exactly_the_documented_ones) {
+    const auto doc = nlohmann::json::parse(format_json(full_profile()));
+    using Keys = std::set<std::string>;
+    BOOST_TEST((keys_of(doc) == Keys{"format", "version", "policy", "source_file", "partial", "error", "metrics",
+                                     "summary", "timing", "opcodes", "hotspots", "lines", "functions", "frames",
+                                     "stack", "branches", "loops", "call_graph", "opcode_pairs", "memory"}));
+    BOOST_TEST(doc["format"] == "opscope-profile");
+    BOOST_TEST(doc["version"] == 1);
+    BOOST_TEST((keys_of(doc["metrics"]) ==
+                Keys{"summary", "opcodes", "opcode_times", "hotspots", "lines", "line_times", "functions",
+                     "function_times", "frames", "stack", "branches", "loops", "loop_times", "call_graph",
+                     "call_graph_times", "opcode_pairs", "memory"}));
+    BOOST_TEST((keys_of(doc["summary"]) == Keys{"total_instructions", "unique_instructions", "wall_time_ns",
+                                                "instructions_per_second", "max_call_depth"}));
+    BOOST_TEST((keys_of(doc["timing"]) == Keys{"method", "samples", "overhead_ns", "overhead_percent"}));
+    BOOST_TEST((keys_of(doc["opcodes"][0]) == Keys{"name", "count", "percent", "time_ns", "mean_ns", "min_ns",
+                                                   "max_ns", "p50_ns", "p95_ns", "p99_ns", "time_distribution"}));
+    BOOST_TEST((keys_of(doc["opcodes"][0]["time_distribution"]) ==
+                Keys{"sub_bucket_bits", "samples", "sum_ns", "min_ns", "max_ns", "buckets"}));
+    BOOST_TEST(
+        (keys_of(doc["hotspots"][0]) == Keys{"function", "offset", "line", "opcode", "count", "percent"}));
+    BOOST_TEST((keys_of(doc["lines"][0]) == Keys{"line", "count", "time_ns", "source_text"}));
+    BOOST_TEST((keys_of(doc["functions"][0]) == Keys{"name", "calls", "self_time_ns", "total_time_ns"}));
+    BOOST_TEST((keys_of(doc["frames"]) == Keys{"pushed", "popped", "max_depth"}));
+    BOOST_TEST((keys_of(doc["stack"]) == Keys{"pushes", "pops", "max_depth"}));
+    BOOST_TEST((keys_of(doc["branches"][0]) ==
+                Keys{"function", "offset", "line", "executed", "taken", "taken_rate"}));
+    BOOST_TEST((keys_of(doc["loops"][0]) ==
+                Keys{"function", "start_offset", "end_offset", "line", "iterations", "time_ns"}));
+    BOOST_TEST((keys_of(doc["call_graph"][0]) == Keys{"caller", "callee", "calls", "time_ns"}));
+    BOOST_TEST((keys_of(doc["opcode_pairs"][0]) == Keys{"first", "second", "count"}));
+    BOOST_TEST((keys_of(doc["memory"]) == Keys{"allocations", "allocated_bytes", "frees", "freed_bytes",
+                                               "peak_bytes", "live_bytes", "gc_cycles", "gc_time_ns",
+                                               "by_type"}));
+}
+
+BOOST_AUTO_TEST_CASE(values_rankings_and_derived_figures) {
+    const auto doc = nlohmann::json::parse(format_json(full_profile()));
+    BOOST_TEST(doc["policy"] == "full");
+    BOOST_TEST(doc["partial"] == false);
+    BOOST_TEST(doc["error"].is_null());
+    BOOST_TEST(doc["metrics"]["opcodes"] == "exact");
+    BOOST_TEST(doc["metrics"]["opcode_times"] == "statistical");
+    BOOST_TEST(doc["metrics"]["function_times"] == "exact");
+    BOOST_TEST(doc["summary"]["total_instructions"] == 10'000);
+    BOOST_TEST(doc["summary"]["instructions_per_second"].get<double>() == 5e6);
+    BOOST_TEST(doc["timing"]["overhead_percent"].get<double>() == 2.5);
+    std::vector<std::uint64_t> counts;
+    for (const auto& h : doc["hotspots"]) counts.push_back(h["count"].get<std::uint64_t>());
+    BOOST_TEST((counts == std::vector<std::uint64_t>{4000, 3000, 1950, 400, 300, 300, 50}));
+    BOOST_TEST(doc["hotspots"][4]["function"] == "fib");  // ties in key order: fib+5 before main+0
+    BOOST_TEST(doc["hotspots"][0]["percent"].get<double>() == 40.0);
+    const auto& add = doc["opcodes"][0];
+    BOOST_TEST(add["name"] == "add");
+    BOOST_TEST(add["mean_ns"].get<double>() == 2.0);
+    BOOST_TEST(add["p50_ns"] == 2);
+    BOOST_TEST(add["p99_ns"] == 3);
+    BOOST_TEST(add["time_distribution"]["buckets"] == nlohmann::json::parse("[[1,1],[2,2],[3,1]]"));
+    BOOST_TEST(doc["opcodes"][5]["name"] == "halt");
+    BOOST_TEST(doc["opcodes"][5]["p50_ns"].is_null());  // no samples
+    BOOST_TEST(doc["branches"][0]["taken_rate"].get<double>() == 1000.0 / 1950.0);
+    BOOST_TEST(doc["call_graph"][0]["caller"] == "");
+    BOOST_TEST(doc["memory"]["by_type"][0]["type"] == "array");
+}
+
+BOOST_AUTO_TEST_CASE(unmeasured_fields_are_null) {
+    const auto doc = nlohmann::json::parse(format_json(counting_profile()));
+    for (const char* key : {"timing", "memory"}) BOOST_TEST(doc[key].is_null(), key);
+    for (const char* key : {"opcode_times", "line_times", "function_times", "loop_times", "call_graph_times", "memory"})
+        BOOST_TEST(doc["metrics"][key].is_null(), key);
+    for (const char* key :
+         {"time_ns", "mean_ns", "min_ns", "max_ns", "p50_ns", "p95_ns", "p99_ns", "time_distribution"})
+        BOOST_TEST(doc["opcodes"][0][key].is_null(), key);
+    BOOST_TEST(doc["functions"][0]["self_time_ns"].is_null());
+    BOOST_TEST(doc["loops"][0]["time_ns"].is_null());
+    Profile nothing;
+    nothing.policy = "null";
+    const auto empty = nlohmann::json::parse(format_json(nothing));
+    BOOST_TEST(empty["summary"].is_null());
+    BOOST_TEST(empty["opcodes"].is_null());
+    BOOST_TEST(empty["source_file"].is_null());
+}
+
+BOOST_AUTO_TEST_CASE(round_trip_is_lossless) {
+    Profile partial = counting_profile();
+    partial.partial = true;
+    partial.error = "division by zero";
+    partial.lines->entries[0].source_text = "caf\xc3\xa9 \"quoted\" \\ \t";
+    Profile big = full_profile();
+    big.opcodes->entries[0].time_distribution->record(std::numeric_limits<std::uint64_t>::max() / 4);
+    big.summary->total_instructions = std::numeric_limits<std::uint64_t>::max();
+    Profile nothing;
+    nothing.policy = "null";
+    const std::vector<Run> runs{random_run(7, 500), random_run(8, 500)};
+    for (const Profile& p : {full_profile(), counting_profile(), partial, big, nothing, profile_of_runs(runs)}) {
+        const std::string json = format_json(p);
+        const Profile back = parse_json(json);
+        BOOST_TEST((back == p), json.substr(0, 200));
+        BOOST_TEST(format_json(back) == json);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(bad_documents_are_rejected_with_their_json_path) {
+    const auto doc = nlohmann::json::parse(format_json(full_profile()));
+    const auto path_of_error = [](const std::string& text) -> std::string {
+        try {
+            parse_json(text);
+        } catch (const ProfileFormatError& e) {
+            BOOST_TEST(contains(e.what(), e.path()));
+            return e.path();
+        }
+        return "(accepted)";
+    };
+    const auto edited = [&](auto edit) {
+        nlohmann::json copy = doc;
+        edit(copy);
+        return path_of_error(copy.dump());
+    };
+    BOOST_TEST(path_of_error("{\"format\": ") == "");
+    BOOST_TEST(path_of_error("[1, 2]") == "");
+    BOOST_TEST(path_of_error("{}") == "/format");
+    BOOST_TEST(edited([](auto& j) { j["format"] = "chrome-trace"; }) == "/format");
+    BOOST_TEST(edited([](auto& j) { j["version"] = 2; }) == "/version");
+    BOOST_TEST(edited([](auto& j) { j.erase("metrics"); }) == "/metrics");
+    BOOST_TEST(edited([](auto& j) { j["opcodes"][1]["count"] = "many"; }) == "/opcodes/1/count");
+    BOOST_TEST(edited([](auto& j) { j["opcodes"][1]["count"] = -3; }) == "/opcodes/1/count");
+    BOOST_TEST(edited([](auto& j) { j["hotspots"][0]["offset"] = 1ULL << 40; }) == "/hotspots/0/offset");
+    BOOST_TEST(edited([](auto& j) { j["metrics"]["memory"] = nullptr; }) == "/memory");
+    BOOST_TEST(edited([](auto& j) { j["memory"] = nullptr; }) == "/memory");
+    BOOST_TEST(edited([](auto& j) { j["metrics"]["loops"] = "roughly"; }) == "/metrics/loops");
+    BOOST_TEST(edited([](auto& j) { j["metrics"]["loop_times"] = nullptr; }) == "/loops/0/time_ns");
+    BOOST_TEST(edited([](auto& j) { j["opcodes"][0]["time_distribution"]["samples"] = 5; }) ==
+               "/opcodes/0/time_distribution/buckets");
+    BOOST_TEST(edited([](auto& j) { j["opcodes"][0]["time_distribution"]["sub_bucket_bits"] = 7; }) ==
+               "/opcodes/0/time_distribution/sub_bucket_bits");
+    BOOST_TEST(edited([](auto& j) { j["branches"][0]["taken"] = 5000; }) == "/branches/0/taken");
+    BOOST_TEST(edited([](auto& j) { j["summary"].erase("total_instructions"); }) == "/summary/total_instructions");
+    BOOST_TEST(edited([](auto& j) { j["extra"] = 1; }) == "(accepted)");  // unknown keys are tolerated
+    try {
+        parse_json("{\"format\": \"opscope-profile\", \"version\": 2}");
+        BOOST_FAIL("accepted version 2");
+    } catch (const std::runtime_error& e) {
+        BOOST_TEST(std::string(e.what()) ==
+                   "invalid opscope profile at /version: unsupported version 2 (this build reads version 1)");
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

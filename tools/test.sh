@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this):
+#   1. Release build with g++ (warnings are errors), all Boost.Test suites via ctest;
+#   2. the benchmark binary in smoke mode (tiny sizes; every workload's output is checked);
+#   3. ASan + UBSan build with clang++ (warnings are errors), all suites again.
+# OPSCOPE_SKIP_SANITIZERS=1 skips step 3 for a quick local run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== release build (g++) and tests"
+BUILD_DIR=build tools/bootstrap.sh -DCMAKE_CXX_COMPILER=g++ -DOPSCOPE_WERROR=ON -DOPSCOPE_BUILD_BENCHMARKS=ON
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== benchmark smoke run"
+OPSCOPE_BENCH_SMOKE=1 build/benchmarks/opscope_bench --benchmark_min_time=0.01 >/dev/null
+echo "benchmarks: every workload ran and printed its expected output"
+
+if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== ASan+UBSan build (clang++) and tests"
+  BUILD_DIR=build-sanitize tools/bootstrap.sh -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+    -DOPSCOPE_SANITIZE=ON -DOPSCOPE_WERROR=ON
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-sanitize --output-on-failure -j "$jobs"
+fi

@@ -1,0 +1,117 @@
+// The syntax tree the parser builds and the code generator walks. Every node carries the SourcePos its
+// instructions are attributed to: operators at the operator token, calls at the callee name, statements at
+// their first token.
+#pragma once
+
+#include "../program.hpp"
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace opscope::lang {
+
+struct Expr;
+struct Stmt;
+using ExprPtr = std::unique_ptr<Expr>;
+using StmtPtr = std::unique_ptr<Stmt>;
+
+enum class UnaryOp : std::uint8_t { negate, not_ };
+enum class BinaryOp : std::uint8_t { add, sub, mul, div, mod, eq, ne, lt, le, gt, ge, and_, or_ };
+
+// --- expressions ---------------------------------------------------------------------------------------
+struct Literal {
+    Constant value;  // negative number literals are folded here by the parser
+};
+struct VariableRef {
+    std::string name;
+};
+struct UnaryExpr {
+    UnaryOp op;
+    ExprPtr operand;
+};
+struct BinaryExpr {
+    BinaryOp op;
+    ExprPtr left;
+    ExprPtr right;
+};
+struct CallExpr {
+    std::string callee;
+    std::vector<ExprPtr> arguments;
+};
+struct IndexExpr {
+    ExprPtr array;
+    ExprPtr index;
+};
+
+struct Expr {
+    SourcePos pos;
+    // Nodes on the longest path down to a leaf. The parser bounds it so that the recursive code generator
+    // cannot exhaust the stack on a pathological input.
+    std::uint32_t height = 1;
+    std::variant<Literal, VariableRef, UnaryExpr, BinaryExpr, CallExpr, IndexExpr> node;
+};
+
+// --- statements ----------------------------------------------------------------------------------------
+struct LetStmt {
+    std::string name;
+    SourcePos name_pos;
+    ExprPtr init;  // null when the initializer had a syntax error (the name is still declared)
+};
+struct AssignStmt {
+    ExprPtr target;  // a VariableRef or an IndexExpr (the parser rejects anything else)
+    ExprPtr value;
+};
+struct ExprStmt {
+    ExprPtr expr;
+};
+struct BlockStmt {
+    std::vector<StmtPtr> statements;
+    SourcePos close;  // the closing brace
+};
+struct IfStmt {
+    ExprPtr condition;
+    StmtPtr then_branch;  // a block
+    StmtPtr else_branch;  // null, a block or another if
+};
+struct WhileStmt {
+    ExprPtr condition;
+    StmtPtr body;
+};
+struct ForStmt {
+    StmtPtr init;        // null, a let, an assignment or an expression statement
+    ExprPtr condition;   // null: loop forever
+    StmtPtr step;        // null, an assignment or an expression statement
+    StmtPtr body;
+};
+struct BreakStmt {};
+struct ContinueStmt {};
+struct ReturnStmt {
+    ExprPtr value;  // null: return nil
+};
+
+struct Stmt {
+    SourcePos pos;
+    std::variant<LetStmt, AssignStmt, ExprStmt, BlockStmt, IfStmt, WhileStmt, ForStmt, BreakStmt, ContinueStmt,
+                 ReturnStmt>
+        node;
+};
+
+// --- top level -----------------------------------------------------------------------------------------
+struct FunctionDecl {
+    std::string name;
+    SourcePos pos;  // the name
+    std::vector<std::string> params;
+    std::vector<SourcePos> param_positions;
+    bool header_complete = false;  // false after a syntax error in the parameter list: arity unknown
+    BlockStmt body;
+};
+
+struct Module {
+    std::vector<FunctionDecl> functions;  // in source order
+    std::vector<StmtPtr> statements;      // top-level statements in source order: the body of `main`
+    SourcePos end;                        // just after the last token
+};
+
+} // namespace opscope::lang
