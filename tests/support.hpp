@@ -14,6 +14,17 @@
 #include <string_view>
 #include <utility>
 
+namespace opscope {
+// How Boost.Test prints these in failure messages (found by argument-dependent lookup).
+inline std::ostream& boost_test_print_type(std::ostream& out, const Instruction& i) {
+    return out << mnemonic(i.op) << ' ' << i.operand;
+}
+inline std::ostream& boost_test_print_type(std::ostream& out, const SourcePos& p) {
+    return out << p.line << ':' << p.column;
+}
+inline std::ostream& boost_test_print_type(std::ostream& out, const Program& p) { return out << disassemble(p); }
+} // namespace opscope
+
 namespace opscope::test {
 
 // Opcodes present in every program assembled through `assemble_recorded` in this executable.

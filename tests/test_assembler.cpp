@@ -1,4 +1,5 @@
 // The assembler: literal forms, operands, labels, positions and every error class with its line:col.
+#include "support.hpp"
 #include "vm/errors.hpp"
 #include "vm/program.hpp"
 
@@ -12,14 +13,6 @@
 
 using namespace opscope;
 
-// How Boost.Test prints these in failure messages (found by argument-dependent lookup).
-namespace opscope {
-std::ostream& boost_test_print_type(std::ostream& out, const Instruction& i) {
-    return out << mnemonic(i.op) << ' ' << i.operand;
-}
-std::ostream& boost_test_print_type(std::ostream& out, const SourcePos& p) { return out << p.line << ':' << p.column; }
-std::ostream& boost_test_print_type(std::ostream& out, const Program& p) { return out << disassemble(p); }
-} // namespace opscope
 
 namespace {
 

@@ -1,4 +1,5 @@
 // The binary format and the disassembler: exact round trips, the byte layout, and hostile input.
+#include "support.hpp"
 #include "vm/errors.hpp"
 #include "vm/program.hpp"
 
@@ -15,14 +16,6 @@
 
 using namespace opscope;
 
-// How Boost.Test prints these in failure messages (found by argument-dependent lookup).
-namespace opscope {
-std::ostream& boost_test_print_type(std::ostream& out, const Instruction& i) {
-    return out << mnemonic(i.op) << ' ' << i.operand;
-}
-std::ostream& boost_test_print_type(std::ostream& out, const SourcePos& p) { return out << p.line << ':' << p.column; }
-std::ostream& boost_test_print_type(std::ostream& out, const Program& p) { return out << disassemble(p); }
-} // namespace opscope
 
 namespace {
 
