@@ -307,7 +307,7 @@ dispatch:
 #define OPSCOPE_BRANCH(name, jump_if)                                                         \
     OPSCOPE_CASE(name) {                                                                      \
         --sp;                                                                                 \
-        const bool value = sp->type == Type::boolean ? sp->as.b : truthy(*sp);                \
+        const bool value = sp->type == Type::boolean ? sp->as_bool() : truthy(*sp);                \
         OPSCOPE_HOOK(branch, on_branch(*frame->function, OFFSET(), value == jump_if));        \
         pc += value == jump_if ? pc->operand : 1;                                             \
         CHARGE();                                                                             \

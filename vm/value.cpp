@@ -58,7 +58,7 @@ bool values_equal(const Value& a, const Value& b) {
     if (a.type != b.type) return false;
     switch (a.type) {
     case Type::nil: return true;
-    case Type::boolean: return a.as.b == b.as.b;
+    case Type::boolean: return a.as.i == b.as.i;
     case Type::string: return a.as.obj == b.as.obj || a.as_string()->view() == b.as_string()->view();
     default: return a.as.obj == b.as.obj;
     }
@@ -78,7 +78,7 @@ namespace {
 void append_scalar(std::string& out, const Value& v) {
     switch (v.type) {
     case Type::nil: out += "nil"; break;
-    case Type::boolean: out += v.as.b ? "true" : "false"; break;
+    case Type::boolean: out += v.as_bool() ? "true" : "false"; break;
     case Type::integer: {
         char buffer[24];
         const auto result = std::to_chars(buffer, buffer + sizeof buffer, v.as.i);

@@ -12,7 +12,8 @@
 
 namespace opscope {
 
-enum class Type : std::uint8_t {
+// 64 bits wide so that a value is written and read as two whole 8-byte words (see Value::copy_from).
+enum class Type : std::uint64_t {
     nil,
     boolean,
     integer,
@@ -30,31 +31,32 @@ struct Array;
 
 struct Value {
     union {
-        std::int64_t i;
+        std::int64_t i;  // also a bool's 0 or 1: narrower members would mean partial-word stores
         double f;
-        bool b;
         Object* obj;
     } as;
     Type type;
 
     Value() = default;
-    // Copies are two 8-byte moves, never one 16-byte vector move: results are written as two 8-byte
-    // stores, and a 16-byte load spanning them cannot be store-forwarded (a ~10-cycle stall per copy
-    // in the interpreter). The empty asm keeps the compiler from re-merging the halves.
+    // Copies are two 8-byte moves, never one 16-byte vector move, and every field write is a whole 8-byte
+    // word: results are written as two 8-byte stores, and a load spanning several stores cannot be
+    // store-forwarded (a stall of over 10 cycles per instruction in the interpreter). The empty asm keeps
+    // the compiler from re-merging the halves.
     Value(const Value& other) noexcept { copy_from(other); }
     Value& operator=(const Value& other) noexcept {
         copy_from(other);
         return *this;
     }
 
-    static Value nil() { Value v{}; v.as.i = 0; v.type = Type::nil; return v; }
-    static Value boolean(bool b) { Value v{}; v.as.i = 0; v.as.b = b; v.type = Type::boolean; return v; }
-    static Value integer(std::int64_t i) { Value v{}; v.as.i = i; v.type = Type::integer; return v; }
-    static Value floating(double f) { Value v{}; v.as.f = f; v.type = Type::floating; return v; }
+    static Value nil() { Value v; v.as.i = 0; v.type = Type::nil; return v; }
+    static Value boolean(bool b) { Value v; v.as.i = b; v.type = Type::boolean; return v; }
+    static Value integer(std::int64_t i) { Value v; v.as.i = i; v.type = Type::integer; return v; }
+    static Value floating(double f) { Value v; v.as.f = f; v.type = Type::floating; return v; }
     static Value string(String* s);
     static Value array(Array* a);
-    static Value undefined() { Value v{}; v.as.i = 0; v.type = Type::undefined; return v; }
+    static Value undefined() { Value v; v.as.i = 0; v.type = Type::undefined; return v; }
 
+    bool as_bool() const { return as.i != 0; }
     bool is_nil() const { return type == Type::nil; }
     bool is_int() const { return type == Type::integer; }
     bool is_float() const { return type == Type::floating; }
@@ -85,7 +87,7 @@ static_assert(sizeof(Value) == 16);
 inline bool truthy(const Value& v) {
     switch (v.type) {
     case Type::nil: return false;
-    case Type::boolean: return v.as.b;
+    case Type::boolean: return v.as_bool();
     case Type::integer: return v.as.i != 0;
     case Type::floating: return v.as.f != 0.0;
     default: return true;
@@ -118,8 +120,8 @@ struct Array : Object {
 };
 static_assert(sizeof(Array) % alignof(Value) == 0);
 
-inline Value Value::string(String* s) { Value v{}; v.as.obj = s; v.type = Type::string; return v; }
-inline Value Value::array(Array* a) { Value v{}; v.as.obj = a; v.type = Type::array; return v; }
+inline Value Value::string(String* s) { Value v; v.as.obj = s; v.type = Type::string; return v; }
+inline Value Value::array(Array* a) { Value v; v.as.obj = a; v.type = Type::array; return v; }
 inline String* Value::as_string() const { return static_cast<String*>(as.obj); }
 inline Array* Value::as_array() const { return static_cast<Array*>(as.obj); }
 
