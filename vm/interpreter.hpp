@@ -332,8 +332,7 @@ dispatch:
         frame->function = &callee;
         frame->base = base;
         locals = base;
-        for (Value* const end = base + callee.nlocals; sp < end; ++sp) *sp = Value::nil();
-        sp = base + callee.nlocals;
+        for (Value* const end = base + callee.nlocals; sp < end; ++sp) *sp = Value::nil();  // leaves sp past the locals
         pc = callee.code.data();
         CHARGE();
         OPSCOPE_NEXT();
@@ -364,8 +363,9 @@ dispatch:
     }
     OPSCOPE_CASE(call_native) {
         SAVE();
-        OPSCOPE_HOOK(native, on_native(natives_[static_cast<std::size_t>(pc->operand)]));
-        Value* const args = sp - natives_[static_cast<std::size_t>(pc->operand)].arity;
+        const Native& native = natives_[static_cast<std::size_t>(pc->operand)];
+        OPSCOPE_HOOK(native, on_native(native));
+        Value* const args = sp - native.arity;
         *args = call_native(pc->operand, args);
         sp = args + 1;
         ++pc;
