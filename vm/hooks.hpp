@@ -11,12 +11,20 @@
 //   on_halt(std::size_t depth)                        `halt` with `depth` frames still live
 //   on_native(const Native&)                          a host function is called
 //   on_branch(const LinkedFunction&, std::size_t offset, bool taken)  a `jz`/`jnz` decided
+//   on_block_entry(std::uint32_t leader_id)           a basic block is entered (program-wide instruction id
+//                                                     of its leader); declaring it makes the linker mark
+//                                                     leaders, and costs one call per block, not per instruction
+//   static constexpr bool samples_pc = true;          the interpreter keeps Machine::sample_point() current
+//                                                     (one store per instruction) for a sampling profiler
+//
+// Hooks run on the interpreter's thread; on_run_end sees the frames left live (Machine::live_frames()).
 #pragma once
 
 #include "machine.hpp"
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 
 namespace opscope::hooks {
 
@@ -42,5 +50,10 @@ template <class P>
 concept branch = requires(P& p, const LinkedFunction& f, std::size_t offset, bool taken) {
     p.on_branch(f, offset, taken);
 };
+
+template <class P>
+concept block_entry = requires(P& p, std::uint32_t id) { p.on_block_entry(id); };
+template <class P>
+concept samples_pc = requires { requires P::samples_pc; };
 
 } // namespace opscope::hooks

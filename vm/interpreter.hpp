@@ -11,7 +11,9 @@
 #include "hooks.hpp"
 #include "machine.hpp"
 #include "../policies/null.hpp"
+#include "../policies/policy.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <utility>
 
@@ -53,40 +55,69 @@
 
 namespace opscope {
 
-template <class Profiler = NullProfiler>
+template <ProfilerPolicy Profiler = NullProfiler>
 class Vm : public Machine {
 public:
     // A policy that watches every instruction sees the program's own instructions: no fusion.
     explicit Vm(Limits limits = {}, Profiler profiler = {})
-        : Machine(limits, /*fuse=*/!hooks::instruction<Profiler>), profiler_(std::move(profiler)) {}
+        : Machine(limits, /*fuse=*/!hooks::instruction<Profiler>, /*mark_leaders=*/hooks::block_entry<Profiler>),
+          profiler_(std::move(profiler)) {}
 
     // Runs `main` of the loaded program; returns its result (valid until the heap next allocates).
-    // Throws RuntimeError with a backtrace; the VM stays usable afterwards.
+    // Throws RuntimeError with a backtrace; the VM stays usable afterwards, and the profiler keeps what the
+    // run recorded up to the fault.
     Value run() {
         begin_run();
+        if constexpr (hooks::samples_pc<Profiler>) {
+            sample_point_.frame.store(frame_, std::memory_order_relaxed);
+            sample_point_.pc.store(frame_->pc, std::memory_order_relaxed);
+        }
         OPSCOPE_HOOK(run_begin, on_run_begin(*this));
         OPSCOPE_HOOK(call, on_call(nullptr, 0, *frame_->function, 1));
         Value result;
         try {
             result = interpret();
         } catch (const std::exception& e) {
+            note_fault();
+            stop_sampling();
             OPSCOPE_HOOK(run_end, on_run_end(*this));
             fail(e);
         }
-        end_run();
+        stop_sampling();
         OPSCOPE_HOOK(run_end, on_run_end(*this));
+        end_run();
         return result;
     }
 
     Profiler& profiler() { return profiler_; }
     const Profiler& profiler() const { return profiler_; }
 
+    // The profile lifecycle, for policies that have one (see policies/policy.hpp). Call these from the VM's
+    // thread: between runs, or during a run from a native function.
+    void reset_profile() requires requires(Profiler& p) { p.reset(); } { profiler_.reset(); }
+    void start_profiling() requires policy_detail::startable<Profiler> { profiler_.start(*this); }
+    void stop_profiling() requires policy_detail::stoppable<Profiler> { profiler_.stop(*this); }
+    // What the policy recorded, as a plain Profile (the report layer's only input). Valid while this VM holds
+    // the program the profile is of.
+    Profile profile() const {
+        Profile out;
+        out.policy = std::string(policy_name<Profiler>());
+        if constexpr (policy_detail::profiles<Profiler>) profiler_.profile_into(out, *this);
+        return out;
+    }
+
 private:
     Value interpret();
+    void stop_sampling() {
+        if constexpr (hooks::samples_pc<Profiler>) {
+            sample_point_.frame.store(nullptr, std::memory_order_relaxed);
+            sample_point_.pc.store(nullptr, std::memory_order_relaxed);
+        }
+    }
     Profiler profiler_;
 };
 
-template <class Profiler>
+template <ProfilerPolicy Profiler>
 Value Vm<Profiler>::interpret() {
     Frame* frame = frame_;
     Frame* const frames_base = frames_.get();
@@ -101,12 +132,18 @@ Value Vm<Profiler>::interpret() {
     constexpr bool kJump_z = false, kJump_nz = true;  // for the fused branch forms
 
 #define SAVE() (frame->pc = pc, sp_ = sp, frame_ = frame, fuel_ = fuel)
-#define CHARGE()                                                                \
+// Charges the run control just landed on; `from` is the instruction that transferred control.
+#define CHARGE(from)                                                            \
     do {                                                                        \
         if (OPSCOPE_UNLIKELY((fuel -= pc->run_cost) < 0)) {                     \
             SAVE();                                                             \
-            out_of_fuel();                                                      \
+            out_of_fuel(from);                                                  \
         }                                                                       \
+    } while (0)
+// Sampling policies read the top frame from a signal handler: publish it whenever it changes.
+#define PUBLISH_FRAME()                                                         \
+    do {                                                                        \
+        if constexpr (hooks::samples_pc<Profiler>) sample_point_.frame.store(frame, std::memory_order_relaxed); \
     } while (0)
 #define OFFSET() frame->function->offset_of(pc)
 
@@ -117,29 +154,37 @@ Value Vm<Profiler>::interpret() {
         OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)
 #undef OPSCOPE_LABEL_USER
 #undef OPSCOPE_LABEL_INTERNAL
+#define OPSCOPE_LABEL_USER(name, ...) &&leader_##name,
+#define OPSCOPE_LABEL_INTERNAL(name, ...) &&leader_##name,
+        OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)
+#undef OPSCOPE_LABEL_USER
+#undef OPSCOPE_LABEL_INTERNAL
     };
-    static_assert(std::size(dispatch_table) == kOpCount);
+    static_assert(std::size(dispatch_table) == 2 * kOpCount);
 #define OPSCOPE_CASE(name) op_##name:
+#define OPSCOPE_LEADER_CASE(name) leader_##name:
 #define OPSCOPE_DISPATCH() goto* dispatch_table[pc->op]
 #define OPSCOPE_FALLBACK(plain) goto op_##plain
 #else
-    Op current_op;
-#define OPSCOPE_CASE(name) case Op::name:
+    unsigned current_op;
+#define OPSCOPE_CASE(name) case static_cast<unsigned>(Op::name):
+#define OPSCOPE_LEADER_CASE(name) case kLeaderOpBase + static_cast<unsigned>(Op::name):
 #define OPSCOPE_DISPATCH() \
     do {                   \
-        current_op = static_cast<Op>(pc->op); \
+        current_op = pc->op; \
         goto dispatch;     \
     } while (0)
 #define OPSCOPE_FALLBACK(plain)   \
     do {                          \
-        current_op = Op::plain;   \
+        current_op = static_cast<unsigned>(Op::plain); \
         goto dispatch;            \
     } while (0)
 #endif
 
 #define OPSCOPE_NEXT()                                                                        \
     do {                                                                                      \
-        OPSCOPE_HOOK(instruction, on_instruction(*frame->function, OFFSET(), static_cast<Op>(pc->op))); \
+        OPSCOPE_HOOK(instruction, on_instruction(*frame->function, OFFSET(), op_of(*pc)));     \
+        if constexpr (hooks::samples_pc<Profiler>) sample_point_.pc.store(pc, std::memory_order_relaxed); \
         OPSCOPE_DISPATCH();                                                                   \
     } while (0)
 
@@ -149,6 +194,15 @@ Value Vm<Profiler>::interpret() {
 dispatch:
     switch (current_op) {
 #endif
+
+    // --- block leaders (marked only for policies with on_block_entry): count the entry, run the body ------
+#define OPSCOPE_LEADER(name, ...)                                                              \
+    OPSCOPE_LEADER_CASE(name) {                                                                \
+        OPSCOPE_HOOK(block_entry, on_block_entry(frame->function->instruction_id(pc)));        \
+        OPSCOPE_FALLBACK(name);                                                                \
+    }
+    OPSCOPE_OPCODES(OPSCOPE_LEADER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LEADER)
+#undef OPSCOPE_LEADER
 
     // --- stack -------------------------------------------------------------------------------------
     OPSCOPE_CASE(push) {
@@ -300,8 +354,9 @@ dispatch:
 
     // --- control ----------------------------------------------------------------------------------------
     OPSCOPE_CASE(jmp) {
+        const Instr* const from = pc;
         pc += pc->operand;
-        CHARGE();
+        CHARGE(from);
         OPSCOPE_NEXT();
     }
 #define OPSCOPE_BRANCH(name, jump_if)                                                         \
@@ -309,8 +364,9 @@ dispatch:
         --sp;                                                                                 \
         const bool value = sp->type == Type::boolean ? sp->as_bool() : truthy(*sp);                \
         OPSCOPE_HOOK(branch, on_branch(*frame->function, OFFSET(), value == jump_if));        \
+        const Instr* const from = pc;                                                         \
         pc += value == jump_if ? pc->operand : 1;                                             \
-        CHARGE();                                                                             \
+        CHARGE(from);                                                                         \
         OPSCOPE_NEXT();                                                                       \
     }
     OPSCOPE_BRANCH(jz, false)
@@ -331,34 +387,42 @@ dispatch:
         ++frame;
         frame->function = &callee;
         frame->base = base;
+        PUBLISH_FRAME();
         locals = base;
         for (Value* const end = base + callee.nlocals; sp < end; ++sp) *sp = Value::nil();  // leaves sp past the locals
+        const Instr* const from = frame[-1].pc;
         pc = callee.code.data();
-        CHARGE();
+        CHARGE(from);
         OPSCOPE_NEXT();
     }
-#define OPSCOPE_RETURN(value_expr)                                                                \
+    // `ret_at` is the `ret` itself (the second instruction of ret_local).
+#define OPSCOPE_RETURN(value_expr, ret_at)                                                        \
     do {                                                                                          \
         OPSCOPE_HOOK(return_, on_return(*frame->function, static_cast<std::size_t>(frame - frames_base) + 1)); \
         const Value value = (value_expr);                                                         \
         if (OPSCOPE_UNLIKELY(frame == frames_base)) {                                             \
             result = value;                                                                       \
+            pc = (ret_at);                                                                        \
+            run_end_ = RunEnd::returned;                                                          \
             goto finish;                                                                          \
         }                                                                                         \
         sp = frame->base;                                                                         \
         *sp++ = value;                                                                            \
+        const Instr* const from = (ret_at);                                                       \
         --frame;                                                                                  \
+        PUBLISH_FRAME();                                                                          \
         locals = frame->base;                                                                     \
         pc = frame->pc + 1;                                                                       \
-        CHARGE();                                                                                 \
+        CHARGE(from);                                                                             \
         OPSCOPE_NEXT();                                                                           \
     } while (0)
-    OPSCOPE_CASE(ret) { OPSCOPE_RETURN(sp[-1]); }
-    OPSCOPE_CASE(ret_local) { OPSCOPE_RETURN(locals[pc->operand]); }
+    OPSCOPE_CASE(ret) { OPSCOPE_RETURN(sp[-1], pc); }
+    OPSCOPE_CASE(ret_local) { OPSCOPE_RETURN(locals[pc->operand], pc + 1); }
 #undef OPSCOPE_RETURN
     OPSCOPE_CASE(halt) {
         OPSCOPE_HOOK(halt, on_halt(static_cast<std::size_t>(frame - frames_base) + 1));
         result = Value::nil();
+        run_end_ = RunEnd::halted;
         goto finish;
     }
     OPSCOPE_CASE(call_native) {
@@ -470,8 +534,9 @@ dispatch:
         const bool taken = (condition) == (jump_if);                                           \
         OPSCOPE_HOOK(branch, on_branch(*frame->function, OFFSET() + (k), taken));              \
         pc += (k);                                                                             \
+        const Instr* const from = pc;                                                          \
         pc += taken ? pc->operand : 1;                                                         \
-        CHARGE();                                                                              \
+        CHARGE(from);                                                                          \
         OPSCOPE_NEXT();                                                                        \
     } while (0)
 #define OPSCOPE_FUSED_COMPARE_ONE_BODY(name, op, jump_if)                                           \
@@ -517,6 +582,8 @@ finish:
 
 #undef SAVE
 #undef CHARGE
+#undef PUBLISH_FRAME
+#undef OPSCOPE_LEADER_CASE
 #undef OFFSET
 #undef OPSCOPE_CASE
 #undef OPSCOPE_DISPATCH

@@ -14,7 +14,8 @@
 
 namespace opscope {
 
-Machine::Machine(Limits limits, bool fuse) : limits_(limits), out_(&std::cout), fuse_(fuse) {
+Machine::Machine(Limits limits, bool fuse, bool mark_leaders)
+    : limits_(limits), out_(&std::cout), fuse_(fuse), mark_leaders_(mark_leaders) {
     heap_.set_roots([this](const Heap::RootVisitor& visit) {
         for (const Value* v = stack_.get(); v < sp_; ++v) visit(*v);
         for (const Value& v : constants_) visit(v);
@@ -53,6 +54,7 @@ void Machine::load(Program program) {
     constants_.clear();
     globals_.clear();
     program_ = std::move(program);
+    ++load_generation_;
     link();
 }
 
@@ -75,6 +77,7 @@ void Machine::link() {
     main_index_ = program_.find_function("main");
 
     functions_.resize(program_.functions.size());
+    instruction_count_ = 0;
     for (std::size_t f = 0; f < program_.functions.size(); ++f) {
         const Function& source = program_.functions[f];
         LinkedFunction& linked = functions_[f];
@@ -83,6 +86,8 @@ void Machine::link() {
         linked.nargs = source.nargs;
         linked.nlocals = source.nlocals;
         linked.frame_slots = source.nlocals + source.max_stack;
+        linked.first_instruction = instruction_count_;
+        instruction_count_ += static_cast<std::uint32_t>(source.code.size());
         linked.code.resize(source.code.size());
         for (std::size_t k = 0; k < source.code.size(); ++k) {
             const Instruction& in = source.code[k];
@@ -121,11 +126,41 @@ void Machine::link() {
         // A run ends at each control transfer; fuel is charged per run when control lands on its start.
         std::uint32_t cost = 0;
         for (std::size_t k = linked.code.size(); k-- > 0;) {
-            const Op op = static_cast<Op>(linked.code[k].op);
+            const Op op = op_of(linked.code[k]);
             cost = (is_jump(op) || op == Op::call || op == Op::ret || op == Op::halt) ? 1 : cost + 1;
             linked.code[k].run_cost = cost & 0xFFFFFFu;  // the verifier bounds function size
         }
+        if (mark_leaders_) mark_leaders(linked, source);
     }
+}
+
+// A block is entered only at its leader and, once entered, runs to its end unless the program stops
+// inside it. Leaders: offset 0, jump targets, and whatever follows a jump, branch, `ret` or `halt`. Calls do
+// not end blocks (returns come back into the middle of one): policies reconcile the frames left live when
+// a run stops (RunEnd, live_frames()). No fused sequence spans a leader (fusion needs unentered tails, and
+// every fused branch ends its sequence).
+void Machine::mark_leaders(LinkedFunction& function, const Function& source) const {
+    const std::size_t size = source.code.size();
+    std::vector<bool> leader(size, false);
+    if (size) leader[0] = true;
+    for (std::size_t k = 0; k < size; ++k) {
+        const Op op = source.code[k].op;
+        if (is_jump(op)) leader[static_cast<std::size_t>(source.code[k].operand)] = true;
+        if ((is_jump(op) || op == Op::ret || op == Op::halt) && k + 1 < size) leader[k + 1] = true;
+    }
+    for (std::size_t k = 0; k < size; ++k)
+        if (leader[k]) function.code[k].op = (function.code[k].op + kLeaderOpBase) & 0xFFu;
+}
+
+std::span<const Frame> Machine::live_frames() const {
+    if (!frame_ || run_end_ == RunEnd::returned) return {};
+    return {frames_.get(), static_cast<std::size_t>(frame_ - frames_.get()) + 1};
+}
+
+const LinkedFunction* Machine::function_of(const Instr* pc) const {
+    for (const LinkedFunction& f : functions_)
+        if (!f.code.empty() && pc >= f.code.data() && pc < f.code.data() + f.code.size()) return &f;
+    return nullptr;
 }
 
 namespace {
@@ -248,7 +283,10 @@ void Machine::begin_run() {
     for (std::uint32_t k = 0; k < main.nlocals; ++k) *sp_++ = Value::nil();
     fuel_ = fuel_budget();
     fuel_used_ = 0;
+    run_end_ = RunEnd::running;
+    transfer_source_ = nullptr;
     if ((fuel_ -= frame_->pc->run_cost) < 0) {
+        run_end_ = RunEnd::out_of_fuel;
         fuel_used_ = limits_.fuel;
         sp_ = stack_.get();
         throw RuntimeError(fmt::format("fuel exhausted: the limit of {} instructions was reached", limits_.fuel),
@@ -262,6 +300,7 @@ std::int64_t Machine::fuel_budget() const {
 }
 
 void Machine::end_run() {
+    if (run_end_ == RunEnd::running) run_end_ = RunEnd::fault;
     fuel_used_ = limits_.fuel ? static_cast<std::uint64_t>(fuel_budget() - std::max<std::int64_t>(fuel_, 0)) : 0;
     sp_ = stack_.get();
     frame_ = nullptr;
@@ -414,7 +453,9 @@ void Machine::call_overflow(const Frame* frame, const LinkedFunction& callee) {
                             callee.source->name, callee.frame_slots, limits_.stack_slots));
 }
 
-void Machine::out_of_fuel() {
+void Machine::out_of_fuel(const Instr* transfer_source) {
+    run_end_ = RunEnd::out_of_fuel;
+    transfer_source_ = transfer_source;
     throw Fault(fmt::format("fuel exhausted: the limit of {} instructions was reached", limits_.fuel));
 }
 

@@ -10,6 +10,7 @@
 #include "program.hpp"
 #include "value.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -35,11 +36,18 @@ struct Limits {
 
 // The interpreter's form of an instruction: 8 bytes, operand already resolved.
 struct Instr {
-    std::uint32_t op : 8;         // an Op, possibly internal
+    std::uint32_t op : 8;         // an Op, possibly internal; + kOpCount when it starts a basic block (see below)
     std::uint32_t run_cost : 24;  // instructions from here through the next control transfer (for fuel)
     std::int32_t operand;         // jumps: relative to this instruction; call: function or native index
 };
 static_assert(sizeof(Instr) == 8);
+
+// When a policy counts basic-block entries, the linker marks each block's first instruction (a leader) by
+// adding kOpCount to its op: the interpreter's leader handler counts the entry, then runs the plain body.
+inline constexpr unsigned kLeaderOpBase = static_cast<unsigned>(kOpCount);
+static_assert(2 * kOpCount <= 256, "leader variants must fit the 8-bit op field");
+constexpr bool is_leader(const Instr& in) { return in.op >= kLeaderOpBase; }
+constexpr Op op_of(const Instr& in) { return static_cast<Op>(is_leader(in) ? in.op - kLeaderOpBase : in.op); }
 
 struct LinkedFunction {
     const Function* source;   // name, arity, debug positions
@@ -47,14 +55,27 @@ struct LinkedFunction {
     std::uint32_t nargs;
     std::uint32_t nlocals;
     std::uint32_t frame_slots;  // nlocals + max_stack: checked once per call
+    std::uint32_t first_instruction;  // program-wide id of offset 0 (ids number all functions' code in order)
     std::vector<Instr> code;
     std::size_t offset_of(const Instr* pc) const { return static_cast<std::size_t>(pc - code.data()); }
+    std::uint32_t instruction_id(const Instr* pc) const {
+        return first_instruction + static_cast<std::uint32_t>(pc - code.data());
+    }
 };
 
 struct Frame {
     const LinkedFunction* function;
     const Instr* pc;  // the instruction this frame is executing (a call, while a callee runs)
     Value* base;      // local 0; the callee's result replaces its first argument here
+};
+
+// How the last run ended, for policies that reconcile their counts with the frames left live.
+enum class RunEnd : std::uint8_t {
+    running,
+    returned,      // `ret` from main: no frame is live
+    halted,        // `halt`: the frames left live are popped by it
+    fault,         // a runtime error in the top frame's current instruction (which did start)
+    out_of_fuel,   // fuel ran out on a control transfer, before the top frame's current instruction started
 };
 
 struct Native {
@@ -66,7 +87,8 @@ struct Native {
 class Machine {
 public:
     // `fuse`: let the linker fuse common sequences into superinstructions (invisible to programs).
-    explicit Machine(Limits limits = {}, bool fuse = true);
+    // `mark_leaders`: mark basic-block leaders in the linked code (for policies counting block entries).
+    explicit Machine(Limits limits = {}, bool fuse = true, bool mark_leaders = false);
     virtual ~Machine();
     Machine(const Machine&) = delete;
     Machine& operator=(const Machine&) = delete;
@@ -78,6 +100,8 @@ public:
     // Verifies (throws ProgramError) and links the program; resets globals.
     void load(Program program);
     bool loaded() const { return !functions_.empty(); }
+    // Counts load() calls: a policy seeing a new value knows the program (and its instruction ids) changed.
+    std::uint64_t load_generation() const { return load_generation_; }
     const Program& program() const { return program_; }
 
     void set_limits(const Limits& limits);
@@ -97,11 +121,35 @@ public:
     // Instructions executed by the last run, when a fuel limit was set (else 0).
     std::uint64_t fuel_used() const { return fuel_used_; }
 
+    // --- for profiler policies ---
+    // The linked functions (index = Program::functions index) and the program-wide instruction count.
+    const std::vector<LinkedFunction>& linked_functions() const { return functions_; }
+    std::uint32_t instruction_count() const { return instruction_count_; }
+    // Frames live now, main first: during a run (from a native, or a policy hook) and in on_run_end. After a
+    // `ret` from main none is live.
+    std::span<const Frame> live_frames() const;
+    RunEnd run_end() const { return run_end_; }
+    // For RunEnd::out_of_fuel: the instruction whose control transfer ran out (the top frame's pc is where
+    // control was going).
+    const Instr* transfer_source() const { return transfer_source_; }
+    // The function holding a linked instruction (linear in the number of functions: not for hot paths).
+    const LinkedFunction* function_of(const Instr* pc) const;
+
+    // Written by the interpreter only for policies that sample (hooks::samples_pc): the instruction about to
+    // run and the top frame, readable from a signal handler on the running thread.
+    struct SamplePoint {
+        std::atomic<const Instr*> pc{nullptr};
+        std::atomic<const Frame*> frame{nullptr};
+    };
+    const SamplePoint& sample_point() const { return sample_point_; }
+    const Frame* frame_stack() const { return frames_.get(); }  // main's frame; live_frames() are its prefix
+
 protected:
     // --- run lifecycle (called by Vm<P>::run) ---
     void begin_run();                          // sets up main's frame; charges its first run
     [[noreturn]] void fail(const std::exception& e);  // turns a fault into a RuntimeError; resets
     void end_run();
+    void note_fault() { if (run_end_ == RunEnd::running) run_end_ = RunEnd::fault; }
 
     // --- slow paths, out of line; each may throw Fault ---
     void arithmetic(Op op, Value& a, const Value& b);  // a = a op b (not for the int fast paths)
@@ -115,7 +163,7 @@ protected:
     void print(const Value& v);
     Value call_native(std::int32_t index, Value* args);
     [[noreturn]] void call_overflow(const Frame* frame, const LinkedFunction& callee);
-    [[noreturn]] void out_of_fuel();
+    [[noreturn]] void out_of_fuel(const Instr* transfer_source);
 
     Program program_;
     std::vector<LinkedFunction> functions_;
@@ -136,6 +184,9 @@ protected:
     std::int64_t fuel_ = 0;
     Frame* frame_ = nullptr;
     std::uint64_t fuel_used_ = 0;
+    RunEnd run_end_ = RunEnd::returned;
+    const Instr* transfer_source_ = nullptr;
+    SamplePoint sample_point_;
 
     Limits limits_;
     std::ostream* out_;
@@ -144,7 +195,11 @@ protected:
 private:
     void link();
     void fuse(LinkedFunction& function, const Function& source) const;
+    void mark_leaders(LinkedFunction& function, const Function& source) const;
     bool fuse_;
+    bool mark_leaders_;
+    std::uint32_t instruction_count_ = 0;
+    std::uint64_t load_generation_ = 0;
     void allocate_stacks();
     std::int64_t fuel_budget() const;  // the fuel limit as a signed budget (limits above INT64_MAX clamp)
     std::uint32_t allocated_stack_slots_ = 0;

@@ -1,0 +1,81 @@
+// CountingProfiler: exact counts for almost nothing, by counting basic-block entries (Ball & Larus).
+//
+// While running it does three things only: one counter increment per block entered (on_block_entry), one
+// add per conditional jump (its taken count), and a compare per call (the maximum call depth). Everything
+// else — per instruction, opcode, line, function, call edge, opcode pair, stack effects, loops — is derived
+// in profile_into() from those counters and the opcode table, and reconciled with the frames left live
+// where recording stopped (a fault, `halt`, or stop()), so every figure is exact and in terms of the
+// program's own instructions, whatever the interpreter fused.
+//
+// Recording can pause: stop() and start() move counters between "live" (always incremented) and
+// "recorded" (closed intervals), so pausing costs nothing per instruction. A new program (Machine::load)
+// starts the profile afresh.
+#pragma once
+
+#include "policy.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+namespace opscope {
+
+class CountingProfiler {
+public:
+    static constexpr std::string_view name = "counting";
+
+    // --- hooks (hot: inline and minimal) ---
+    void on_block_entry(std::uint32_t leader_id) { ++block_entries_[leader_id]; }
+    void on_branch(const LinkedFunction& f, std::size_t offset, bool taken) {
+        branch_taken_[f.first_instruction + offset] += taken ? 1u : 0u;
+    }
+    void on_call(const LinkedFunction*, std::size_t, const LinkedFunction&, std::size_t depth) {
+        if (depth > depth_watermark_) max_call_depth_ = depth_watermark_ = depth;
+    }
+    void on_run_begin(const Machine& machine);
+    void on_run_end(const Machine& machine);
+
+    // --- lifecycle ---
+    void reset();
+    void start(const Machine& machine);
+    void stop(const Machine& machine);
+    bool recording() const { return recording_; }
+    void profile_into(Profile& out, const Machine& machine) const;
+
+    // Per program-wide instruction id: how often it executed while recording (exact). For other policies
+    // that build on the counts (timing means, tests).
+    std::vector<std::uint64_t> instruction_counts(const Machine& machine) const;
+
+private:
+    using Clock = std::chrono::steady_clock;
+    void bind(const Machine& machine);  // sizes the counters for the loaded program (a new program resets)
+    // Accounts for the frames live at a recording boundary: `sign` -1 when recording ends there, +1 when
+    // it begins (see counting.cpp).
+    void reconcile(const Machine& machine, int sign, bool run_ended);
+    void fold_live_into_recorded();
+    void adjust_pair(Op first, Op second, std::int64_t delta) { pair_delta_[{first, second}] += delta; }
+
+    // Live counters, incremented whether or not recording; indexed by program-wide instruction id.
+    std::vector<std::uint64_t> block_entries_, branch_taken_;
+    // Their values at the last start(), and the sums of the closed recording intervals.
+    std::vector<std::uint64_t> block_base_, taken_base_, block_recorded_, taken_recorded_;
+    // Exact corrections for blocks entered but not finished (or finished but not entered) while recording.
+    std::vector<std::int64_t> instruction_delta_;
+    std::map<std::pair<Op, Op>, std::int64_t> pair_delta_;
+    std::vector<std::uint32_t> failed_calls_;  // call sites whose call raised before pushing a frame
+
+    const void* bound_program_ = nullptr;
+    std::uint64_t bound_generation_ = 0;
+    bool recording_ = true;
+    bool in_run_ = false;
+    std::uint64_t runs_ = 0;               // main entries while recording
+    std::uint64_t halt_frames_popped_ = 0;
+    std::uint64_t max_call_depth_ = 0;
+    std::uint64_t depth_watermark_ = 0;    // max_call_depth_, or "infinite" while paused
+    std::uint64_t wall_ns_ = 0;
+    Clock::time_point interval_start_{};
+};
+
+} // namespace opscope
