@@ -78,8 +78,12 @@ void CountingProfiler::bind(const Machine& machine) {
     instruction_delta_.assign(n, 0);
     pair_delta_.clear();
     failed_calls_.clear();
+    fuel_landings_.clear();
     runs_ = halt_frames_popped_ = max_call_depth_ = wall_ns_ = 0;
     depth_watermark_ = recording_ ? 0 : std::numeric_limits<std::uint64_t>::max();
+    const auto code = reinterpret_cast<std::uintptr_t>(machine.code().data());
+    block_delta_ = reinterpret_cast<std::uintptr_t>(block_entries_.data()) - code;
+    taken_delta_ = reinterpret_cast<std::uintptr_t>(branch_taken_.data()) - code;
 }
 
 void CountingProfiler::reset() {
@@ -88,6 +92,7 @@ void CountingProfiler::reset() {
     std::fill(instruction_delta_.begin(), instruction_delta_.end(), 0);
     pair_delta_.clear();
     failed_calls_.clear();
+    fuel_landings_.clear();
     runs_ = halt_frames_popped_ = max_call_depth_ = wall_ns_ = 0;
     depth_watermark_ = recording_ ? 0 : std::numeric_limits<std::uint64_t>::max();
     interval_start_ = Clock::now();
@@ -183,6 +188,7 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
     }
     case RunEnd::out_of_fuel: {
         remainder(f, at);  // nothing when `at` is a leader: its entry was never counted
+        if (is_leader(f.code[at])) fuel_landings_.push_back(f.first_instruction + static_cast<std::uint32_t>(at));
         if (const Instr* from = machine.transfer_source()) {
             if (const LinkedFunction* source = machine.function_of(from))
                 adjust_pair(user_op(*source, source->offset_of(from)), user_op(f, at), -1);
@@ -213,8 +219,21 @@ std::vector<std::uint64_t> CountingProfiler::instruction_counts(const Machine& m
 
 void CountingProfiler::profile_into(Profile& out, const Machine& machine) const {
     const std::vector<std::uint64_t> count = instruction_counts(machine);
-    const auto taken = [&](std::size_t id) {
-        return taken_recorded_[id] + (recording_ ? branch_taken_[id] - taken_base_[id] : 0);
+    // Times control entered a leader's block while recording, including an entry fuel stopped short.
+    std::vector<std::uint64_t> landed(count.size(), 0);
+    for (const std::uint32_t id : fuel_landings_) ++landed[id];
+    const auto entries = [&](std::size_t id) {
+        return block_recorded_[id] + (recording_ ? block_entries_[id] - block_base_[id] : 0) + landed[id];
+    };
+    const auto taken = [&](const LinkedFunction& f, std::size_t k) -> std::uint64_t {
+        const std::size_t id = f.first_instruction + k;
+        switch (machine.taken_rule(id)) {
+        case TakenRule::target_entries:
+            return entries(f.first_instruction + static_cast<std::size_t>(f.source->code[k].operand));
+        case TakenRule::executed_minus_fallthrough: return count[id] - entries(id + 1);
+        case TakenRule::counted: return taken_recorded_[id] + (recording_ ? branch_taken_[id] - taken_base_[id] : 0);
+        default: return 0;
+        }
     };
     const auto& functions = machine.linked_functions();
     const bool bound = bound_program_ == &machine && bound_generation_ == machine.load_generation();
@@ -250,7 +269,7 @@ void CountingProfiler::profile_into(Profile& out, const Machine& machine) const 
                 const Op op = user_op(f, k);
                 const std::uint64_t n = count[id];
                 if (is_branch(op)) {
-                    const std::uint64_t t = taken(id);
+                    const std::uint64_t t = taken(f, k);
                     branches.entries.push_back(BranchStats{f.source->name, static_cast<std::uint32_t>(k), line_of(f, k), n, t});
                     const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
                     pairs[{op, user_op(f, target)}] += static_cast<std::int64_t>(t);

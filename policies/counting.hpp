@@ -1,7 +1,8 @@
 // CountingProfiler: exact counts for almost nothing, by counting basic-block entries (Ball & Larus).
 //
 // While running it does three things only: one counter increment per block entered (on_block_entry), one
-// add per conditional jump (its taken count), and a compare per call (the maximum call depth). Everything
+// add per conditional jump whose taken count the block counts cannot give (on_counted_branch; most
+// branches need none), and a compare per call (the maximum call depth). Everything
 // else — per instruction, opcode, line, function, call edge, opcode pair, stack effects, loops — is derived
 // in profile_into() from those counters and the opcode table, and reconciled with the frames left live
 // where recording stopped (a fault, `halt`, or stop()), so every figure is exact and in terms of the
@@ -27,10 +28,8 @@ public:
     static constexpr std::string_view name = "counting";
 
     // --- hooks (hot: inline and minimal) ---
-    void on_block_entry(std::uint32_t leader_id) { ++block_entries_[leader_id]; }
-    void on_branch(const LinkedFunction& f, std::size_t offset, bool taken) {
-        branch_taken_[f.first_instruction + offset] += taken ? 1u : 0u;
-    }
+    void on_block_entry(const Instr* leader) { ++*counter(leader, block_delta_); }
+    void on_counted_branch(const Instr* at, bool taken) { *counter(at, taken_delta_) += taken ? 1u : 0u; }
     void on_call(const LinkedFunction*, std::size_t, const LinkedFunction&, std::size_t depth) {
         if (depth > depth_watermark_) max_call_depth_ = depth_watermark_ = depth;
     }
@@ -50,6 +49,12 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
+    // A counter table is indexed like Machine::code(), and counters are as wide as instructions, so an
+    // instruction's counter sits at a fixed byte distance from the instruction: one add, no index arithmetic.
+    static_assert(sizeof(Instr) == sizeof(std::uint64_t));
+    static std::uint64_t* counter(const Instr* at, std::uintptr_t delta) {
+        return reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uintptr_t>(at) + delta);
+    }
     void bind(const Machine& machine);  // sizes the counters for the loaded program (a new program resets)
     // Accounts for the frames live at a recording boundary: `sign` -1 when recording ends there, +1 when
     // it begins (see counting.cpp).
@@ -64,8 +69,10 @@ private:
     // Exact corrections for blocks entered but not finished (or finished but not entered) while recording.
     std::vector<std::int64_t> instruction_delta_;
     std::map<std::pair<Op, Op>, std::int64_t> pair_delta_;
-    std::vector<std::uint32_t> failed_calls_;  // call sites whose call raised before pushing a frame
+    std::vector<std::uint32_t> failed_calls_;
+    std::vector<std::uint32_t> fuel_landings_;  // leaders control reached when fuel ran out (not counted as entered)  // call sites whose call raised before pushing a frame
 
+    std::uintptr_t block_delta_ = 0, taken_delta_ = 0;  // counter tables' distance from Machine::code()
     const void* bound_program_ = nullptr;
     std::uint64_t bound_generation_ = 0;
     bool recording_ = true;

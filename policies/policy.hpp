@@ -2,7 +2,7 @@
 //
 // A policy is any class; everything it declares is optional and costs only if declared:
 //  - hooks (vm/hooks.hpp): on_run_begin, on_run_end, on_instruction, on_call, on_return, on_halt, on_native,
-//    on_branch, on_block_entry, and `static constexpr bool samples_pc`;
+//    on_branch, on_block_entry, on_counted_branch, and `static constexpr bool samples_pc`;
 //  - lifecycle: reset(), start(const Machine&), stop(const Machine&) (pause and resume recording, also
 //    mid-run from a native), and profile_into(Profile&, const Machine&) const, which adds what the policy
 //    recorded to a Profile (Vm::profile() builds one from an empty Profile);
@@ -45,6 +45,7 @@ OPSCOPE_DECLARES(on_halt)
 OPSCOPE_DECLARES(on_native)
 OPSCOPE_DECLARES(on_branch)
 OPSCOPE_DECLARES(on_block_entry)
+OPSCOPE_DECLARES(on_counted_branch)
 OPSCOPE_DECLARES(reset)
 OPSCOPE_DECLARES(start)
 OPSCOPE_DECLARES(stop)
@@ -80,6 +81,7 @@ concept ProfilerPolicy =
     (!policy_detail::declares_on_native<P> || hooks::native<P>) &&
     (!policy_detail::declares_on_branch<P> || hooks::branch<P>) &&
     (!policy_detail::declares_on_block_entry<P> || hooks::block_entry<P>) &&
+    (!policy_detail::declares_on_counted_branch<P> || hooks::counted_branch<P>) &&
     (!policy_detail::declares_samples_pc<P> || hooks::samples_pc<P>) &&
     (!policy_detail::declares_reset<P> || policy_detail::resettable<P>) &&
     (!policy_detail::declares_start<P> || policy_detail::startable<P>) &&
@@ -129,11 +131,15 @@ public:
     void on_native(const Native& n) requires(hooks::native<Parts> || ...) {
         for_parts([&](auto& p) { if constexpr (hooks::native<std::remove_cvref_t<decltype(p)>>) p.on_native(n); });
     }
-    void on_branch(const LinkedFunction& f, std::size_t offset, bool taken) requires(hooks::branch<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::branch<std::remove_cvref_t<decltype(p)>>) p.on_branch(f, offset, taken); });
+    void on_branch(const LinkedFunction& f, const Instr* at, bool taken) requires(hooks::branch<Parts> || ...) {
+        for_parts([&](auto& p) { if constexpr (hooks::branch<std::remove_cvref_t<decltype(p)>>) p.on_branch(f, at, taken); });
     }
-    void on_block_entry(std::uint32_t id) requires(hooks::block_entry<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::block_entry<std::remove_cvref_t<decltype(p)>>) p.on_block_entry(id); });
+    void on_block_entry(const Instr* leader) requires(hooks::block_entry<Parts> || ...) {
+        for_parts([&](auto& p) { if constexpr (hooks::block_entry<std::remove_cvref_t<decltype(p)>>) p.on_block_entry(leader); });
+    }
+
+    void on_counted_branch(const Instr* at, bool taken) requires(hooks::counted_branch<Parts> || ...) {
+        for_parts([&](auto& p) { if constexpr (hooks::counted_branch<std::remove_cvref_t<decltype(p)>>) p.on_counted_branch(at, taken); });
     }
 
     void reset() {

@@ -2,8 +2,9 @@
 // (content, alignment, 100-column limit, unmeasured sections left out, '~' on statistical figures) and the
 // JSON format (keys, nulls, lossless round trip, rejection of foreign or malformed documents).
 //
-// Profiles are built by hand: `full_profile()` measures everything (opcode times sampled), and
-// `counting_profile()` is what an exact counting policy would give for the same run.
+// Profiles are built by hand: `full_profile()` measures everything (opcode times and call stacks sampled,
+// a native `print`, a timeline of the run's last events), and `counting_profile()` is what an exact
+// counting policy would give for the same run.
 #include <opscope/profile.hpp>
 #include <opscope/report.hpp>
 #include <opscope/text_table.hpp>
@@ -57,7 +58,7 @@ Profile counting_profile() {
                          {2, 5950, {}, "    if n < 2 { return n }"},
                          {3, 700, {}, "    return fib(n - 1) + fib(n - 2)"},
                          {5, 350, {}, "print(fib(20))"}}};
-    p.functions = FunctionGroup{Accuracy::exact, std::nullopt, {{"fib", 300, {}, {}}, {"main", 1, {}, {}}}};
+    p.functions = FunctionGroup{Accuracy::exact, std::nullopt, {{"fib", 300, {}, {}, false}, {"main", 1, {}, {}, false}}};
     p.frames = FrameStats{Accuracy::exact, 301, 301, 3};
     p.stack = StackStats{Accuracy::exact, 9000, 9000, 7};
     p.branches = BranchGroup{Accuracy::exact, {{"fib", 2, 2, 1950, 1000}}};
@@ -73,7 +74,7 @@ Profile counting_profile() {
 Profile full_profile() {
     Profile p = counting_profile();
     p.policy = "full";
-    p.timing = TimingInfo{"rdtsc, 1 in 64 instructions with jitter", 12, 50'000};
+    p.timing = TimingInfo{"rdtsc, 1 in 64 instructions with jitter", 12, 50'000, 1000, 1};
     p.opcodes->time_accuracy = Accuracy::statistical;
     const std::map<std::string, std::pair<std::uint64_t, TimeHistogram>> times{
         {"add", {8000, histogram_of({1, 2, 2, 3})}}, {"call", {30'000, histogram_of({40, 60})}},
@@ -88,8 +89,9 @@ Profile full_profile() {
     p.functions->time_accuracy = Accuracy::exact;
     p.functions->entries[0].self_time_ns = 1'900'000;  // fib
     p.functions->entries[0].total_time_ns = 1'900'000;
-    p.functions->entries[1].self_time_ns = 100'000;  // main
+    p.functions->entries[1].self_time_ns = 80'000;  // main
     p.functions->entries[1].total_time_ns = 2'000'000;
+    p.functions->entries.push_back({"print", 1, 20'000, 20'000, true});
     p.loops->time_accuracy = Accuracy::exact;
     p.loops->entries[0].time_ns = 300'000;
     p.loops->entries[1].time_ns = 1000;
@@ -97,8 +99,24 @@ Profile full_profile() {
     p.call_graph->entries[0].time_ns = 2'000'000;  // (host) -> main
     p.call_graph->entries[1].time_ns = 1'800'000;  // fib -> fib
     p.call_graph->entries[2].time_ns = 1'900'000;  // main -> fib
+    p.call_graph->entries.push_back({"main", "print", 1, 20'000});
     p.memory = MemoryStats{Accuracy::exact, 10, 4096, 4, 1024, 3072, 3072, 1, 5000,
                            {{"array", 2, 2048}, {"string", 8, 2048}}};
+    p.call_stacks = StackSampleGroup{Accuracy::statistical,
+                                     {{{"main"}, 10, 100'000},
+                                      {{"main", "[truncated]", "fib", "fib"}, 1, 10'000},
+                                      {{"main", "fib"}, 60, 600'000},
+                                      {{"main", "fib", "fib"}, 120, 1'200'000},
+                                      {{"main", "print"}, 9, 90'000}}};
+    using Kind = TimelineEvent::Kind;
+    p.timeline = Timeline{Accuracy::exact,
+                          4,
+                          6,
+                          2,
+                          {{1'900'000, Kind::exit, "fib", 2},
+                           {1'960'000, Kind::enter, "print", 2},
+                           {1'980'000, Kind::exit, "print", 2},
+                           {1'999'000, Kind::exit, "main", 1}}};
     return p;
 }
 
@@ -413,6 +431,128 @@ BOOST_AUTO_TEST_CASE(canonical_form_sorts_by_key_and_combines_duplicates) {
     BOOST_TEST((merge(std::span<const Profile>{}) == Profile{}));
 }
 
+BOOST_AUTO_TEST_CASE(natives_sample_rates_truncations_and_call_stacks_merge) {
+    Profile a = full_profile(), b = full_profile();
+    b.timing->truncated_stacks = 4;
+    b.call_stacks->entries.insert(b.call_stacks->entries.begin() + 4, {{"main", "g"}, 5, 50'000});  // only in b
+    const Profile m = merge(a, b);
+    BOOST_TEST(m.timing->samples == 24u);
+    BOOST_TEST(*m.timing->sample_rate_hz == 1000u);
+    BOOST_TEST(m.timing->truncated_stacks == 5u);
+    const FunctionStats& print = m.functions->entries[2];
+    BOOST_TEST(print.name == "print");
+    BOOST_TEST(print.native);
+    BOOST_TEST(print.calls == 2u);
+    BOOST_TEST(*print.self_time_ns == 40'000u);
+    BOOST_TEST(*print.total_time_ns == 40'000u);
+    BOOST_TEST(!m.functions->entries[0].native);
+    const StackSampleGroup& stacks = *m.call_stacks;
+    BOOST_TEST((stacks.accuracy == Accuracy::statistical));
+    BOOST_TEST(stacks.entries.size() == 6u);
+    BOOST_TEST((stacks.entries[3].frames == std::vector<std::string>{"main", "fib", "fib"}));
+    BOOST_TEST(stacks.entries[3].samples == 240u);
+    BOOST_TEST(*stacks.entries[3].time_ns == 2'400'000u);
+    BOOST_TEST((stacks.entries[4].frames == std::vector<std::string>{"main", "g"}));
+    BOOST_TEST(stacks.entries[4].samples == 5u);
+    BOOST_TEST((stacks.entries[1].frames == std::vector<std::string>{"main", "[truncated]", "fib", "fib"}));
+    BOOST_TEST(stacks.entries[1].samples == 2u);
+
+    Profile other_rate = full_profile();
+    other_rate.timing->sample_rate_hz = 997;
+    BOOST_TEST(!merge(a, other_rate).timing->sample_rate_hz.has_value());
+    Profile no_rate = full_profile();
+    no_rate.timing->sample_rate_hz.reset();
+    BOOST_TEST(!merge(no_rate, a).timing->sample_rate_hz.has_value());
+
+    // A native in one run stays native; exact stacks merged with sampled ones are statistical.
+    Profile not_native = full_profile();
+    not_native.functions->entries[2].native = false;
+    not_native.call_stacks->accuracy = Accuracy::exact;
+    BOOST_TEST(merge(not_native, a).functions->entries[2].native);
+    BOOST_TEST((merge(not_native, not_native).call_stacks->accuracy == Accuracy::exact));
+    BOOST_TEST((merge(not_native, a).call_stacks->accuracy == Accuracy::statistical));
+    BOOST_TEST(!merge(a, counting_profile()).call_stacks.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(stack_times_are_all_or_nothing) {
+    Profile untimed = full_profile();
+    untimed.call_stacks->entries[2].time_ns.reset();
+    canonicalize(untimed);  // one entry without a time: the group has none
+    for (const StackSample& e : untimed.call_stacks->entries) BOOST_TEST(!e.time_ns.has_value());
+    const Profile m = merge(full_profile(), untimed);
+    BOOST_TEST(m.call_stacks->entries[3].samples == 240u);
+    for (const StackSample& e : m.call_stacks->entries) BOOST_TEST(!e.time_ns.has_value());
+    // Duplicate stacks combine in canonical form.
+    Profile duplicated = full_profile();
+    duplicated.call_stacks->entries.push_back({{"main"}, 5, 50'000});
+    canonicalize(duplicated);
+    BOOST_TEST(duplicated.call_stacks->entries.size() == 5u);
+    BOOST_TEST(duplicated.call_stacks->entries[0].samples == 15u);
+    BOOST_TEST(*duplicated.call_stacks->entries[0].time_ns == 150'000u);
+}
+
+BOOST_AUTO_TEST_CASE(timelines_are_laid_end_to_end) {
+    Profile a = full_profile(), b = full_profile();
+    b.summary->wall_time_ns = 1'000'000;
+    b.timeline->capacity = 10;
+    b.timeline->time_accuracy = Accuracy::statistical;
+    const Profile m = merge(a, b);
+    const Timeline& t = *m.timeline;
+    BOOST_TEST(t.events.size() == 8u);
+    BOOST_TEST(t.capacity == 10u);
+    BOOST_TEST(t.recorded == 12u);
+    BOOST_TEST(t.dropped == 4u);
+    BOOST_TEST((t.time_accuracy == Accuracy::statistical));
+    BOOST_TEST((t.events[3] == a.timeline->events[3]));  // the first run's events are unchanged
+    BOOST_TEST(t.events[4].time_ns == 2'000'000u + 1'900'000u);  // shifted by the first run's wall time
+    BOOST_TEST(t.events[7].time_ns == 2'000'000u + 1'999'000u);
+    BOOST_TEST(t.events[7].function == "main");
+    BOOST_TEST((t.events[5].kind == TimelineEvent::Kind::enter));
+    BOOST_TEST(t.dropped == t.recorded - t.events.size());
+
+    // Without wall times, the second run starts at the first's last event.
+    Profile c = full_profile(), d = full_profile();
+    c.summary->wall_time_ns.reset();
+    d.summary.reset();
+    BOOST_TEST(merge(c, d).timeline->events[4].time_ns == 1'999'000u + 1'900'000u);
+    Profile empty = c;
+    empty.timeline->events.clear();
+    empty.timeline->dropped = empty.timeline->recorded;
+    BOOST_TEST(merge(empty, d).timeline->events[0].time_ns == 1'900'000u);  // nothing before: no shift
+    // One run's length known and the other's not: no consistent placement, so no timeline.
+    BOOST_TEST(!merge(a, c).timeline.has_value());
+    BOOST_TEST(!merge(c, a).timeline.has_value());
+    BOOST_TEST(!merge(a, counting_profile()).timeline.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(timeline_merge_is_associative_and_canonical_form_keeps_event_order) {
+    std::vector<Profile> runs(3, full_profile());
+    runs[1].summary->wall_time_ns = 700'000;
+    runs[1].timeline->events.resize(2);
+    runs[1].timeline->dropped = runs[1].timeline->recorded - 2;
+    runs[2].timeline->events.clear();
+    runs[2].timeline->dropped = runs[2].timeline->recorded;
+    for (bool wall_times : {true, false}) {
+        if (!wall_times)
+            for (Profile& run : runs) run.summary->wall_time_ns.reset();
+        const Profile left = merge(merge(runs[0], runs[1]), runs[2]);
+        const Profile right = merge(runs[0], merge(runs[1], runs[2]));
+        BOOST_TEST((left == right));
+        BOOST_TEST((left == merge(runs)));
+        BOOST_TEST(left.timeline->events.size() == 6u);
+        BOOST_TEST(left.timeline->dropped == left.timeline->recorded - 6);
+        const Profile again = merge(merge(runs[2], runs[0]), runs[1]);
+        BOOST_TEST((again == merge(runs[2], merge(runs[0], runs[1]))));
+        BOOST_TEST(again.timeline->events[5].time_ns == (wall_times ? 4'000'000u : 1'999'000u) + 1'960'000u);
+    }
+    Profile reversed = full_profile();
+    std::reverse(reversed.timeline->events.begin(), reversed.timeline->events.end());
+    const Timeline before = *reversed.timeline;
+    canonicalize(reversed);
+    BOOST_TEST((*reversed.timeline == before));
+    BOOST_TEST(parse_json(format_json(reversed)).timeline->events.front().function == "main");
+}
+
 BOOST_AUTO_TEST_CASE(derived_figures) {
     const Profile p = full_profile();
     BOOST_TEST(*p.summary->instructions_per_second() == 5e6);
@@ -447,12 +587,18 @@ BOOST_AUTO_TEST_CASE(full_report_has_every_section_with_its_figures) {
     BOOST_TEST_MESSAGE(text);
     BOOST_TEST(lines_of(text)[0] == "opscope profile of fib.ops (policy full)");
     const auto summary = section_of(text, "Summary");
-    BOOST_TEST(row_starting(summary, "instructions") == "  instructions    10,000 (7 unique)");
-    BOOST_TEST(row_starting(summary, "wall time") == "  wall time       2.00 ms");
-    BOOST_TEST(row_starting(summary, "instructions/s") == "  instructions/s  5.00 M");
-    BOOST_TEST(row_starting(summary, "overhead") == "  overhead        50.0 us (2.5% of wall time)");
+    BOOST_TEST(row_starting(summary, "instructions") == "  instructions      10,000 (7 unique)");
+    BOOST_TEST(row_starting(summary, "wall time") == "  wall time         2.00 ms");
+    BOOST_TEST(row_starting(summary, "instructions/s") == "  instructions/s    5.00 M");
     BOOST_TEST(row_starting(summary, "timing") ==
-               "  timing          rdtsc, 1 in 64 instructions with jitter (12 samples)");
+               "  timing            rdtsc, 1 in 64 instructions with jitter (12 samples)");
+    BOOST_TEST(row_starting(summary, "sample rate") == "  sample rate       1,000 Hz");
+    BOOST_TEST(row_starting(summary, "overhead") == "  overhead          50.0 us (2.5% of wall time)");
+    BOOST_TEST(row_starting(summary, "truncated stacks") ==
+               "  truncated stacks  1 sample deeper than the stack walk limit");
+    BOOST_TEST(row_starting(summary, "time in natives") == "  time in natives   20.0 us (1.0% of wall time)");
+    BOOST_TEST(row_starting(summary, "timeline") ==
+               "  timeline          4 of 6 events kept (2 dropped), 1.90 ms to 2.00 ms (span 99.0 us)");
 
     const auto opcodes = section_of(text, "Top opcodes");
     BOOST_TEST(opcodes[0] == "Top opcodes (6 of 6; ~ sampled, 12 samples)");
@@ -474,10 +620,19 @@ BOOST_AUTO_TEST_CASE(full_report_has_every_section_with_its_figures) {
     const auto branches = section_of(text, "Branches");
     BOOST_TEST(contains(branches[2], "fib            2     2     1,950  1,000    51.3%"));
     const auto functions = section_of(text, "Functions");
-    BOOST_TEST(functions[2] == "  main          1   100 us    5.0%    2.00 ms  100.0%");
-    BOOST_TEST(functions[3] == "  fib         300  1.90 ms   95.0%    1.90 ms   95.0%");
+    BOOST_TEST(functions[1] == "  function  kind      calls     self  self %  inclusive  incl %");
+    BOOST_TEST(functions[2] == "  main      bytecode      1  80.0 us    4.0%    2.00 ms  100.0%");
+    BOOST_TEST(functions[3] == "  fib       bytecode    300  1.90 ms   95.0%    1.90 ms   95.0%");
+    BOOST_TEST(functions[4] == "  print     native        1  20.0 us    1.0%    20.0 us    1.0%");
     const auto calls = section_of(text, "Call graph");
     BOOST_TEST(calls[2] == "  (host)  main        1  2.00 ms");
+    const auto stacks = section_of(text, "Call stacks");
+    BOOST_TEST(stacks.size() == 7u);
+    BOOST_TEST(stacks[0] == "Call stacks (top 5 of 5 by samples; ~ sampled, 200 samples; 1 truncated)");
+    BOOST_TEST(stacks[1] == "  samples       %      time  stack (root first)");
+    BOOST_TEST(stacks[2] == "      120  ~60.0%  ~1.20 ms  main;fib;fib");
+    BOOST_TEST(stacks[6] == "        1   ~0.5%  ~10.0 us  main;[truncated];fib;fib");
+    BOOST_TEST(kTruncatedFrame == "[truncated]");
     BOOST_TEST(row_starting(section_of(text, "Opcode pairs"), "load") == "  load   jz      1,950  59.1%");
     const auto frames = section_of(text, "Frames and stack");
     BOOST_TEST(frames[2] == "  call frames       301     301          3");
@@ -500,6 +655,16 @@ BOOST_AUTO_TEST_CASE(no_line_exceeds_100_columns) {
     p.call_graph->entries[1].caller = long_name;
     p.call_graph->entries[1].callee = long_name;
     p.memory->by_type[0].type = long_name;
+    p.call_stacks->entries[0].frames = {long_name};
+    for (int i = 0; i < 40; ++i) p.call_stacks->entries[1].frames.push_back("frame_" + std::to_string(i));
+    p.call_stacks->entries[2].samples = std::numeric_limits<std::uint64_t>::max() / 2;
+    p.timeline->recorded = std::numeric_limits<std::uint64_t>::max();
+    p.timeline->dropped = p.timeline->recorded - p.timeline->events.size();
+    p.timeline->events.front().time_ns = 0;
+    p.timeline->events.back().time_ns = std::numeric_limits<std::uint64_t>::max();
+    p.timeline->events.back().function = long_name;
+    p.timing->truncated_stacks = std::numeric_limits<std::uint64_t>::max();
+    p.timing->sample_rate_hz = std::numeric_limits<std::uint64_t>::max();
     for (const Profile& profile : {p, counting_profile(), Profile{}}) {
         const std::string text = format_text(profile, ReportOptions{50, 0.0, 0});
         for (const std::string& line : lines_of(text)) {
@@ -521,7 +686,7 @@ BOOST_AUTO_TEST_CASE(counting_report_has_no_time_or_memory_sections_and_says_so)
     for (const char* unit : {" ns", " us"}) BOOST_TEST(!contains(text, unit), unit);  // wall time is counted
     BOOST_TEST(text.substr(text.find("Not measured")) ==
                "Not measured by this policy: timing, opcode times, line times, function times, loop times,\n"
-               "  call graph times, memory.\n");
+               "  call graph times, memory, call stacks, timeline.\n");
 }
 
 BOOST_AUTO_TEST_CASE(a_profile_with_nothing_measured_is_only_a_header_and_summary) {
@@ -532,7 +697,7 @@ BOOST_AUTO_TEST_CASE(a_profile_with_nothing_measured_is_only_a_header_and_summar
                "opscope profile (policy null)\n\nSummary\n  policy  null\n\n"
                "Not measured by this policy: summary, timing, opcodes, opcode times, hotspots, lines, line times,\n"
                "  functions, function times, frames, stack, branches, loops, loop times, call graph,\n"
-               "  call graph times, opcode pairs, memory.\n");
+               "  call graph times, opcode pairs, memory, call stacks, timeline.\n");
 }
 
 BOOST_AUTO_TEST_CASE(statistical_counts_are_marked) {
@@ -559,6 +724,72 @@ BOOST_AUTO_TEST_CASE(options_choose_rows_threshold_and_hot_loops) {
     BOOST_TEST(section_of(none, "Hot lines")[0] == "Hot lines (~ sampled, 12 samples)");
 }
 
+BOOST_AUTO_TEST_CASE(long_call_stacks_lose_their_root_end_to_fit) {
+    Profile p = full_profile();
+    std::vector<std::string> deep{"main"};
+    for (int i = 0; i < 30; ++i) deep.push_back("recurse_" + std::to_string(i));
+    p.call_stacks->entries = {{deep, 7, 70'000}, {{"main", std::string(120, 'x') + "_leaf"}, 3, 30'000}};
+    const auto stacks = section_of(format_text(p), "Call stacks");
+    BOOST_TEST(stacks.size() == 4u);
+    const std::string prefix = "        7  ~70.0%  ~70.0 us  ...;";
+    BOOST_TEST(stacks[2].substr(0, prefix.size()) == prefix);
+    BOOST_TEST(stacks[2].substr(stacks[2].size() - 22) == ";recurse_28;recurse_29");
+    BOOST_TEST(stacks[2].size() <= report::kReportWidth);
+    BOOST_TEST(stacks[2].size() > report::kReportWidth - 12);  // as many frames as fit
+    BOOST_TEST(!contains(stacks[2], ";main;"));
+    // A leaf too long by itself keeps its end.
+    BOOST_TEST(stacks[3].size() == report::kReportWidth);
+    BOOST_TEST(stacks[3].substr(stacks[3].size() - 8) == "xxx_leaf");
+    BOOST_TEST(contains(stacks[3], "~30.0 us  ...xxx"));
+    BOOST_TEST(report::cut_front("abcdefgh", 6) == "...fgh");
+    BOOST_TEST(report::cut_front("xcaf\xc3\xa9", 4) == "...\xc3\xa9");
+    BOOST_TEST(report::cut_front("short", 6) == "short");
+}
+
+BOOST_AUTO_TEST_CASE(summary_lines_of_natives_timing_and_timeline) {
+    const auto counting = section_of(format_text(counting_profile()), "Summary");
+    for (const char* row : {"timing", "sample rate", "overhead", "truncated stacks", "time in natives", "timeline"})
+        BOOST_TEST(row_starting(counting, row).empty(), row);
+    BOOST_TEST(section_of(format_text(counting_profile()), "Call stacks").empty());
+
+    Profile p = full_profile();
+    p.timing->sample_rate_hz.reset();
+    p.timing->truncated_stacks = 0;
+    p.summary->wall_time_ns.reset();
+    p.functions->time_accuracy = Accuracy::statistical;
+    p.functions->entries.push_back({"clock", 4, 5'000, 5'000, true});
+    p.timeline->time_accuracy = Accuracy::statistical;
+    const std::string text = format_text(p);
+    const auto summary = section_of(text, "Summary");
+    BOOST_TEST(row_starting(summary, "sample rate").empty());
+    BOOST_TEST(row_starting(summary, "truncated stacks").empty());
+    BOOST_TEST(row_starting(summary, "overhead") == "  overhead         50.0 us");
+    BOOST_TEST(row_starting(summary, "time in natives") == "  time in natives  ~25.0 us");
+    BOOST_TEST(row_starting(summary, "timeline") ==
+               "  timeline         4 of 6 events kept (2 dropped), ~1.90 ms to ~2.00 ms (span ~99.0 us)");
+    BOOST_TEST(section_of(text, "Call stacks")[0] == "Call stacks (top 5 of 5 by samples; ~ sampled, 200 samples)");
+    BOOST_TEST(row_starting(section_of(text, "Functions"), "clock") ==
+               "  clock     native        4  ~5.00 us   ~0.2%   ~5.00 us   ~0.2%");
+
+    Profile quiet = full_profile();
+    quiet.timeline->events.clear();
+    quiet.timeline->dropped = 6;
+    quiet.functions->entries.pop_back();  // no natives: no kind column, no time in them
+    quiet.call_stacks->accuracy = Accuracy::exact;
+    for (StackSample& e : quiet.call_stacks->entries) e.time_ns.reset();
+    quiet.timing->truncated_stacks = 0;
+    const std::string quiet_text = format_text(quiet, ReportOptions{2, 1.0, 100});
+    const auto quiet_summary = section_of(quiet_text, "Summary");
+    BOOST_TEST(row_starting(quiet_summary, "timeline") == "  timeline         0 of 6 events kept (6 dropped)");
+    BOOST_TEST(row_starting(quiet_summary, "time in natives") == "  time in natives  0.00 ns (0.0% of wall time)");
+    BOOST_TEST(section_of(quiet_text, "Functions")[1] == "  function  calls     self  self %  inclusive  incl %");
+    const auto stacks = section_of(quiet_text, "Call stacks");
+    BOOST_TEST(stacks.size() == 4u);
+    BOOST_TEST(stacks[0] == "Call stacks (top 2 of 5 by samples)");
+    BOOST_TEST(stacks[1] == "  samples      %  stack (root first)");
+    BOOST_TEST(stacks[3] == "       60  30.0%  main;fib");
+}
+
 BOOST_AUTO_TEST_CASE(partial_profile_says_so_under_the_title) {
     Profile p = counting_profile();
     p.partial = true;
@@ -575,16 +806,18 @@ BOOST_AUTO_TEST_CASE(keys_are_exactly_the_documented_ones) {
     using Keys = std::set<std::string>;
     BOOST_TEST((keys_of(doc) == Keys{"format", "version", "policy", "source_file", "partial", "error", "metrics",
                                      "summary", "timing", "opcodes", "hotspots", "lines", "functions", "frames",
-                                     "stack", "branches", "loops", "call_graph", "opcode_pairs", "memory"}));
+                                     "stack", "branches", "loops", "call_graph", "opcode_pairs", "memory",
+                                     "call_stacks", "timeline"}));
     BOOST_TEST(doc["format"] == "opscope-profile");
     BOOST_TEST(doc["version"] == 1);
     BOOST_TEST((keys_of(doc["metrics"]) ==
                 Keys{"summary", "opcodes", "opcode_times", "hotspots", "lines", "line_times", "functions",
                      "function_times", "frames", "stack", "branches", "loops", "loop_times", "call_graph",
-                     "call_graph_times", "opcode_pairs", "memory"}));
+                     "call_graph_times", "opcode_pairs", "memory", "call_stacks"}));
     BOOST_TEST((keys_of(doc["summary"]) == Keys{"total_instructions", "unique_instructions", "wall_time_ns",
                                                 "instructions_per_second", "max_call_depth"}));
-    BOOST_TEST((keys_of(doc["timing"]) == Keys{"method", "samples", "overhead_ns", "overhead_percent"}));
+    BOOST_TEST((keys_of(doc["timing"]) == Keys{"method", "samples", "overhead_ns", "overhead_percent",
+                                               "sample_rate_hz", "truncated_stacks"}));
     BOOST_TEST((keys_of(doc["opcodes"][0]) == Keys{"name", "count", "percent", "time_ns", "mean_ns", "min_ns",
                                                    "max_ns", "p50_ns", "p95_ns", "p99_ns", "time_distribution"}));
     BOOST_TEST((keys_of(doc["opcodes"][0]["time_distribution"]) ==
@@ -592,7 +825,7 @@ BOOST_AUTO_TEST_CASE(keys_are_exactly_the_documented_ones) {
     BOOST_TEST(
         (keys_of(doc["hotspots"][0]) == Keys{"function", "offset", "line", "opcode", "count", "percent"}));
     BOOST_TEST((keys_of(doc["lines"][0]) == Keys{"line", "count", "time_ns", "source_text"}));
-    BOOST_TEST((keys_of(doc["functions"][0]) == Keys{"name", "calls", "self_time_ns", "total_time_ns"}));
+    BOOST_TEST((keys_of(doc["functions"][0]) == Keys{"name", "calls", "self_time_ns", "total_time_ns", "native"}));
     BOOST_TEST((keys_of(doc["frames"]) == Keys{"pushed", "popped", "max_depth"}));
     BOOST_TEST((keys_of(doc["stack"]) == Keys{"pushes", "pops", "max_depth"}));
     BOOST_TEST((keys_of(doc["branches"][0]) ==
@@ -604,6 +837,9 @@ BOOST_AUTO_TEST_CASE(keys_are_exactly_the_documented_ones) {
     BOOST_TEST((keys_of(doc["memory"]) == Keys{"allocations", "allocated_bytes", "frees", "freed_bytes",
                                                "peak_bytes", "live_bytes", "gc_cycles", "gc_time_ns",
                                                "by_type"}));
+    BOOST_TEST((keys_of(doc["call_stacks"][0]) == Keys{"frames", "samples", "time_ns"}));
+    BOOST_TEST((keys_of(doc["timeline"]) == Keys{"time_accuracy", "capacity", "recorded", "dropped", "events"}));
+    BOOST_TEST((keys_of(doc["timeline"]["events"][0]) == Keys{"time_ns", "kind", "function", "depth"}));
 }
 
 BOOST_AUTO_TEST_CASE(values_rankings_and_derived_figures) {
@@ -653,6 +889,56 @@ BOOST_AUTO_TEST_CASE(unmeasured_fields_are_null) {
     BOOST_TEST(empty["source_file"].is_null());
 }
 
+BOOST_AUTO_TEST_CASE(natives_call_stacks_and_timeline_values) {
+    const auto doc = nlohmann::json::parse(format_json(full_profile()));
+    BOOST_TEST(doc["functions"][0]["native"] == false);
+    BOOST_TEST(doc["functions"][2]["name"] == "print");
+    BOOST_TEST(doc["functions"][2]["native"] == true);
+    BOOST_TEST(doc["timing"]["sample_rate_hz"] == 1000);
+    BOOST_TEST(doc["timing"]["truncated_stacks"] == 1);
+    BOOST_TEST(doc["metrics"]["call_stacks"] == "statistical");
+    BOOST_TEST(!doc["metrics"].contains("timeline"));  // its accuracy is its own time_accuracy
+    BOOST_TEST(doc["call_stacks"][1]["frames"] == nlohmann::json::parse(R"(["main", "[truncated]", "fib", "fib"])"));
+    BOOST_TEST(doc["call_stacks"][1]["samples"] == 1);
+    BOOST_TEST(doc["call_stacks"][1]["time_ns"] == 10'000);
+    const auto& timeline = doc["timeline"];
+    BOOST_TEST(timeline["time_accuracy"] == "exact");
+    BOOST_TEST(timeline["capacity"] == 4);
+    BOOST_TEST(timeline["recorded"] == 6);
+    BOOST_TEST(timeline["dropped"] == 2);
+    BOOST_TEST(timeline["events"][1] ==
+               nlohmann::json::parse(R"({"time_ns": 1960000, "kind": "enter", "function": "print", "depth": 2})"));
+    BOOST_TEST(timeline["events"][3]["kind"] == "exit");
+
+    const auto counting = nlohmann::json::parse(format_json(counting_profile()));
+    for (const char* key : {"call_stacks", "timeline"}) BOOST_TEST(counting[key].is_null(), key);
+    BOOST_TEST(counting["metrics"]["call_stacks"].is_null());
+    BOOST_TEST(counting["functions"][0]["native"] == false);
+    Profile untimed = full_profile();
+    untimed.timing->sample_rate_hz.reset();
+    for (StackSample& e : untimed.call_stacks->entries) e.time_ns.reset();
+    const auto untimed_doc = nlohmann::json::parse(format_json(untimed));
+    BOOST_TEST(untimed_doc["timing"]["sample_rate_hz"].is_null());
+    BOOST_TEST(untimed_doc["call_stacks"][0]["time_ns"].is_null());
+}
+
+BOOST_AUTO_TEST_CASE(documents_without_the_added_keys_still_read) {
+    auto doc = nlohmann::json::parse(format_json(full_profile()));
+    for (auto& function : doc["functions"]) function.erase("native");
+    doc["timing"].erase("sample_rate_hz");
+    doc["timing"].erase("truncated_stacks");
+    doc.erase("call_stacks");
+    doc.erase("timeline");
+    doc["metrics"].erase("call_stacks");
+    Profile expected = full_profile();
+    expected.functions->entries[2].native = false;
+    expected.timing->sample_rate_hz.reset();
+    expected.timing->truncated_stacks = 0;
+    expected.call_stacks.reset();
+    expected.timeline.reset();
+    BOOST_TEST((parse_json(doc.dump()) == expected));
+}
+
 BOOST_AUTO_TEST_CASE(round_trip_is_lossless) {
     Profile partial = counting_profile();
     partial.partial = true;
@@ -663,8 +949,19 @@ BOOST_AUTO_TEST_CASE(round_trip_is_lossless) {
     big.summary->total_instructions = std::numeric_limits<std::uint64_t>::max();
     Profile nothing;
     nothing.policy = "null";
+    Profile untimed_stacks = full_profile();
+    for (StackSample& e : untimed_stacks.call_stacks->entries) e.time_ns.reset();
+    untimed_stacks.call_stacks->accuracy = Accuracy::exact;
+    untimed_stacks.timeline = Timeline{Accuracy::statistical, 0, 0, 0, {}};
+    untimed_stacks.timing->sample_rate_hz.reset();
+    Profile empty_groups = full_profile();
+    empty_groups.call_stacks->entries.clear();
+    empty_groups.timeline->events.clear();
+    empty_groups.timeline->dropped = empty_groups.timeline->recorded;
+    const Profile two_runs[] = {full_profile(), untimed_stacks};
     const std::vector<Run> runs{random_run(7, 500), random_run(8, 500)};
-    for (const Profile& p : {full_profile(), counting_profile(), partial, big, nothing, profile_of_runs(runs)}) {
+    for (const Profile& p : {full_profile(), counting_profile(), partial, big, nothing, profile_of_runs(runs),
+                             untimed_stacks, empty_groups, merge(two_runs)}) {
         const std::string json = format_json(p);
         const Profile back = parse_json(json);
         BOOST_TEST((back == p), json.substr(0, 200));
@@ -707,6 +1004,37 @@ BOOST_AUTO_TEST_CASE(bad_documents_are_rejected_with_their_json_path) {
                "/opcodes/0/time_distribution/sub_bucket_bits");
     BOOST_TEST(edited([](auto& j) { j["branches"][0]["taken"] = 5000; }) == "/branches/0/taken");
     BOOST_TEST(edited([](auto& j) { j["summary"].erase("total_instructions"); }) == "/summary/total_instructions");
+    BOOST_TEST(edited([](auto& j) { j["functions"][2]["native"] = "yes"; }) == "/functions/2/native");
+    BOOST_TEST(edited([](auto& j) { j["functions"][0]["native"] = nullptr; }) == "/functions/0/native");
+    BOOST_TEST(edited([](auto& j) { j["timing"]["sample_rate_hz"] = "fast"; }) == "/timing/sample_rate_hz");
+    BOOST_TEST(edited([](auto& j) { j["timing"]["truncated_stacks"] = -1; }) == "/timing/truncated_stacks");
+    BOOST_TEST(edited([](auto& j) { j["metrics"]["call_stacks"] = nullptr; }) == "/call_stacks");
+    BOOST_TEST(edited([](auto& j) { j["call_stacks"] = nullptr; }) == "/call_stacks");
+    BOOST_TEST(edited([](auto& j) { j["call_stacks"] = nlohmann::json::object(); }) == "/call_stacks");
+    BOOST_TEST(edited([](auto& j) { j["call_stacks"][1]["frames"] = nlohmann::json::array(); }) ==
+               "/call_stacks/1/frames");
+    BOOST_TEST(edited([](auto& j) { j["call_stacks"][1]["frames"][2] = 3; }) == "/call_stacks/1/frames/2");
+    BOOST_TEST(edited([](auto& j) { j["call_stacks"][1]["frames"] = "main;fib"; }) == "/call_stacks/1/frames");
+    BOOST_TEST(edited([](auto& j) { j["call_stacks"][0].erase("samples"); }) == "/call_stacks/0/samples");
+    BOOST_TEST(edited([](auto& j) { j["call_stacks"][2]["time_ns"] = nullptr; }) == "/call_stacks/2/time_ns");
+    BOOST_TEST(edited([](auto& j) {
+                   for (auto& e : j["call_stacks"]) e["time_ns"] = nullptr;
+                   j["call_stacks"][3]["time_ns"] = 5;
+               }) == "/call_stacks/3/time_ns");
+    BOOST_TEST(edited([](auto& j) { j["timeline"] = 3; }) == "/timeline");
+    BOOST_TEST(edited([](auto& j) { j["timeline"]["time_accuracy"] = nullptr; }) == "/timeline/time_accuracy");
+    BOOST_TEST(edited([](auto& j) { j["timeline"]["time_accuracy"] = "roughly"; }) == "/timeline/time_accuracy");
+    BOOST_TEST(edited([](auto& j) { j["timeline"].erase("capacity"); }) == "/timeline/capacity");
+    BOOST_TEST(edited([](auto& j) { j["timeline"]["dropped"] = 3; }) == "/timeline/dropped");
+    BOOST_TEST(edited([](auto& j) { j["timeline"]["recorded"] = 3; }) == "/timeline/events");
+    BOOST_TEST(edited([](auto& j) { j["timeline"]["events"] = nullptr; }) == "/timeline/events");
+    BOOST_TEST(edited([](auto& j) { j["timeline"]["events"][1]["kind"] = "leave"; }) == "/timeline/events/1/kind");
+    BOOST_TEST(edited([](auto& j) { j["timeline"]["events"][0]["depth"] = 1ULL << 40; }) ==
+               "/timeline/events/0/depth");
+    BOOST_TEST(edited([](auto& j) { j["timeline"]["events"][3]["time_ns"] = 1.5; }) ==
+               "/timeline/events/3/time_ns");
+    BOOST_TEST(edited([](auto& j) { j["timeline"]["events"][2].erase("function"); }) ==
+               "/timeline/events/2/function");
     BOOST_TEST(edited([](auto& j) { j["extra"] = 1; }) == "(accepted)");  // unknown keys are tolerated
     try {
         parse_json("{\"format\": \"opscope-profile\", \"version\": 2}");

@@ -10,10 +10,13 @@
 //   on_return(const LinkedFunction&, std::size_t depth)  a frame pop by `ret`; depth before the pop
 //   on_halt(std::size_t depth)                        `halt` with `depth` frames still live
 //   on_native(const Native&)                          a host function is called
-//   on_branch(const LinkedFunction&, std::size_t offset, bool taken)  a `jz`/`jnz` decided
-//   on_block_entry(std::uint32_t leader_id)           a basic block is entered (program-wide instruction id
-//                                                     of its leader); declaring it makes the linker mark
-//                                                     leaders, and costs one call per block, not per instruction
+//   on_branch(const LinkedFunction&, const Instr* at, bool taken)  the `jz`/`jnz` at `at` decided
+//                                                     (its offset: f.offset_of(at))
+//   on_block_entry(const Instr* leader)               a basic block is entered at `leader` (in Machine::code(),
+//                                                     so its id is leader - code().data()); declaring it makes
+//                                                     the linker mark leaders; one call per block entered
+//   on_counted_branch(const Instr* at, bool taken)    only the branches the linker flagged (Instr::count_taken):
+//                                                     those whose taken count block entries cannot give
 //   static constexpr bool samples_pc = true;          the interpreter keeps Machine::sample_point() current
 //                                                     (one store per instruction) for a sampling profiler
 //
@@ -47,12 +50,14 @@ concept halt = requires(P& p, std::size_t depth) { p.on_halt(depth); };
 template <class P>
 concept native = requires(P& p, const Native& n) { p.on_native(n); };
 template <class P>
-concept branch = requires(P& p, const LinkedFunction& f, std::size_t offset, bool taken) {
-    p.on_branch(f, offset, taken);
+concept branch = requires(P& p, const LinkedFunction& f, const Instr* at, bool taken) {
+    p.on_branch(f, at, taken);
 };
 
 template <class P>
-concept block_entry = requires(P& p, std::uint32_t id) { p.on_block_entry(id); };
+concept block_entry = requires(P& p, const Instr* leader) { p.on_block_entry(leader); };
+template <class P>
+concept counted_branch = requires(P& p, const Instr* at, bool taken) { p.on_counted_branch(at, taken); };
 template <class P>
 concept samples_pc = requires { requires P::samples_pc; };
 

@@ -198,7 +198,7 @@ dispatch:
     // --- block leaders (marked only for policies with on_block_entry): count the entry, run the body ------
 #define OPSCOPE_LEADER(name, ...)                                                              \
     OPSCOPE_LEADER_CASE(name) {                                                                \
-        OPSCOPE_HOOK(block_entry, on_block_entry(frame->function->instruction_id(pc)));        \
+        OPSCOPE_HOOK(block_entry, on_block_entry(pc));                                             \
         OPSCOPE_FALLBACK(name);                                                                \
     }
     OPSCOPE_OPCODES(OPSCOPE_LEADER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LEADER)
@@ -363,7 +363,9 @@ dispatch:
     OPSCOPE_CASE(name) {                                                                      \
         --sp;                                                                                 \
         const bool value = sp->type == Type::boolean ? sp->as_bool() : truthy(*sp);                \
-        OPSCOPE_HOOK(branch, on_branch(*frame->function, OFFSET(), value == jump_if));        \
+        OPSCOPE_HOOK(branch, on_branch(*frame->function, pc, value == jump_if));              \
+        if constexpr (hooks::counted_branch<Profiler>)                                        \
+            if (pc->count_taken) profiler_.on_counted_branch(pc, value == jump_if);           \
         const Instr* const from = pc;                                                         \
         pc += value == jump_if ? pc->operand : 1;                                             \
         CHARGE(from);                                                                         \
@@ -532,7 +534,9 @@ dispatch:
 #define OPSCOPE_FUSED_BRANCH(k, condition, jump_if)                                            \
     do {                                                                                       \
         const bool taken = (condition) == (jump_if);                                           \
-        OPSCOPE_HOOK(branch, on_branch(*frame->function, OFFSET() + (k), taken));              \
+        OPSCOPE_HOOK(branch, on_branch(*frame->function, pc + (k), taken));                    \
+        if constexpr (hooks::counted_branch<Profiler>)                                         \
+            if (pc[k].count_taken) profiler_.on_counted_branch(pc + (k), taken);               \
         pc += (k);                                                                             \
         const Instr* const from = pc;                                                          \
         pc += taken ? pc->operand : 1;                                                         \

@@ -78,6 +78,10 @@ void Machine::link() {
 
     functions_.resize(program_.functions.size());
     instruction_count_ = 0;
+    std::size_t total = 0;
+    for (const Function& f : program_.functions) total += f.code.size();
+    code_.assign(total, Instr{});
+    taken_rules_.assign(mark_leaders_ ? total : 0, TakenRule::not_a_branch);
     for (std::size_t f = 0; f < program_.functions.size(); ++f) {
         const Function& source = program_.functions[f];
         LinkedFunction& linked = functions_[f];
@@ -87,8 +91,8 @@ void Machine::link() {
         linked.nlocals = source.nlocals;
         linked.frame_slots = source.nlocals + source.max_stack;
         linked.first_instruction = instruction_count_;
+        linked.code = std::span<Instr>(code_).subspan(instruction_count_, source.code.size());
         instruction_count_ += static_cast<std::uint32_t>(source.code.size());
-        linked.code.resize(source.code.size());
         for (std::size_t k = 0; k < source.code.size(); ++k) {
             const Instruction& in = source.code[k];
             Op op = in.op;
@@ -128,7 +132,7 @@ void Machine::link() {
         for (std::size_t k = linked.code.size(); k-- > 0;) {
             const Op op = op_of(linked.code[k]);
             cost = (is_jump(op) || op == Op::call || op == Op::ret || op == Op::halt) ? 1 : cost + 1;
-            linked.code[k].run_cost = cost & 0xFFFFFFu;  // the verifier bounds function size
+            linked.code[k].run_cost = cost & 0x7FFFFFu;  // the verifier bounds function size
         }
         if (mark_leaders_) mark_leaders(linked, source);
     }
@@ -139,17 +143,35 @@ void Machine::link() {
 // not end blocks (returns come back into the middle of one): policies reconcile the frames left live when
 // a run stops (RunEnd, live_frames()). No fused sequence spans a leader (fusion needs unentered tails, and
 // every fused branch ends its sequence).
-void Machine::mark_leaders(LinkedFunction& function, const Function& source) const {
+void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
     const std::size_t size = source.code.size();
     std::vector<bool> leader(size, false);
+    std::vector<std::uint32_t> jumps_in(size, 0);
     if (size) leader[0] = true;
     for (std::size_t k = 0; k < size; ++k) {
         const Op op = source.code[k].op;
-        if (is_jump(op)) leader[static_cast<std::size_t>(source.code[k].operand)] = true;
+        if (is_jump(op)) {
+            leader[static_cast<std::size_t>(source.code[k].operand)] = true;
+            ++jumps_in[static_cast<std::size_t>(source.code[k].operand)];
+        }
         if ((is_jump(op) || op == Op::ret || op == Op::halt) && k + 1 < size) leader[k + 1] = true;
     }
     for (std::size_t k = 0; k < size; ++k)
         if (leader[k]) function.code[k].op = (function.code[k].op + kLeaderOpBase) & 0xFFu;
+    // A block is entered only through one edge when nothing else jumps to it, it is not a function's entry,
+    // and the instruction before it does not fall (or return) into it.
+    for (std::size_t k = 0; k < size; ++k) {
+        if (!is_branch(source.code[k].op)) continue;
+        const auto target = static_cast<std::size_t>(source.code[k].operand);
+        const bool target_private =
+            target != k + 1 && jumps_in[target] == 1 && target > 0 && ends_flow(source.code[target - 1].op);
+        const bool fallthrough_private = k + 1 < size && target != k + 1 && jumps_in[k + 1] == 0;
+        TakenRule& rule = taken_rules_[function.first_instruction + k];
+        rule = target_private        ? TakenRule::target_entries
+               : fallthrough_private ? TakenRule::executed_minus_fallthrough
+                                     : TakenRule::counted;
+        function.code[k].count_taken = rule == TakenRule::counted ? 1u : 0u;
+    }
 }
 
 std::span<const Frame> Machine::live_frames() const {

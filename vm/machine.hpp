@@ -37,7 +37,8 @@ struct Limits {
 // The interpreter's form of an instruction: 8 bytes, operand already resolved.
 struct Instr {
     std::uint32_t op : 8;         // an Op, possibly internal; + kOpCount when it starts a basic block (see below)
-    std::uint32_t run_cost : 24;  // instructions from here through the next control transfer (for fuel)
+    std::uint32_t run_cost : 23;  // instructions from here through the next control transfer (for fuel)
+    std::uint32_t count_taken : 1;  // a branch whose taken count block entries cannot give (see TakenRule)
     std::int32_t operand;         // jumps: relative to this instruction; call: function or native index
 };
 static_assert(sizeof(Instr) == 8);
@@ -56,7 +57,7 @@ struct LinkedFunction {
     std::uint32_t nlocals;
     std::uint32_t frame_slots;  // nlocals + max_stack: checked once per call
     std::uint32_t first_instruction;  // program-wide id of offset 0 (ids number all functions' code in order)
-    std::vector<Instr> code;
+    std::span<Instr> code;            // this function's part of Machine::code(): all code is one array
     std::size_t offset_of(const Instr* pc) const { return static_cast<std::size_t>(pc - code.data()); }
     std::uint32_t instruction_id(const Instr* pc) const {
         return first_instruction + static_cast<std::uint32_t>(pc - code.data());
@@ -68,6 +69,11 @@ struct Frame {
     const Instr* pc;  // the instruction this frame is executing (a call, while a callee runs)
     Value* base;      // local 0; the callee's result replaces its first argument here
 };
+
+// How a branch's taken count follows from block entries (Machine::taken_rule): its target's block is
+// entered only by this branch jumping, or its fall-through block only by it not jumping; otherwise the
+// interpreter reports it taken (hooks::counted_branch; Instr::count_taken).
+enum class TakenRule : std::uint8_t { not_a_branch, target_entries, executed_minus_fallthrough, counted };
 
 // How the last run ended, for policies that reconcile their counts with the frames left live.
 enum class RunEnd : std::uint8_t {
@@ -125,6 +131,9 @@ public:
     // The linked functions (index = Program::functions index) and the program-wide instruction count.
     const std::vector<LinkedFunction>& linked_functions() const { return functions_; }
     std::uint32_t instruction_count() const { return instruction_count_; }
+    // All linked code, functions in order: instruction id = pc - code().data(). Policies index per-instruction
+    // tables by address difference from it.
+    std::span<const Instr> code() const { return code_; }
     // Frames live now, main first: during a run (from a native, or a policy hook) and in on_run_end. After a
     // `ret` from main none is live.
     std::span<const Frame> live_frames() const;
@@ -134,6 +143,8 @@ public:
     const Instr* transfer_source() const { return transfer_source_; }
     // The function holding a linked instruction (linear in the number of functions: not for hot paths).
     const LinkedFunction* function_of(const Instr* pc) const;
+    // Per instruction id, when leaders are marked.
+    TakenRule taken_rule(std::size_t id) const { return id < taken_rules_.size() ? taken_rules_[id] : TakenRule::not_a_branch; }
 
     // Written by the interpreter only for policies that sample (hooks::samples_pc): the instruction about to
     // run and the top frame, readable from a signal handler on the running thread.
@@ -167,6 +178,7 @@ protected:
 
     Program program_;
     std::vector<LinkedFunction> functions_;
+    std::vector<Instr> code_;
     std::vector<Value> constants_;
     std::vector<Value> globals_;
     std::vector<Native> natives_;
@@ -195,11 +207,12 @@ protected:
 private:
     void link();
     void fuse(LinkedFunction& function, const Function& source) const;
-    void mark_leaders(LinkedFunction& function, const Function& source) const;
+    void mark_leaders(LinkedFunction& function, const Function& source);
     bool fuse_;
     bool mark_leaders_;
     std::uint32_t instruction_count_ = 0;
     std::uint64_t load_generation_ = 0;
+    std::vector<TakenRule> taken_rules_;
     void allocate_stacks();
     std::int64_t fuel_budget() const;  // the fuel limit as a signed budget (limits above INT64_MAX clamp)
     std::uint32_t allocated_stack_slots_ = 0;

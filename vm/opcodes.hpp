@@ -69,7 +69,8 @@ inline constexpr int kVariablePops = -1;
     X(len,      none,     1, 1, memory,     "length of an array or string")                                      \
     X(print,    none,     1, 0, io,         "write the value and a newline")
 
-// X(name, stands_for, operand kind, pops, pushes, meaning)
+// X(name, stands_for, operand kind, pops, pushes, covers, meaning); `covers`: how many user instructions
+// the form executes (1 for a quickened form).
 //
 // Fused forms (superinstructions) replace only the opcode of the first instruction of a sequence; the
 // sequence's other instructions stay in place and supply the remaining operands (pc[1].operand, ...), so
@@ -78,33 +79,33 @@ inline constexpr int kVariablePops = -1;
 // unfused, so errors and their offsets are exactly those of the original code. The linker fuses only
 // sequences that no jump enters after their first instruction.
 #define OPSCOPE_INTERNAL_OPCODES(X)                                                                            \
-    X(push_int,    push, immediate, 0, 1, "push a small int carried in the operand")                          \
-    X(call_native, call, callee,    kVariablePops, 1, "call a host function (operand: native index)")         \
-    X(ret_local,   load, local,     0, 0, "load X; ret")                                                      \
+    X(push_int,    push, immediate, 0, 1, 1, "push a small int carried in the operand")                          \
+    X(call_native, call, callee,    kVariablePops, 1, 1, "call a host function (operand: native index)")         \
+    X(ret_local,   load, local,     0, 0, 2, "load X; ret")                                                      \
     OPSCOPE_FUSED_ARITHMETIC(X, add) OPSCOPE_FUSED_ARITHMETIC(X, sub) OPSCOPE_FUSED_ARITHMETIC(X, mul)        \
-    X(div_k,       push,     immediate, 1, 1, "push K; div (K not 0 or -1)")                                 \
-    X(mod_k,       push,     immediate, 1, 1, "push K; mod (K not 0 or -1)")                                  \
+    X(div_k,       push,     immediate, 1, 1, 2, "push K; div (K not 0 or -1)")                                 \
+    X(mod_k,       push,     immediate, 1, 1, 2, "push K; mod (K not 0 or -1)")                                  \
     OPSCOPE_FUSED_COMPARE(X, lt) OPSCOPE_FUSED_COMPARE(X, le) OPSCOPE_FUSED_COMPARE(X, gt)                    \
     OPSCOPE_FUSED_COMPARE(X, ge) OPSCOPE_FUSED_COMPARE(X, eq) OPSCOPE_FUSED_COMPARE(X, ne)
 
 // add/sub/mul: `load X; load Y; OP`, `load X; push K; OP`, `push K; OP`.
 #define OPSCOPE_FUSED_ARITHMETIC(X, op)                                        \
-    X(op##_ll, load, local, 0, 1, "load X; load Y; " #op)                      \
-    X(op##_lk, load, local, 0, 1, "load X; push K; " #op)                      \
-    X(op##_k, push, immediate, 1, 1, "push K; " #op)
+    X(op##_ll, load, local, 0, 1, 3, "load X; load Y; " #op)                      \
+    X(op##_lk, load, local, 0, 1, 3, "load X; push K; " #op)                      \
+    X(op##_k, push, immediate, 1, 1, 2, "push K; " #op)
 
 // Comparison then branch: `CMP; jz/jnz L`, `load X; load Y; CMP; jz/jnz L`, `load X; push K; CMP; jz/jnz L`.
 #define OPSCOPE_FUSED_COMPARE(X, cmp)                                          \
-    X(cmp##_jz, cmp, none, 2, 0, #cmp "; jz L")                                \
-    X(cmp##_jnz, cmp, none, 2, 0, #cmp "; jnz L")                              \
-    X(cmp##_ll_jz, load, local, 0, 0, "load X; load Y; " #cmp "; jz L")        \
-    X(cmp##_ll_jnz, load, local, 0, 0, "load X; load Y; " #cmp "; jnz L")      \
-    X(cmp##_lk_jz, load, local, 0, 0, "load X; push K; " #cmp "; jz L")        \
-    X(cmp##_lk_jnz, load, local, 0, 0, "load X; push K; " #cmp "; jnz L")
+    X(cmp##_jz, cmp, none, 2, 0, 2, #cmp "; jz L")                                \
+    X(cmp##_jnz, cmp, none, 2, 0, 2, #cmp "; jnz L")                              \
+    X(cmp##_ll_jz, load, local, 0, 0, 4, "load X; load Y; " #cmp "; jz L")        \
+    X(cmp##_ll_jnz, load, local, 0, 0, 4, "load X; load Y; " #cmp "; jnz L")      \
+    X(cmp##_lk_jz, load, local, 0, 0, 4, "load X; push K; " #cmp "; jz L")        \
+    X(cmp##_lk_jnz, load, local, 0, 0, 4, "load X; push K; " #cmp "; jnz L")
 
 enum class Op : std::uint8_t {
 #define OPSCOPE_ENUM_USER(name, operand, pops, pushes, category, meaning) name,
-#define OPSCOPE_ENUM_INTERNAL(name, stands_for, operand, pops, pushes, meaning) name,
+#define OPSCOPE_ENUM_INTERNAL(name, stands_for, operand, pops, pushes, covers, meaning) name,
     OPSCOPE_OPCODES(OPSCOPE_ENUM_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_ENUM_INTERNAL)
 #undef OPSCOPE_ENUM_USER
 #undef OPSCOPE_ENUM_INTERNAL
@@ -123,13 +124,14 @@ struct OpInfo {
     std::string_view meaning;
     Op stands_for;  // the user opcode it counts as (itself for user opcodes)
     bool internal;
+    int covers;     // user instructions executed by one dispatch of it (fused forms: the sequence length)
 };
 
 inline constexpr OpInfo kOpTable[] = {
 #define OPSCOPE_INFO_USER(name, operand, pops, pushes, category, meaning) \
-    {mnemonic_from_identifier(#name), OperandKind::operand, pops, pushes, Category::category, meaning, Op::name, false},
-#define OPSCOPE_INFO_INTERNAL(name, stands_for, operand, pops, pushes, meaning) \
-    {#name, OperandKind::operand, pops, pushes, Category::internal, meaning, Op::stands_for, true},
+    {mnemonic_from_identifier(#name), OperandKind::operand, pops, pushes, Category::category, meaning, Op::name, false, 1},
+#define OPSCOPE_INFO_INTERNAL(name, stands_for, operand, pops, pushes, covers, meaning) \
+    {#name, OperandKind::operand, pops, pushes, Category::internal, meaning, Op::stands_for, true, covers},
     OPSCOPE_OPCODES(OPSCOPE_INFO_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_INFO_INTERNAL)
 #undef OPSCOPE_INFO_USER
 #undef OPSCOPE_INFO_INTERNAL

@@ -10,7 +10,7 @@
 namespace opscope {
 namespace {
 
-constexpr std::size_t kMaxFunctionSize = (1u << 24) - 1;  // Instr::run_cost is 24 bits
+constexpr std::size_t kMaxFunctionSize = (1u << 23) - 1;  // Instr::run_cost is 23 bits
 
 class FunctionVerifier {
 public:

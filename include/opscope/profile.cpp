@@ -1,10 +1,14 @@
-// Profile's derived values: rates, means and the names of accuracies.
+// Profile's derived values: rates, means and the names of accuracies and timeline event kinds.
 #include "opscope/profile.hpp"
 
 namespace opscope {
 
 std::string_view to_string(Accuracy accuracy) {
     return accuracy == Accuracy::exact ? "exact" : "statistical";
+}
+
+std::string_view to_string(TimelineEvent::Kind kind) {
+    return kind == TimelineEvent::Kind::enter ? "enter" : "exit";
 }
 
 std::optional<double> Summary::instructions_per_second() const {

@@ -7,7 +7,8 @@
 //   they were measured, and how, in `time_accuracy` — when it is absent every entry's time is absent.
 // - Lists are sets keyed by identity (opcode name; function + offset; line; caller + callee; ...). In
 //   canonical form, which merge() and parse_json() return and snapshots should produce, each list is
-//   sorted by its key with no duplicate keys (see canonicalize()).
+//   sorted by its key with no duplicate keys (see canonicalize()). The one sequence is the timeline's
+//   events: their order is the data, so canonical form keeps it.
 // - Times are nanoseconds, sizes are bytes; lines are 1-based and 0 when unknown.
 #pragma once
 
@@ -39,9 +40,11 @@ struct Summary {
 
 // How times were measured and what measuring cost.
 struct TimingInfo {
-    std::string method;                      // e.g. "rdtsc, 1 in 1024 instructions with jitter"
-    std::uint64_t samples = 0;               // measurements taken
-    std::optional<std::uint64_t> overhead_ns;  // the profiler's own cost during the run, measured
+    std::string method;                           // e.g. "rdtsc, 1 in 1024 instructions with jitter"
+    std::uint64_t samples = 0;                    // measurements taken
+    std::optional<std::uint64_t> overhead_ns;     // the profiler's own cost during the run, measured
+    std::optional<std::uint64_t> sample_rate_hz;  // samples per second, when sampling at a set rate
+    std::uint64_t truncated_stacks = 0;           // samples whose call stack was cut at the walk limit
 
     bool operator==(const TimingInfo&) const = default;
 };
@@ -92,11 +95,14 @@ struct LineGroup {
     bool operator==(const LineGroup&) const = default;
 };
 
+// A bytecode function, or a host function (`native`), whose self and total time are both the time spent
+// in the native.
 struct FunctionStats {
     std::string name;
     std::uint64_t calls = 0;
     std::optional<std::uint64_t> self_time_ns;   // excluding callees
     std::optional<std::uint64_t> total_time_ns;  // inclusive of callees
+    bool native = false;
     bool operator==(const FunctionStats&) const = default;
 };
 struct FunctionGroup {
@@ -207,6 +213,41 @@ struct MemoryStats {
     bool operator==(const MemoryStats&) const = default;
 };
 
+// Sampled call stacks, for flame graphs. A frame is a function name; a stack cut at the walk limit keeps
+// its root and its top, with the frame kTruncatedFrame between them. Either every entry has a time or none
+// has (canonical form drops the times of a group where some entry lacks one); times have the group's
+// accuracy.
+inline constexpr std::string_view kTruncatedFrame = "[truncated]";
+struct StackSample {
+    std::vector<std::string> frames;  // root (main) first, leaf last
+    std::uint64_t samples = 0;
+    std::optional<std::uint64_t> time_ns;
+    bool operator==(const StackSample&) const = default;
+};
+struct StackSampleGroup {
+    Accuracy accuracy = Accuracy::statistical;
+    std::vector<StackSample> entries;  // key: frames
+    bool operator==(const StackSampleGroup&) const = default;
+};
+
+// A bounded ring buffer of call enters and exits: the newest `capacity` events of a run.
+struct TimelineEvent {
+    std::uint64_t time_ns = 0;  // since the run began
+    enum class Kind : std::uint8_t { enter, exit } kind = Kind::enter;
+    std::string function;
+    std::uint32_t depth = 0;  // frames live after an enter / before an exit; main = 1
+    bool operator==(const TimelineEvent&) const = default;
+};
+std::string_view to_string(TimelineEvent::Kind kind);  // "enter", "exit"
+struct Timeline {
+    Accuracy time_accuracy = Accuracy::statistical;
+    std::uint64_t capacity = 0;
+    std::uint64_t recorded = 0;  // events that happened while recording
+    std::uint64_t dropped = 0;   // recorded - events.size(): older events overwritten
+    std::vector<TimelineEvent> events;  // oldest first; a sequence, not a set
+    bool operator==(const Timeline&) const = default;
+};
+
 struct Profile {
     std::string policy;       // "counting", "timing", "full", or a user policy's name
     std::string source_file;  // empty when unknown
@@ -226,6 +267,8 @@ struct Profile {
     std::optional<CallGraph> call_graph;
     std::optional<OpcodePairGroup> opcode_pairs;
     std::optional<MemoryStats> memory;
+    std::optional<StackSampleGroup> call_stacks;
+    std::optional<Timeline> timeline;
 
     bool operator==(const Profile&) const = default;
 };
@@ -234,7 +277,8 @@ struct Profile {
 // opcode counts; empty when neither was measured.
 std::optional<std::uint64_t> total_instructions(const Profile& profile);
 
-// Sorts every list by its key and combines entries with equal keys (as merge() would).
+// Sorts every list by its key and combines entries with equal keys (as merge() would); keeps the order of
+// the timeline's events.
 void canonicalize(Profile& profile);
 
 // The profile of the runs one after another, in canonical form. Counts, times and histograms add; maxima
@@ -242,7 +286,11 @@ void canonicalize(Profile& profile);
 // is present in every input (a value known for some runs only would understate the whole); accuracy is
 // statistical if any input's is. Names (policy, timing method, source file) and errors are joined without
 // repeats; `partial` is true if any input is. unique_instructions is recounted from the merged
-// instructions. Associative; merge of one profile is its canonical form, of none an empty Profile.
+// instructions. A sample rate survives only if equal in both; truncated stacks add; a native function
+// stays native. Timelines are laid end to end: the second's events follow the first's, shifted by the
+// first run's summary wall time when both runs know theirs, else by the first's last event time (a mix
+// of the two gives no timeline); capacity takes the max, recorded and dropped add. Associative; merge of
+// one profile is its canonical form, of none an empty Profile.
 Profile merge(const Profile& first, const Profile& second);
 Profile merge(std::span<const Profile> profiles);
 

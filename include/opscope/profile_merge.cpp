@@ -1,5 +1,6 @@
 // canonicalize() and merge() of Profiles: lists combine by key, groups and fields survive only when every
-// input has them. Every rule here is associative, so a merge of N profiles does not depend on grouping.
+// input has them, timelines are laid end to end. Every rule here is associative, so a merge of N profiles
+// does not depend on grouping.
 #include "opscope/profile.hpp"
 
 #include <algorithm>
@@ -25,6 +26,11 @@ std::optional<std::uint64_t> add_known(std::optional<std::uint64_t> a, std::opti
 std::optional<std::uint64_t> max_known(std::optional<std::uint64_t> a, std::optional<std::uint64_t> b) {
     if (!a || !b) return std::nullopt;
     return std::max(*a, *b);
+}
+// Both known and equal: that value; otherwise unknown.
+std::optional<std::uint64_t> equal_known(std::optional<std::uint64_t> a, std::optional<std::uint64_t> b) {
+    if (!a || !b || *a != *b) return std::nullopt;
+    return a;
 }
 
 // Entry level, where a missing side means "this key did not occur there": whatever is known adds.
@@ -121,6 +127,7 @@ void normalize(FunctionGroup& group) {
                        into.calls += e.calls;
                        add_into(into.self_time_ns, e.self_time_ns);
                        add_into(into.total_time_ns, e.total_time_ns);
+                       into.native = into.native || e.native;
                    });
     if (!group.time_accuracy)
         for (FunctionStats& e : group.entries) e.self_time_ns.reset(), e.total_time_ns.reset();
@@ -162,6 +169,19 @@ void normalize(OpcodePairGroup& group) {
                    [](OpcodePair& into, const OpcodePair& e) { into.count += e.count; });
 }
 
+// Times are all or nothing: one entry without a time (in any input) drops them all.
+void normalize(StackSampleGroup& group) {
+    const bool timed = std::all_of(group.entries.begin(), group.entries.end(),
+                                   [](const StackSample& e) { return e.time_ns.has_value(); });
+    combine_by_key(group.entries, [](const StackSample& e) { return std::tie(e.frames); },
+                   [](StackSample& into, const StackSample& e) {
+                       into.samples += e.samples;
+                       add_into(into.time_ns, e.time_ns);
+                   });
+    if (!timed)
+        for (StackSample& e : group.entries) e.time_ns.reset();
+}
+
 void normalize(MemoryStats& memory) {
     combine_by_key(memory.by_type, [](const TypeMemory& e) { return std::tie(e.type); },
                    [](TypeMemory& into, const TypeMemory& e) {
@@ -194,7 +214,8 @@ Summary merge_group(const Summary& a, const Summary& b) {
 
 TimingInfo merge_group(const TimingInfo& a, const TimingInfo& b) {
     return TimingInfo{join_distinct(a.method, b.method, "; "), a.samples + b.samples,
-                      add_known(a.overhead_ns, b.overhead_ns)};
+                      add_known(a.overhead_ns, b.overhead_ns), equal_known(a.sample_rate_hz, b.sample_rate_hz),
+                      a.truncated_stacks + b.truncated_stacks};
 }
 
 FrameStats merge_group(const FrameStats& a, const FrameStats& b) {
@@ -223,6 +244,28 @@ MemoryStats merge_group(const MemoryStats& a, const MemoryStats& b) {
     return merged;
 }
 
+// The second run's timeline after the first's. Its times shift by the first run's length: its wall time
+// when both runs know theirs, else its last event's time. When only one knows its wall time there is no
+// consistent length to shift by (and the merge will know no wall time), so there is no timeline: this
+// keeps the merge associative.
+std::optional<Timeline> merge_timelines(const Profile& first, const Profile& second) {
+    if (!first.timeline || !second.timeline) return std::nullopt;
+    const auto wall_time = [](const Profile& p) { return p.summary ? p.summary->wall_time_ns : std::nullopt; };
+    const std::optional<std::uint64_t> first_wall = wall_time(first);
+    if (first_wall.has_value() != wall_time(second).has_value()) return std::nullopt;
+    const Timeline& a = *first.timeline;
+    const Timeline& b = *second.timeline;
+    const std::uint64_t shift = first_wall ? *first_wall : a.events.empty() ? 0 : a.events.back().time_ns;
+    Timeline merged;
+    merged.time_accuracy = combine(a.time_accuracy, b.time_accuracy);
+    merged.capacity = std::max(a.capacity, b.capacity);
+    merged.recorded = a.recorded + b.recorded;
+    merged.dropped = a.dropped + b.dropped;
+    merged.events = concat(a.events, b.events);
+    for (std::size_t i = a.events.size(); i < merged.events.size(); ++i) merged.events[i].time_ns += shift;
+    return merged;
+}
+
 template <class Group>
 std::optional<Group> merge_optional(const std::optional<Group>& a, const std::optional<Group>& b) {
     if (!a || !b) return std::nullopt;
@@ -246,6 +289,8 @@ void canonicalize(Profile& profile) {
     normalize_optional(profile.call_graph);
     normalize_optional(profile.opcode_pairs);
     normalize_optional(profile.memory);
+    normalize_optional(profile.call_stacks);
+    // The timeline's events are a sequence: already canonical.
 }
 
 Profile merge(const Profile& first, const Profile& second) {
@@ -267,6 +312,8 @@ Profile merge(const Profile& first, const Profile& second) {
     merged.call_graph = merge_optional(first.call_graph, second.call_graph);
     merged.opcode_pairs = merge_optional(first.opcode_pairs, second.opcode_pairs);
     merged.memory = merge_optional(first.memory, second.memory);
+    merged.call_stacks = merge_optional(first.call_stacks, second.call_stacks);
+    merged.timeline = merge_timelines(first, second);
     if (merged.summary && merged.instructions)
         merged.summary->unique_instructions = static_cast<std::uint64_t>(
             std::count_if(merged.instructions->entries.begin(), merged.instructions->entries.end(),

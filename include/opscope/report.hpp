@@ -17,8 +17,9 @@ struct ReportOptions {
     std::uint64_t hot_loop_min = 100;  // loops with fewer iterations are left out
 };
 
-// Sections, in order: header, summary, top opcodes, hotspots, hot lines, hot loops, branches, functions,
-// call graph, opcode pairs, frames and stack, memory, and a last line naming what was not measured.
+// Sections, in order: header, summary (with the timing, overhead, time in natives and timeline lines),
+// top opcodes, hotspots, hot lines, hot loops, branches, functions, call graph, call stacks, opcode pairs,
+// frames and stack, memory, and a last line naming what was not measured.
 // Unmeasured groups get no section; statistical figures carry a leading '~'. No line exceeds 100 columns.
 std::string format_text(const Profile& profile, const ReportOptions& options = {});
 

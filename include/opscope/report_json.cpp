@@ -53,7 +53,8 @@ Json metrics_json(const Profile& p) {
                 {"call_graph", accuracy_json(accuracy_of(p.call_graph))},
                 {"call_graph_times", accuracy_json(time_accuracy_of(p.call_graph))},
                 {"opcode_pairs", accuracy_json(accuracy_of(p.opcode_pairs))},
-                {"memory", accuracy_json(accuracy_of(p.memory))}};
+                {"memory", accuracy_json(accuracy_of(p.memory))},
+                {"call_stacks", accuracy_json(accuracy_of(p.call_stacks))}};
 }
 
 Json summary_json(const Summary& s) {
@@ -71,7 +72,9 @@ Json timing_json(const TimingInfo& t, const std::optional<Summary>& summary) {
     return Json{{"method", t.method},
                 {"samples", t.samples},
                 {"overhead_ns", or_null(t.overhead_ns)},
-                {"overhead_percent", overhead_percent}};
+                {"overhead_percent", overhead_percent},
+                {"sample_rate_hz", or_null(t.sample_rate_hz)},
+                {"truncated_stacks", t.truncated_stacks}};
 }
 
 Json histogram_json(const TimeHistogram& h) {
@@ -143,7 +146,8 @@ Json functions_json(const FunctionGroup& group) {
         list.push_back(Json{{"name", e.name},
                             {"calls", e.calls},
                             {"self_time_ns", or_null(e.self_time_ns)},
-                            {"total_time_ns", or_null(e.total_time_ns)}});
+                            {"total_time_ns", or_null(e.total_time_ns)},
+                            {"native", e.native}});
     return list;
 }
 
@@ -201,6 +205,27 @@ Json memory_json(const MemoryStats& m) {
                 {"by_type", std::move(by_type)}};
 }
 
+Json call_stacks_json(const StackSampleGroup& group) {
+    Json list = Json::array();
+    for (const StackSample& e : group.entries)
+        list.push_back(Json{{"frames", e.frames}, {"samples", e.samples}, {"time_ns", or_null(e.time_ns)}});
+    return list;
+}
+
+Json timeline_json(const Timeline& t) {
+    Json events = Json::array();
+    for (const TimelineEvent& e : t.events)
+        events.push_back(Json{{"time_ns", e.time_ns},
+                              {"kind", std::string(to_string(e.kind))},
+                              {"function", e.function},
+                              {"depth", e.depth}});
+    return Json{{"time_accuracy", std::string(to_string(t.time_accuracy))},
+                {"capacity", t.capacity},
+                {"recorded", t.recorded},
+                {"dropped", t.dropped},
+                {"events", std::move(events)}};
+}
+
 Json frames_json(const FrameStats& f) {
     return Json{{"pushed", f.pushed}, {"popped", f.popped}, {"max_depth", f.max_depth}};
 }
@@ -241,6 +266,8 @@ std::string format_json(const Profile& original) {
     doc["call_graph"] = group_json(p.call_graph, call_graph_json);
     doc["opcode_pairs"] = group_json(p.opcode_pairs, opcode_pairs_json);
     doc["memory"] = group_json(p.memory, memory_json);
+    doc["call_stacks"] = group_json(p.call_stacks, call_stacks_json);
+    doc["timeline"] = group_json(p.timeline, timeline_json);
     // Invalid UTF-8 (in source text, say) is replaced by U+FFFD rather than failing the report.
     return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }

@@ -1,7 +1,8 @@
 // parse_json: reads an "opscope-profile" JSON document (docs/profile-format.md) back into a Profile.
 // Strict about what it reads (types, ranges, a group's data agreeing with its `metrics` entry) and
-// tolerant of keys it does not know; derived figures are recomputed, never read. Every error carries the
-// JSON Pointer of the offending value.
+// tolerant of keys it does not know; derived figures are recomputed, never read. Keys added to version 1
+// later (Node::added) may be missing, for documents written before them. Every error carries the JSON
+// Pointer of the offending value.
 #include "opscope/report.hpp"
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,14 @@ public:
         const Json& object = this->object();
         const auto found = object.find(key);
         if (found == object.end() || found->is_null()) return std::nullopt;
+        return Node(*found, child_path(key));
+    }
+    // A member added to version 1 after documents without it were written: it may be missing, and then
+    // has its default; when there, it is read like any other (so null is rejected where it cannot be).
+    std::optional<Node> added(std::string_view key) const {
+        const Json& object = this->object();
+        const auto found = object.find(key);
+        if (found == object.end()) return std::nullopt;
         return Node(*found, child_path(key));
     }
     std::vector<Node> items() const {
@@ -85,13 +94,17 @@ std::optional<std::uint64_t> maybe_u64(const Node& object, std::string_view key)
     return node ? std::optional(node->u64()) : std::nullopt;
 }
 
+Accuracy accuracy_from(const Node& node, std::string_view expected) {
+    const std::string value = node.str();
+    if (value == "exact") return Accuracy::exact;
+    if (value == "statistical") return Accuracy::statistical;
+    node.fail("expected " + std::string(expected) + ", found \"" + value + "\"");
+}
+
 std::optional<Accuracy> accuracy_at(const Node& metrics, std::string_view key) {
     const auto node = metrics.maybe(key);
     if (!node) return std::nullopt;
-    const std::string value = node->str();
-    if (value == "exact") return Accuracy::exact;
-    if (value == "statistical") return Accuracy::statistical;
-    node->fail("expected \"exact\", \"statistical\" or null, found \"" + value + "\"");
+    return accuracy_from(*node, "\"exact\", \"statistical\" or null");
 }
 
 // A group's data and its accuracy from /metrics: both present or both absent.
@@ -157,7 +170,9 @@ Summary summary_from(const Node& node, Accuracy accuracy) {
 }
 
 TimingInfo timing_from(const Node& node) {
-    return TimingInfo{node.at("method").str(), node.at("samples").u64(), maybe_u64(node, "overhead_ns")};
+    const auto truncated = node.added("truncated_stacks");
+    return TimingInfo{node.at("method").str(), node.at("samples").u64(), maybe_u64(node, "overhead_ns"),
+                      maybe_u64(node, "sample_rate_hz"), truncated ? truncated->u64() : 0};
 }
 
 OpcodeGroup opcodes_from(const GroupNode& group, std::optional<Accuracy> times) {
@@ -193,9 +208,12 @@ LineGroup lines_from(const GroupNode& group, std::optional<Accuracy> times) {
 
 FunctionGroup functions_from(const GroupNode& group, std::optional<Accuracy> times) {
     FunctionGroup out{group.accuracy, times, {}};
-    for (const Node& e : group.data.items())
+    for (const Node& e : group.data.items()) {
+        const auto native = e.added("native");
         out.entries.push_back(FunctionStats{e.at("name").str(), e.at("calls").u64(),
-                                            time_at(e, "self_time_ns", times), time_at(e, "total_time_ns", times)});
+                                            time_at(e, "self_time_ns", times), time_at(e, "total_time_ns", times),
+                                            native ? native->boolean() : false});
+    }
     return out;
 }
 
@@ -248,6 +266,51 @@ MemoryStats memory_from(const GroupNode& group) {
     if (const auto by_type = m.maybe("by_type"))
         for (const Node& e : by_type->items())
             out.by_type.push_back(TypeMemory{e.at("type").str(), e.at("allocations").u64(), e.at("bytes").u64()});
+    return out;
+}
+
+// Every entry has a time, or none has.
+StackSampleGroup call_stacks_from(const GroupNode& group) {
+    StackSampleGroup out{group.accuracy, {}};
+    for (const Node& e : group.data.items()) {
+        StackSample sample;
+        const Node frames = e.at("frames");
+        for (const Node& frame : frames.items()) sample.frames.push_back(frame.str());
+        if (sample.frames.empty()) frames.fail("expected at least one frame");
+        sample.samples = e.at("samples").u64();
+        sample.time_ns = maybe_u64(e, "time_ns");
+        if (!out.entries.empty() && sample.time_ns.has_value() != out.entries.front().time_ns.has_value())
+            throw ProfileFormatError(e.path() + "/time_ns", sample.time_ns
+                                                                ? "present, but the first entry has no time"
+                                                                : "null, but the first entry has a time");
+        out.entries.push_back(std::move(sample));
+    }
+    return out;
+}
+
+TimelineEvent::Kind event_kind_from(const Node& node) {
+    const std::string value = node.str();
+    if (value == "enter") return TimelineEvent::Kind::enter;
+    if (value == "exit") return TimelineEvent::Kind::exit;
+    node.fail("expected \"enter\" or \"exit\", found \"" + value + "\"");
+}
+
+Timeline timeline_from(const Node& node) {
+    Timeline out;
+    out.time_accuracy = accuracy_from(node.at("time_accuracy"), "\"exact\" or \"statistical\"");
+    out.capacity = node.at("capacity").u64();
+    out.recorded = node.at("recorded").u64();
+    out.dropped = node.at("dropped").u64();
+    const Node events = node.at("events");
+    for (const Node& e : events.items())
+        out.events.push_back(TimelineEvent{e.at("time_ns").u64(), event_kind_from(e.at("kind")),
+                                           e.at("function").str(), e.at("depth").u32()});
+    if (out.events.size() > out.recorded)
+        events.fail(std::to_string(out.events.size()) + " events, but only " + std::to_string(out.recorded) +
+                    " recorded");
+    if (out.dropped != out.recorded - out.events.size())
+        node.at("dropped").fail("expected recorded - kept events = " +
+                                std::to_string(out.recorded - out.events.size()));
     return out;
 }
 
@@ -317,6 +380,8 @@ Profile profile_from(const Node& root) {
         read_group<CallGraph>(call_graph, [&](const GroupNode& g) { return call_graph_from(g, call_graph_times); });
     p.opcode_pairs = read_group<OpcodePairGroup>(group("opcode_pairs"), opcode_pairs_from);
     p.memory = read_group<MemoryStats>(group("memory"), memory_from);
+    p.call_stacks = read_group<StackSampleGroup>(group("call_stacks"), call_stacks_from);
+    if (const auto timeline = root.maybe("timeline")) p.timeline = timeline_from(*timeline);
     canonicalize(p);
     return p;
 }

@@ -124,6 +124,22 @@ void header(std::string& out, const Profile& p) {
     out += "\n";
 }
 
+// " (x% of wall time)" when the wall time is known and not zero, else "".
+std::string of_wall_time(const Profile& p, std::uint64_t ns) {
+    if (!p.summary || !p.summary->wall_time_ns || *p.summary->wall_time_ns == 0) return "";
+    return " (" + percent(share(ns, *p.summary->wall_time_ns)) + " of wall time)";
+}
+
+// "kept of recorded events kept (dropped dropped), from to to (span)".
+std::string timeline_line(const Timeline& t) {
+    std::string line = fmt::format("{} of {} events kept ({} dropped)", digits(t.events.size()), digits(t.recorded),
+                                   digits(t.dropped));
+    if (t.events.empty()) return line;
+    const auto time = [&](std::uint64_t ns) { return mark(t.time_accuracy, duration(ns)); };
+    const std::uint64_t first = t.events.front().time_ns, last = t.events.back().time_ns;
+    return line + ", " + time(first) + " to " + time(last) + " (span " + time(last >= first ? last - first : 0) + ")";
+}
+
 void summary(std::string& out, const Profile& p) {
     Table table({{"", Align::left}, {"", Align::left}});
     if (p.summary) {
@@ -138,14 +154,23 @@ void summary(std::string& out, const Profile& p) {
     }
     table.add({"policy", p.policy.empty() ? "unnamed" : p.policy});
     if (p.timing) {
-        table.add({"timing", p.timing->method + " (" + digits(p.timing->samples) + " samples)"});
-        if (p.timing->overhead_ns) {
-            std::string overhead = duration(*p.timing->overhead_ns);
-            if (p.summary && p.summary->wall_time_ns && *p.summary->wall_time_ns > 0)
-                overhead += " (" + percent(share(*p.timing->overhead_ns, *p.summary->wall_time_ns)) + " of wall time)";
-            table.add({"overhead", overhead});
-        }
+        const TimingInfo& t = *p.timing;
+        table.add({"timing", t.method + " (" + digits(t.samples) + " samples)"});
+        if (t.sample_rate_hz) table.add({"sample rate", digits(*t.sample_rate_hz) + " Hz"});
+        if (t.overhead_ns) table.add({"overhead", duration(*t.overhead_ns) + of_wall_time(p, *t.overhead_ns)});
+        if (t.truncated_stacks > 0)
+            table.add({"truncated stacks",
+                       digits(t.truncated_stacks) + (t.truncated_stacks == 1 ? " sample" : " samples") +
+                           " deeper than the stack walk limit"});
     }
+    if (p.functions && p.functions->time_accuracy) {
+        std::uint64_t in_natives = 0;
+        for (const FunctionStats& e : p.functions->entries)
+            if (e.native) in_natives += e.total_time_ns.value_or(0);
+        table.add({"time in natives",
+                   mark(p.functions->time_accuracy, duration(in_natives)) + of_wall_time(p, in_natives)});
+    }
+    if (p.timeline) table.add({"timeline", timeline_line(*p.timeline)});
     section(out, "Summary", table);
 }
 
@@ -297,7 +322,11 @@ void functions(std::string& out, const Profile& p, const ReportOptions& options)
     const bool timed = g.time_accuracy.has_value();
     std::uint64_t all_self = 0;
     for (const FunctionStats& e : g.entries) all_self += e.self_time_ns.value_or(0);
-    std::vector<report::Column> columns{{"function", Align::left}, {"calls", Align::right}};
+    const bool any_native =
+        std::any_of(g.entries.begin(), g.entries.end(), [](const FunctionStats& e) { return e.native; });
+    std::vector<report::Column> columns{{"function", Align::left}};
+    if (any_native) columns.push_back({"kind", Align::left});
+    columns.push_back({"calls", Align::right});
     if (timed)
         columns.insert(columns.end(), {{"self", Align::right}, {"self %", Align::right}, {"inclusive", Align::right},
                                        {"incl %", Align::right}});
@@ -307,7 +336,9 @@ void functions(std::string& out, const Profile& p, const ReportOptions& options)
     });
     for (std::size_t i = 0; i < order.size() && i < options.top; ++i) {
         const FunctionStats& e = *order[i];
-        std::vector<std::string> row{e.name, mark(g.accuracy, digits(e.calls))};
+        std::vector<std::string> row{e.name};
+        if (any_native) row.push_back(e.native ? "native" : "bytecode");
+        row.push_back(mark(g.accuracy, digits(e.calls)));
         if (timed) {
             const std::uint64_t self = e.self_time_ns.value_or(0), inclusive = e.total_time_ns.value_or(0);
             for (const std::string& figure : {duration(self), percent(share(self, all_self)), duration(inclusive),
@@ -337,6 +368,61 @@ void call_graph(std::string& out, const Profile& p, const ReportOptions& options
         table.add(std::move(row));
     }
     section(out, title("Call graph", "", statistical_note(p, g.accuracy, g.time_accuracy)), table);
+}
+
+// "main;f;g", or when that is wider than `width`, as much of its leaf end as fits: "...;f;g".
+std::string stack_text(const std::vector<std::string>& frames, std::size_t width) {
+    if (frames.empty()) return "";
+    std::string whole = frames.front();
+    for (std::size_t i = 1; i < frames.size(); ++i) whole += ";" + frames[i];
+    if (report::display_width(whole) <= width) return whole;
+    const std::string cut_mark = "...;";
+    std::string tail = frames.back();
+    if (report::display_width(cut_mark + tail) > width) return report::cut_front(tail, width);
+    for (std::size_t i = frames.size() - 1; i-- > 1;) {
+        std::string longer = frames[i] + ";" + tail;
+        if (report::display_width(cut_mark + longer) > width) break;
+        tail = std::move(longer);
+    }
+    return cut_mark + tail;
+}
+
+void call_stacks(std::string& out, const Profile& p, const ReportOptions& options) {
+    if (!p.call_stacks || p.call_stacks->entries.empty()) return;
+    const StackSampleGroup& g = *p.call_stacks;
+    const bool timed =
+        std::all_of(g.entries.begin(), g.entries.end(), [](const StackSample& e) { return e.time_ns.has_value(); });
+    std::uint64_t total = 0;
+    for (const StackSample& e : g.entries) total += e.samples;
+    const auto order = ranked(g.entries, [](const StackSample& e) { return e.samples; });
+    const std::size_t shown = std::min(options.top, order.size());
+    // The figures first, so the stacks can take the rest of the line.
+    std::vector<report::Column> columns{{"samples", Align::right}, {"%", Align::right}};
+    if (timed) columns.push_back({"time", Align::right});
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::size_t> widths;
+    for (const report::Column& column : columns) widths.push_back(report::display_width(column.header));
+    for (std::size_t i = 0; i < shown; ++i) {
+        const StackSample& e = *order[i];
+        std::vector<std::string> row{digits(e.samples), mark(g.accuracy, percent(share(e.samples, total)))};
+        if (timed) row.push_back(mark(g.accuracy, duration(e.time_ns.value_or(0))));
+        for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], report::display_width(row[c]));
+        rows.push_back(std::move(row));
+    }
+    std::size_t used = report::kTableIndent;
+    for (std::size_t width : widths) used += width + report::kColumnGap;
+    const std::size_t room = used < report::kReportWidth ? report::kReportWidth - used : 0;
+    columns.push_back({"stack (root first)", Align::left});
+    Table table(columns);
+    for (std::size_t i = 0; i < shown; ++i) {
+        rows[i].push_back(stack_text(order[i]->frames, room));
+        table.add(std::move(rows[i]));
+    }
+    std::string note;
+    if (g.accuracy == Accuracy::statistical) note = "~ sampled, " + digits(total) + " samples";
+    if (p.timing && p.timing->truncated_stacks > 0)
+        note += (note.empty() ? "" : "; ") + digits(p.timing->truncated_stacks) + " truncated";
+    section(out, title("Call stacks", fmt::format("top {} of {} by samples", shown, order.size()), note), table);
 }
 
 void opcode_pairs(std::string& out, const Profile& p, const ReportOptions& options) {
@@ -407,6 +493,8 @@ void not_measured(std::string& out, const Profile& p) {
     check(p.call_graph && p.call_graph->time_accuracy, "call graph times");
     check(p.opcode_pairs.has_value(), "opcode pairs");
     check(p.memory.has_value(), "memory");
+    check(p.call_stacks.has_value(), "call stacks");
+    check(p.timeline.has_value(), "timeline");
     if (missing.empty()) return;
     std::vector<std::string> pieces{"Not measured by this policy:"};
     for (std::size_t i = 0; i < missing.size(); ++i)
@@ -429,6 +517,7 @@ std::string format_text(const Profile& original, const ReportOptions& options) {
     branches(out, p, options);
     functions(out, p, options);
     call_graph(out, p, options);
+    call_stacks(out, p, options);
     opcode_pairs(out, p, options);
     frames_and_stack(out, p);
     memory(out, p);

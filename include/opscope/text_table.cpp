@@ -7,8 +7,8 @@
 namespace opscope::report {
 namespace {
 
-constexpr std::size_t kIndent = 2;
-constexpr std::size_t kGap = 2;
+constexpr std::size_t kIndent = kTableIndent;
+constexpr std::size_t kGap = kColumnGap;
 constexpr std::size_t kNarrowest = 8;  // a narrowed column keeps at least this width
 
 bool continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
@@ -39,6 +39,18 @@ std::string cut(std::string_view text, std::size_t width) {
         if (!continuation_byte(text[end]) && points++ == keep) break;
     }
     return std::string(text.substr(0, end)) + (width >= 3 ? "..." : "");
+}
+
+std::string cut_front(std::string_view text, std::size_t width) {
+    const std::size_t points = display_width(text);
+    if (points <= width) return std::string(text);
+    const std::size_t keep = width >= 3 ? width - 3 : width;
+    std::size_t start = text.size();
+    for (std::size_t kept = 0; start > 0 && kept < keep;) {
+        --start;
+        if (!continuation_byte(text[start])) ++kept;
+    }
+    return (width >= 3 ? "..." : "") + std::string(text.substr(start));
 }
 
 std::string fit(std::string_view line) { return cut(line, kReportWidth); }

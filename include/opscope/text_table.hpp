@@ -10,6 +10,8 @@
 namespace opscope::report {
 
 inline constexpr std::size_t kReportWidth = 100;  // no line of a text report is wider
+inline constexpr std::size_t kTableIndent = 2;    // a Table's rows start this far in
+inline constexpr std::size_t kColumnGap = 2;      // and its columns are this far apart
 
 enum class Align { left, right };
 
@@ -21,13 +23,15 @@ struct Column {
 std::size_t display_width(std::string_view text);
 // `text` in at most `width` columns, ending in "..." when cut.
 std::string cut(std::string_view text, std::size_t width);
+// `text` in at most `width` columns, starting with "..." when its beginning is cut.
+std::string cut_front(std::string_view text, std::size_t width);
 std::string fit(std::string_view line);  // cut to kReportWidth
 // `pieces` joined by spaces and wrapped to kReportWidth between pieces, never inside one; continuation
 // lines are indented by two; every line ends in '\n'.
 std::string wrap(const std::vector<std::string>& pieces);
 
-// Rows indented by two, columns two apart. When a row would exceed kReportWidth, the widest left-aligned
-// columns are narrowed and their cells cut. Tabs and line breaks in cells become spaces.
+// Rows indented by kTableIndent, columns kColumnGap apart. When a row would exceed kReportWidth, the widest
+// left-aligned columns are narrowed and their cells cut. Tabs and line breaks in cells become spaces.
 class Table {
 public:
     explicit Table(std::vector<Column> columns);

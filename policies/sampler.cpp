@@ -1,0 +1,501 @@
+// TimeSampler (see sampler.hpp): the timer, the signal handler's attribution, and the aggregation into a
+// Profile. Only take_sample() runs in signal context: it reads the VM's published state, writes
+// preallocated tables, and calls only async-signal-safe functions (clock_gettime, timer_settime).
+#include "sampler.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace opscope {
+
+namespace {
+
+// The sampler running on this thread (initial-exec TLS: safe to read from a signal handler).
+__attribute__((tls_model("initial-exec"))) thread_local TimeSampler* active_sampler = nullptr;
+
+void on_sigprof(int, siginfo_t*, void*) {
+    const int saved_errno = errno;
+    if (TimeSampler* sampler = active_sampler) sampler->take_sample();
+    errno = saved_errno;
+}
+
+void install_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction action;
+        std::memset(&action, 0, sizeof action);
+        action.sa_sigaction = on_sigprof;
+        action.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigemptyset(&action.sa_mask);
+        if (sigaction(SIGPROF, &action, nullptr) != 0)
+            throw std::runtime_error(fmt::format("sampler: cannot install the SIGPROF handler: {}", std::strerror(errno)));
+    });
+}
+
+std::uint64_t monotonic_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// What delivering one signal costs the interrupted thread beyond the handler's body (kernel entry, frame
+// set-up, sigreturn): measured once per process with a handler that does nothing.
+std::uint64_t signal_delivery_ns() {
+    static const std::uint64_t cost = [] {
+        constexpr int kRounds = 200;
+        TimeSampler* saved = active_sampler;
+        active_sampler = nullptr;
+        install_handler();
+        std::uint64_t best = UINT64_MAX;
+        for (int batch = 0; batch < 5; ++batch) {
+            const std::uint64_t begin = monotonic_ns();
+            for (int i = 0; i < kRounds; ++i) raise(SIGPROF);
+            best = std::min(best, (monotonic_ns() - begin) / kRounds);
+        }
+        active_sampler = saved;
+        return best;
+    }();
+    return cost;
+}
+
+std::size_t program_size(const Machine& m) { return m.instruction_count(); }
+
+} // namespace
+
+TimeSampler::TimeSampler(double sample_hz) : sample_hz_(sample_hz) {
+    if (!(sample_hz > 0 && sample_hz <= 100000))
+        throw std::invalid_argument(fmt::format("sample rate {} Hz is out of range (0, 100000]", sample_hz));
+}
+
+TimeSampler::TimeSampler(TimeSampler&& other) noexcept : sample_hz_(other.sample_hz_) {}
+
+TimeSampler::~TimeSampler() {
+    if (active_sampler == this) active_sampler = nullptr;
+    disarm_timer();
+}
+
+std::uint64_t TimeSampler::now_ns() const { return monotonic_ns(); }
+
+void TimeSampler::bind(const Machine& machine) {
+    if (machine_ == &machine && bound_generation_ == machine.load_generation() &&
+        self_units_.size() == program_size(machine))
+        return;
+    machine_ = &machine;
+    bound_generation_ = machine.load_generation();
+    const auto& functions = machine.linked_functions();
+    const std::size_t n = program_size(machine);
+    const std::size_t frames = functions.size() + machine.natives().size();
+    self_units_.assign(n, 0);
+    covers_.assign(n, 1);
+    site_edge_.assign(n, -1);
+    edges_.clear();
+    loops_.clear();
+    std::map<std::pair<std::int32_t, std::int32_t>, std::int32_t> edge_index;
+    for (const LinkedFunction& f : functions) {
+        for (std::size_t k = 0; k < f.code.size(); ++k) {
+            const std::size_t id = f.first_instruction + k;
+            covers_[id] = static_cast<std::uint8_t>(info(op_of(f.code[k])).covers);
+            const Op op = op_of(f.code[k]);
+            if (op == Op::call || op == Op::call_native) {
+                const std::int32_t callee = op == Op::call
+                                                ? f.code[k].operand
+                                                : static_cast<std::int32_t>(functions.size()) + f.code[k].operand;
+                const auto key = std::make_pair(static_cast<std::int32_t>(f.index), callee);
+                auto [it, fresh] = edge_index.try_emplace(key, static_cast<std::int32_t>(edges_.size()));
+                if (fresh) edges_.push_back(Edge{key.first, key.second});
+                site_edge_[id] = it->second;
+            }
+            const Instruction& in = f.source->code[k];
+            if (is_jump(in.op) && static_cast<std::size_t>(in.operand) <= k)
+                loops_.push_back(Loop{f.index, static_cast<std::uint32_t>(in.operand), static_cast<std::uint32_t>(k)});
+        }
+    }
+    // Loops enclosing each instruction: a loop spans its offsets start..end in its function.
+    loop_begin_.assign(n + 1, 0);
+    loop_ids_.clear();
+    for (const LinkedFunction& f : functions)
+        for (std::size_t k = 0; k < f.code.size(); ++k) {
+            const std::size_t id = f.first_instruction + k;
+            loop_begin_[id] = static_cast<std::uint32_t>(loop_ids_.size());
+            for (std::size_t l = 0; l < loops_.size(); ++l)
+                if (loops_[l].function == f.index && loops_[l].start <= k && k <= loops_[l].end)
+                    loop_ids_.push_back(static_cast<std::uint32_t>(l));
+        }
+    loop_begin_[n] = static_cast<std::uint32_t>(loop_ids_.size());
+    inclusive_.assign(frames, 0);
+    inclusive_stamp_.assign(frames, 0);
+    edge_samples_.assign(edges_.size(), 0);
+    edge_stamp_.assign(edges_.size(), 0);
+    loop_samples_.assign(loops_.size(), 0);
+    loop_stamp_.assign(loops_.size(), 0);
+    nodes_.clear();
+    nodes_.reserve(1u << 16);
+    nodes_.push_back(StackNode{});
+    walk_.assign(kMaxWalk + 3, 0);  // walked frames, the truncation mark, main, a native
+    samples_ = outside_ = unresolved_ = truncated_ = stack_overflowed_ = handler_ns_ = wall_ns_ = 0;
+}
+
+void TimeSampler::reset() {
+    const Machine* machine = machine_;
+    machine_ = nullptr;  // forces bind() to rebuild (and zero) everything
+    if (machine) bind(*machine);
+    samples_ = outside_ = unresolved_ = truncated_ = stack_overflowed_ = handler_ns_ = wall_ns_ = 0;
+    interval_start_ = Clock::now();
+}
+
+void TimeSampler::arm_timer() {
+    if (timer_armed_) return;
+    install_handler();
+    (void)signal_delivery_ns();
+    sigevent event;
+    std::memset(&event, 0, sizeof event);
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = SIGPROF;
+    event._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
+    timer_t timer;
+    if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0)
+        throw std::runtime_error(fmt::format("sampler: cannot create a timer: {}", std::strerror(errno)));
+    timer_ = timer;
+    timer_armed_ = true;
+    active_sampler = this;
+    sampling_.store(true, std::memory_order_relaxed);
+    const auto period = static_cast<std::int64_t>(1e9 / sample_hz_);
+    itimerspec spec{};
+    spec.it_value.tv_sec = period / 1000000000;
+    spec.it_value.tv_nsec = period % 1000000000;
+    timer_settime(timer, 0, &spec, nullptr);
+}
+
+void TimeSampler::disarm_timer() {
+    if (!timer_armed_) return;
+    sampling_.store(false, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    timer_delete(static_cast<timer_t>(timer_));
+    timer_armed_ = false;
+    if (active_sampler == this) active_sampler = nullptr;
+}
+
+std::int32_t TimeSampler::child(std::int32_t parent, std::int32_t frame) {
+    for (std::int32_t c = nodes_[static_cast<std::size_t>(parent)].first_child; c >= 0;
+         c = nodes_[static_cast<std::size_t>(c)].next_sibling)
+        if (nodes_[static_cast<std::size_t>(c)].frame == frame) return c;
+    if (nodes_.size() == nodes_.capacity()) return -1;  // never reallocate in a signal handler
+    StackNode node;
+    node.parent = parent;
+    node.frame = frame;
+    node.next_sibling = nodes_[static_cast<std::size_t>(parent)].first_child;
+    nodes_.push_back(node);
+    const auto index = static_cast<std::int32_t>(nodes_.size() - 1);
+    nodes_[static_cast<std::size_t>(parent)].first_child = index;
+    return index;
+}
+
+// Signal context. The interpreter publishes the top frame on every call and return and the pc on every
+// dispatch, so for a few instructions around a call or return the two disagree; such samples are matched
+// to the frame below when the pc is there, else counted as unresolved.
+void TimeSampler::take_sample() {
+    if (!sampling_.load(std::memory_order_relaxed)) return;
+    const std::uint64_t begin = monotonic_ns();
+    // Re-arm first, with jitter, so the handler's own time does not shift the next sample.
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    const double jitter = 0.75 + 0.5 * static_cast<double>(rng_ >> 11) * 0x1.0p-53;
+    const auto period = static_cast<std::int64_t>(jitter * 1e9 / sample_hz_);
+    itimerspec spec{};
+    spec.it_value.tv_sec = period / 1000000000;
+    spec.it_value.tv_nsec = period % 1000000000;
+    timer_settime(static_cast<timer_t>(timer_), 0, &spec, nullptr);
+    if (!recording_) return;
+
+    ++samples_;
+    const Machine& m = *machine_;
+    const Instr* pc = m.sample_point().pc.load(std::memory_order_relaxed);
+    const Frame* top = m.sample_point().frame.load(std::memory_order_relaxed);
+    const Frame* const bottom = m.frame_stack();
+    const auto holds = [](const Frame* f, const Instr* p) {
+        const auto& code = f->function->code;
+        return p >= code.data() && p < code.data() + code.size();
+    };
+    if (!pc || !top) {
+        ++outside_;
+    } else if (!holds(top, pc) && !(top > bottom && holds(top - 1, pc))) {
+        ++unresolved_;
+    } else {
+        if (!holds(top, pc)) --top;  // the callee's frame is published, its first dispatch not yet
+        const std::uint32_t leaf = top->function->instruction_id(pc);
+        const std::uint64_t share = kUnits / covers_[leaf];
+        for (std::uint32_t k = 0; k < covers_[leaf]; ++k) self_units_[leaf + k] += share;
+
+        const std::uint64_t stamp = samples_;
+        const auto count_frame = [&](std::int32_t frame) {
+            if (inclusive_stamp_[static_cast<std::size_t>(frame)] != stamp) {
+                inclusive_stamp_[static_cast<std::size_t>(frame)] = stamp;
+                ++inclusive_[static_cast<std::size_t>(frame)];
+            }
+        };
+        const auto count_site = [&](std::uint32_t id) {  // loops around it and the call edge it makes
+            for (std::uint32_t l = loop_begin_[id]; l < loop_begin_[id + 1]; ++l) {
+                const std::uint32_t loop = loop_ids_[l];
+                if (loop_stamp_[loop] != stamp) {
+                    loop_stamp_[loop] = stamp;
+                    ++loop_samples_[loop];
+                }
+            }
+            if (const std::int32_t e = site_edge_[id]; e >= 0 && edge_stamp_[static_cast<std::size_t>(e)] != stamp) {
+                edge_stamp_[static_cast<std::size_t>(e)] = stamp;
+                ++edge_samples_[static_cast<std::size_t>(e)];
+            }
+        };
+        // Walk from the top: the leaf at pc, callers at their call sites; at most kMaxWalk frames, plus main.
+        std::size_t walked = 0;
+        const std::size_t depth = static_cast<std::size_t>(top - bottom) + 1;
+        const bool truncated = depth > kMaxWalk;
+        truncated_ += truncated ? 1 : 0;
+        const std::int32_t natives_base = static_cast<std::int32_t>(m.linked_functions().size());
+        if (const Instr& in = *pc; op_of(in) == Op::call_native) {
+            const std::int32_t native = natives_base + in.operand;
+            count_frame(native);
+            walk_[walked++] = native;
+        }
+        for (std::size_t i = depth; i-- > 0;) {
+            if (truncated && i == depth - 1 - kMaxWalk) {
+                walk_[walked++] = -2;  // "[truncated]"
+                i = 0;
+            }
+            const Frame* f = bottom + i;
+            const std::uint32_t id = f == top ? leaf : f->function->instruction_id(f->pc);
+            count_frame(static_cast<std::int32_t>(f->function->index));
+            count_site(id);
+            walk_[walked++] = static_cast<std::int32_t>(f->function->index);
+        }
+        std::int32_t node = 0;  // the calling context, root first
+        while (walked-- > 0 && node >= 0) node = child(node, walk_[walked]);
+        if (node >= 0) ++nodes_[static_cast<std::size_t>(node)].samples;
+        else ++stack_overflowed_;
+    }
+    handler_ns_ += monotonic_ns() - begin;
+}
+
+void TimeSampler::on_run_begin(const Machine& machine) {
+    bind(machine);
+    in_run_ = true;
+    interval_start_ = Clock::now();
+    arm_timer();
+}
+
+void TimeSampler::on_run_end(const Machine&) {
+    disarm_timer();
+    if (recording_)
+        wall_ns_ += static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - interval_start_).count());
+    in_run_ = false;
+}
+
+void TimeSampler::stop(const Machine&) {
+    if (!recording_) return;
+    if (in_run_)
+        wall_ns_ += static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - interval_start_).count());
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    recording_ = false;
+}
+
+void TimeSampler::start(const Machine&) {
+    if (recording_) return;
+    interval_start_ = Clock::now();
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    recording_ = true;
+}
+
+// --- aggregation ---------------------------------------------------------------------------------------
+
+void TimeSampler::profile_into(Profile& out, const Machine& machine) const {
+    if (machine_ != &machine || bound_generation_ != machine.load_generation()) return;
+    const auto& functions = machine.linked_functions();
+    const auto& natives = machine.natives();
+    // Every sample stands for an equal slice of the recorded wall time.
+    const double ns_per_sample = samples_ ? static_cast<double>(wall_ns_) / static_cast<double>(samples_) : 0.0;
+    const auto ns = [&](double samples) { return static_cast<std::uint64_t>(std::llround(samples * ns_per_sample)); };
+    const auto frame_name = [&](std::int32_t frame) -> std::string {
+        if (frame == -2) return "[truncated]";
+        if (static_cast<std::size_t>(frame) < functions.size()) return functions[static_cast<std::size_t>(frame)].source->name;
+        return natives[static_cast<std::size_t>(frame) - functions.size()].name;
+    };
+
+    TimingInfo timing;
+    timing.method = fmt::format(
+        "timer signal ~{:g} Hz (jittered), samples the running instruction and the VM call stack; "
+        "each sample = wall time / samples",
+        sample_hz_);
+    timing.samples = samples_;
+    timing.sample_rate_hz = static_cast<std::uint64_t>(std::llround(sample_hz_));
+    timing.truncated_stacks = truncated_;
+    timing.overhead_ns = handler_ns_ + samples_ * signal_delivery_ns();
+    out.timing = timing;
+    if (!out.summary) {
+        Summary summary;
+        summary.accuracy = Accuracy::statistical;
+        out.summary = summary;
+    }
+    if (!out.summary->wall_time_ns) out.summary->wall_time_ns = wall_ns_;
+
+    // Self time per instruction, then by opcode and line; natives from the call_native sites.
+    std::map<std::string, double> opcode_units, native_units;
+    std::map<std::uint32_t, double> line_units;
+    std::vector<double> function_self(functions.size(), 0);
+    struct SiteTime {
+        std::uint64_t mean_ns;
+        std::uint64_t executions;
+    };
+    std::map<std::string, std::vector<SiteTime>> sites_by_opcode;
+    std::map<std::pair<std::string, std::uint32_t>, std::uint64_t> instruction_counts;
+    if (out.instructions)
+        for (const InstructionStats& s : out.instructions->entries) instruction_counts[{s.function, s.offset}] = s.count;
+    for (const LinkedFunction& f : functions)
+        for (std::size_t k = 0; k < f.code.size(); ++k) {
+            const std::size_t id = f.first_instruction + k;
+            const double units = static_cast<double>(self_units_[id]) / kUnits;
+            const Op op = f.source->code[k].op;
+            const std::string opcode(mnemonic(op));
+            if (units > 0) {
+                opcode_units[opcode] += units;
+                line_units[f.source->position(k).line] += units;
+                if (op_of(f.code[k]) == Op::call_native)
+                    native_units[natives[static_cast<std::size_t>(f.code[k].operand)].name] += units;
+                else
+                    function_self[f.index] += units;
+            }
+            const auto c = instruction_counts.find({f.source->name, static_cast<std::uint32_t>(k)});
+            if (c != instruction_counts.end() && c->second > 0)
+                sites_by_opcode[opcode].push_back(SiteTime{ns(units) / c->second, c->second});
+        }
+
+    const auto time_accuracy = std::optional<Accuracy>(Accuracy::statistical);
+    if (!out.opcodes) out.opcodes = OpcodeGroup{};
+    out.opcodes->time_accuracy = time_accuracy;
+    for (auto& [opcode, units] : opcode_units) {
+        auto it = std::find_if(out.opcodes->entries.begin(), out.opcodes->entries.end(),
+                               [&](const OpcodeStats& s) { return s.name == opcode; });
+        if (it == out.opcodes->entries.end()) it = out.opcodes->entries.insert(it, OpcodeStats{opcode, 0, {}, {}});
+        it->time_ns = ns(units);
+    }
+    // The distribution of an opcode's execution times, with each execution taking its instruction site's
+    // sampled mean: it shows how cost differs between the places an opcode runs.
+    for (OpcodeStats& s : out.opcodes->entries) {
+        if (!s.time_ns) s.time_ns = 0;
+        const auto it = sites_by_opcode.find(s.name);
+        if (it == sites_by_opcode.end()) continue;
+        TimeHistogram histogram;
+        for (const SiteTime& site : it->second) histogram.record(site.mean_ns, site.executions);
+        if (histogram.samples) s.time_distribution = histogram;
+    }
+
+    if (!out.lines) out.lines = LineGroup{};
+    out.lines->time_accuracy = time_accuracy;
+    for (const auto& [line, units] : line_units) {
+        auto it = std::find_if(out.lines->entries.begin(), out.lines->entries.end(),
+                               [&](const LineStats& s) { return s.line == line; });
+        if (it == out.lines->entries.end()) it = out.lines->entries.insert(it, LineStats{line, 0, {}, {}});
+        it->time_ns = ns(units);
+    }
+    for (LineStats& s : out.lines->entries)
+        if (!s.time_ns) s.time_ns = 0;
+
+    if (!out.functions) out.functions = FunctionGroup{};
+    out.functions->time_accuracy = time_accuracy;
+    const auto function_entry = [&](const std::string& function, bool native) -> FunctionStats& {
+        for (FunctionStats& s : out.functions->entries)
+            if (s.name == function) return s;
+        FunctionStats s;
+        s.name = function;
+        s.native = native;
+        out.functions->entries.push_back(s);
+        return out.functions->entries.back();
+    };
+    for (const LinkedFunction& f : functions) {
+        FunctionStats& s = function_entry(f.source->name, false);
+        s.self_time_ns = ns(function_self[f.index]);
+        s.total_time_ns = ns(static_cast<double>(inclusive_[f.index]));
+    }
+    for (std::size_t n = 0; n < natives.size(); ++n) {
+        const auto units = native_units.find(natives[n].name);
+        const std::uint64_t total = inclusive_[functions.size() + n];
+        if (units == native_units.end() && total == 0) {
+            // A native never sampled keeps whatever count the counting part gave it.
+            for (FunctionStats& s : out.functions->entries)
+                if (s.name == natives[n].name) s.self_time_ns = s.total_time_ns = 0;
+            continue;
+        }
+        FunctionStats& s = function_entry(natives[n].name, true);
+        s.self_time_ns = ns(units == native_units.end() ? 0.0 : units->second);
+        s.total_time_ns = ns(static_cast<double>(total));
+    }
+
+    if (!out.call_graph) out.call_graph = CallGraph{};
+    out.call_graph->time_accuracy = time_accuracy;
+    for (CallEdge& e : out.call_graph->entries) {
+        e.time_ns = 0;
+        if (e.caller.empty()) {  // the host's call of main: main's inclusive time
+            if (const int main = machine.program().find_function("main"); main >= 0 && e.callee == "main")
+                e.time_ns = ns(static_cast<double>(inclusive_[static_cast<std::size_t>(main)]));
+        }
+    }
+    for (std::size_t e = 0; e < edges_.size(); ++e) {
+        const std::string caller = frame_name(edges_[e].caller), callee = frame_name(edges_[e].callee);
+        auto it = std::find_if(out.call_graph->entries.begin(), out.call_graph->entries.end(),
+                               [&](const CallEdge& c) { return c.caller == caller && c.callee == callee; });
+        if (it == out.call_graph->entries.end()) {
+            if (!edge_samples_[e]) continue;
+            it = out.call_graph->entries.insert(it, CallEdge{caller, callee, 0, {}});
+        }
+        it->time_ns = ns(static_cast<double>(edge_samples_[e]));
+    }
+
+    if (!out.loops) out.loops = LoopGroup{};
+    out.loops->time_accuracy = time_accuracy;
+    for (LoopStats& l : out.loops->entries) l.time_ns = 0;
+    for (std::size_t l = 0; l < loops_.size(); ++l) {
+        const std::string& function = functions[loops_[l].function].source->name;
+        auto it = std::find_if(out.loops->entries.begin(), out.loops->entries.end(), [&](const LoopStats& s) {
+            return s.function == function && s.start_offset == loops_[l].start && s.end_offset == loops_[l].end;
+        });
+        if (it == out.loops->entries.end()) {
+            if (!loop_samples_[l]) continue;
+            it = out.loops->entries.insert(
+                it, LoopStats{function, loops_[l].start, loops_[l].end,
+                              functions[loops_[l].function].source->position(loops_[l].start).line, 0, {}});
+        }
+        it->time_ns = ns(static_cast<double>(loop_samples_[l]));
+    }
+
+    StackSampleGroup stacks;
+    std::vector<std::string> path;
+    for (std::size_t i = 1; i < nodes_.size(); ++i) {
+        if (!nodes_[i].samples) continue;
+        path.clear();
+        for (std::int32_t n = static_cast<std::int32_t>(i); n > 0; n = nodes_[static_cast<std::size_t>(n)].parent)
+            path.push_back(frame_name(nodes_[static_cast<std::size_t>(n)].frame));
+        std::reverse(path.begin(), path.end());
+        StackSample sample;
+        sample.frames = path;
+        sample.samples = nodes_[i].samples;
+        sample.time_ns = ns(static_cast<double>(nodes_[i].samples));
+        stacks.entries.push_back(std::move(sample));
+    }
+    out.call_stacks = std::move(stacks);
+    canonicalize(out);
+}
+
+} // namespace opscope

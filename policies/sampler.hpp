@@ -1,0 +1,109 @@
+// TimeSampler: where the time goes, by sampling. A timer signal (SIGPROF, on the VM's own thread, about
+// `sample_hz` times a second with ±25% jitter so it cannot lock onto a periodic program) reads the
+// instruction the interpreter is running (Machine::sample_point(), one store per instruction) and walks the
+// VM's call stack. Each sample weighs (wall time of the recorded runs / samples); shares are therefore
+// statistical, and right where timing every instruction with a clock is not: the clock would cost 7-10x
+// and its own ~9 ns would swamp the ~1.5 ns instructions it measures (../shared/MEASUREMENTS.md).
+//
+// It attributes time to instructions (so opcodes and lines), functions (self, inclusive; natives apart),
+// call edges, loops, and keeps the sampled call stacks (flame graphs). The handler allocates nothing; all
+// tables are sized when a run begins. It also measures its own cost (handler time plus the signal
+// delivery cost calibrated once per process) and reports it.
+//
+// Linux (timer_create with SIGEV_THREAD_ID). One sampling VM per thread at a time; the handler finds it
+// through a thread-local pointer. Natives may see EINTR from interrupted system calls (SA_RESTART is set).
+#pragma once
+
+#include "policy.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+namespace opscope {
+
+class TimeSampler {
+public:
+    static constexpr std::string_view name = "sampler";
+    static constexpr bool samples_pc = true;
+    static constexpr double kDefaultHz = 4000;
+    static constexpr std::size_t kMaxWalk = 256;  // frames walked per sample (top ones; main always)
+
+    explicit TimeSampler(double sample_hz = kDefaultHz);
+    ~TimeSampler();
+    TimeSampler(TimeSampler&& other) noexcept;
+    TimeSampler& operator=(TimeSampler&&) = delete;
+    TimeSampler(const TimeSampler&) = delete;
+
+    void on_run_begin(const Machine& machine);
+    void on_run_end(const Machine& machine);
+    void reset();
+    void start(const Machine& machine);
+    void stop(const Machine& machine);
+    void profile_into(Profile& out, const Machine& machine) const;
+
+    double sample_hz() const { return sample_hz_; }
+    std::uint64_t samples() const { return samples_; }
+
+    // Signal-handler entry (public for the C handler only).
+    void take_sample();
+
+private:
+    struct StackNode {  // a calling-context tree node; the root is index 0
+        std::int32_t parent = -1;
+        std::int32_t frame = -1;  // function index, or functions + native index
+        std::int32_t first_child = -1;
+        std::int32_t next_sibling = -1;
+        std::uint64_t samples = 0;
+    };
+    using Clock = std::chrono::steady_clock;
+    void bind(const Machine& machine);
+    void arm_timer();
+    void disarm_timer();
+    std::int32_t child(std::int32_t parent, std::int32_t frame);
+    std::uint64_t now_ns() const;
+
+    double sample_hz_;
+    const Machine* machine_ = nullptr;
+    std::uint64_t bound_generation_ = 0;
+    bool recording_ = true;
+    bool in_run_ = false;
+    std::atomic<bool> sampling_{false};
+
+    // Per program-wide instruction id: self samples in 1/12ths (a fused dispatch spreads over its
+    // instructions); the call edge a call site belongs to (-1: not a call); loops enclosing it (CSR).
+    static constexpr std::uint64_t kUnits = 12;
+    std::vector<std::uint64_t> self_units_;
+    std::vector<std::uint8_t> covers_;
+    std::vector<std::int32_t> site_edge_;
+    std::vector<std::uint32_t> loop_begin_, loop_ids_;
+    // Per function (bytecode functions, then natives), per edge, per loop: inclusive samples, deduplicated
+    // within a sample by stamping with the sample number.
+    std::vector<std::uint64_t> inclusive_, edge_samples_, loop_samples_;
+    std::vector<std::uint64_t> inclusive_stamp_, edge_stamp_, loop_stamp_;
+    struct Edge {
+        std::int32_t caller, callee;  // frame indices as in StackNode::frame
+    };
+    std::vector<Edge> edges_;
+    struct Loop {
+        std::uint32_t function, start, end;
+    };
+    std::vector<Loop> loops_;
+    std::vector<StackNode> nodes_;  // capacity fixed at bind; when full, samples keep their times but not stacks
+    std::vector<std::int32_t> walk_;
+
+    std::uint64_t samples_ = 0;      // taken while recording
+    std::uint64_t outside_ = 0;      // while recording but not in the interpreter (host code between runs)
+    std::uint64_t unresolved_ = 0;   // caught mid call/return, attributed to no instruction
+    std::uint64_t truncated_ = 0;
+    std::uint64_t stack_overflowed_ = 0;
+    std::uint64_t handler_ns_ = 0;
+    std::uint64_t wall_ns_ = 0;
+    Clock::time_point interval_start_{};
+    std::uint64_t rng_ = 0x9E3779B97F4A7C15ull;
+    void* timer_ = nullptr;  // timer_t
+    bool timer_armed_ = false;
+};
+
+} // namespace opscope

@@ -1,0 +1,18 @@
+// TimingProfiler: CountingProfiler's exact counts plus TimeSampler's statistical times — per opcode (total,
+// mean = time / exact count, distribution over sites), per instruction and line, per function (self and
+// inclusive, natives apart), per call edge and loop, and the sampled call stacks. A composition, not a copy.
+#pragma once
+
+#include "counting.hpp"
+#include "sampler.hpp"
+
+namespace opscope {
+
+class TimingProfiler : public Compose<CountingProfiler, TimeSampler> {
+public:
+    static constexpr std::string_view name = "timing";
+    explicit TimingProfiler(double sample_hz = TimeSampler::kDefaultHz)
+        : Compose(CountingProfiler{}, TimeSampler{sample_hz}) {}
+};
+
+} // namespace opscope
