@@ -51,6 +51,7 @@ public:
     void collect();
     const HeapStats& stats() const { return stats_; }
     void reset_stats();  // keeps live/peak accounting consistent with the objects still alive
+    void reset_peak() { stats_.peak_bytes = stats_.live_bytes; }  // Machine: at each run's start
 
     // Keeps a value alive while in scope (LIFO).
     class Pin {

@@ -293,6 +293,7 @@ void Machine::begin_run() {
     allocate_stacks();
     sp_ = stack_.get();
     heap_.set_limit(limits_.heap_bytes);
+    heap_.reset_peak();  // peak_bytes: the most live at once during this run
     const LinkedFunction& main = functions_[static_cast<std::size_t>(main_index_)];
     if (main.frame_slots > limits_.stack_slots)
         throw RuntimeError(fmt::format("stack overflow: 'main' needs {} stack slots, the limit is {}", main.frame_slots,

@@ -118,6 +118,7 @@ public:
     std::ostream& output() { return *out_; }
 
     Heap& heap() { return heap_; }
+    const Heap& heap() const { return heap_; }
     Value make_string(std::string_view text) { return Value::string(heap_.new_string(text)); }
 
     // Globals persist across runs of one loaded program; load() resets them.

@@ -1,14 +1,20 @@
-// The `opscope` command-line tool: run, asm, disasm, compile.
+// The `opscope` command-line tool: run, profile, asm, disasm, compile.
 //
 // Exit codes (also in README): 0 success, 1 runtime error in the program, 2 usage error,
 // 3 bad program (assembly, compile, bytecode or verification errors), 4 input/output error.
 #include <opscope/opscope.hpp>
+#include <opscope/report.hpp>
+
+#include "policies/counting.hpp"
+#include "policies/full.hpp"
+#include "policies/timing.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace {
 
@@ -36,16 +42,34 @@ void write_file(const std::string& path, std::string_view bytes) {
     if (!out) throw opscope::InputError(fmt::format("cannot write '{}'", path));
 }
 
-// Verifies against the built-in natives, as `run` would.
+// Natives every program run by the CLI may call: profile_start() and profile_stop() bracket the region to
+// profile (under `run` they do nothing). Both return nil.
+const std::vector<opscope::NativeDeclaration> kCliNatives = {{"profile_start", 0}, {"profile_stop", 0}};
+
+template <class Vm>
+void register_cli_natives(Vm& vm) {
+    vm.register_native("profile_start", 0, [&vm](opscope::Machine&, std::span<const opscope::Value>) {
+        if constexpr (requires { vm.start_profiling(); }) vm.start_profiling();
+        return opscope::Value::nil();
+    });
+    vm.register_native("profile_stop", 0, [&vm](opscope::Machine&, std::span<const opscope::Value>) {
+        if constexpr (requires { vm.stop_profiling(); }) vm.stop_profiling();
+        return opscope::Value::nil();
+    });
+}
+
+// Verifies against the natives `run` provides.
 opscope::Program verified(opscope::Program program) {
     opscope::Vm<> vm;
+    register_cli_natives(vm);
     vm.load(program);
     return vm.program();
 }
 
 int run(const std::string& file, const LimitOptions& limits, bool print_result) {
     opscope::Vm<> vm(limits.limits());
-    vm.load(opscope::read_program(file));
+    register_cli_natives(vm);
+    vm.load(opscope::read_program(file, kCliNatives));
     try {
         const opscope::Value result = vm.run();
         if (print_result) std::cout << "result: " << opscope::to_display(result) << '\n';
@@ -55,6 +79,65 @@ int run(const std::string& file, const LimitOptions& limits, bool print_result) 
         return runtime_error;
     }
     return ok;
+}
+
+struct ProfileOptions {
+    std::string policy = "full";
+    std::string format = "text";
+    std::string output;
+    double sample_rate = opscope::TimeSampler::kDefaultHz;
+    bool print_result = false;
+    opscope::ReportOptions report;
+};
+
+// Fills in each hot line's source text when the program came from a text file.
+void attach_source_lines(opscope::Profile& profile, const std::string& file) {
+    if (!profile.lines || !(file.ends_with(".ops") || file.ends_with(".opasm"))) return;
+    std::vector<std::string> lines;
+    std::istringstream text(opscope::read_text_file(file));
+    for (std::string line; std::getline(text, line);) lines.push_back(line);
+    for (opscope::LineStats& l : profile.lines->entries)
+        if (l.line >= 1 && l.line <= lines.size()) l.source_text = lines[l.line - 1];
+}
+
+// Runs the program under the policy, then writes the report (also after a runtime error: partial).
+template <class Policy>
+int profile_with(Policy policy, const std::string& file, const LimitOptions& limits, const ProfileOptions& options) {
+    opscope::Vm<Policy> vm(limits.limits(), std::move(policy));
+    register_cli_natives(vm);
+    vm.load(opscope::read_program(file, kCliNatives));
+    int code = ok;
+    std::string error;
+    try {
+        const opscope::Value result = vm.run();
+        if (options.print_result) std::cout << "result: " << opscope::to_display(result) << '\n';
+    } catch (const opscope::RuntimeError& e) {
+        std::cout.flush();
+        std::cerr << e.format() << '\n';
+        error = e.what();
+        code = runtime_error;
+    }
+    opscope::Profile profile = vm.profile();
+    profile.source_file = file;
+    profile.partial = code != ok;
+    profile.error = error;
+    attach_source_lines(profile, file);
+    const std::string report =
+        options.format == "json" ? opscope::format_json(profile) : opscope::format_text(profile, options.report);
+    if (options.output.empty()) {
+        std::cout.flush();
+        std::cout << '\n' << report;
+        std::cout.flush();
+    } else {
+        write_file(options.output, report);
+    }
+    return code;
+}
+
+int profile(const std::string& file, const LimitOptions& limits, const ProfileOptions& options) {
+    if (options.policy == "counting") return profile_with(opscope::CountingProfiler{}, file, limits, options);
+    if (options.policy == "timing") return profile_with(opscope::TimingProfiler{options.sample_rate}, file, limits, options);
+    return profile_with(opscope::FullProfiler{options.sample_rate}, file, limits, options);
 }
 
 } // namespace
@@ -73,6 +156,30 @@ int main(int argc, char** argv) {
     run_cmd->add_option("FILE", file, "Program file")->required();
     run_cmd->add_flag("--print-result", print_result, "Print main's result value after the program's output");
     limits.add_to(*run_cmd);
+
+    ProfileOptions profile_options;
+    CLI::App* profile_cmd = app.add_subcommand("profile", "Run a program under a profiler policy and report");
+    profile_cmd->add_option("FILE", file, "Program file")->required();
+    profile_cmd->add_option("--policy", profile_options.policy, "counting (exact counts), timing (+ sampled times), full (+ memory, timeline)")
+        ->check(CLI::IsMember({"counting", "timing", "full"}))
+        ->capture_default_str();
+    profile_cmd->add_option("--format", profile_options.format, "Report format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    profile_cmd->add_option("-o,--output", profile_options.output, "Write the report here (default: after the program's output)");
+    profile_cmd->add_option("--top", profile_options.report.top, "Rows per ranked section")->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    profile_cmd->add_option("--threshold", profile_options.report.threshold_percent,
+                            "Hotspots and lines below this percent of instructions are left out")
+        ->check(CLI::Range(0.0, 100.0))
+        ->capture_default_str();
+    profile_cmd->add_option("--hot-loop-min", profile_options.report.hot_loop_min, "Loops with fewer iterations are left out")
+        ->capture_default_str();
+    profile_cmd->add_option("--sample-rate", profile_options.sample_rate, "Timer samples per second (timing, full)")
+        ->check(CLI::Range(1.0, 100000.0))
+        ->capture_default_str();
+    profile_cmd->add_flag("--print-result", profile_options.print_result, "Print main's result value after the program's output");
+    limits.add_to(*profile_cmd);
 
     CLI::App* asm_cmd = app.add_subcommand("asm", "Assemble .opasm into bytecode (.opc)");
     asm_cmd->add_option("FILE", file, "Assembly file")->required();
@@ -97,18 +204,19 @@ int main(int argc, char** argv) {
 
     try {
         if (*run_cmd) return run(file, limits, print_result);
+        if (*profile_cmd) return profile(file, limits, profile_options);
         if (*asm_cmd) {
             opscope::Program program = opscope::assemble(opscope::read_text_file(file), file);
             if (!no_verify) program = verified(std::move(program));
             const auto bytes = opscope::encode_bytecode(program);
             write_file(output, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
         } else if (*disasm_cmd) {
-            const std::string text = opscope::disassemble(opscope::read_program(file));
+            const std::string text = opscope::disassemble(opscope::read_program(file, kCliNatives));
             if (output.empty()) std::cout << text;
             else write_file(output, text);
         } else if (*compile_cmd) {
             if (!file.ends_with(".ops")) throw opscope::InputError(fmt::format("'{}' is not a .ops source file", file));
-            const opscope::Program program = verified(opscope::read_program(file));
+            const opscope::Program program = verified(opscope::read_program(file, kCliNatives));
             if (assembly) {
                 const std::string text = opscope::disassemble(program);
                 if (output.empty()) std::cout << text;
