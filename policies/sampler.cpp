@@ -385,7 +385,9 @@ void TimeSampler::profile_into(Profile& out, const Machine& machine) const {
     const auto time_accuracy = std::optional<Accuracy>(Accuracy::statistical);
     if (!out.opcodes) out.opcodes = OpcodeGroup{};
     out.opcodes->time_accuracy = time_accuracy;
-    for (auto& [opcode, units] : opcode_units) {
+    for (const auto& entry : opcode_units) {
+        const std::string& opcode = entry.first;
+        const double units = entry.second;
         auto it = std::find_if(out.opcodes->entries.begin(), out.opcodes->entries.end(),
                                [&](const OpcodeStats& s) { return s.name == opcode; });
         if (it == out.opcodes->entries.end()) it = out.opcodes->entries.insert(it, OpcodeStats{opcode, 0, {}, {}});
@@ -404,7 +406,9 @@ void TimeSampler::profile_into(Profile& out, const Machine& machine) const {
 
     if (!out.lines) out.lines = LineGroup{};
     out.lines->time_accuracy = time_accuracy;
-    for (const auto& [line, units] : line_units) {
+    for (const auto& entry : line_units) {
+        const std::uint32_t line = entry.first;
+        const double units = entry.second;
         auto it = std::find_if(out.lines->entries.begin(), out.lines->entries.end(),
                                [&](const LineStats& s) { return s.line == line; });
         if (it == out.lines->entries.end()) it = out.lines->entries.insert(it, LineStats{line, 0, {}, {}});

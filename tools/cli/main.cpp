@@ -48,14 +48,20 @@ const std::vector<opscope::NativeDeclaration> kCliNatives = {{"profile_start", 0
 
 template <class Vm>
 void register_cli_natives(Vm& vm) {
-    vm.register_native("profile_start", 0, [&vm](opscope::Machine&, std::span<const opscope::Value>) {
-        if constexpr (requires { vm.start_profiling(); }) vm.start_profiling();
-        return opscope::Value::nil();
-    });
-    vm.register_native("profile_stop", 0, [&vm](opscope::Machine&, std::span<const opscope::Value>) {
-        if constexpr (requires { vm.stop_profiling(); }) vm.stop_profiling();
-        return opscope::Value::nil();
-    });
+    if constexpr (requires { vm.start_profiling(); vm.stop_profiling(); }) {
+        vm.register_native("profile_start", 0, [&vm](opscope::Machine&, std::span<const opscope::Value>) {
+            vm.start_profiling();
+            return opscope::Value::nil();
+        });
+        vm.register_native("profile_stop", 0, [&vm](opscope::Machine&, std::span<const opscope::Value>) {
+            vm.stop_profiling();
+            return opscope::Value::nil();
+        });
+    } else {
+        const auto nothing = [](opscope::Machine&, std::span<const opscope::Value>) { return opscope::Value::nil(); };
+        vm.register_native("profile_start", 0, nothing);
+        vm.register_native("profile_stop", 0, nothing);
+    }
 }
 
 // Verifies against the natives `run` provides.
