@@ -218,6 +218,13 @@ std::vector<std::uint64_t> CountingProfiler::instruction_counts(const Machine& m
 }
 
 void CountingProfiler::profile_into(Profile& out, const Machine& machine) const {
+    if (bound_program_ != &machine || bound_generation_ != machine.load_generation()) {
+        // Nothing recorded for this program yet (no run since load()): its profile is all zeros.
+        CountingProfiler fresh;
+        fresh.bind(machine);
+        fresh.profile_into(out, machine);
+        return;
+    }
     const std::vector<std::uint64_t> count = instruction_counts(machine);
     // Times control entered a leader's block while recording, including an entry fuel stopped short.
     std::vector<std::uint64_t> landed(count.size(), 0);
@@ -278,6 +285,11 @@ void CountingProfiler::profile_into(Profile& out, const Machine& machine) const 
                         loops.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target),
                                                           static_cast<std::uint32_t>(k), line_of(f, target), t, {}});
                 }
+                if (op == Op::jmp && static_cast<std::size_t>(f.source->code[k].operand) <= k) {
+                    const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
+                    loops.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target),
+                                                      static_cast<std::uint32_t>(k), line_of(f, target), n, {}});
+                }
                 if (n == 0) continue;
                 total += n;
                 ++unique;
@@ -289,9 +301,6 @@ void CountingProfiler::profile_into(Profile& out, const Machine& machine) const 
                 if (op == Op::jmp) {
                     const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
                     pairs[{op, user_op(f, target)}] += static_cast<std::int64_t>(n);
-                    if (target <= k)
-                        loops.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target),
-                                                          static_cast<std::uint32_t>(k), line_of(f, target), n, {}});
                 } else if (op == Op::call) {
                     if (const LinkedFunction* callee = callee_of(machine, f, k)) {
                         op_pops = static_cast<int>(callee->nargs);

@@ -13,7 +13,8 @@ namespace opscope {
 class FullProfiler : public Compose<CountingProfiler, TimeSampler, MemoryRecorder, CallTimeline> {
 public:
     static constexpr std::string_view name = "full";
-    explicit FullProfiler(double sample_hz = TimeSampler::kDefaultHz,
+    FullProfiler() : FullProfiler(TimeSampler::kDefaultHz) {}
+    explicit FullProfiler(double sample_hz,
                           std::size_t timeline_capacity = CallTimeline::kDefaultCapacity)
         : Compose(CountingProfiler{}, TimeSampler{sample_hz}, MemoryRecorder{}, CallTimeline{timeline_capacity}) {}
 };

@@ -30,7 +30,8 @@ public:
     static constexpr double kDefaultHz = 4000;
     static constexpr std::size_t kMaxWalk = 256;  // frames walked per sample (top ones; main always)
 
-    explicit TimeSampler(double sample_hz = kDefaultHz);
+    TimeSampler() : TimeSampler(kDefaultHz) {}
+    explicit TimeSampler(double sample_hz);
     ~TimeSampler();
     TimeSampler(TimeSampler&& other) noexcept;
     TimeSampler& operator=(TimeSampler&&) = delete;

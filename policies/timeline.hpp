@@ -18,7 +18,8 @@ public:
     static constexpr std::size_t kDefaultCapacity = 1u << 16;  // events kept (a power of two)
     static constexpr std::uint64_t kAnchorEvery = 64;
 
-    explicit CallTimeline(std::size_t capacity = kDefaultCapacity);
+    CallTimeline() : CallTimeline(kDefaultCapacity) {}
+    explicit CallTimeline(std::size_t capacity);
 
     void on_call(const LinkedFunction*, std::size_t, const LinkedFunction& callee, std::size_t depth) {
         record(callee.index, /*exit=*/false, depth);

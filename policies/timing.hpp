@@ -11,7 +11,8 @@ namespace opscope {
 class TimingProfiler : public Compose<CountingProfiler, TimeSampler> {
 public:
     static constexpr std::string_view name = "timing";
-    explicit TimingProfiler(double sample_hz = TimeSampler::kDefaultHz)
+    TimingProfiler() : TimingProfiler(TimeSampler::kDefaultHz) {}
+    explicit TimingProfiler(double sample_hz)
         : Compose(CountingProfiler{}, TimeSampler{sample_hz}) {}
 };
 

@@ -1,0 +1,524 @@
+// CountingProfiler's counts are exact: over a thousand random valid programs its profile equals, group by
+// group, that of NaiveCounter (policy_support.hpp), a reference that watches every instruction of the
+// unfused program and counts by brute force — for runs that return, `halt` inside nested calls, fault,
+// run out of fuel, overflow the call depth, pause and resume profiling from natives, and repeat on one VM.
+// Then a few hand-written programs whose counts are known by construction, with the numbers written here.
+#include "policy_support.hpp"
+#include "program_generator.hpp"
+
+#include "policies/counting.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+
+using namespace opscope;
+using test::count_differences;
+using test::count_view;
+using test::CountView;
+
+namespace {
+
+// More instructions than any generated program needs: a VM bug that loops forever fails instead of hanging.
+constexpr std::uint64_t kGuardFuel = 20'000'000;
+
+// Output, then the result or the error with its backtrace.
+template <class Profiler>
+std::string run_once(Vm<Profiler>& vm) {
+    std::ostringstream out;
+    vm.set_output(out);
+    try {
+        const Value result = vm.run();
+        out << "=> " << to_display(result);
+    } catch (const RuntimeError& e) {
+        out << e.format();
+    }
+    return out.str();
+}
+
+// The policy under test and the reference, side by side; both reused from program to program (a new
+// load() starts each one's profile afresh).
+struct Pair {
+    Vm<CountingProfiler> counting;
+    Vm<test::NaiveCounter> naive;
+    Pair() {
+        test::register_pause_natives(counting);
+        test::register_pause_natives(naive);
+    }
+    void load(const Program& program, const Limits& limits) {
+        for (Machine* m : {static_cast<Machine*>(&counting), static_cast<Machine*>(&naive)}) {
+            m->set_limits(limits);
+            m->load(program);
+        }
+        counting.start_profiling();
+        naive.start_profiling();
+    }
+    // Runs both; the transcripts must agree (fusion is invisible). Returns the transcript.
+    std::string run(std::string_view program_text = {}) {
+        const std::string expected = run_once(naive);
+        const std::string actual = run_once(counting);
+        BOOST_TEST(actual == expected, "fused and unfused runs differ:\n" << program_text);
+        return actual;
+    }
+    // What differs between the two profiles ("" when equal).
+    std::string differences() const {
+        return count_differences(count_view(naive.profile()), count_view(counting.profile()));
+    }
+};
+
+struct Outcomes {
+    int returned = 0, halted = 0, halted_nested = 0, faulted = 0, out_of_fuel = 0, call_overflow = 0, paused = 0;
+};
+
+// The groups of a profile as a view, to check hand-written expectations against.
+test::GroupView group(const CountView& view, const std::string& name) {
+    const auto it = view.find(name);
+    return it == view.end() ? test::GroupView{} : it->second;
+}
+
+// Checks `counting`'s profile against the naive one and the group expectations given.
+void check_exact(Pair& pair, const CountView& expected_groups, const std::string& context) {
+    const std::string differences = pair.differences();
+    BOOST_TEST(differences.empty(), context << ": counting profile differs from the naive counter:\n" << differences);
+    const CountView actual = count_view(pair.counting.profile());
+    for (const auto& [name, entries] : expected_groups)
+        BOOST_TEST(count_differences({{name, entries}}, {{name, group(actual, name)}}).empty(),
+                   context << ": group " << name << ":\n"
+                           << count_differences({{name, entries}}, {{name, group(actual, name)}}));
+    BOOST_TEST(pair.naive.profiler().inconsistencies() == 0u);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(counting)
+
+BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
+    constexpr std::uint64_t kSeed = 0x636f756e74696e67;  // "counting"
+    constexpr int kPrograms = 1200;
+    test::ProgramGenerator generator(kSeed);
+    std::mt19937_64 random(kSeed);
+    const auto below = [&](std::uint64_t n) { return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(random); };
+    Pair pair;
+    Outcomes outcomes;
+    int reported = 0, mismatches = 0, runs = 0;
+    std::map<std::string, int> mismatched_groups;  // group -> differing entries, over all runs
+
+    for (int n = 0; n < kPrograms; ++n) {
+        generator.set_options(test::GeneratorOptions{.pause_percent = n % 2 ? 15 : 0});
+        const std::string text = generator.generate();
+        Program program;
+        try {
+            program = assemble(text, "generated.opasm");
+            pair.load(program, Limits{.fuel = kGuardFuel});
+        } catch (const ProgramError& e) {
+            BOOST_ERROR("generated program " << n << " is not valid:\n" << e.what() << "\n" << text);
+            continue;
+        }
+
+        const auto compare = [&](const std::string& configuration) {
+            ++runs;
+            const std::string differences = pair.differences();
+            if (differences.empty() && pair.naive.profiler().inconsistencies() == 0) return;
+            ++mismatches;
+            std::istringstream lines(differences);
+            for (std::string line; std::getline(lines, line);)  // "  group [key]: ..."
+                if (const std::size_t bracket = line.find(" ["); bracket != std::string::npos)
+                    ++mismatched_groups[line.substr(2, bracket - 2)];
+            if (reported++ < 5)
+                BOOST_ERROR("program " << n << " (seed " << kSeed << "), " << configuration << ":\n"
+                                       << differences << "naive counter inconsistencies: "
+                                       << pair.naive.profiler().inconsistencies() << "\n--- program ---\n"
+                                       << text);
+        };
+        const auto note = [&](const std::string& transcript) {
+            switch (pair.counting.run_end()) {
+            case RunEnd::returned: ++outcomes.returned; break;
+            case RunEnd::halted:
+                ++outcomes.halted;
+                if (pair.naive.profiler().last_halt_depth() > 1) ++outcomes.halted_nested;
+                break;
+            case RunEnd::out_of_fuel: ++outcomes.out_of_fuel; break;
+            default:
+                ++outcomes.faulted;
+                if (transcript.find("call depth limit exceeded") != std::string::npos) ++outcomes.call_overflow;
+                break;
+            }
+        };
+
+        // 1. A whole run.
+        const std::string transcript = pair.run(text);
+        BOOST_TEST(transcript.find("fuel exhausted") == std::string::npos,
+                   "program " << n << " did not end within " << kGuardFuel << " instructions\n" << text);
+        note(transcript);
+        compare("whole run");
+        if (test::count_view(pair.naive.profile())["functions"].contains("pstop")) ++outcomes.paused;
+        const std::uint64_t executed = pair.naive.profile().summary->total_instructions;
+
+        // 2. The same program out of fuel somewhere (or, now and then, before main's first instructions).
+        if (executed > 1) {
+            const std::uint64_t fuel = n % 10 == 0 ? 1 + below(3) : 1 + below(executed - 1);
+            pair.load(program, Limits{.fuel = fuel});
+            note(pair.run(text));
+            compare("fuel limit " + std::to_string(fuel));
+        }
+        // 3. With a small call-depth limit: calls may overflow.
+        if (n % 4 == 1) {
+            const auto depth = static_cast<std::uint32_t>(2 + below(3));
+            pair.load(program, Limits{.fuel = kGuardFuel, .max_call_depth = depth});
+            note(pair.run(text));
+            compare("max_call_depth " + std::to_string(depth));
+        }
+        // 4. Several runs on one VM add up.
+        if (n % 5 == 3) {
+            pair.load(program, Limits{.fuel = kGuardFuel});
+            for (int run = 0; run < 3; ++run) pair.run(text);
+            compare("three runs on one VM");
+        }
+    }
+    BOOST_TEST_MESSAGE(fmt::format("{} programs, {} runs: {} returned, {} halted ({} inside calls), {} faulted ({} call "
+                                   "overflows), {} out of fuel; {} with pause/resume; {} mismatches",
+                                   kPrograms, runs, outcomes.returned, outcomes.halted, outcomes.halted_nested,
+                                   outcomes.faulted, outcomes.call_overflow, outcomes.out_of_fuel, outcomes.paused,
+                                   mismatches));
+    std::string by_group;
+    for (const auto& [name, count] : mismatched_groups) by_group += fmt::format(" {} {};", name, count);
+    BOOST_TEST(mismatches == 0, "differing entries by group:" << by_group);
+    // The generator must reach every way a run can end.
+    BOOST_TEST(outcomes.returned > kPrograms / 4);
+    BOOST_TEST(outcomes.halted > kPrograms / 20);
+    BOOST_TEST(outcomes.halted_nested > 10);
+    BOOST_TEST(outcomes.faulted > kPrograms / 20);
+    BOOST_TEST(outcomes.call_overflow > 10);
+    BOOST_TEST(outcomes.out_of_fuel > kPrograms / 2);
+    BOOST_TEST(outcomes.paused > kPrograms / 8);
+}
+
+// --- hand-written programs with known counts ------------------------------------------------------------
+
+// sum += i for i in 0..999: the body runs exactly 1000 times, the test 1001 times. Offsets and lines:
+// 0-4 on lines 2-6, the body 5-12 on lines 8-15, the test 13-16 on lines 17-20, 17-19 on lines 21-23.
+constexpr std::string_view kThousandIterations = R"(.func main 0 2
+    push 0
+    store 0
+    push 0
+    store 1
+    jmp test
+body:
+    load 0
+    load 1
+    add
+    store 0
+    load 1
+    push 1
+    add
+    store 1
+test:
+    load 1
+    push 1000
+    lt
+    jnz body
+    load 0
+    print
+    halt
+.end
+)";
+
+BOOST_AUTO_TEST_CASE(a_loop_of_exactly_1000_iterations) {
+    Pair pair;
+    pair.load(assemble(kThousandIterations, "t.opasm"), {});
+    BOOST_TEST(pair.run() == "499500\n=> nil");
+    test::GroupView lines;
+    for (int line : {2, 3, 4, 5, 6, 21, 22, 23}) lines[std::to_string(line)] = "1";
+    for (int line = 8; line <= 15; ++line) lines[std::to_string(line)] = "1000";
+    for (int line = 17; line <= 20; ++line) lines[std::to_string(line)] = "1001";
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "12012"}, {"unique_instructions", "20"}, {"max_call_depth", "1"}}},
+                 {"loops", {{"main+5..16", "line 8 iterations 1000"}}},
+                 {"branches", {{"main+16", "line 20 executed 1001 taken 1000"}}},
+                 {"opcodes",
+                  {{"push", "2003"}, {"store", "2002"}, {"jmp", "1"}, {"load", "4002"}, {"add", "2000"},
+                   {"lt", "1001"}, {"jnz", "1001"}, {"print", "1"}, {"halt", "1"}}},
+                 {"lines", lines},
+                 {"functions", {{"main", "calls 1"}}},
+                 {"call_graph", {{"<host> -> main", "1"}}},
+                 {"frames", {{"pushed", "1"}, {"popped", "1"}, {"max_depth", "1"}}},
+                 {"stack", {{"pushes", "9006"}, {"pops", "9006"}, {"max_depth", "2"}}},
+                 {"opcode_pairs",
+                  {{"push store", "2"}, {"store push", "1"}, {"store jmp", "1"}, {"jmp load", "1"},
+                   {"load load", "1000"}, {"load add", "1000"}, {"add store", "2000"}, {"store load", "2000"},
+                   {"load push", "2001"}, {"push add", "1000"}, {"push lt", "1001"}, {"lt jnz", "1001"},
+                   {"jnz load", "1001"}, {"load print", "1"}, {"print halt", "1"}}}},
+                "1000 iterations");
+    const CountView view = count_view(pair.counting.profile());
+    BOOST_TEST(group(view, "instructions").at("main+5") == "load line 8 x1000");
+    BOOST_TEST(group(view, "instructions").at("main+16") == "jnz line 20 x1001");
+}
+
+BOOST_AUTO_TEST_CASE(fib_10_makes_177_calls) {
+    Pair pair;
+    pair.load(assemble(test::opasm_example_sized("fib.opasm", 10), "fib.opasm"), {});
+    BOOST_TEST(pair.run() == "55\n=> nil");
+    // 177 calls: 88 with n >= 2 (the jz to `recurse` taken) and 89 leaves; main + 10 nested fib frames.
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "1770"}, {"unique_instructions", "20"}, {"max_call_depth", "11"}}},
+                 {"functions", {{"main", "calls 1"}, {"fib", "calls 177"}}},
+                 {"call_graph", {{"<host> -> main", "1"}, {"main -> fib", "1"}, {"fib -> fib", "176"}}},
+                 {"frames", {{"pushed", "178"}, {"popped", "178"}, {"max_depth", "11"}}},
+                 {"stack", {{"pushes", "1414"}, {"pops", "1414"}, {"max_depth", "3"}}},
+                 {"branches", {{"fib+3", "line 6 executed 177 taken 88"}}},
+                 {"loops", {}},
+                 {"opcodes",
+                  {{"load", "442"}, {"push", "354"}, {"lt", "177"}, {"jz", "177"}, {"ret", "177"}, {"sub", "176"},
+                   {"call", "177"}, {"add", "88"}, {"print", "1"}, {"halt", "1"}}}},
+                "fib(10)");
+    const test::GroupView pairs = group(count_view(pair.counting.profile()), "opcode_pairs");
+    BOOST_TEST(pairs.at("call load") == "177");  // into fib
+    BOOST_TEST(pairs.at("ret print") == "1");    // back into main
+    BOOST_TEST(pairs.at("ret load") == "88");    // after the first recursive call
+    BOOST_TEST(pairs.at("ret add") == "88");     // after the second
+}
+
+BOOST_AUTO_TEST_CASE(halt_inside_nested_calls_pops_every_frame) {
+    Pair pair;
+    pair.load(assemble(R"(.func main 0 0
+    call a
+    ret
+.end
+.func a 0 0
+    call b
+    ret
+.end
+.func b 0 0
+    push 7
+    print
+    halt
+.end
+)",
+                       "t.opasm"),
+              {});
+    BOOST_TEST(pair.run() == "7\n=> nil");
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "5"}, {"unique_instructions", "5"}, {"max_call_depth", "3"}}},
+                 {"frames", {{"pushed", "3"}, {"popped", "3"}, {"max_depth", "3"}}},
+                 // the calls' results never arrive, but a call counts as popping its arguments and pushing one
+                 {"stack", {{"pushes", "3"}, {"pops", "1"}, {"max_depth", "1"}}},
+                 {"opcodes", {{"call", "2"}, {"push", "1"}, {"print", "1"}, {"halt", "1"}}},
+                 {"opcode_pairs", {{"call call", "1"}, {"call push", "1"}, {"push print", "1"}, {"print halt", "1"}}},
+                 {"functions", {{"main", "calls 1"}, {"a", "calls 1"}, {"b", "calls 1"}}}},
+                "halt at depth 3");
+}
+
+BOOST_AUTO_TEST_CASE(a_fault_counts_the_faulting_instruction_and_nothing_after_it) {
+    Pair pair;
+    pair.load(assemble(R"(.func main 0 0
+    push 1
+    call f
+    ret
+.end
+.func f 1 1
+    push 0
+    call g
+    ret
+.end
+.func g 1 1
+    load 0
+    push 0
+    div
+    ret
+.end
+)",
+                       "t.opasm"),
+              {});
+    BOOST_TEST(pair.run().starts_with("error: division by zero"));
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "7"}, {"unique_instructions", "7"}, {"max_call_depth", "3"}}},
+                 {"frames", {{"pushed", "3"}, {"popped", "0"}, {"max_depth", "3"}}},
+                 {"stack", {{"pushes", "7"}, {"pops", "4"}, {"max_depth", "2"}}},
+                 {"opcodes", {{"push", "3"}, {"call", "2"}, {"load", "1"}, {"div", "1"}}},
+                 {"opcode_pairs",
+                  {{"push call", "2"}, {"call push", "1"}, {"call load", "1"}, {"load push", "1"}, {"push div", "1"}}}},
+                "division by zero at depth 3");
+}
+
+BOOST_AUTO_TEST_CASE(a_call_that_overflows_the_call_depth_pushes_no_frame) {
+    Pair pair;
+    // down(n) recurses forever; with at most 3 frames the third call of `down` fails.
+    pair.load(assemble(R"(.func down 1 1
+    load 0
+    push 1
+    add
+    call down
+    ret
+.end
+.func main 0 0
+    push 0
+    call down
+    ret
+.end
+)",
+                       "t.opasm"),
+              Limits{.max_call_depth = 3});
+    BOOST_TEST(pair.run().starts_with("error: "));
+    // main: push, call (2); down at depth 2: load, push, add, call (4); down at depth 3: the same (4), whose
+    // call fails.
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "10"}, {"unique_instructions", "6"}, {"max_call_depth", "3"}}},
+                 {"functions", {{"main", "calls 1"}, {"down", "calls 2"}}},
+                 {"call_graph", {{"<host> -> main", "1"}, {"main -> down", "1"}, {"down -> down", "1"}}},
+                 {"frames", {{"pushed", "3"}, {"popped", "0"}, {"max_depth", "3"}}},
+                 {"opcode_pairs",
+                  {{"push call", "1"}, {"call load", "2"}, {"load push", "2"}, {"push add", "2"}, {"add call", "2"}}}},
+                "call depth overflow");
+}
+
+BOOST_AUTO_TEST_CASE(out_of_fuel_the_instruction_never_started) {
+    Pair pair;
+    // Fuel is charged per straight run: 5 (offsets 0-4), then 4 (the first test), then 12 per iteration.
+    // 134 = 5 + 4 + 10 * 12 + 5: ten iterations fit; the eleventh's jump back is taken, but its body never
+    // starts.
+    pair.load(assemble(kThousandIterations, "t.opasm"), Limits{.fuel = 134});
+    BOOST_TEST(pair.run() == "error: fuel exhausted: the limit of 134 instructions was reached\n  at main+5 (t.opasm:8)");
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "129"}, {"unique_instructions", "17"}, {"max_call_depth", "1"}}},
+                 {"loops", {{"main+5..16", "line 8 iterations 11"}}},
+                 {"branches", {{"main+16", "line 20 executed 11 taken 11"}}},
+                 {"frames", {{"pushed", "1"}, {"popped", "0"}, {"max_depth", "1"}}}},
+                "out of fuel");
+    const test::GroupView pairs = group(count_view(pair.counting.profile()), "opcode_pairs");
+    BOOST_TEST(pairs.at("jnz load") == "10");
+    BOOST_TEST(group(count_view(pair.counting.profile()), "instructions").at("main+5") == "load line 8 x10");
+}
+
+BOOST_AUTO_TEST_CASE(out_of_fuel_before_main_starts_records_nothing) {
+    Pair pair;
+    pair.load(assemble(kThousandIterations, "t.opasm"), {});
+    pair.run();  // a full profile of this program first: the next load must start afresh
+    pair.load(assemble(std::string(kThousandIterations), "again.opasm"), Limits{.fuel = 3});
+    BOOST_TEST(pair.run().starts_with("error: fuel exhausted"));
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "0"}, {"unique_instructions", "0"}, {"max_call_depth", "0"}}},
+                 {"functions", {{"main", "calls 0"}}},
+                 {"frames", {{"pushed", "0"}, {"popped", "0"}, {"max_depth", "0"}}},
+                 {"branches", {{"main+16", "line 20 executed 0 taken 0"}}},
+                 {"loops", {{"main+5..16", "line 8 iterations 0"}}}},
+                "out of fuel at once");
+}
+
+BOOST_AUTO_TEST_CASE(every_backward_jump_is_a_loop_executed_or_not) {
+    Pair pair;
+    // Unreachable backward jumps.
+    pair.load(assemble(R"(.func main 0 1
+    push 0
+    store 0
+    jmp skip
+back:
+    push 1
+    jz back
+    jmp back
+skip:
+    push 5
+    ret
+.end
+)",
+                       "t.opasm"),
+              {});
+    BOOST_TEST(pair.run() == "=> 5");
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "5"}, {"unique_instructions", "5"}, {"max_call_depth", "1"}}},
+                 {"loops", {{"main+3..4", "line 6 iterations 0"}, {"main+3..5", "line 6 iterations 0"}}},
+                 {"branches", {{"main+4", "line 7 executed 0 taken 0"}}}},
+                "unexecuted backward jumps");
+
+    // A loop tested at the top whose body leaves on its first pass: the back edge (main+12) never runs.
+    pair.load(assemble(R"(.func main 0 1
+    push 0
+    store 0
+top:
+    load 0
+    push 3
+    lt
+    jz done
+    push 1
+    jnz done
+    load 0
+    push 1
+    add
+    store 0
+    jmp top
+done:
+    push 0
+    ret
+.end
+)",
+                       "t.opasm"),
+              {});
+    BOOST_TEST(pair.run() == "=> 0");
+    check_exact(pair, {{"loops", {{"main+2..12", "line 5 iterations 0"}}}}, "a loop left on its first pass");
+}
+
+BOOST_AUTO_TEST_CASE(native_calls_are_counted_as_native_functions) {
+    Pair pair;
+    pair.load(assemble(R"(.func main 0 0
+    push 16
+    call sqrt
+    print
+    call clock
+    pop
+    push 16
+    call sqrt
+    ret
+.end
+)",
+                       "t.opasm"),
+              {});
+    BOOST_TEST(pair.run() == "4.0\n=> 4.0");
+    check_exact(pair,
+                {{"functions", {{"main", "calls 1"}, {"sqrt", "calls 2 native"}, {"clock", "calls 1 native"}}},
+                 {"call_graph", {{"<host> -> main", "1"}, {"main -> sqrt", "2"}, {"main -> clock", "1"}}},
+                 {"frames", {{"pushed", "1"}, {"popped", "1"}, {"max_depth", "1"}}},
+                 {"stack", {{"pushes", "5"}, {"pops", "5"}, {"max_depth", "1"}}},
+                 {"opcode_pairs",
+                  {{"push call", "2"}, {"call print", "1"}, {"print call", "1"}, {"call pop", "1"}, {"pop push", "1"},
+                   {"call ret", "1"}}}},
+                "natives");
+}
+
+BOOST_AUTO_TEST_CASE(runs_on_one_vm_add_up) {
+    Pair pair;
+    pair.load(assemble(test::opasm_example_sized("fib.opasm", 10), "fib.opasm"), {});
+    pair.run();
+    pair.run();
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "3540"}, {"unique_instructions", "20"}, {"max_call_depth", "11"}}},
+                 {"functions", {{"main", "calls 2"}, {"fib", "calls 354"}}},
+                 {"call_graph", {{"<host> -> main", "2"}, {"main -> fib", "2"}, {"fib -> fib", "352"}}},
+                 {"frames", {{"pushed", "356"}, {"popped", "356"}, {"max_depth", "11"}}}},
+                "fib(10) twice");
+    // A run's first instruction does not pair with the previous run's last.
+    BOOST_TEST(!group(count_view(pair.counting.profile()), "opcode_pairs").contains("halt push"));
+}
+
+BOOST_AUTO_TEST_CASE(compiled_examples_count_exactly) {
+    Pair pair;
+    const std::pair<const char*, std::pair<const char*, const char*>> examples[] = {
+        {"fib.ops", {"let N = 30;", "let N = 12;"}},
+        {"loop.ops", {"let N = 100000000;", "let N = 3000;"}},
+        {"sieve.ops", {"let N = 2000000;", "let N = 500;"}},
+        {"calls.ops", {"let N = 10000000;", "let N = 2000;"}},
+        {"hello.ops", {"", ""}},
+    };
+    for (const auto& [name, change] : examples) {
+        std::string source = test::example_text(name);
+        if (*change.first) source = test::replaced(source, change.first, change.second);
+        pair.load(compile_source(source, name), {});
+        pair.run();
+        check_exact(pair, {}, name);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
