@@ -1,0 +1,125 @@
+// The sampled times are right: programs whose cost is known by construction (natives that spin for a
+// known time, functions doing a known multiple of the same work) get their shares within 5 points.
+#include "policies/full.hpp"
+#include "policies/timing.hpp"
+
+#include <opscope/opscope.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <sstream>
+#include <string>
+
+namespace {
+
+using namespace opscope;
+
+// Busy-waits: a sleep would leave the thread, and wall-clock samples would still land here, but spinning
+// is the case a profiler must get right.
+Value spin_for(std::span<const Value> args) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(args[0].as.i);
+    while (std::chrono::steady_clock::now() < end) {
+    }
+    return Value::nil();
+}
+
+template <class Policy>
+Profile profile_of(const std::string& source) {
+    Vm<Policy> vm;
+    vm.register_native("spin", 1, [](Machine&, std::span<const Value> args) { return spin_for(args); });
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(compile_source(source, "known.ops", {{"spin", 1}}));
+    vm.run();
+    return vm.profile();
+}
+
+const FunctionStats& function(const Profile& p, const std::string& name) {
+    for (const FunctionStats& f : p.functions->entries)
+        if (f.name == name) return f;
+    BOOST_FAIL("no function " << name);
+    return p.functions->entries.front();
+}
+
+double share(std::uint64_t part, std::uint64_t whole) { return 100.0 * static_cast<double>(part) / static_cast<double>(whole); }
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(timing)
+
+BOOST_AUTO_TEST_CASE(native_time_shares_match_known_spins) {
+    // Per round: 3 ms in a(), 1 ms in b(), each spinning in the native: 75% and 25% of the time.
+    const Profile p = profile_of<TimingProfiler>(
+        "fn a() { spin(3000); }\nfn b() { spin(1000); }\n"
+        "for (let i = 0; i < 100; i = i + 1) { a(); b(); }\n");
+    const std::uint64_t wall = *p.summary->wall_time_ns;
+    BOOST_TEST(wall >= 400'000'000u);
+    BOOST_TEST(p.timing->samples > 500u);
+    const FunctionStats& a = function(p, "a");
+    const FunctionStats& b = function(p, "b");
+    const FunctionStats& spin = function(p, "spin");
+    BOOST_TEST(spin.native);
+    BOOST_TEST(spin.calls == 200u);
+    BOOST_TEST(std::abs(share(*a.total_time_ns, wall) - 75.0) < 5.0, "a: " << share(*a.total_time_ns, wall) << "%");
+    BOOST_TEST(std::abs(share(*b.total_time_ns, wall) - 25.0) < 5.0, "b: " << share(*b.total_time_ns, wall) << "%");
+    BOOST_TEST(std::abs(share(*spin.self_time_ns, wall) - 100.0) < 5.0);
+    BOOST_TEST(share(*a.self_time_ns, wall) < 5.0);  // a's own instructions are nothing next to the spin
+    // The call edges carry the same times.
+    for (const CallEdge& e : p.call_graph->entries)
+        if (e.caller == "main" && e.callee == "a") BOOST_TEST(std::abs(share(*e.time_ns, wall) - 75.0) < 5.0);
+}
+
+BOOST_AUTO_TEST_CASE(function_time_shares_follow_known_work) {
+    // light() and heavy() run the same loop body, heavy() three times as many iterations: 25% / 75%.
+    const Profile p = profile_of<FullProfiler>(
+        "fn work(n) { let s = 0; for (let i = 0; i < n; i = i + 1) { s = (s + i * 7) % 1000003; } return s; }\n"
+        "fn light() { return work(1000000); }\nfn heavy() { return work(3000000); }\n"
+        "let t = 0;\nfor (let r = 0; r < 4; r = r + 1) { t = t + light() + heavy(); }\nprint(t);\n");
+    const std::uint64_t main_time = *function(p, "main").total_time_ns;
+    const double light = share(*function(p, "light").total_time_ns, main_time);
+    const double heavy = share(*function(p, "heavy").total_time_ns, main_time);
+    BOOST_TEST(std::abs(light - 25.0) < 5.0, "light: " << light << "%");
+    BOOST_TEST(std::abs(heavy - 75.0) < 5.0, "heavy: " << heavy << "%");
+    // work() does everything: its self time is nearly all of it, and the loop's time is nearly all of work's.
+    BOOST_TEST(share(*function(p, "work").self_time_ns, main_time) > 90.0);
+    std::uint64_t loop_time = 0;
+    for (const LoopStats& l : p.loops->entries)
+        if (l.function == "work") loop_time = std::max(loop_time, *l.time_ns);
+    BOOST_TEST(share(loop_time, main_time) > 90.0);
+    // The sampled stacks add up to the samples, and main;heavy;work is the biggest.
+    std::uint64_t stacked = 0, heaviest = 0;
+    std::string heaviest_stack;
+    for (const StackSample& s : p.call_stacks->entries) {
+        stacked += s.samples;
+        if (s.samples > heaviest) {
+            heaviest = s.samples;
+            heaviest_stack.clear();
+            for (const std::string& f : s.frames) heaviest_stack += (heaviest_stack.empty() ? "" : ";") + f;
+        }
+    }
+    BOOST_TEST(stacked <= p.timing->samples);
+    BOOST_TEST(stacked * 10 >= p.timing->samples * 9);
+    BOOST_TEST(heaviest_stack == "main;heavy;work");
+    // Full adds the timeline: every call entered and exited (depth stays within 3).
+    BOOST_REQUIRE(p.timeline);
+    BOOST_TEST(p.timeline->recorded == 2u * (1 + 4 * 2 * 2));
+    BOOST_TEST(p.timeline->events.front().function == "main");
+    BOOST_TEST(p.timeline->events.back().function == "main");
+    BOOST_TEST((p.timeline->events.back().kind == TimelineEvent::Kind::exit));
+}
+
+BOOST_AUTO_TEST_CASE(timing_states_method_samples_and_overhead) {
+    const Profile p = profile_of<TimingProfiler>("spin(200000);\n");
+    BOOST_REQUIRE(p.timing);
+    BOOST_TEST(!p.timing->method.empty());
+    BOOST_TEST(p.timing->samples > 100u);
+    BOOST_TEST(*p.timing->sample_rate_hz == 4000u);
+    BOOST_REQUIRE(p.timing->overhead_ns);
+    BOOST_TEST(*p.timing->overhead_ns > 0u);
+    BOOST_TEST(*p.timing->overhead_ns < *p.summary->wall_time_ns / 5);
+    BOOST_TEST((p.opcodes->time_accuracy == Accuracy::statistical));
+    BOOST_TEST((p.opcodes->accuracy == Accuracy::exact));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
