@@ -392,10 +392,12 @@ template <class Profiler>
 void register_pause_natives(Vm<Profiler>& vm) {
     vm.register_native("pstop", 0, [&vm](Machine&, std::span<const Value>) {
         if constexpr (requires { vm.stop_profiling(); }) vm.stop_profiling();
+        else (void)vm;  // NullProfiler has no lifecycle
         return Value::nil();
     });
     vm.register_native("pstart", 0, [&vm](Machine&, std::span<const Value>) {
         if constexpr (requires { vm.start_profiling(); }) vm.start_profiling();
+        else (void)vm;
         return Value::nil();
     });
 }
