@@ -82,7 +82,7 @@ concept ProfilerPolicy =
     (!policy_detail::declares_on_branch<P> || hooks::branch<P>) &&
     (!policy_detail::declares_on_block_entry<P> || hooks::block_entry<P>) &&
     (!policy_detail::declares_on_counted_branch<P> || hooks::counted_branch<P>) &&
-    (!policy_detail::declares_samples_pc<P> || hooks::samples_pc<P>) &&
+    (!policy_detail::declares_samples_pc<P> || std::same_as<decltype(P::samples_pc), const bool>) &&
     (!policy_detail::declares_reset<P> || policy_detail::resettable<P>) &&
     (!policy_detail::declares_start<P> || policy_detail::startable<P>) &&
     (!policy_detail::declares_stop<P> || policy_detail::stoppable<P>) &&
