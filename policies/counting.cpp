@@ -74,18 +74,15 @@ void CountingProfiler::bind(const Machine& machine) {
     bound_generation_ = machine.load_generation();
     const std::size_t n = machine.instruction_count();
     for (auto* v : {&block_entries_, &branch_taken_, &block_base_, &taken_base_, &block_recorded_, &taken_recorded_})
-        v->assign(n, 0);
-    instruction_delta_.assign(n, 0);
-    pair_delta_.clear();
-    failed_calls_.clear();
-    fuel_landings_.clear();
-    runs_ = halt_frames_popped_ = max_call_depth_ = wall_ns_ = 0;
-    depth_watermark_ = recording_ ? 0 : std::numeric_limits<std::uint64_t>::max();
+        v->resize(n);
+    instruction_delta_.resize(n);
+    reset();
     const auto code = reinterpret_cast<std::uintptr_t>(machine.code().data());
     block_delta_ = reinterpret_cast<std::uintptr_t>(block_entries_.data()) - code;
     taken_delta_ = reinterpret_cast<std::uintptr_t>(branch_taken_.data()) - code;
 }
 
+// Zeroes everything recorded, keeping the tables' sizes (and so the counters' addresses).
 void CountingProfiler::reset() {
     for (auto* v : {&block_entries_, &branch_taken_, &block_base_, &taken_base_, &block_recorded_, &taken_recorded_})
         std::fill(v->begin(), v->end(), 0);
@@ -109,8 +106,7 @@ void CountingProfiler::on_run_begin(const Machine& machine) {
 
 void CountingProfiler::on_run_end(const Machine& machine) {
     if (recording_) {
-        wall_ns_ += static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - interval_start_).count());
+        wall_ns_ += nanoseconds_since(interval_start_);
         reconcile(machine, -1, /*run_ended=*/true);
         if (machine.run_end() == RunEnd::halted) halt_frames_popped_ += machine.live_frames().size();
     }
@@ -127,8 +123,7 @@ void CountingProfiler::fold_live_into_recorded() {
 void CountingProfiler::stop(const Machine& machine) {
     if (!recording_) return;
     if (in_run_) {
-        wall_ns_ += static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - interval_start_).count());
+        wall_ns_ += nanoseconds_since(interval_start_);
         reconcile(machine, -1, /*run_ended=*/false);
     }
     fold_live_into_recorded();
@@ -243,7 +238,6 @@ void CountingProfiler::profile_into(Profile& out, const Machine& machine) const 
         }
     };
     const auto& functions = machine.linked_functions();
-    const bool bound = bound_program_ == &machine && bound_generation_ == machine.load_generation();
 
     std::map<Op, std::uint64_t> by_opcode;
     std::map<std::uint32_t, std::uint64_t> by_line;
@@ -256,75 +250,73 @@ void CountingProfiler::profile_into(Profile& out, const Machine& machine) const 
     LoopGroup loops;
     std::uint64_t total = 0, unique = 0, pushes = 0, pops = 0, rets = 0, stack_max = 0;
 
-    if (bound) {
-        for (const std::uint32_t site : failed_calls_) {  // counted as executed, but no frame was pushed
-            for (const LinkedFunction& f : functions)
-                if (site >= f.first_instruction && site < f.first_instruction + f.code.size()) {
-                    const LinkedFunction& callee = *callee_of(machine, f, site - f.first_instruction);
-                    --calls[callee.index];
-                    --edges[{f.source->name, callee.source->name}];
-                }
-        }
-        if (const int main = machine.program().find_function("main"); main >= 0 && runs_) {
-            calls[static_cast<std::size_t>(main)] += runs_;
-            edges[{"", "main"}] += runs_;
-        }
-        for (const LinkedFunction& f : functions) {
-            const std::vector<int> height = stack_heights(machine, f);
-            for (std::size_t k = 0; k < f.code.size(); ++k) {
-                const std::size_t id = f.first_instruction + k;
-                const Op op = user_op(f, k);
-                const std::uint64_t n = count[id];
-                if (is_branch(op)) {
-                    const std::uint64_t t = taken(f, k);
-                    branches.entries.push_back(BranchStats{f.source->name, static_cast<std::uint32_t>(k), line_of(f, k), n, t});
-                    const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
-                    pairs[{op, user_op(f, target)}] += static_cast<std::int64_t>(t);
-                    if (k + 1 < f.code.size()) pairs[{op, user_op(f, k + 1)}] += static_cast<std::int64_t>(n - t);
-                    if (target <= k)
-                        loops.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target),
-                                                          static_cast<std::uint32_t>(k), line_of(f, target), t, {}});
-                }
-                if (op == Op::jmp && static_cast<std::size_t>(f.source->code[k].operand) <= k) {
-                    const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
-                    loops.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target),
-                                                      static_cast<std::uint32_t>(k), line_of(f, target), n, {}});
-                }
-                if (n == 0) continue;
-                total += n;
-                ++unique;
-                by_opcode[op] += n;
-                by_line[line_of(f, k)] += n;
-                instructions.entries.push_back(
-                    InstructionStats{f.source->name, static_cast<std::uint32_t>(k), line_of(f, k), std::string(mnemonic(op)), n});
-                int op_pops = info(op).pops;
-                if (op == Op::jmp) {
-                    const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
-                    pairs[{op, user_op(f, target)}] += static_cast<std::int64_t>(n);
-                } else if (op == Op::call) {
-                    if (const LinkedFunction* callee = callee_of(machine, f, k)) {
-                        op_pops = static_cast<int>(callee->nargs);
-                        calls[callee->index] += n;
-                        edges[{f.source->name, callee->source->name}] += n;
-                        pairs[{Op::call, user_op(*callee, 0)}] += static_cast<std::int64_t>(n);
-                        pairs[{Op::ret, user_op(f, k + 1)}] += static_cast<std::int64_t>(n);
-                    } else {
-                        const Native& native = machine.natives()[static_cast<std::size_t>(f.code[k].operand)];
-                        op_pops = native.arity;
-                        native_calls[native.name] += n;
-                        edges[{f.source->name, native.name}] += n;
-                        pairs[{Op::call, user_op(f, k + 1)}] += static_cast<std::int64_t>(n);
-                    }
-                } else if (op == Op::ret) {
-                    rets += n;
-                } else if (!is_branch(op) && !ends_flow(op)) {
-                    pairs[{op, user_op(f, k + 1)}] += static_cast<std::int64_t>(n);
-                }
-                pops += n * static_cast<std::uint64_t>(op_pops);
-                pushes += n * static_cast<std::uint64_t>(info(op).pushes);
-                const int deepest = std::max(height[k], height[k] - op_pops + info(op).pushes);
-                stack_max = std::max<std::uint64_t>(stack_max, static_cast<std::uint64_t>(std::max(deepest, 0)));
+    for (const std::uint32_t site : failed_calls_) {  // counted as executed, but no frame was pushed
+        for (const LinkedFunction& f : functions)
+            if (site >= f.first_instruction && site < f.first_instruction + f.code.size()) {
+                const LinkedFunction& callee = *callee_of(machine, f, site - f.first_instruction);
+                --calls[callee.index];
+                --edges[{f.source->name, callee.source->name}];
             }
+    }
+    if (const int main = machine.program().find_function("main"); main >= 0 && runs_) {
+        calls[static_cast<std::size_t>(main)] += runs_;
+        edges[{"", "main"}] += runs_;
+    }
+    for (const LinkedFunction& f : functions) {
+        const std::vector<int> height = stack_heights(machine, f);
+        for (std::size_t k = 0; k < f.code.size(); ++k) {
+            const std::size_t id = f.first_instruction + k;
+            const Op op = user_op(f, k);
+            const std::uint64_t n = count[id];
+            if (is_branch(op)) {
+                const std::uint64_t t = taken(f, k);
+                branches.entries.push_back(BranchStats{f.source->name, static_cast<std::uint32_t>(k), line_of(f, k), n, t});
+                const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
+                pairs[{op, user_op(f, target)}] += static_cast<std::int64_t>(t);
+                if (k + 1 < f.code.size()) pairs[{op, user_op(f, k + 1)}] += static_cast<std::int64_t>(n - t);
+                if (target <= k)
+                    loops.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target),
+                                                      static_cast<std::uint32_t>(k), line_of(f, target), t, {}});
+            }
+            if (op == Op::jmp && static_cast<std::size_t>(f.source->code[k].operand) <= k) {
+                const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
+                loops.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target),
+                                                  static_cast<std::uint32_t>(k), line_of(f, target), n, {}});
+            }
+            if (n == 0) continue;
+            total += n;
+            ++unique;
+            by_opcode[op] += n;
+            by_line[line_of(f, k)] += n;
+            instructions.entries.push_back(
+                InstructionStats{f.source->name, static_cast<std::uint32_t>(k), line_of(f, k), std::string(mnemonic(op)), n});
+            int op_pops = info(op).pops;
+            if (op == Op::jmp) {
+                const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
+                pairs[{op, user_op(f, target)}] += static_cast<std::int64_t>(n);
+            } else if (op == Op::call) {
+                if (const LinkedFunction* callee = callee_of(machine, f, k)) {
+                    op_pops = static_cast<int>(callee->nargs);
+                    calls[callee->index] += n;
+                    edges[{f.source->name, callee->source->name}] += n;
+                    pairs[{Op::call, user_op(*callee, 0)}] += static_cast<std::int64_t>(n);
+                    pairs[{Op::ret, user_op(f, k + 1)}] += static_cast<std::int64_t>(n);
+                } else {
+                    const Native& native = machine.natives()[static_cast<std::size_t>(f.code[k].operand)];
+                    op_pops = native.arity;
+                    native_calls[native.name] += n;
+                    edges[{f.source->name, native.name}] += n;
+                    pairs[{Op::call, user_op(f, k + 1)}] += static_cast<std::int64_t>(n);
+                }
+            } else if (op == Op::ret) {
+                rets += n;
+            } else if (!is_branch(op) && !ends_flow(op)) {
+                pairs[{op, user_op(f, k + 1)}] += static_cast<std::int64_t>(n);
+            }
+            pops += n * static_cast<std::uint64_t>(op_pops);
+            pushes += n * static_cast<std::uint64_t>(info(op).pushes);
+            const int deepest = std::max(height[k], height[k] - op_pops + info(op).pushes);
+            stack_max = std::max<std::uint64_t>(stack_max, static_cast<std::uint64_t>(std::max(deepest, 0)));
         }
     }
 

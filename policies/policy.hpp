@@ -21,6 +21,7 @@
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/tuple.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -88,6 +89,12 @@ concept ProfilerPolicy =
     (!policy_detail::declares_stop<P> || policy_detail::stoppable<P>) &&
     (!policy_detail::declares_profile_into<P> || policy_detail::profiles<P>) &&
     (!policy_detail::declares_name<P> || policy_detail::named<P>);
+
+// Nanoseconds from `since` to now on the steady clock (policies' recording intervals).
+inline std::uint64_t nanoseconds_since(std::chrono::steady_clock::time_point since) {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count());
+}
 
 // The policy's name for Profile::policy: its `name`, else "custom".
 template <class P>

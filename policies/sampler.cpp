@@ -69,8 +69,6 @@ std::uint64_t signal_delivery_ns() {
     return cost;
 }
 
-std::size_t program_size(const Machine& m) { return m.instruction_count(); }
-
 } // namespace
 
 TimeSampler::TimeSampler(double sample_hz) : sample_hz_(sample_hz) {
@@ -85,16 +83,14 @@ TimeSampler::~TimeSampler() {
     disarm_timer();
 }
 
-std::uint64_t TimeSampler::now_ns() const { return monotonic_ns(); }
-
 void TimeSampler::bind(const Machine& machine) {
     if (machine_ == &machine && bound_generation_ == machine.load_generation() &&
-        self_units_.size() == program_size(machine))
+        self_units_.size() == machine.instruction_count())
         return;
     machine_ = &machine;
     bound_generation_ = machine.load_generation();
     const auto& functions = machine.linked_functions();
-    const std::size_t n = program_size(machine);
+    const std::size_t n = machine.instruction_count();
     const std::size_t frames = functions.size() + machine.natives().size();
     self_units_.assign(n, 0);
     covers_.assign(n, 1);
@@ -143,14 +139,13 @@ void TimeSampler::bind(const Machine& machine) {
     nodes_.reserve(1u << 16);
     nodes_.push_back(StackNode{});
     walk_.assign(kMaxWalk + 3, 0);  // walked frames, the truncation mark, main, a native
-    samples_ = outside_ = unresolved_ = truncated_ = stack_overflowed_ = handler_ns_ = wall_ns_ = 0;
+    samples_ = truncated_ = handler_ns_ = wall_ns_ = 0;
 }
 
 void TimeSampler::reset() {
     const Machine* machine = machine_;
     machine_ = nullptr;  // forces bind() to rebuild (and zero) everything
     if (machine) bind(*machine);
-    samples_ = outside_ = unresolved_ = truncated_ = stack_overflowed_ = handler_ns_ = wall_ns_ = 0;
     interval_start_ = Clock::now();
 }
 
@@ -228,11 +223,9 @@ void TimeSampler::take_sample() {
         const auto& code = f->function->code;
         return p >= code.data() && p < code.data() + code.size();
     };
-    if (!pc || !top) {
-        ++outside_;
-    } else if (!holds(top, pc) && !(top > bottom && holds(top - 1, pc))) {
-        ++unresolved_;
-    } else {
+    // No pc or frame: host code between runs. Neither frame holds pc: caught mid call or return. Such
+    // samples keep their share of the wall time but are attributed to nothing.
+    if (pc && top && (holds(top, pc) || (top > bottom && holds(top - 1, pc)))) {
         if (!holds(top, pc)) --top;  // the callee's frame is published, its first dispatch not yet
         const std::uint32_t leaf = top->function->instruction_id(pc);
         const std::uint64_t share = kUnits / covers_[leaf];
@@ -282,8 +275,7 @@ void TimeSampler::take_sample() {
         }
         std::int32_t node = 0;  // the calling context, root first
         while (walked-- > 0 && node >= 0) node = child(node, walk_[walked]);
-        if (node >= 0) ++nodes_[static_cast<std::size_t>(node)].samples;
-        else ++stack_overflowed_;
+        if (node >= 0) ++nodes_[static_cast<std::size_t>(node)].samples;  // else the tree is full
     }
     handler_ns_ += monotonic_ns() - begin;
 }
@@ -298,16 +290,14 @@ void TimeSampler::on_run_begin(const Machine& machine) {
 void TimeSampler::on_run_end(const Machine&) {
     disarm_timer();
     if (recording_)
-        wall_ns_ += static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - interval_start_).count());
+        wall_ns_ += nanoseconds_since(interval_start_);
     in_run_ = false;
 }
 
 void TimeSampler::stop(const Machine&) {
     if (!recording_) return;
     if (in_run_)
-        wall_ns_ += static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - interval_start_).count());
+        wall_ns_ += nanoseconds_since(interval_start_);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     recording_ = false;
 }

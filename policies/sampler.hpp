@@ -63,7 +63,6 @@ private:
     void arm_timer();
     void disarm_timer();
     std::int32_t child(std::int32_t parent, std::int32_t frame);
-    std::uint64_t now_ns() const;
 
     double sample_hz_;
     const Machine* machine_ = nullptr;
@@ -95,10 +94,7 @@ private:
     std::vector<std::int32_t> walk_;
 
     std::uint64_t samples_ = 0;      // taken while recording
-    std::uint64_t outside_ = 0;      // while recording but not in the interpreter (host code between runs)
-    std::uint64_t unresolved_ = 0;   // caught mid call/return, attributed to no instruction
     std::uint64_t truncated_ = 0;
-    std::uint64_t stack_overflowed_ = 0;
     std::uint64_t handler_ns_ = 0;
     std::uint64_t wall_ns_ = 0;
     Clock::time_point interval_start_{};

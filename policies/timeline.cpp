@@ -27,7 +27,6 @@ void CallTimeline::anchor() {
 void CallTimeline::reset() {
     sequence_ = anchor_count_ = 0;
     started_ = false;
-    last_ns_ = 0;
 }
 
 void CallTimeline::on_run_begin(const Machine& machine) {
@@ -46,9 +45,7 @@ void CallTimeline::on_run_end(const Machine& machine) {
     if (!recording_) return;
     const std::span<const Frame> frames = machine.live_frames();
     for (std::size_t k = frames.size(); k-- > 0;) record(frames[k].function->index, /*exit=*/true, k + 1);
-    anchors_[anchor_count_ % anchors_.size()] = Anchor{sequence_, now_ns()};
-    ++anchor_count_;
-    last_ns_ = anchors_[(anchor_count_ - 1) % anchors_.size()].ns;
+    anchor();
 }
 
 void CallTimeline::profile_into(Profile& out, const Machine& machine) const {

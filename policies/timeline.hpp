@@ -58,7 +58,6 @@ private:
     bool recording_ = true;
     bool started_ = false;
     std::chrono::steady_clock::time_point origin_{};
-    std::uint64_t last_ns_ = 0;    // when recording last ended (a run's end)
     std::uint64_t generation_ = 0;
 };
 

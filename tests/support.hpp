@@ -40,6 +40,25 @@ inline Program assemble_recorded(std::string_view text, const std::string& file 
     return program;
 }
 
+// main -> f -> g; g divides by zero at offset 2 (line 14).
+inline constexpr std::string_view kThreeDeep = R"(.func main 0 0
+    push 1
+    call f
+    ret
+.end
+.func f 1 1
+    push 0
+    call g
+    ret
+.end
+.func g 1 1
+    load 0
+    push 0
+    div
+    ret
+.end
+)";
+
 // `body` as the whole of `main` (no arguments, `nlocals` locals).
 inline std::string main_program(std::string_view body, int nlocals = 4) {
     return ".func main 0 " + std::to_string(nlocals) + "\n" + std::string(body) + "\n.end\n";

@@ -315,24 +315,7 @@ BOOST_AUTO_TEST_CASE(halt_inside_nested_calls_pops_every_frame) {
 
 BOOST_AUTO_TEST_CASE(a_fault_counts_the_faulting_instruction_and_nothing_after_it) {
     Pair pair;
-    pair.load(assemble(R"(.func main 0 0
-    push 1
-    call f
-    ret
-.end
-.func f 1 1
-    push 0
-    call g
-    ret
-.end
-.func g 1 1
-    load 0
-    push 0
-    div
-    ret
-.end
-)",
-                       "t.opasm"),
+    pair.load(assemble(test::kThreeDeep, "t.opasm"),
               {});
     BOOST_TEST(pair.run().starts_with("error: division by zero"));
     check_exact(pair,

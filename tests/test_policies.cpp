@@ -39,24 +39,7 @@ struct Case {
     Limits limits;
 };
 
-// main -> f -> g; g divides by zero.
-constexpr std::string_view kThreeDeep = R"(.func main 0 0
-    push 1
-    call f
-    ret
-.end
-.func f 1 1
-    push 0
-    call g
-    ret
-.end
-.func g 1 1
-    load 0
-    push 0
-    div
-    ret
-.end
-)";
+using test::kThreeDeep;
 
 // The examples (made small) and programs that fail in different ways.
 std::vector<Case> cases() {

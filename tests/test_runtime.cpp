@@ -42,24 +42,7 @@ std::string frames(const RuntimeError& e) {
     return out;
 }
 
-// main -> f -> g; g divides by zero at offset 2 (line 14).
-constexpr std::string_view kThreeDeep = R"(.func main 0 0
-    push 1
-    call f
-    ret
-.end
-.func f 1 1
-    push 0
-    call g
-    ret
-.end
-.func g 1 1
-    load 0
-    push 0
-    div
-    ret
-.end
-)";
+using test::kThreeDeep;
 
 // Counts to 10 in a loop: executes exactly 98 instructions (2 + 11 * 4 + 10 * 5 + 2).
 constexpr std::string_view kCountToTen = R"(.func main 0 1
