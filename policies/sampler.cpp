@@ -325,10 +325,7 @@ void TimeSampler::profile_into(Profile& out, const Machine& machine) const {
     };
 
     TimingInfo timing;
-    timing.method = fmt::format(
-        "timer signal ~{:g} Hz (jittered), samples the running instruction and the VM call stack; "
-        "each sample = wall time / samples",
-        sample_hz_);
+    timing.method = fmt::format("timer signal ~{:g} Hz, jittered: running instruction + VM stack", sample_hz_);
     timing.samples = samples_;
     timing.sample_rate_hz = static_cast<std::uint64_t>(std::llround(sample_hz_));
     timing.truncated_stacks = truncated_;
