@@ -1,93 +1,57 @@
-// The shared benchmark workloads (../shared/bench/ALGORITHMS.md) in hand-written assembly, run by the VM.
+// Every workload (benchmarks/workloads.hpp) under every built-in policy: `<workload>/<policy>`.
 //
-// Each program is examples/<name>.opasm; the literal on its `; @size` line is replaced by the benchmark's
-// size, and the output is checked against an independent C++ computation once per benchmark (a wrong answer
-// fails the benchmark). OPSCOPE_BENCH_SMOKE=1 runs tiny sizes, for CI.
-#include <opscope/opscope.hpp>
+// The program's output is checked against an independent C++ computation once per benchmark (a wrong answer
+// fails it). `instr/s` counts the program's own instructions (exact: the fuel a run uses). Each timed
+// iteration is one whole run after reset_profile(), so the policies' recording cost is included and the
+// profile does not grow across iterations; producing the report is not. OPSCOPE_BENCH_SMOKE=1 runs tiny
+// sizes, for CI. For overhead ratios use benchmarks/overhead.sh, which interleaves the policies.
+#include "workloads.hpp"
+
+#include "policies/counting.hpp"
+#include "policies/full.hpp"
+#include "policies/timing.hpp"
 
 #include <benchmark/benchmark.h>
 
-#include <cstdint>
-#include <cstdlib>
-#include <regex>
 #include <sstream>
 #include <string>
-#include <vector>
 
 namespace {
 
-struct Workload {
-    const char* name;
-    std::int64_t size;
-    std::int64_t smoke_size;
-    std::int64_t (*expected)(std::int64_t size);
-};
+using namespace opscope;
 
-std::int64_t fib(std::int64_t n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
-std::int64_t loop(std::int64_t n) {
-    std::int64_t sum = 0;
-    for (std::int64_t i = 0; i < n; ++i) sum = (sum + i) % 1000003;
-    return sum;
-}
-std::int64_t sieve(std::int64_t n) {
-    std::vector<bool> flags(static_cast<std::size_t>(n + 1), true);
-    std::int64_t count = 0;
-    for (std::int64_t i = 2; i * i <= n; ++i)
-        if (flags[static_cast<std::size_t>(i)])
-            for (std::int64_t j = i * i; j <= n; j += i) flags[static_cast<std::size_t>(j)] = false;
-    for (std::int64_t k = 2; k <= n; ++k) count += flags[static_cast<std::size_t>(k)];
-    return count;
-}
-std::int64_t calls(std::int64_t n) {
-    std::int64_t s = 0;
-    for (std::int64_t i = 0; i < n; ++i) s = s + i + 1;
-    return s;
-}
+int g_wrong_outputs = 0;  // main's exit status reports them: a wrong answer fails the run, smoke mode included
 
-const Workload kWorkloads[] = {
-    {"fib", 30, 15, fib},
-    {"loop", 100'000'000, 100'000, loop},
-    {"sieve", 2'000'000, 20'000, sieve},
-    {"calls", 10'000'000, 10'000, calls},
-};
-
-bool smoke() {
-    const char* v = std::getenv("OPSCOPE_BENCH_SMOKE");
-    return v && *v && std::string(v) != "0";
-}
-
-// The workload's assembly with its size substituted.
-std::string workload_source(const Workload& w, std::int64_t size) {
-    const std::string text = opscope::read_text_file(std::string(OPSCOPE_SOURCE_DIR) + "/examples/" + w.name + ".opasm");
-    static const std::regex size_line(R"(push\s+-?\d+(\s*;\s*@size))");
-    return std::regex_replace(text, size_line, "push " + std::to_string(size) + "$1");
+// The instructions a run of `program` executes (fuel_used() is exact after a successful run).
+std::uint64_t instructions_of(const Program& program) {
+    Vm<NullProfiler> vm(Limits{.fuel = std::uint64_t{1} << 62});
+    std::ostringstream ignored;
+    vm.set_output(ignored);
+    vm.load(program);
+    vm.run();
+    return vm.fuel_used();
 }
 
 template <class Profiler>
-void BM_Run(benchmark::State& state, const Workload& w) {
-    const std::int64_t size = smoke() ? w.smoke_size : w.size;
-    opscope::Vm<Profiler> vm;
+void BM_Run(benchmark::State& state, const bench::Workload& w) {
+    const std::int64_t size = bench::smoke_mode() ? w.smoke_size : w.size;
+    const Program program = bench::load_workload(OPSCOPE_SOURCE_DIR, w, size);
+    Vm<Profiler> vm;
     std::ostringstream out;
     vm.set_output(out);
-    vm.load(opscope::assemble(workload_source(w, size), std::string(w.name) + ".opasm"));
-    const std::string expected = std::to_string(w.expected(size)) + "\n";
+    vm.load(program);
     vm.run();
-    if (out.str() != expected) {
-        state.SkipWithError(("wrong output: " + out.str()).c_str());
+    if (out.str() != bench::expected_output(w, size)) {
+        ++g_wrong_outputs;
+        state.SkipWithError(("wrong output: " + out.str() + " expected " + bench::expected_output(w, size)).c_str());
         return;
     }
-    std::uint64_t instructions = 0;
-    {
-        // Count the instructions once, exactly, with a fuel budget (fuel_used() is exact on success).
-        opscope::Vm<Profiler> counter(opscope::Limits{.fuel = std::uint64_t{1} << 62});
-        std::ostringstream ignored;
-        counter.set_output(ignored);
-        counter.load(vm.program());
-        counter.run();
-        instructions = counter.fuel_used();
-    }
+    const std::uint64_t instructions = instructions_of(program);
     for (auto _ : state) {
+        state.PauseTiming();
         out.str({});
+        if constexpr (requires { vm.reset_profile(); }) vm.reset_profile();
+        state.ResumeTiming();
         benchmark::DoNotOptimize(vm.run());
     }
     state.counters["instr/s"] = benchmark::Counter(static_cast<double>(instructions * state.iterations()),
@@ -95,17 +59,26 @@ void BM_Run(benchmark::State& state, const Workload& w) {
     state.counters["instructions"] = static_cast<double>(instructions);
 }
 
+template <class Profiler>
+void register_policy(const bench::Workload& w) {
+    const std::string name = std::string(w.name) + "/" + std::string(policy_name<Profiler>());
+    benchmark::RegisterBenchmark(name.c_str(), [&w](benchmark::State& s) { BM_Run<Profiler>(s, w); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-    for (const Workload& w : kWorkloads)
-        benchmark::RegisterBenchmark((std::string(w.name) + "/null").c_str(),
-                                     [&w](benchmark::State& s) { BM_Run<opscope::NullProfiler>(s, w); })
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
+    for (const bench::Workload& w : bench::kWorkloads) {
+        register_policy<NullProfiler>(w);
+        register_policy<CountingProfiler>(w);
+        register_policy<TimingProfiler>(w);
+        register_policy<FullProfiler>(w);
+    }
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    return 0;
+    return g_wrong_outputs == 0 ? 0 : 1;
 }

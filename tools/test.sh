@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. Release build with g++ (warnings are errors), all Boost.Test suites via ctest;
-#   2. the benchmark binary in smoke mode (tiny sizes; every workload's output is checked);
+#   2. the benchmark and overhead binaries in smoke mode (tiny sizes; every workload's output is checked),
+#      and the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed);
 #   3. ASan + UBSan build with clang++ (warnings are errors), all suites again.
 # OPSCOPE_SKIP_SANITIZERS=1 skips step 3 for a quick local run.
 set -euo pipefail
@@ -15,6 +16,11 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 echo "== benchmark smoke run"
 OPSCOPE_BENCH_SMOKE=1 build/benchmarks/opscope_bench --benchmark_min_time=0.01 >/dev/null
 echo "benchmarks: every workload ran and printed its expected output"
+build/benchmarks/opscope_overhead --smoke --pairs 1 --min-sample-ms 1 >/dev/null
+echo "overhead command: every policy printed the expected output"
+
+echo "== zero-cost check (callgrind: NullProfiler vs hooks removed from the source)"
+benchmarks/zero_cost.sh build
 
 if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== ASan+UBSan build (clang++) and tests"
