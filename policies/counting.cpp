@@ -91,7 +91,6 @@ void CountingProfiler::reset() {
     failed_calls_.clear();
     fuel_landings_.clear();
     runs_ = halt_frames_popped_ = max_call_depth_ = wall_ns_ = 0;
-    depth_watermark_ = recording_ ? 0 : std::numeric_limits<std::uint64_t>::max();
     interval_start_ = Clock::now();
 }
 
@@ -100,6 +99,7 @@ void CountingProfiler::on_run_begin(const Machine& machine) {
     in_run_ = true;
     if (recording_) {
         ++runs_;
+        machine.forget_depth_reached();
         interval_start_ = Clock::now();
     }
 }
@@ -108,6 +108,7 @@ void CountingProfiler::on_run_end(const Machine& machine) {
     if (recording_) {
         wall_ns_ += nanoseconds_since(interval_start_);
         reconcile(machine, -1, /*run_ended=*/true);
+        max_call_depth_ = std::max<std::uint64_t>(max_call_depth_, machine.depth_reached());
         if (machine.run_end() == RunEnd::halted) halt_frames_popped_ += machine.live_frames().size();
     }
     in_run_ = false;
@@ -125,10 +126,10 @@ void CountingProfiler::stop(const Machine& machine) {
     if (in_run_) {
         wall_ns_ += nanoseconds_since(interval_start_);
         reconcile(machine, -1, /*run_ended=*/false);
+        max_call_depth_ = std::max<std::uint64_t>(max_call_depth_, machine.depth_reached());
     }
     fold_live_into_recorded();
     recording_ = false;
-    depth_watermark_ = std::numeric_limits<std::uint64_t>::max();
 }
 
 void CountingProfiler::start(const Machine& machine) {
@@ -140,9 +141,8 @@ void CountingProfiler::start(const Machine& machine) {
     if (in_run_) {
         reconcile(machine, +1, /*run_ended=*/false);
         interval_start_ = Clock::now();
-        max_call_depth_ = std::max<std::uint64_t>(max_call_depth_, machine.live_frames().size());
+        machine.forget_depth_reached();
     }
-    depth_watermark_ = max_call_depth_;
 }
 
 // The frames live at a boundary. Callers wait at a call site: the rest of that block and the eventual

@@ -1,8 +1,9 @@
 // CountingProfiler: exact counts for almost nothing, by counting basic-block entries (Ball & Larus).
 //
-// While running it does three things only: one counter increment per block entered (on_block_entry), one
+// While running it does two things only: one counter increment per block entered (on_block_entry), and one
 // add per conditional jump whose taken count the block counts cannot give (on_counted_branch; most
-// branches need none), and a compare per call (the maximum call depth). Everything
+// branches need none). The maximum call depth is read off the frame stack when recording ends
+// (Machine::depth_reached()). Everything
 // else — per instruction, opcode, line, function, call edge, opcode pair, stack effects, loops — is derived
 // in profile_into() from those counters and the opcode table, and reconciled with the frames left live
 // where recording stopped (a fault, `halt`, or stop()), so every figure is exact and in terms of the
@@ -30,9 +31,6 @@ public:
     // --- hooks (hot: inline and minimal) ---
     void on_block_entry(const Instr* leader) { ++*counter(leader, block_delta_); }
     void on_counted_branch(const Instr* at, bool taken) { *counter(at, taken_delta_) += taken ? 1u : 0u; }
-    void on_call(const LinkedFunction*, std::size_t, const LinkedFunction&, std::size_t depth) {
-        if (depth > depth_watermark_) max_call_depth_ = depth_watermark_ = depth;
-    }
     void on_run_begin(const Machine& machine);
     void on_run_end(const Machine& machine);
 
@@ -80,7 +78,6 @@ private:
     std::uint64_t runs_ = 0;               // main entries while recording
     std::uint64_t halt_frames_popped_ = 0;
     std::uint64_t max_call_depth_ = 0;
-    std::uint64_t depth_watermark_ = 0;    // max_call_depth_, or "infinite" while paused
     std::uint64_t wall_ns_ = 0;
     Clock::time_point interval_start_{};
 };

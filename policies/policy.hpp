@@ -2,7 +2,7 @@
 //
 // A policy is any class; everything it declares is optional and costs only if declared:
 //  - hooks (vm/hooks.hpp): on_run_begin, on_run_end, on_instruction, on_call, on_return, on_halt, on_native,
-//    on_branch, on_block_entry, on_counted_branch, and `static constexpr bool samples_pc`;
+//    on_branch, on_block_entry, on_counted_branch, and `static constexpr bool samples_pc` / `samples_stack`;
 //  - lifecycle: reset(), start(const Machine&), stop(const Machine&) (pause and resume recording, also
 //    mid-run from a native), and profile_into(Profile&, const Machine&) const, which adds what the policy
 //    recorded to a Profile (Vm::profile() builds one from an empty Profile);
@@ -53,6 +53,7 @@ OPSCOPE_DECLARES(stop)
 OPSCOPE_DECLARES(profile_into)
 OPSCOPE_DECLARES(name)
 OPSCOPE_DECLARES(samples_pc)
+OPSCOPE_DECLARES(samples_stack)
 #undef OPSCOPE_DECLARES
 
 template <class P>
@@ -84,6 +85,7 @@ concept ProfilerPolicy =
     (!policy_detail::declares_on_block_entry<P> || hooks::block_entry<P>) &&
     (!policy_detail::declares_on_counted_branch<P> || hooks::counted_branch<P>) &&
     (!policy_detail::declares_samples_pc<P> || std::same_as<decltype(P::samples_pc), const bool>) &&
+    (!policy_detail::declares_samples_stack<P> || std::same_as<decltype(P::samples_stack), const bool>) &&
     (!policy_detail::declares_reset<P> || policy_detail::resettable<P>) &&
     (!policy_detail::declares_start<P> || policy_detail::startable<P>) &&
     (!policy_detail::declares_stop<P> || policy_detail::stoppable<P>) &&
@@ -114,6 +116,7 @@ public:
     const boost::hana::tuple<Parts...>& parts() const { return parts_; }
 
     static constexpr bool samples_pc = (hooks::samples_pc<Parts> || ...);
+    static constexpr bool samples_stack = (hooks::samples_stack<Parts> || ...);
 
     // Each hook exists only if some part has it, and calls the parts that do.
     void on_run_begin(const Machine& m) requires(hooks::run_begin<Parts> || ...) {

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 namespace opscope {
@@ -24,9 +25,9 @@ namespace {
 // The sampler running on this thread (initial-exec TLS: safe to read from a signal handler).
 __attribute__((tls_model("initial-exec"))) thread_local TimeSampler* active_sampler = nullptr;
 
-void on_sigprof(int, siginfo_t*, void*) {
+void on_sigprof(int, siginfo_t*, void* context) {
     const int saved_errno = errno;
-    if (TimeSampler* sampler = active_sampler) sampler->take_sample();
+    if (TimeSampler* sampler = active_sampler) sampler->take_sample(context);
     errno = saved_errno;
 }
 
@@ -196,10 +197,47 @@ std::int32_t TimeSampler::child(std::int32_t parent, std::int32_t frame) {
     return index;
 }
 
-// Signal context. The interpreter publishes the top frame on every call and return and the pc on every
-// dispatch, so for a few instructions around a call or return the two disagree; such samples are matched
-// to the frame below when the pc is there, else counted as unresolved.
-void TimeSampler::take_sample() {
+// Signal context. The instruction the interpreted thread was running: the general register holding an
+// instruction address (8-byte aligned in Machine::code()) in the top frame's function or the one below (the
+// top frame is published at a call before the callee's first dispatch). Several candidates: the register that
+// held pc most often wins. None: the interpreter is in a slow path or native, which SAVE()d pc in the frame.
+const Instr* TimeSampler::running_pc(const void* context, const Frame* top) const {
+    const Machine& m = *machine_;
+    if constexpr (!kPcFromRegisters) {
+        (void)context, (void)top;
+        return m.sample_point().pc.load(std::memory_order_relaxed);
+    } else {
+        const auto* uc = static_cast<const ucontext_t*>(context);
+#if defined(__x86_64__)
+        const auto* registers = reinterpret_cast<const std::uintptr_t*>(uc->uc_mcontext.gregs);
+        constexpr std::size_t count = std::min<std::size_t>(NGREG, 32);
+#else
+        const auto* registers = reinterpret_cast<const std::uintptr_t*>(uc->uc_mcontext.regs);
+        constexpr std::size_t count = 31;
+#endif
+        const auto in = [](const Frame* f, std::uintptr_t p) {
+            const auto begin = reinterpret_cast<std::uintptr_t>(f->function->code.data());
+            return p >= begin && p < begin + f->function->code.size() * sizeof(Instr) && (p - begin) % sizeof(Instr) == 0;
+        };
+        const Frame* const bottom = m.frame_stack();
+        std::size_t best = count;
+        for (std::size_t r = 0; r < count; ++r) {
+            const std::uintptr_t value = registers[r];
+            if ((in(top, value) || (top > bottom && in(top - 1, value))) &&
+                (best == count || register_votes_[r] > register_votes_[best]))
+                best = r;
+        }
+        if (best == count) return top->pc;
+        ++register_votes_[best];
+        return reinterpret_cast<const Instr*>(registers[best]);
+    }
+}
+
+// Signal context. The interpreter publishes the top frame on every call and return, and the running pc is
+// read from the registers (or published on every dispatch where registers cannot be read), so for a few
+// instructions around a call or return the two disagree; such samples are matched to the frame below when
+// the pc is there, else attributed to nothing.
+void TimeSampler::take_sample(const void* context) {
     if (!sampling_.load(std::memory_order_relaxed)) return;
     const std::uint64_t begin = monotonic_ns();
     // Re-arm first, with jitter, so the handler's own time does not shift the next sample.
@@ -216,8 +254,8 @@ void TimeSampler::take_sample() {
 
     ++samples_;
     const Machine& m = *machine_;
-    const Instr* pc = m.sample_point().pc.load(std::memory_order_relaxed);
     const Frame* top = m.sample_point().frame.load(std::memory_order_relaxed);
+    const Instr* pc = top ? running_pc(context, top) : nullptr;
     const Frame* const bottom = m.frame_stack();
     const auto holds = [](const Frame* f, const Instr* p) {
         const auto& code = f->function->code;

@@ -1,7 +1,9 @@
 // TimeSampler: where the time goes, by sampling. A timer signal (SIGPROF, on the VM's own thread, about
-// `sample_hz` times a second with ±25% jitter so it cannot lock onto a periodic program) reads the
-// instruction the interpreter is running (Machine::sample_point(), one store per instruction) and walks the
-// VM's call stack. Each sample weighs (wall time of the recorded runs / samples); shares are therefore
+// `sample_hz` times a second with ±25% jitter so it cannot lock onto a periodic program) finds the
+// instruction the interpreter is running and walks the VM's call stack. The interpreter publishes only its
+// top frame, at calls and returns; the running instruction is read from the interrupted thread's registers
+// (the interpreter keeps `pc` in one): a register holding an instruction address inside the top frame's
+// function. On other targets (kPcFromRegisters false) the interpreter also stores pc on every dispatch. Each sample weighs (wall time of the recorded runs / samples); shares are therefore
 // statistical, and right where timing every instruction with a clock is not: the clock would cost 7-10x
 // and its own ~9 ns would swamp the ~1.5 ns instructions it measures (../shared/MEASUREMENTS.md).
 //
@@ -26,7 +28,13 @@ namespace opscope {
 class TimeSampler {
 public:
     static constexpr std::string_view name = "sampler";
-    static constexpr bool samples_pc = true;
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+    static constexpr bool kPcFromRegisters = true;
+#else
+    static constexpr bool kPcFromRegisters = false;
+#endif
+    static constexpr bool samples_stack = true;
+    static constexpr bool samples_pc = !kPcFromRegisters;
     static constexpr double kDefaultHz = 4000;
     static constexpr std::size_t kMaxWalk = 256;  // frames walked per sample (top ones; main always)
 
@@ -47,8 +55,8 @@ public:
     double sample_hz() const { return sample_hz_; }
     std::uint64_t samples() const { return samples_; }
 
-    // Signal-handler entry (public for the C handler only).
-    void take_sample();
+    // Signal-handler entry (public for the C handler only); `context` is the handler's ucontext_t.
+    void take_sample(const void* context);
 
 private:
     struct StackNode {  // a calling-context tree node; the root is index 0
@@ -62,6 +70,7 @@ private:
     void bind(const Machine& machine);
     void arm_timer();
     void disarm_timer();
+    const Instr* running_pc(const void* context, const Frame* top) const;
     std::int32_t child(std::int32_t parent, std::int32_t frame);
 
     double sample_hz_;
@@ -92,6 +101,9 @@ private:
     std::vector<Loop> loops_;
     std::vector<StackNode> nodes_;  // capacity fixed at bind; when full, samples keep their times but not stacks
     std::vector<std::int32_t> walk_;
+    // How often each general register held the running pc: breaks ties when several registers point into
+    // the running function (the one the interpreter keeps pc in wins quickly).
+    mutable std::uint32_t register_votes_[32] = {};
 
     std::uint64_t samples_ = 0;      // taken while recording
     std::uint64_t truncated_ = 0;

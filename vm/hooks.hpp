@@ -17,8 +17,11 @@
 //                                                     the linker mark leaders; one call per block entered
 //   on_counted_branch(const Instr* at, bool taken)    only the branches the linker flagged (Instr::count_taken):
 //                                                     those whose taken count block entries cannot give
-//   static constexpr bool samples_pc = true;          the interpreter keeps Machine::sample_point() current
-//                                                     (one store per instruction) for a sampling profiler
+//   static constexpr bool samples_stack = true;       the interpreter keeps Machine::sample_point().frame
+//                                                     current (one store per call and return), for a sampler
+//                                                     that reads the running pc from the interrupted registers
+//   static constexpr bool samples_pc = true;          and .pc too (one store per instruction), for a sampler
+//                                                     that cannot
 //
 // Hooks run on the interpreter's thread; on_run_end sees the frames left live (Machine::live_frames()).
 #pragma once
@@ -60,5 +63,7 @@ template <class P>
 concept counted_branch = requires(P& p, const Instr* at, bool taken) { p.on_counted_branch(at, taken); };
 template <class P>
 concept samples_pc = requires { requires P::samples_pc; };
+template <class P>
+concept samples_stack = samples_pc<P> || requires { requires P::samples_stack; };
 
 } // namespace opscope::hooks

@@ -68,7 +68,7 @@ public:
     // run recorded up to the fault.
     Value run() {
         begin_run();
-        if constexpr (hooks::samples_pc<Profiler>) {
+        if constexpr (hooks::samples_stack<Profiler>) {
             sample_point_.frame.store(frame_, std::memory_order_relaxed);
             sample_point_.pc.store(frame_->pc, std::memory_order_relaxed);
         }
@@ -109,7 +109,7 @@ public:
 private:
     Value interpret();
     void stop_sampling() {
-        if constexpr (hooks::samples_pc<Profiler>) {
+        if constexpr (hooks::samples_stack<Profiler>) {
             sample_point_.frame.store(nullptr, std::memory_order_relaxed);
             sample_point_.pc.store(nullptr, std::memory_order_relaxed);
         }
@@ -143,7 +143,7 @@ Value Vm<Profiler>::interpret() {
 // Sampling policies read the top frame from a signal handler: publish it whenever it changes.
 #define PUBLISH_FRAME()                                                         \
     do {                                                                        \
-        if constexpr (hooks::samples_pc<Profiler>) sample_point_.frame.store(frame, std::memory_order_relaxed); \
+        if constexpr (hooks::samples_stack<Profiler>) sample_point_.frame.store(frame, std::memory_order_relaxed); \
     } while (0)
 #define OFFSET() frame->function->offset_of(pc)
 

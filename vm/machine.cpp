@@ -174,6 +174,18 @@ void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
     }
 }
 
+std::size_t Machine::depth_reached() const {
+    if (!frame_) return 0;
+    const Frame* f = frame_ + 1;
+    while (f < frames_end_ && f->function) ++f;
+    return static_cast<std::size_t>(f - frames_.get());
+}
+
+void Machine::forget_depth_reached() const {
+    if (!frame_) return;
+    for (Frame* f = frames_.get() + (frame_ - frames_.get()) + 1; f < frames_end_ && f->function; ++f) f->function = nullptr;
+}
+
 std::span<const Frame> Machine::live_frames() const {
     if (!frame_ || run_end_ == RunEnd::returned) return {};
     return {frames_.get(), static_cast<std::size_t>(frame_ - frames_.get()) + 1};
@@ -282,7 +294,7 @@ void Machine::allocate_stacks() {
     }
     const std::uint32_t frames = std::max<std::uint32_t>(limits_.max_call_depth, 1);
     if (allocated_frames_ != frames || !frames_) {
-        frames_.reset(new Frame[frames]);
+        frames_.reset(new Frame[frames]());  // null functions: see depth_reached()
         frames_end_ = frames_.get() + frames;
         allocated_frames_ = frames;
     }

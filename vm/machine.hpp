@@ -147,14 +147,20 @@ public:
     // Per instruction id, when leaders are marked.
     TakenRule taken_rule(std::size_t id) const { return id < taken_rules_.size() ? taken_rules_[id] : TakenRule::not_a_branch; }
 
-    // Written by the interpreter only for policies that sample (hooks::samples_pc): the instruction about to
-    // run and the top frame, readable from a signal handler on the running thread.
+    // Written by the interpreter only for policies that sample, readable from a signal handler on the
+    // running thread: the top frame (hooks::samples_stack, at calls and returns) and the instruction about to
+    // run (hooks::samples_pc, every dispatch; else it stays main's entry).
     struct SamplePoint {
         std::atomic<const Instr*> pc{nullptr};
         std::atomic<const Frame*> frame{nullptr};
     };
     const SamplePoint& sample_point() const { return sample_point_; }
     const Frame* frame_stack() const { return frames_.get(); }  // main's frame; live_frames() are its prefix
+    // The deepest call depth (frames, main = 1) reached since the last forget_depth_reached(), at no cost per
+    // call: a call writes its frame slot, and forgetting nulls the dead slots above the top frame, so the
+    // slots reached since are a run ending at the first null slot. O(depth) each.
+    std::size_t depth_reached() const;
+    void forget_depth_reached() const;  // const: the slots it clears hold nothing live
 
 protected:
     // --- run lifecycle (called by Vm<P>::run) ---
