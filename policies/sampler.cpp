@@ -199,9 +199,10 @@ std::int32_t TimeSampler::child(std::int32_t parent, std::int32_t frame) {
 
 // Signal context. The instruction the interpreted thread was running: the general register holding an
 // instruction address (8-byte aligned in Machine::code()) in the top frame's function or the one below (the
-// top frame is published at a call before the callee's first dispatch). Several candidates: the register that
-// held pc most often wins. None: the interpreter is in a slow path or native, which SAVE()d pc in the frame.
-const Instr* TimeSampler::running_pc(const void* context, const Frame* top) const {
+// top frame is published at a call before the callee's first dispatch). Several candidates: the one that has
+// moved most often between samples wins (see register_moves_). None: the interpreter is in a slow path or a
+// native, which SAVE()d pc in the frame.
+const Instr* TimeSampler::running_pc(const void* context, const Frame* top) {
     const Machine& m = *machine_;
     if constexpr (!kPcFromRegisters) {
         (void)context, (void)top;
@@ -223,13 +224,12 @@ const Instr* TimeSampler::running_pc(const void* context, const Frame* top) cons
         std::size_t best = count;
         for (std::size_t r = 0; r < count; ++r) {
             const std::uintptr_t value = registers[r];
-            if ((in(top, value) || (top > bottom && in(top - 1, value))) &&
-                (best == count || register_votes_[r] > register_votes_[best]))
-                best = r;
+            if (!in(top, value) && !(top > bottom && in(top - 1, value))) continue;
+            if (value != register_last_[r]) ++register_moves_[r];
+            register_last_[r] = value;
+            if (best == count || register_moves_[r] > register_moves_[best]) best = r;
         }
-        if (best == count) return top->pc;
-        ++register_votes_[best];
-        return reinterpret_cast<const Instr*>(registers[best]);
+        return best == count ? top->pc : reinterpret_cast<const Instr*>(registers[best]);
     }
 }
 

@@ -35,7 +35,10 @@ public:
 #endif
     static constexpr bool samples_stack = true;
     static constexpr bool samples_pc = !kPcFromRegisters;
-    static constexpr double kDefaultHz = 4000;
+    // 1 kHz, like LuaJIT's -jp and perf's usual rates. Each signal costs the interrupted thread ~20-40 us on
+    // these virtual machines (timer interrupt, delivery, sigreturn, and the caches it cools), so 4 kHz cost
+    // 10-20% of run time and 1 kHz about 3% (measured: benchmarks/overhead.sh, BENCHMARKS.md).
+    static constexpr double kDefaultHz = 1000;
     static constexpr std::size_t kMaxWalk = 256;  // frames walked per sample (top ones; main always)
 
     TimeSampler() : TimeSampler(kDefaultHz) {}
@@ -70,7 +73,7 @@ private:
     void bind(const Machine& machine);
     void arm_timer();
     void disarm_timer();
-    const Instr* running_pc(const void* context, const Frame* top) const;
+    const Instr* running_pc(const void* context, const Frame* top);
     std::int32_t child(std::int32_t parent, std::int32_t frame);
 
     double sample_hz_;
@@ -101,9 +104,11 @@ private:
     std::vector<Loop> loops_;
     std::vector<StackNode> nodes_;  // capacity fixed at bind; when full, samples keep their times but not stacks
     std::vector<std::int32_t> walk_;
-    // How often each general register held the running pc: breaks ties when several registers point into
-    // the running function (the one the interpreter keeps pc in wins quickly).
-    mutable std::uint32_t register_votes_[32] = {};
+    // Per general register: how often it held a different instruction address than at its last sample.
+    // The interpreter's pc register keeps moving; others that point into code (a jump's source kept for
+    // later, a loop's exit) stay put, so the register that moved most is taken as pc.
+    std::uint64_t register_moves_[32] = {};
+    std::uintptr_t register_last_[32] = {};
 
     std::uint64_t samples_ = 0;      // taken while recording
     std::uint64_t truncated_ = 0;

@@ -1,4 +1,4 @@
-// CallTimeline (see timeline.hpp): anchors and interpolation.
+// CallTimeline (see timeline.hpp): windows, anchors and interpolation.
 #include "timeline.hpp"
 
 #include <algorithm>
@@ -6,11 +6,12 @@
 
 namespace opscope {
 
-CallTimeline::CallTimeline(std::size_t capacity) {
+CallTimeline::CallTimeline(std::size_t capacity, std::uint32_t window, std::uint32_t mean_gap)
+    : window_(window), mean_gap_(std::max<std::uint32_t>(mean_gap, 2)) {
     if (capacity < kAnchorEvery || (capacity & (capacity - 1)) != 0)
         throw std::invalid_argument("timeline capacity must be a power of two of at least 64");
     events_.resize(capacity);
-    anchors_.resize(capacity / kAnchorEvery + 2);
+    anchors_.resize(capacity / 8 + 16);  // a window of W events takes at most W/64 + 2 anchors
     mask_ = capacity - 1;
 }
 
@@ -19,14 +20,75 @@ std::uint64_t CallTimeline::now_ns() const {
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - origin_).count());
 }
 
-void CallTimeline::anchor() {
-    anchors_[anchor_count_ % anchors_.size()] = Anchor{sequence_, now_ns()};
+void CallTimeline::anchor(std::uint64_t sequence) {
+    anchors_[anchor_count_ % anchors_.size()] = Anchor{sequence, now_ns()};
     ++anchor_count_;
 }
 
+void CallTimeline::record(std::uint32_t function, bool exit, std::size_t depth) {
+    if ((sequence_ & (kAnchorEvery - 1)) == 0) anchor(sequence_);
+    events_[sequence_ & mask_] = Event{function | (exit ? 0x80000000u : 0u), static_cast<std::uint32_t>(depth)};
+    ++sequence_;
+}
+
+void CallTimeline::open_window() {
+    close_gap();
+    window_left_ = 0;
+    countdown_ = 1;
+}
+
+void CallTimeline::close_gap() {
+    skipped_ += gap_seen();
+    gap_length_ = 0;
+}
+
+// The countdown ran out: this event is recorded, as the first of a window or the next one in it.
+void CallTimeline::event(std::uint32_t function, bool exit, std::size_t depth) {
+    if (gap_length_ != 0) {  // a gap ends: it skipped all of its events but this one
+        skipped_ += gap_length_ - 1;
+        gap_length_ = 0;
+    }
+    if (window_ == 0) {  // every event
+        record(function, exit, depth);
+        countdown_ = 1;
+        return;
+    }
+    if (window_left_ == 0) {
+        window_left_ = window_;
+        if ((sequence_ & (kAnchorEvery - 1)) != 0) anchor(sequence_);  // the window's first event is timed
+    }
+    record(function, exit, depth);
+    if (--window_left_ != 0) {
+        countdown_ = 1;
+        return;
+    }
+    // The window's last event is timed too, then a jittered gap (xorshift: no allocation, no locks).
+    anchor(sequence_ - 1);
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    gap_length_ = countdown_ = mean_gap_ / 2 + rng_ % mean_gap_ + 1;
+}
+
 void CallTimeline::reset() {
-    sequence_ = anchor_count_ = 0;
+    sequence_ = anchor_count_ = skipped_ = 0;
+    gap_length_ = 0;
+    window_left_ = 0;
+    countdown_ = recording_ ? 1 : kNever;
     started_ = false;
+}
+
+void CallTimeline::start(const Machine&) {
+    if (recording_) return;
+    recording_ = true;
+    open_window();
+}
+
+void CallTimeline::stop(const Machine&) {
+    if (!recording_) return;
+    close_gap();
+    recording_ = false;
+    countdown_ = kNever;
 }
 
 void CallTimeline::on_run_begin(const Machine& machine) {
@@ -38,14 +100,19 @@ void CallTimeline::on_run_begin(const Machine& machine) {
         origin_ = std::chrono::steady_clock::now();
         started_ = true;
     }
+    if (recording_) open_window();  // every run's beginning is in the timeline
 }
 
-// Frames a `halt` or a fault leaves live exit at the run's end, top first; the end is an anchor.
+// Frames a `halt` or a fault leaves live exit at the run's end, top first, recorded whatever the window;
+// the end is an anchor.
 void CallTimeline::on_run_end(const Machine& machine) {
     if (!recording_) return;
+    close_gap();
+    window_left_ = 0;
     const std::span<const Frame> frames = machine.live_frames();
     for (std::size_t k = frames.size(); k-- > 0;) record(frames[k].function->index, /*exit=*/true, k + 1);
-    anchor();
+    anchor(sequence_);
+    countdown_ = kNever;  // until the next run opens a window
 }
 
 void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
@@ -53,6 +120,8 @@ void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
     Timeline timeline;
     timeline.capacity = events_.size();
     timeline.recorded = sequence_;
+    timeline.window = window_;
+    timeline.skipped = skipped_ + gap_seen();
     const std::uint64_t kept = std::min<std::uint64_t>(sequence_, events_.size());
     timeline.dropped = sequence_ - kept;
     // Anchors still in their ring, oldest first.

@@ -838,7 +838,7 @@ BOOST_AUTO_TEST_CASE(keys_are_exactly_the_documented_ones) {
                                                "peak_bytes", "live_bytes", "gc_cycles", "gc_time_ns",
                                                "by_type"}));
     BOOST_TEST((keys_of(doc["call_stacks"][0]) == Keys{"frames", "samples", "time_ns"}));
-    BOOST_TEST((keys_of(doc["timeline"]) == Keys{"time_accuracy", "capacity", "recorded", "dropped", "events"}));
+    BOOST_TEST((keys_of(doc["timeline"]) == Keys{"time_accuracy", "capacity", "recorded", "dropped", "events", "window", "skipped"}));
     BOOST_TEST((keys_of(doc["timeline"]["events"][0]) == Keys{"time_ns", "kind", "function", "depth"}));
 }
 

@@ -242,9 +242,11 @@ std::string_view to_string(TimelineEvent::Kind kind);  // "enter", "exit"
 struct Timeline {
     Accuracy time_accuracy = Accuracy::statistical;
     std::uint64_t capacity = 0;
-    std::uint64_t recorded = 0;  // events that happened while recording
+    std::uint64_t recorded = 0;  // events recorded (all that happened while recording, but for skipped)
     std::uint64_t dropped = 0;   // recorded - events.size(): older events overwritten
     std::vector<TimelineEvent> events;  // oldest first; a sequence, not a set
+    std::uint64_t window = 0;    // events recorded in a row between gaps; 0: every event (no gaps)
+    std::uint64_t skipped = 0;   // events that happened while recording but fell in a gap
     bool operator==(const Timeline&) const = default;
 };
 

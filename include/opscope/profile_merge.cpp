@@ -261,6 +261,8 @@ std::optional<Timeline> merge_timelines(const Profile& first, const Profile& sec
     merged.capacity = std::max(a.capacity, b.capacity);
     merged.recorded = a.recorded + b.recorded;
     merged.dropped = a.dropped + b.dropped;
+    merged.window = std::max(a.window, b.window);
+    merged.skipped = a.skipped + b.skipped;
     merged.events = concat(a.events, b.events);
     for (std::size_t i = a.events.size(); i < merged.events.size(); ++i) merged.events[i].time_ns += shift;
     return merged;

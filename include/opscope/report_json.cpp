@@ -223,6 +223,8 @@ Json timeline_json(const Timeline& t) {
                 {"capacity", t.capacity},
                 {"recorded", t.recorded},
                 {"dropped", t.dropped},
+                {"window", t.window},
+                {"skipped", t.skipped},
                 {"events", std::move(events)}};
 }
 

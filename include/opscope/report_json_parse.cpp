@@ -301,6 +301,8 @@ Timeline timeline_from(const Node& node) {
     out.capacity = node.at("capacity").u64();
     out.recorded = node.at("recorded").u64();
     out.dropped = node.at("dropped").u64();
+    if (const auto window = node.added("window")) out.window = window->u64();
+    if (const auto skipped = node.added("skipped")) out.skipped = skipped->u64();
     const Node events = node.at("events");
     for (const Node& e : events.items())
         out.events.push_back(TimelineEvent{e.at("time_ns").u64(), event_kind_from(e.at("kind")),

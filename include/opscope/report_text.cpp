@@ -130,10 +130,11 @@ std::string of_wall_time(const Profile& p, std::uint64_t ns) {
     return " (" + percent(share(ns, *p.summary->wall_time_ns)) + " of wall time)";
 }
 
-// "kept of recorded events kept (dropped dropped), from to to (span)".
+// "kept of recorded events kept (dropped dropped[; windows of W, skipped S]), from to to (span)".
 std::string timeline_line(const Timeline& t) {
-    std::string line = fmt::format("{} of {} events kept ({} dropped)", digits(t.events.size()), digits(t.recorded),
+    std::string line = fmt::format("{} of {} events kept ({} dropped", digits(t.events.size()), digits(t.recorded),
                                    digits(t.dropped));
+    line += t.window ? fmt::format("; windows of {}, {} skipped)", digits(t.window), digits(t.skipped)) : ")";
     if (t.events.empty()) return line;
     const auto time = [&](std::uint64_t ns) { return mark(t.time_accuracy, duration(ns)); };
     const std::uint64_t first = t.events.front().time_ns, last = t.events.back().time_ns;
