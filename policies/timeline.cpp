@@ -42,8 +42,13 @@ void CallTimeline::close_gap() {
     gap_length_ = 0;
 }
 
-// The countdown ran out: this event is recorded, as the first of a window or the next one in it.
-void CallTimeline::event(std::uint32_t function, bool exit, std::size_t depth) {
+// The countdown ran out: this event is recorded, as the first of a window or the next one in it. Hooks run
+// before the interpreter publishes the new top frame: a call's caller (none for main) and a return's own
+// frame are on top.
+void CallTimeline::event(const LinkedFunction& f, bool exit, bool main) {
+    const std::uint32_t function = f.index;
+    const std::size_t depth =
+        main ? 1 : static_cast<std::size_t>(machine_->sample_point().frame.load(std::memory_order_relaxed) - machine_->frame_stack()) + (exit ? 1 : 2);
     if (gap_length_ != 0) {  // a gap ends: it skipped all of its events but this one
         skipped_ += gap_length_ - 1;
         gap_length_ = 0;
@@ -100,6 +105,7 @@ void CallTimeline::on_run_begin(const Machine& machine) {
         origin_ = std::chrono::steady_clock::now();
         started_ = true;
     }
+    machine_ = &machine;
     if (recording_) open_window();  // every run's beginning is in the timeline
 }
 

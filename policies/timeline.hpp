@@ -29,11 +29,14 @@ public:
     // `window` 0 records every event (no gaps): exact sequences, at the full per-call cost.
     explicit CallTimeline(std::size_t capacity, std::uint32_t window = kWindow, std::uint32_t mean_gap = kMeanGap);
 
-    void on_call(const LinkedFunction*, std::size_t, const LinkedFunction& callee, std::size_t depth) {
-        if (--countdown_ == 0) [[unlikely]] event(callee.index, /*exit=*/false, depth);
+    // The hot path is the decrement alone: the depth is read off the published top frame (samples_stack)
+    // only for the events recorded.
+    static constexpr bool samples_stack = true;
+    void on_call(const LinkedFunction* caller, std::size_t, const LinkedFunction& callee, std::size_t) {
+        if (--countdown_ == 0) [[unlikely]] event(callee, /*exit=*/false, caller == nullptr);
     }
-    void on_return(const LinkedFunction& f, std::size_t depth) {
-        if (--countdown_ == 0) [[unlikely]] event(f.index, /*exit=*/true, depth);
+    void on_return(const LinkedFunction& f, std::size_t) {
+        if (--countdown_ == 0) [[unlikely]] event(f, /*exit=*/true, false);
     }
     void on_run_begin(const Machine& machine);
     void on_run_end(const Machine& machine);
@@ -53,7 +56,7 @@ private:
     };
     static constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();  // a countdown that never ends
 
-    void event(std::uint32_t function, bool exit, std::size_t depth);  // the countdown ran out
+    void event(const LinkedFunction& function, bool exit, bool main);  // the countdown ran out
     void record(std::uint32_t function, bool exit, std::size_t depth);
     void open_window();   // the next event starts a window
     void close_gap();     // counts the events the current gap skipped, and ends it
@@ -77,6 +80,7 @@ private:
     bool started_ = false;
     std::chrono::steady_clock::time_point origin_{};
     std::uint64_t generation_ = 0;
+    const Machine* machine_ = nullptr;  // during a run
 };
 
 } // namespace opscope

@@ -124,4 +124,59 @@ BOOST_AUTO_TEST_CASE(timing_states_method_samples_and_overhead) {
     BOOST_TEST((p.opcodes->accuracy == Accuracy::exact));
 }
 
+// The timeline's windows: every event is either recorded or counted as skipped, and the recorded ones are
+// exact sequences (here each call of f enters and exits at depth 2, between main's own enter and exit).
+template <class Policy>
+Timeline timeline_of(Policy policy, int calls) {
+    Vm<Policy> vm({}, std::move(policy));
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(compile_source("fn f() { return 1; }\nlet s = 0;\nfor (let i = 0; i < " + std::to_string(calls) +
+                           "; i = i + 1) { s = s + f(); }\nprint(s);\n", "calls.ops"));
+    vm.run();
+    BOOST_TEST(out.str() == std::to_string(calls) + "\n");
+    return *vm.profile().timeline;
+}
+
+void check_call_sequence(const Timeline& t) {
+    BOOST_REQUIRE(t.events.size() >= 2u);
+    BOOST_TEST(t.events.front().function == "main");
+    BOOST_TEST((t.events.front().kind == TimelineEvent::Kind::enter));
+    BOOST_TEST(t.events.front().depth == 1u);
+    BOOST_TEST(t.events.back().function == "main");
+    BOOST_TEST((t.events.back().kind == TimelineEvent::Kind::exit));
+    std::size_t wrong = 0;
+    for (std::size_t i = 1; i + 1 < t.events.size(); ++i) {
+        const TimelineEvent& e = t.events[i];
+        wrong += e.function != "f" || e.depth != 2;
+        // Within a window enters and exits alternate; an enter followed by an enter crosses a gap.
+        if (e.kind == TimelineEvent::Kind::enter && t.events[i + 1].kind == TimelineEvent::Kind::exit)
+            wrong += t.events[i + 1].time_ns < e.time_ns;
+    }
+    BOOST_TEST(wrong == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(timeline_windows_account_for_every_call) {
+    const int calls = 200000;
+    const Timeline t = timeline_of(FullProfiler(), calls);
+    const std::uint64_t events = 2 * (1 + static_cast<std::uint64_t>(calls));
+    BOOST_TEST(t.window == CallTimeline::kWindow);
+    BOOST_TEST(t.recorded + t.skipped == events);
+    BOOST_TEST(t.skipped > events / 2);  // gaps of ~16k events between windows of 512
+    BOOST_TEST(t.recorded >= CallTimeline::kWindow);
+    BOOST_TEST(t.events.size() == t.recorded);  // the ring (64k) holds them all
+    check_call_sequence(t);
+}
+
+BOOST_AUTO_TEST_CASE(timeline_without_windows_records_every_call) {
+    const int calls = 20000;
+    const Timeline t = timeline_of(Compose<CountingProfiler, CallTimeline>(CountingProfiler{}, CallTimeline(1u << 16, 0)), calls);
+    BOOST_TEST(t.window == 0u);
+    BOOST_TEST(t.skipped == 0u);
+    BOOST_TEST(t.recorded == 2 * (1 + static_cast<std::uint64_t>(calls)));
+    check_call_sequence(t);
+    for (std::size_t i = 1; i + 1 < t.events.size(); ++i)  // f enters at odd positions, exits at even ones
+        BOOST_TEST_REQUIRE((t.events[i].kind == (i % 2 ? TimelineEvent::Kind::enter : TimelineEvent::Kind::exit)));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
