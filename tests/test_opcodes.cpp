@@ -1107,6 +1107,8 @@ std::vector<Shape> value_shapes(std::string_view b, std::string_view op) {
         {"ll", "    load 0\n    load 1\n    " + o + "\n    print\n    halt", 6},
         {"lk", "    load 0\n    push " + k + "\n    " + o + "\n    print\n    halt", 6},
         {"k", "    load 0\n    load 1\n    pop\n    push " + k + "\n    " + o + "\n    print\n    halt", 8},
+        {"lls", "    load 0\n    load 1\n    " + o + "\n    store 2\n    load 2\n    print\n    halt", 6},
+        {"lks", "    load 0\n    push " + k + "\n    " + o + "\n    store 2\n    load 2\n    print\n    halt", 6},
     };
 }
 
@@ -1165,6 +1167,44 @@ BOOST_AUTO_TEST_CASE(arithmetic_agrees_across_shapes) {
     BOOST_TEST(outcome("\"x\"", "1", value_shapes("1", "add")[1]) ==
                "error at 0: type error: 'add' needs two numbers or two strings, got string and int");
     BOOST_TEST(outcome("7", "0", value_shapes("0", "div")[2]) == "error at 0: division by zero");
+}
+
+BOOST_AUTO_TEST_CASE(array_access_agrees_across_shapes) {
+    // Local 0 holds the array (or not), local 1 the index, local 2 `true`: `load; load; aget`,
+    // `load; load; push LIT; aset` and `load; load; load; aset` fused and plain (swaps keep the linker from
+    // fusing), in bounds, out of bounds, with a bad index and with no array.
+    const std::vector<Shape> shapes = {
+        {"plain aget", "    load 0\n    load 1\n    swap\n    swap\n    aget\n    print\n    halt", 11},
+        {"aget_ll", "    load 0\n    load 1\n    aget\n    print\n    halt", 9},
+        {"plain aset", "    load 0\n    load 1\n    push true\n    swap\n    swap\n    aset\n    load 0\n    print\n    halt", 12},
+        {"aset_llc", "    load 0\n    load 1\n    push true\n    aset\n    load 0\n    print\n    halt", 10},
+        {"aset_lll", "    load 0\n    load 1\n    load 2\n    aset\n    load 0\n    print\n    halt", 10},
+    };
+    const auto outcome_of = [](std::string_view array, std::string_view index, const Shape& shape) {
+        const std::string text = main_program("    " + std::string(array) + "\n    store 0\n    push " + std::string(index) +
+                                              "\n    store 1\n    push true\n    store 2\n" + shape.code);
+        try {
+            return run_text(text).output;
+        } catch (const RuntimeError& e) {
+            const auto relative = static_cast<long>(e.backtrace().at(0).offset) - static_cast<long>(shape.op_offset);
+            return "error at " + std::to_string(relative) + ": " + e.message();
+        }
+    };
+    const std::string array3 = "push 3\n    newarray";  // each array expression is two instructions
+    for (const auto& [array, index] : std::vector<std::pair<std::string, std::string>>{
+             {array3, "0"}, {array3, "2"}, {array3, "3"}, {array3, "-1"}, {array3, "1.0"}, {array3, "nil"},
+             {"push 5\n    neg", "0"}, {"push nil\n    not", "0"}}) {
+        const std::string get = outcome_of(array, index, shapes[0]);
+        BOOST_TEST(outcome_of(array, index, shapes[1]) == get, array << " [" << index << "]");
+        const std::string set = outcome_of(array, index, shapes[2]);
+        for (std::size_t s = 3; s < shapes.size(); ++s)
+            BOOST_TEST(outcome_of(array, index, shapes[s]) == set, array << " [" << index << "] as " << shapes[s].name);
+    }
+    BOOST_TEST(outcome_of(array3, "2", shapes[1]) == "nil\n");
+    BOOST_TEST(outcome_of(array3, "2", shapes[3]) == "[nil, nil, true]\n");
+    BOOST_TEST(outcome_of(array3, "3", shapes[4]) == "error at 0: index 3 out of range for array of length 3");
+    BOOST_TEST(outcome_of(array3, "-1", shapes[1]) == outcome_of(array3, "-1", shapes[0]));
+    BOOST_TEST(outcome_of("push 5\n    neg", "0", shapes[1]).starts_with("error at 0: "));
 }
 
 BOOST_AUTO_TEST_CASE(comparisons_and_branches_agree_across_shapes) {

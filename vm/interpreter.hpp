@@ -513,6 +513,21 @@ dispatch:
         a.as.i = OPSCOPE_WRAP(a.as.i, op, pc[0].operand);                                      \
         pc += 2;                                                                               \
         OPSCOPE_NEXT();                                                                        \
+    }                                                                                          \
+    OPSCOPE_CASE(name##_lls) {                                                                 \
+        const Value& a = locals[pc[0].operand];                                                \
+        const Value& b = locals[pc[1].operand];                                                \
+        if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
+        locals[pc[3].operand] = Value::integer(OPSCOPE_WRAP(a.as.i, op, b.as.i));              \
+        pc += 4;                                                                               \
+        OPSCOPE_NEXT();                                                                        \
+    }                                                                                          \
+    OPSCOPE_CASE(name##_lks) {                                                                 \
+        const Value& a = locals[pc[0].operand];                                                \
+        if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(load);                 \
+        locals[pc[3].operand] = Value::integer(OPSCOPE_WRAP(a.as.i, op, pc[1].operand));       \
+        pc += 4;                                                                               \
+        OPSCOPE_NEXT();                                                                        \
     }
     OPSCOPE_FUSED_ARITHMETIC_BODY(add, +)
     OPSCOPE_FUSED_ARITHMETIC_BODY(sub, -)
@@ -526,6 +541,34 @@ dispatch:
         pc += 2;                                                                               \
         OPSCOPE_NEXT();                                                                        \
     }
+    // Array access with local array and index: the in-bounds int fast path, else the plain `load`.
+#define OPSCOPE_ARRAY_IN_BOUNDS(a, i) \
+    OPSCOPE_LIKELY((a).type == Type::array && (i).type == Type::integer && static_cast<std::uint64_t>((i).as.i) < (a).as_array()->length)
+    OPSCOPE_CASE(aget_ll) {
+        const Value& a = locals[pc[0].operand];
+        const Value& i = locals[pc[1].operand];
+        if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);
+        *sp++ = a.as_array()->elements()[i.as.i];
+        pc += 3;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(aset_llc) {
+        const Value& a = locals[pc[0].operand];
+        const Value& i = locals[pc[1].operand];
+        if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);
+        a.as_array()->elements()[i.as.i] = constants[pc[2].operand];
+        pc += 4;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(aset_lll) {
+        const Value& a = locals[pc[0].operand];
+        const Value& i = locals[pc[1].operand];
+        if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);
+        a.as_array()->elements()[i.as.i] = locals[pc[2].operand];
+        pc += 4;
+        OPSCOPE_NEXT();
+    }
+#undef OPSCOPE_ARRAY_IN_BOUNDS
     OPSCOPE_FUSED_DIVISION(div_k, /)
     OPSCOPE_FUSED_DIVISION(mod_k, %)
 #undef OPSCOPE_FUSED_DIVISION

@@ -207,12 +207,14 @@ constexpr CompareFusion kCompareFusions[] = {
 #undef OPSCOPE_ROW
 };
 struct ArithmeticFusion {
-    Op op, ll, lk, k;  // ll/lk == op: no such form
+    Op op, ll, lk, k, lls, lks;  // == op: no such form
 };
 constexpr ArithmeticFusion kArithmeticFusions[] = {
-    {Op::add, Op::add_ll, Op::add_lk, Op::add_k}, {Op::sub, Op::sub_ll, Op::sub_lk, Op::sub_k},
-    {Op::mul, Op::mul_ll, Op::mul_lk, Op::mul_k}, {Op::div, Op::div, Op::div, Op::div_k},
-    {Op::mod, Op::mod, Op::mod, Op::mod_k},
+    {Op::add, Op::add_ll, Op::add_lk, Op::add_k, Op::add_lls, Op::add_lks},
+    {Op::sub, Op::sub_ll, Op::sub_lk, Op::sub_k, Op::sub_lls, Op::sub_lks},
+    {Op::mul, Op::mul_ll, Op::mul_lk, Op::mul_k, Op::mul_lls, Op::mul_lks},
+    {Op::div, Op::div, Op::div, Op::div_k, Op::div, Op::div},
+    {Op::mod, Op::mod, Op::mod, Op::mod_k, Op::mod, Op::mod},
 };
 } // namespace
 
@@ -243,11 +245,24 @@ void Machine::fuse(LinkedFunction& function, const Function& source) const {
                     set(k, local_pair ? (on_zero ? f.ll_jz : f.ll_jnz) : (on_zero ? f.lk_jz : f.lk_jnz));
                     length = 4;
                 }
-            for (const ArithmeticFusion& f : kArithmeticFusions)
-                if (length == 1 && third == f.op && (local_pair ? f.ll : f.lk) != f.op && straight(k, 3)) {
+            for (const ArithmeticFusion& f : kArithmeticFusions) {
+                if (length != 1 || third != f.op || (local_pair ? f.ll : f.lk) == f.op) continue;
+                if (fourth == Op::store && straight(k, 4)) {
+                    set(k, local_pair ? f.lls : f.lks);
+                    length = 4;
+                } else if (straight(k, 3)) {
                     set(k, local_pair ? f.ll : f.lk);
                     length = 3;
                 }
+            }
+            if (length == 1 && local_pair && third == Op::aget && straight(k, 3)) {
+                set(k, Op::aget_ll);
+                length = 3;
+            } else if (length == 1 && local_pair && (third == Op::push || third == Op::load) && fourth == Op::aset &&
+                       straight(k, 4)) {
+                set(k, third == Op::push ? Op::aset_llc : Op::aset_lll);
+                length = 4;
+            }
         } else if (first == Op::load && second == Op::ret && straight(k, 2)) {
             set(k, Op::ret_local);
             length = 2;

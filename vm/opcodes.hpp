@@ -86,13 +86,19 @@ inline constexpr int kVariablePops = -1;
     X(div_k,       push,     immediate, 1, 1, 2, "push K; div (K not 0 or -1)")                                 \
     X(mod_k,       push,     immediate, 1, 1, 2, "push K; mod (K not 0 or -1)")                                  \
     OPSCOPE_FUSED_COMPARE(X, lt) OPSCOPE_FUSED_COMPARE(X, le) OPSCOPE_FUSED_COMPARE(X, gt)                    \
-    OPSCOPE_FUSED_COMPARE(X, ge) OPSCOPE_FUSED_COMPARE(X, eq) OPSCOPE_FUSED_COMPARE(X, ne)
+    OPSCOPE_FUSED_COMPARE(X, ge) OPSCOPE_FUSED_COMPARE(X, eq) OPSCOPE_FUSED_COMPARE(X, ne)                    \
+    X(aget_ll,     load, local,     0, 1, 3, "load A; load I; aget")                                             \
+    X(aset_llc,    load, local,     0, 0, 4, "load A; load I; push LIT; aset")                                   \
+    X(aset_lll,    load, local,     0, 0, 4, "load A; load I; load V; aset")
 
-// add/sub/mul: `load X; load Y; OP`, `load X; push K; OP`, `push K; OP`.
+// add/sub/mul: `load X; load Y; OP`, `load X; push K; OP`, `push K; OP`, and the first two followed by
+// `store Z` (the statement `z = x OP y`).
 #define OPSCOPE_FUSED_ARITHMETIC(X, op)                                        \
     X(op##_ll, load, local, 0, 1, 3, "load X; load Y; " #op)                      \
     X(op##_lk, load, local, 0, 1, 3, "load X; push K; " #op)                      \
-    X(op##_k, push, immediate, 1, 1, 2, "push K; " #op)
+    X(op##_k, push, immediate, 1, 1, 2, "push K; " #op)                           \
+    X(op##_lls, load, local, 0, 0, 4, "load X; load Y; " #op "; store Z")         \
+    X(op##_lks, load, local, 0, 0, 4, "load X; push K; " #op "; store Z")
 
 // Comparison then branch: `CMP; jz/jnz L`, `load X; load Y; CMP; jz/jnz L`, `load X; push K; CMP; jz/jnz L`.
 #define OPSCOPE_FUSED_COMPARE(X, cmp)                                          \
