@@ -1089,7 +1089,8 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(instruction_shapes)
 
-// The linker fuses common sequences (`load; load; OP`, `load; push K; OP`, `push K; OP`, `CMP; jz/jnz`,
+// The linker fuses common sequences (`load; load; OP`, `load; push K; OP`, `push K; OP`, `load; OP`,
+// `load; load; OP; store`, `load; push K; OP; store`, `CMP; jz/jnz`,
 // `load; load; CMP; jz`, `load; push K; CMP; jnz`, `load; ret`) into superinstructions with an int fast
 // path. Whatever the shape, every operand pair must give what the plain instructions give, including
 // wrap-around, type errors and the error's offset.
@@ -1108,6 +1109,7 @@ std::vector<Shape> value_shapes(std::string_view b, std::string_view op) {
         {"lk", "    load 0\n    push " + k + "\n    " + o + "\n    print\n    halt", 6},
         {"k", "    load 0\n    load 1\n    pop\n    push " + k + "\n    " + o + "\n    print\n    halt", 8},
         {"lls", "    load 0\n    load 1\n    " + o + "\n    store 2\n    load 2\n    print\n    halt", 6},
+        {"l", "    load 0\n    dup\n    pop\n    load 1\n    " + o + "\n    print\n    halt", 8},
         {"lks", "    load 0\n    push " + k + "\n    " + o + "\n    store 2\n    load 2\n    print\n    halt", 6},
     };
 }

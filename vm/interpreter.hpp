@@ -514,6 +514,14 @@ dispatch:
         pc += 2;                                                                               \
         OPSCOPE_NEXT();                                                                        \
     }                                                                                          \
+    OPSCOPE_CASE(name##_l) {                                                                   \
+        Value& a = sp[-1];                                                                     \
+        const Value& b = locals[pc[0].operand];                                                \
+        if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
+        a.as.i = OPSCOPE_WRAP(a.as.i, op, b.as.i);                                             \
+        pc += 2;                                                                               \
+        OPSCOPE_NEXT();                                                                        \
+    }                                                                                          \
     OPSCOPE_CASE(name##_lls) {                                                                 \
         const Value& a = locals[pc[0].operand];                                                \
         const Value& b = locals[pc[1].operand];                                                \

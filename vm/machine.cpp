@@ -207,14 +207,14 @@ constexpr CompareFusion kCompareFusions[] = {
 #undef OPSCOPE_ROW
 };
 struct ArithmeticFusion {
-    Op op, ll, lk, k, lls, lks;  // == op: no such form
+    Op op, ll, lk, k, lls, lks, l;  // == op: no such form
 };
 constexpr ArithmeticFusion kArithmeticFusions[] = {
-    {Op::add, Op::add_ll, Op::add_lk, Op::add_k, Op::add_lls, Op::add_lks},
-    {Op::sub, Op::sub_ll, Op::sub_lk, Op::sub_k, Op::sub_lls, Op::sub_lks},
-    {Op::mul, Op::mul_ll, Op::mul_lk, Op::mul_k, Op::mul_lls, Op::mul_lks},
-    {Op::div, Op::div, Op::div, Op::div_k, Op::div, Op::div},
-    {Op::mod, Op::mod, Op::mod, Op::mod_k, Op::mod, Op::mod},
+    {Op::add, Op::add_ll, Op::add_lk, Op::add_k, Op::add_lls, Op::add_lks, Op::add_l},
+    {Op::sub, Op::sub_ll, Op::sub_lk, Op::sub_k, Op::sub_lls, Op::sub_lks, Op::sub_l},
+    {Op::mul, Op::mul_ll, Op::mul_lk, Op::mul_k, Op::mul_lls, Op::mul_lks, Op::mul_l},
+    {Op::div, Op::div, Op::div, Op::div_k, Op::div, Op::div, Op::div},
+    {Op::mod, Op::mod, Op::mod, Op::mod_k, Op::mod, Op::mod, Op::mod},
 };
 } // namespace
 
@@ -266,6 +266,12 @@ void Machine::fuse(LinkedFunction& function, const Function& source) const {
         } else if (first == Op::load && second == Op::ret && straight(k, 2)) {
             set(k, Op::ret_local);
             length = 2;
+        } else if (first == Op::load && straight(k, 2)) {
+            for (const ArithmeticFusion& f : kArithmeticFusions)
+                if (second == f.op && f.l != f.op) {
+                    set(k, f.l);
+                    length = 2;
+                }
         } else if (first == Op::push_int && straight(k, 2)) {
             const std::int32_t constant = function.code[k].operand;
             for (const ArithmeticFusion& f : kArithmeticFusions)

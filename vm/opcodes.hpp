@@ -91,12 +91,13 @@ inline constexpr int kVariablePops = -1;
     X(aset_llc,    load, local,     0, 0, 4, "load A; load I; push LIT; aset")                                   \
     X(aset_lll,    load, local,     0, 0, 4, "load A; load I; load V; aset")
 
-// add/sub/mul: `load X; load Y; OP`, `load X; push K; OP`, `push K; OP`, and the first two followed by
-// `store Z` (the statement `z = x OP y`).
+// add/sub/mul: `load X; load Y; OP`, `load X; push K; OP`, `push K; OP`, `load Y; OP` (the top of the stack
+// OP a local: `a + b + c`), and the first two followed by `store Z` (the statement `z = x OP y`).
 #define OPSCOPE_FUSED_ARITHMETIC(X, op)                                        \
     X(op##_ll, load, local, 0, 1, 3, "load X; load Y; " #op)                      \
     X(op##_lk, load, local, 0, 1, 3, "load X; push K; " #op)                      \
     X(op##_k, push, immediate, 1, 1, 2, "push K; " #op)                           \
+    X(op##_l, load, local, 1, 1, 2, "load Y; " #op)                               \
     X(op##_lls, load, local, 0, 0, 4, "load X; load Y; " #op "; store Z")         \
     X(op##_lks, load, local, 0, 0, 4, "load X; push K; " #op "; store Z")
 

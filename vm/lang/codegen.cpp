@@ -1,11 +1,7 @@
 // The code generator. Shapes of the generated code:
-//   while (c) B          <c jumps to EXIT if false>; BODY: B; CONTINUE: <c jumps to BODY if true>; EXIT:
-//   for (I; c; S) B      I; <c jumps to EXIT if false>; BODY: B; CONTINUE: S; <c jumps to BODY if true>; EXIT:
+//   while (c) B          jmp COND; BODY: B; COND: <c jumps to BODY if true>; EXIT:
+//   for (I; c; S) B      I; jmp COND; BODY: B; STEP: S; COND: <c jumps to BODY if true>; EXIT:
 //   if (c) A else B      <c jumps to ELSE if false>; A; jmp END; ELSE: B; END:
-// Loops are rotated: the condition is compiled twice, as a guard before the loop and as the test at the
-// bottom, so that an iteration whose body does not branch is one basic block (BODY..the bottom test).
-// Both copies carry the condition's own source positions. A constant true condition (or none) needs no
-// guard and no test: the bottom is a `jmp BODY`; a constant false one makes the guard a `jmp EXIT`.
 // Conditions compile straight to jumps (`&&`, `||` and `!` become jump chains, constant conditions become
 // a jmp or nothing); in value context `&&` and `||` produce true or false.
 #include "codegen.hpp"
@@ -230,18 +226,18 @@ private:
         locals_.leave();
     }
 
-    // The rotated loop: a guard, then the body with the condition at the bottom; `continue` goes to the
-    // step (or the bottom condition), `break` to the exit.
+    // The loop with its condition at the bottom; `continue` goes to the step (or the condition).
     void generate_loop(const Expr* condition, const Stmt* step, const Stmt& body, SourcePos pos) {
         const bool forever = !condition || constant_truth(*condition) == true;
-        Label body_label, continue_label, exit;
-        if (!forever) generate_condition(*condition, false, exit);
+        Label body_label, step_label, condition_label, exit;
+        if (!forever) out_->emit_jump(Op::jmp, condition_label, pos);
         out_->bind_loop_start(body_label);
-        loops_.push_back(Loop{&exit, &continue_label});
+        loops_.push_back(Loop{&exit, &step_label});
         generate(body);
         loops_.pop_back();
-        out_->bind(continue_label);
+        out_->bind(step_label);
         if (step) generate(*step);
+        out_->bind(condition_label);
         if (forever)
             out_->emit_jump(Op::jmp, body_label, pos);
         else
