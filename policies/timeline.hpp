@@ -1,11 +1,12 @@
 // CallTimeline: a bounded ring buffer of call enter/exit events, for timelines (Chrome trace), recorded in
-// windows. Recording every call and return costs 40-66% on call-heavy code (measured with
-// benchmarks/overhead.sh: two stores and a clock anchor per call where a call takes ~10 ns), far over Full's
-// 10% budget. So the timeline records exact, in-order windows of `kWindow` consecutive events, separated by
-// gaps of about `kMeanGap` events (jittered ±50%, so periodic programs cannot alias with it); the first
-// window opens when a run (or recording) begins. Between windows an event costs one decrement and a branch.
-// Within a window every 64th event reads the clock (an anchor), as do its first and last events; the times
-// of the events between anchors are interpolated: statistical, within the ~1-2 us an anchor interval spans.
+// windows. Recording every call and return costs 40-66% on call-heavy code (two stores and a clock anchor
+// per call where a call takes ~10 ns), far over Full's 10% budget, and windows of 512 events every 16k still
+// cost fib 11% (benchmarks/overhead.sh). So the timeline records exact, in-order windows of `kWindow`
+// consecutive events separated by gaps of about `kMeanGap` events (jittered ±50%, so periodic programs
+// cannot alias with it); a window opens when each run (or recording) begins. Between windows an event costs
+// one decrement and a branch. Within a window every 64th event reads the clock (an anchor), as do its first
+// and last events; the times of the events between anchors are interpolated: statistical, within the
+// ~1-2 us an anchor interval spans.
 #pragma once
 
 #include "policy.hpp"
@@ -22,8 +23,8 @@ public:
     static constexpr std::string_view name = "timeline";
     static constexpr std::size_t kDefaultCapacity = 1u << 16;  // events kept (a power of two)
     static constexpr std::uint64_t kAnchorEvery = 64;
-    static constexpr std::uint32_t kWindow = 512;      // events recorded in a row
-    static constexpr std::uint32_t kMeanGap = 16384;   // events skipped between windows, on average
+    static constexpr std::uint32_t kWindow = 256;      // events recorded in a row
+    static constexpr std::uint32_t kMeanGap = 65536;   // events skipped between windows, on average
 
     CallTimeline() : CallTimeline(kDefaultCapacity) {}
     // `window` 0 records every event (no gaps): exact sequences, at the full per-call cost.
