@@ -31,48 +31,45 @@ void CallTimeline::record(std::uint32_t function, bool exit, std::size_t depth) 
     ++sequence_;
 }
 
-void CallTimeline::open_window() {
-    close_gap();
+void CallTimeline::open_window(std::size_t depth) {
+    close_gap(depth);
     window_left_ = 0;
     countdown_ = 1;
+    in_window_ = true;
 }
 
-void CallTimeline::close_gap() {
-    skipped_ += gap_seen();
+void CallTimeline::close_gap(std::size_t depth) {
+    skipped_ += gap_seen(depth);
     gap_length_ = 0;
 }
 
-// The countdown ran out: this event is recorded, as the first of a window or the next one in it. Hooks run
+// A recorded event: the first of a window or the next one in it (every event, with no windows). Hooks run
 // before the interpreter publishes the new top frame: a call's caller (none for main) and a return's own
 // frame are on top.
 void CallTimeline::event(const LinkedFunction& f, bool exit, bool main) {
-    const std::uint32_t function = f.index;
-    const std::size_t depth =
-        main ? 1 : static_cast<std::size_t>(machine_->sample_point().frame.load(std::memory_order_relaxed) - machine_->frame_stack()) + (exit ? 1 : 2);
-    if (gap_length_ != 0) {  // a gap ends: it skipped all of its events but this one
-        skipped_ += gap_length_ - 1;
+    const std::size_t top =
+        main ? 0 : static_cast<std::size_t>(machine_->sample_point().frame.load(std::memory_order_relaxed) - machine_->frame_stack()) + 1;
+    const std::size_t depth = exit ? top : top + 1;  // frames live after an enter, before an exit
+    if (gap_length_ != 0) {  // a call ends the gap: it is recorded; the gap's other calls and returns are not
+        skipped_ += gap_seen(top) - 2;  // countdown 0: gap_seen took this call, and a return for it, as skipped
         gap_length_ = 0;
+        in_window_ = true;
     }
-    if (window_ == 0) {  // every event
-        record(function, exit, depth);
-        countdown_ = 1;
-        return;
-    }
-    if (window_left_ == 0) {
+    if (window_ != 0 && window_left_ == 0) {
         window_left_ = window_;
         if ((sequence_ & (kAnchorEvery - 1)) != 0) anchor(sequence_);  // the window's first event is timed
     }
-    record(function, exit, depth);
-    if (--window_left_ != 0) {
-        countdown_ = 1;
-        return;
-    }
+    record(f.index, exit, depth);
+    countdown_ = 1;
+    if (window_ == 0 || --window_left_ != 0) return;
     // The window's last event is timed too, then a jittered gap (xorshift: no allocation, no locks).
     anchor(sequence_ - 1);
     rng_ ^= rng_ << 13;
     rng_ ^= rng_ >> 7;
     rng_ ^= rng_ << 17;
     gap_length_ = countdown_ = mean_gap_ / 2 + rng_ % mean_gap_ + 1;
+    gap_depth_ = exit ? depth - 1 : depth;
+    in_window_ = false;
 }
 
 void CallTimeline::reset() {
@@ -80,20 +77,22 @@ void CallTimeline::reset() {
     gap_length_ = 0;
     window_left_ = 0;
     countdown_ = recording_ ? 1 : kNever;
+    in_window_ = recording_;
     started_ = false;
 }
 
-void CallTimeline::start(const Machine&) {
+void CallTimeline::start(const Machine& machine) {
     if (recording_) return;
     recording_ = true;
-    open_window();
+    open_window(machine.live_frames().size());
 }
 
-void CallTimeline::stop(const Machine&) {
+void CallTimeline::stop(const Machine& machine) {
     if (!recording_) return;
-    close_gap();
+    close_gap(machine.live_frames().size());
     recording_ = false;
     countdown_ = kNever;
+    in_window_ = false;
 }
 
 void CallTimeline::on_run_begin(const Machine& machine) {
@@ -106,19 +105,20 @@ void CallTimeline::on_run_begin(const Machine& machine) {
         started_ = true;
     }
     machine_ = &machine;
-    if (recording_) open_window();  // every run's beginning is in the timeline
+    if (recording_) open_window(0);  // every run's beginning is in the timeline (main is not entered yet)
 }
 
 // Frames a `halt` or a fault leaves live exit at the run's end, top first, recorded whatever the window;
 // the end is an anchor.
 void CallTimeline::on_run_end(const Machine& machine) {
     if (!recording_) return;
-    close_gap();
-    window_left_ = 0;
     const std::span<const Frame> frames = machine.live_frames();
+    close_gap(frames.size());
+    window_left_ = 0;
     for (std::size_t k = frames.size(); k-- > 0;) record(frames[k].function->index, /*exit=*/true, k + 1);
     anchor(sequence_);
     countdown_ = kNever;  // until the next run opens a window
+    in_window_ = false;
 }
 
 void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
@@ -127,7 +127,7 @@ void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
     timeline.capacity = events_.size();
     timeline.recorded = sequence_;
     timeline.window = window_;
-    timeline.skipped = skipped_ + gap_seen();
+    timeline.skipped = skipped_ + gap_seen(machine.live_frames().size());
     const std::uint64_t kept = std::min<std::uint64_t>(sequence_, events_.size());
     timeline.dropped = sequence_ - kept;
     // Anchors still in their ring, oldest first.

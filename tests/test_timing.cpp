@@ -168,6 +168,24 @@ BOOST_AUTO_TEST_CASE(timeline_windows_account_for_every_call) {
     check_call_sequence(t);
 }
 
+BOOST_AUTO_TEST_CASE(timeline_windows_account_for_every_call_at_any_depth) {
+    // Recursion: gaps begin and end at different depths, and the skipped returns still add up.
+    Vm<FullProfiler> vm;
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(compile_source("fn fib(n) { if (n < 2) { return n; } return fib(n - 1) + fib(n - 2); }\nprint(fib(25));\n",
+                           "fib.ops"));
+    for (int run = 0; run < 2; ++run) vm.run();
+    BOOST_TEST(out.str() == "75025\n75025\n");
+    const Timeline t = *vm.profile().timeline;
+    const std::uint64_t calls = 1 + 242785;  // main and fib's calls, per run
+    BOOST_TEST(t.recorded + t.skipped == 2 * 2 * calls);
+    BOOST_TEST(t.recorded > 2 * CallTimeline::kWindow);  // each run opens a window, and gaps end in more
+    std::size_t bad_depths = 0;
+    for (const TimelineEvent& e : t.events) bad_depths += e.depth < 1 || e.depth > 26 || (e.depth == 1) != (e.function == "main");
+    BOOST_TEST(bad_depths == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(timeline_without_windows_records_every_call) {
     const int calls = 20000;
     const Timeline t = timeline_of(Compose<CountingProfiler, CallTimeline>(CountingProfiler{}, CallTimeline(1u << 16, 0)), calls);
