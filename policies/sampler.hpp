@@ -35,10 +35,11 @@ public:
 #endif
     static constexpr bool samples_stack = true;
     static constexpr bool samples_pc = !kPcFromRegisters;
-    // 1 kHz, like LuaJIT's -jp and perf's usual rates. Each signal costs the interrupted thread ~20-40 us on
-    // these virtual machines (timer interrupt, delivery, sigreturn, and the caches it cools), so 4 kHz cost
-    // 10-20% of run time and 1 kHz about 3% (measured: benchmarks/overhead.sh, BENCHMARKS.md).
-    static constexpr double kDefaultHz = 1000;
+    // 500 Hz. Each signal costs the interrupted thread ~20-40 us on these virtual machines (timer interrupt,
+    // delivery, sigreturn, and the predictors and caches it cools): 4 kHz cost 10-20% of run time, 1 kHz
+    // 2.6-6.3% and 500 Hz 0.6-4.9% over Counting (thread CPU time, 9 interleaved pairs; BENCHMARKS.md).
+    // A run of 1 s still gets ~500 samples; pass a higher rate for short runs.
+    static constexpr double kDefaultHz = 500;
     static constexpr std::size_t kMaxWalk = 256;  // frames walked per sample (top ones; main always)
 
     TimeSampler() : TimeSampler(kDefaultHz) {}

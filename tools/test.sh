@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. Release build with g++ (warnings are errors), all Boost.Test suites via ctest;
 #   2. the benchmark and overhead binaries in smoke mode (tiny sizes; every workload's output is checked),
-#      and the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed);
+#      the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed), and the peers
+#      script in smoke mode (installs lua5.4 and luajit if missing; every interpreter's output agrees);
 #   3. ASan + UBSan build with clang++ (warnings are errors), all suites again.
 # OPSCOPE_SKIP_SANITIZERS=1 skips step 3 for a quick local run.
 set -euo pipefail
@@ -21,6 +22,10 @@ echo "overhead command: every policy printed the expected output"
 
 echo "== zero-cost check (callgrind: NullProfiler vs hooks removed from the source)"
 benchmarks/zero_cost.sh build
+
+echo "== peers smoke run (tiny sizes: opscope run/profile, lua5.4, luajit, python3 agree)"
+OPSCOPE=build/opscope benchmarks/peers.sh --smoke >/dev/null
+echo "peers: every runner printed the same output"
 
 if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== ASan+UBSan build (clang++) and tests"
