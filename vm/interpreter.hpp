@@ -560,22 +560,18 @@ dispatch:
         pc += 3;
         OPSCOPE_NEXT();
     }
-    OPSCOPE_CASE(aset_llc) {
-        const Value& a = locals[pc[0].operand];
-        const Value& i = locals[pc[1].operand];
-        if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);
-        a.as_array()->elements()[i.as.i] = constants[pc[2].operand];
-        pc += 4;
-        OPSCOPE_NEXT();
+#define OPSCOPE_FUSED_ASET(name, value)                                                        \
+    OPSCOPE_CASE(name) {                                                                       \
+        const Value& a = locals[pc[0].operand];                                                \
+        const Value& i = locals[pc[1].operand];                                                \
+        if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);                            \
+        a.as_array()->elements()[i.as.i] = (value);                                            \
+        pc += 4;                                                                               \
+        OPSCOPE_NEXT();                                                                        \
     }
-    OPSCOPE_CASE(aset_lll) {
-        const Value& a = locals[pc[0].operand];
-        const Value& i = locals[pc[1].operand];
-        if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);
-        a.as_array()->elements()[i.as.i] = locals[pc[2].operand];
-        pc += 4;
-        OPSCOPE_NEXT();
-    }
+    OPSCOPE_FUSED_ASET(aset_llc, constants[pc[2].operand])
+    OPSCOPE_FUSED_ASET(aset_lll, locals[pc[2].operand])
+#undef OPSCOPE_FUSED_ASET
 #undef OPSCOPE_ARRAY_IN_BOUNDS
     OPSCOPE_FUSED_DIVISION(div_k, /)
     OPSCOPE_FUSED_DIVISION(mod_k, %)
