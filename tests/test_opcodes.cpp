@@ -1202,6 +1202,22 @@ BOOST_AUTO_TEST_CASE(array_access_agrees_across_shapes) {
         for (std::size_t s = 3; s < shapes.size(); ++s)
             BOOST_TEST(outcome_of(array, index, shapes[s]) == set, array << " [" << index << "] as " << shapes[s].name);
     }
+    // Branching on an element: `load; load; aget; jz/jnz L` fused, against the plain sequence.
+    const std::string branch_tail = "\n    push \"T\"\n    print\n    halt\nF:\n    push \"F\"\n    print\n    halt";
+    const std::vector<Shape> branches = {
+        {"plain jz", "    load 0\n    load 1\n    swap\n    swap\n    aget\n    jz F" + branch_tail, 11},
+        {"aget_ll_jz", "    load 0\n    load 1\n    aget\n    jz F" + branch_tail, 9},
+        {"plain jnz", "    load 0\n    load 1\n    swap\n    swap\n    aget\n    jnz F" + branch_tail, 11},
+        {"aget_ll_jnz", "    load 0\n    load 1\n    aget\n    jnz F" + branch_tail, 9},
+    };
+    const std::string filled = "push 1\n    newarray";  // [nil]: element 0 is falsy
+    for (const auto& [array, index] : std::vector<std::pair<std::string, std::string>>{
+             {filled, "0"}, {filled, "1"}, {filled, "nil"}, {"push 5\n    neg", "0"}}) {
+        BOOST_TEST(outcome_of(array, index, branches[1]) == outcome_of(array, index, branches[0]), array << " [" << index << "] jz");
+        BOOST_TEST(outcome_of(array, index, branches[3]) == outcome_of(array, index, branches[2]), array << " [" << index << "] jnz");
+    }
+    BOOST_TEST(outcome_of(filled, "0", branches[1]) == "F\n");
+    BOOST_TEST(outcome_of(filled, "0", branches[3]) == "T\n");
     BOOST_TEST(outcome_of(array3, "2", shapes[1]) == "nil\n");
     BOOST_TEST(outcome_of(array3, "2", shapes[3]) == "[nil, nil, true]\n");
     BOOST_TEST(outcome_of(array3, "3", shapes[4]) == "error at 0: index 3 out of range for array of length 3");

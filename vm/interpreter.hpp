@@ -618,6 +618,21 @@ dispatch:
     OPSCOPE_FUSED_COMPARE_BODY(ne, !=)
 #undef OPSCOPE_FUSED_COMPARE_BODY
 #undef OPSCOPE_FUSED_COMPARE_ONE_BODY
+    // `load A; load I; aget; jz/jnz L`: branch on an element's truth (the in-bounds fast path, else `load`).
+#define OPSCOPE_FUSED_AGET_BRANCH(jump_if)                                                     \
+    OPSCOPE_CASE(aget_ll_j##jump_if) {                                                         \
+        const Value& a = locals[pc[0].operand];                                                \
+        const Value& i = locals[pc[1].operand];                                                \
+        if (!(OPSCOPE_LIKELY(a.type == Type::array && i.type == Type::integer &&               \
+                             static_cast<std::uint64_t>(i.as.i) < a.as_array()->length)))      \
+            OPSCOPE_FALLBACK(load);                                                            \
+        const Value& element = a.as_array()->elements()[i.as.i];                               \
+        const bool truth = element.type == Type::boolean ? element.as_bool() : truthy(element); \
+        OPSCOPE_FUSED_BRANCH(3, truth, kJump_##jump_if);                                       \
+    }
+    OPSCOPE_FUSED_AGET_BRANCH(z)
+    OPSCOPE_FUSED_AGET_BRANCH(nz)
+#undef OPSCOPE_FUSED_AGET_BRANCH
 #undef OPSCOPE_FUSED_BRANCH
 #undef OPSCOPE_IS_INT2
 #undef OPSCOPE_WRAP

@@ -255,7 +255,10 @@ void Machine::fuse(LinkedFunction& function, const Function& source) const {
                     length = 3;
                 }
             }
-            if (length == 1 && local_pair && third == Op::aget && straight(k, 3)) {
+            if (length == 1 && local_pair && third == Op::aget && is_branch(fourth) && straight(k, 4)) {
+                set(k, fourth == Op::jz ? Op::aget_ll_jz : Op::aget_ll_jnz);
+                length = 4;
+            } else if (length == 1 && local_pair && third == Op::aget && straight(k, 3)) {
                 set(k, Op::aget_ll);
                 length = 3;
             } else if (length == 1 && local_pair && (third == Op::push || third == Op::load) && fourth == Op::aset &&

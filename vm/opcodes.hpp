@@ -88,6 +88,8 @@ inline constexpr int kVariablePops = -1;
     OPSCOPE_FUSED_COMPARE(X, lt) OPSCOPE_FUSED_COMPARE(X, le) OPSCOPE_FUSED_COMPARE(X, gt)                    \
     OPSCOPE_FUSED_COMPARE(X, ge) OPSCOPE_FUSED_COMPARE(X, eq) OPSCOPE_FUSED_COMPARE(X, ne)                    \
     X(aget_ll,     load, local,     0, 1, 3, "load A; load I; aget")                                             \
+    X(aget_ll_jz,  load, local,     0, 0, 4, "load A; load I; aget; jz L")                                       \
+    X(aget_ll_jnz, load, local,     0, 0, 4, "load A; load I; aget; jnz L")                                      \
     X(aset_llc,    load, local,     0, 0, 4, "load A; load I; push LIT; aset")                                   \
     X(aset_lll,    load, local,     0, 0, 4, "load A; load I; load V; aset")
 
