@@ -201,12 +201,15 @@ std::int32_t TimeSampler::child(std::int32_t parent, std::int32_t frame) {
 // instruction address (8-byte aligned in Machine::code()) in the top frame's function or the one below (the
 // top frame is published at a call before the callee's first dispatch). Several candidates: the one that has
 // moved most often between samples wins (see register_moves_). None: the interpreter is in a slow path or a
-// native, which SAVE()d pc in the frame.
+// native, which SAVE()d pc in the frame. An interpreter that publishes pc on every dispatch (samples_pc: an
+// unoptimized build, where pc lives on the stack) is believed first; which one ran is decided where the
+// interpreter was compiled, so it is checked here at run time.
 const Instr* TimeSampler::running_pc(const void* context, const Frame* top) {
     const Machine& m = *machine_;
+    if (const Instr* published = m.sample_point().pc.load(std::memory_order_relaxed)) return published;
     if constexpr (!kPcFromRegisters) {
-        (void)context, (void)top;
-        return m.sample_point().pc.load(std::memory_order_relaxed);
+        (void)context;
+        return top->pc;
     } else {
         const auto* uc = static_cast<const ucontext_t*>(context);
 #if defined(__x86_64__)

@@ -3,7 +3,8 @@
 // instruction the interpreter is running and walks the VM's call stack. The interpreter publishes only its
 // top frame, at calls and returns; the running instruction is read from the interrupted thread's registers
 // (the interpreter keeps `pc` in one): a register holding an instruction address inside the top frame's
-// function. On other targets (kPcFromRegisters false) the interpreter also stores pc on every dispatch. Each sample weighs (wall time of the recorded runs / samples); shares are therefore
+// function. On other targets and in unoptimized builds (kPcFromRegisters false) the interpreter also stores
+// pc on every dispatch. Each sample weighs (wall time of the recorded runs / samples); shares are therefore
 // statistical, and right where timing every instruction with a clock is not: the clock would cost 7-10x
 // and its own ~9 ns would swamp the ~1.5 ns instructions it measures (../shared/MEASUREMENTS.md).
 //
@@ -28,7 +29,8 @@ namespace opscope {
 class TimeSampler {
 public:
     static constexpr std::string_view name = "sampler";
-#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+    // Only optimized builds keep the interpreter's pc in a register; unoptimized ones keep it on the stack.
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__)) && defined(__OPTIMIZE__)
     static constexpr bool kPcFromRegisters = true;
 #else
     static constexpr bool kPcFromRegisters = false;

@@ -68,10 +68,8 @@ public:
     // run recorded up to the fault.
     Value run() {
         begin_run();
-        if constexpr (hooks::samples_stack<Profiler>) {
-            sample_point_.frame.store(frame_, std::memory_order_relaxed);
-            sample_point_.pc.store(frame_->pc, std::memory_order_relaxed);
-        }
+        if constexpr (hooks::samples_stack<Profiler>) sample_point_.frame.store(frame_, std::memory_order_relaxed);
+        if constexpr (hooks::samples_pc<Profiler>) sample_point_.pc.store(frame_->pc, std::memory_order_relaxed);
         OPSCOPE_HOOK(run_begin, on_run_begin(*this));
         OPSCOPE_HOOK(call, on_call(nullptr, 0, *frame_->function, 1));
         Value result;

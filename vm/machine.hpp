@@ -149,7 +149,7 @@ public:
 
     // Written by the interpreter only for policies that sample, readable from a signal handler on the
     // running thread: the top frame (hooks::samples_stack, at calls and returns) and the instruction about to
-    // run (hooks::samples_pc, every dispatch; else it stays main's entry).
+    // run (hooks::samples_pc, every dispatch; else it stays null).
     struct SamplePoint {
         std::atomic<const Instr*> pc{nullptr};
         std::atomic<const Frame*> frame{nullptr};
