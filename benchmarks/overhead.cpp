@@ -9,7 +9,7 @@
 // pairs agree within a few percent. --clock wall measures wall time instead.
 //
 // Exits 1 if a policy's median exceeds its budget (Counting 5%, Timing 10%, Full 10%), 2 on bad arguments,
-// 3 if a workload printed a wrong answer. --smoke (tiny sizes, for CI) checks answers but not budgets. `benchmarks/overhead.sh` builds and runs this.
+// 3 if a workload printed a wrong answer or failed. --smoke (tiny sizes, for CI) checks answers but not budgets. `benchmarks/overhead.sh` builds and runs this.
 #include "workloads.hpp"
 
 #include "policies/counting.hpp"
@@ -156,72 +156,77 @@ Options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
     Options options;
     try {
-        options = parse(argc, argv);
-        for (const std::string& w : options.workloads) bench::find_workload(w);
-        for (const std::string& p : options.policies)
-            if (p != "counting" && p != "timing" && p != "full")
-                throw std::invalid_argument("unknown policy '" + p + "' (counting, timing, full)");
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "opscope_overhead: {}\n{}", e.what(), kUsage);
-        return 2;
-    }
-    const bool smoke = options.smoke || bench::smoke_mode();
-    g_thread_cpu_clock = options.cpu_clock;
-
-    fmt::print("policy overhead vs NullProfiler: median of {} interleaved pairs (min..max), samples >= {} ms, {} time{}\n\n",
-               options.pairs, options.min_sample_ms, options.cpu_clock ? "thread CPU" : "wall", smoke ? ", smoke sizes" : "");
-    fmt::print("{:<10} {:>10} {:>11} {:>9} {:>26} {:>7}  {}\n", "workload", "size", "null run", "policy",
-               "overhead (min..max)", "budget", "verdict");
-    int over_budget = 0;
-    for (const std::string& name : options.workloads) {
-        const bench::Workload& w = bench::find_workload(name);
-        const std::int64_t size = smoke ? w.smoke_size : w.size;
-        const Program program = bench::load_workload(OPSCOPE_SOURCE_DIR, w, size);
-        const std::string expected = bench::expected_output(w, size);
-
-        std::unique_ptr<Runner> null_runner = make_runner("null", program);
-        std::vector<std::unique_ptr<Runner>> runners;
-        for (const std::string& p : options.policies) runners.push_back(make_runner(p, program));
-        // Warm up every VM once (and check its answer); size the samples from Null's run time.
-        const double null_seconds = null_runner->run(1);
-        std::vector<Runner*> all{null_runner.get()};
-        for (auto& p : runners) all.push_back(p.get());
-        for (Runner* r : all) {
-            if (r != null_runner.get()) r->run(1);
-            if (r->output() != expected) {
-                fmt::print(stderr, "{} under {}: printed '{}', expected '{}'\n", name, r->policy(), r->output(), expected);
-                return 3;
-            }
+            options = parse(argc, argv);
+            for (const std::string& w : options.workloads) bench::find_workload(w);
+            for (const std::string& p : options.policies)
+                if (p != "counting" && p != "timing" && p != "full")
+                    throw std::invalid_argument("unknown policy '" + p + "' (counting, timing, full)");
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "opscope_overhead: {}\n{}", e.what(), kUsage);
+            return 2;
         }
-        const int repeats = std::max(1, static_cast<int>(std::ceil(options.min_sample_ms / 1000 / std::max(null_seconds, 1e-9))));
+        const bool smoke = options.smoke || bench::smoke_mode();
+        g_thread_cpu_clock = options.cpu_clock;
 
-        bool first_row = true;
-        for (auto& runner : runners) {
-            std::vector<double> ratios;
-            double null_total = 0;
-            for (int pair = 0; pair < options.pairs; ++pair) {
-                double null_time, policy_time;
-                if (pair % 2 == 0) {
-                    null_time = null_runner->run(repeats);
-                    policy_time = runner->run(repeats);
-                } else {
-                    policy_time = runner->run(repeats);
-                    null_time = null_runner->run(repeats);
+        fmt::print("policy overhead vs NullProfiler: median of {} interleaved pairs (min..max), samples >= {} ms, {} time{}\n\n",
+                   options.pairs, options.min_sample_ms, options.cpu_clock ? "thread CPU" : "wall", smoke ? ", smoke sizes" : "");
+        fmt::print("{:<10} {:>10} {:>11} {:>9} {:>26} {:>7}  {}\n", "workload", "size", "null run", "policy",
+                   "overhead (min..max)", "budget", "verdict");
+        int over_budget = 0;
+        try {
+        for (const std::string& name : options.workloads) {
+            const bench::Workload& w = bench::find_workload(name);
+            const std::int64_t size = smoke ? w.smoke_size : w.size;
+            const Program program = bench::load_workload(OPSCOPE_SOURCE_DIR, w, size);
+            const std::string expected = bench::expected_output(w, size);
+
+            std::unique_ptr<Runner> null_runner = make_runner("null", program);
+            std::vector<std::unique_ptr<Runner>> runners;
+            for (const std::string& p : options.policies) runners.push_back(make_runner(p, program));
+            // Warm up every VM once (and check its answer); size the samples from Null's run time.
+            const double null_seconds = null_runner->run(1);
+            std::vector<Runner*> all{null_runner.get()};
+            for (auto& p : runners) all.push_back(p.get());
+            for (Runner* r : all) {
+                if (r != null_runner.get()) r->run(1);
+                if (r->output() != expected) {
+                    fmt::print(stderr, "{} under {}: printed '{}', expected '{}'\n", name, r->policy(), r->output(), expected);
+                    return 3;
                 }
-                null_total += null_time;
-                ratios.push_back(policy_time / null_time);
             }
-            const double m = median(ratios);
-            const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
-            const bool ok = m - 1 <= runner->budget();
-            over_budget += !ok;
-            const std::string overhead = fmt::format("{:+.1f}% ({:+.1f}..{:+.1f})", (m - 1) * 100, (*lo - 1) * 100, (*hi - 1) * 100);
-            fmt::print("{:<10} {:>10} {:>9.3f}ms {:>9} {:>26} {:>6.0f}%  {}\n", first_row ? name : "",
-                       first_row ? std::to_string(size) : "", null_total / options.pairs / repeats * 1e3,
-                       runner->policy(), overhead, runner->budget() * 100, ok ? "ok" : "OVER BUDGET");
-            std::fflush(stdout);  // a row at a time: the whole table takes minutes
-            first_row = false;
+            const int repeats = std::max(1, static_cast<int>(std::ceil(options.min_sample_ms / 1000 / std::max(null_seconds, 1e-9))));
+
+            bool first_row = true;
+            for (auto& runner : runners) {
+                std::vector<double> ratios;
+                double null_total = 0;
+                for (int pair = 0; pair < options.pairs; ++pair) {
+                    double null_time, policy_time;
+                    if (pair % 2 == 0) {
+                        null_time = null_runner->run(repeats);
+                        policy_time = runner->run(repeats);
+                    } else {
+                        policy_time = runner->run(repeats);
+                        null_time = null_runner->run(repeats);
+                    }
+                    null_total += null_time;
+                    ratios.push_back(policy_time / null_time);
+                }
+                const double m = median(ratios);
+                const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+                const bool ok = m - 1 <= runner->budget();
+                over_budget += !ok;
+                const std::string overhead = fmt::format("{:+.1f}% ({:+.1f}..{:+.1f})", (m - 1) * 100, (*lo - 1) * 100, (*hi - 1) * 100);
+                fmt::print("{:<10} {:>10} {:>9.3f}ms {:>9} {:>26} {:>6.0f}%  {}\n", first_row ? name : "",
+                           first_row ? std::to_string(size) : "", null_total / options.pairs / repeats * 1e3,
+                           runner->policy(), overhead, runner->budget() * 100, ok ? "ok" : "OVER BUDGET");
+                std::fflush(stdout);  // a row at a time: the whole table takes minutes
+                first_row = false;
+            }
         }
+    } catch (const std::exception& e) {  // a workload that fails to load or run
+        fmt::print(stderr, "opscope_overhead: {}\n", e.what());
+        return 3;
     }
     if (smoke) {
         fmt::print("\nsmoke sizes: answers checked, budgets not enforced (runs this short measure start-up)\n");
