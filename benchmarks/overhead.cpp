@@ -156,24 +156,24 @@ Options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
     Options options;
     try {
-            options = parse(argc, argv);
-            for (const std::string& w : options.workloads) bench::find_workload(w);
-            for (const std::string& p : options.policies)
-                if (p != "counting" && p != "timing" && p != "full")
-                    throw std::invalid_argument("unknown policy '" + p + "' (counting, timing, full)");
-        } catch (const std::exception& e) {
-            fmt::print(stderr, "opscope_overhead: {}\n{}", e.what(), kUsage);
-            return 2;
-        }
-        const bool smoke = options.smoke || bench::smoke_mode();
-        g_thread_cpu_clock = options.cpu_clock;
+        options = parse(argc, argv);
+        for (const std::string& w : options.workloads) bench::find_workload(w);
+        for (const std::string& p : options.policies)
+            if (p != "counting" && p != "timing" && p != "full")
+                throw std::invalid_argument("unknown policy '" + p + "' (counting, timing, full)");
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "opscope_overhead: {}\n{}", e.what(), kUsage);
+        return 2;
+    }
+    const bool smoke = options.smoke || bench::smoke_mode();
+    g_thread_cpu_clock = options.cpu_clock;
 
-        fmt::print("policy overhead vs NullProfiler: median of {} interleaved pairs (min..max), samples >= {} ms, {} time{}\n\n",
-                   options.pairs, options.min_sample_ms, options.cpu_clock ? "thread CPU" : "wall", smoke ? ", smoke sizes" : "");
-        fmt::print("{:<10} {:>10} {:>11} {:>9} {:>26} {:>7}  {}\n", "workload", "size", "null run", "policy",
-                   "overhead (min..max)", "budget", "verdict");
-        int over_budget = 0;
-        try {
+    fmt::print("policy overhead vs NullProfiler: median of {} interleaved pairs (min..max), samples >= {} ms, {} time{}\n\n",
+               options.pairs, options.min_sample_ms, options.cpu_clock ? "thread CPU" : "wall", smoke ? ", smoke sizes" : "");
+    fmt::print("{:<10} {:>10} {:>11} {:>9} {:>26} {:>7}  {}\n", "workload", "size", "null run", "policy",
+               "overhead (min..max)", "budget", "verdict");
+    int over_budget = 0;
+    try {
         for (const std::string& name : options.workloads) {
             const bench::Workload& w = bench::find_workload(name);
             const std::int64_t size = smoke ? w.smoke_size : w.size;
