@@ -115,9 +115,10 @@ BOOST_AUTO_TEST_CASE(timing_states_method_samples_and_overhead) {
     const Profile p = profile_of<TimingProfiler>("spin(200000);\n", TimeSampler::kDefaultHz);
     BOOST_REQUIRE(p.timing);
     BOOST_TEST(!p.timing->method.empty());
-    // About one sample per period of the wall time (jittered ±25%), at the default rate.
+    // At most about one sample per period of the wall time (jittered ±25%), at the default rate; fewer when
+    // the thread waits for a core (a timer that fires while it waits delivers one signal, not several).
     const double expected = static_cast<double>(*p.summary->wall_time_ns) * 1e-9 * TimeSampler::kDefaultHz;
-    BOOST_TEST(static_cast<double>(p.timing->samples) > 0.7 * expected);
+    BOOST_TEST(static_cast<double>(p.timing->samples) > 0.25 * expected);
     BOOST_TEST(static_cast<double>(p.timing->samples) < 1.3 * expected + 2);
     BOOST_TEST(*p.timing->sample_rate_hz == TimeSampler::kDefaultHz);
     BOOST_REQUIRE(p.timing->overhead_ns);

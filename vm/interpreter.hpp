@@ -489,22 +489,29 @@ dispatch:
 #define OPSCOPE_IS_INT2(a, b) OPSCOPE_LIKELY((a).type == Type::integer && (b).type == Type::integer)
 #define OPSCOPE_WRAP(x, op, y) \
     static_cast<std::int64_t>(static_cast<std::uint64_t>(x) op static_cast<std::uint64_t>(y))
-#define OPSCOPE_FUSED_ARITHMETIC_BODY(name, op)                                                     \
-    OPSCOPE_CASE(name##_ll) {                                                                  \
+// `load X; load Y; OP` and `load X; push K; OP`, the result pushed or (`...; store Z`) stored in a local.
+#define OPSCOPE_FUSED_LL(form, op, result, length)                                             \
+    OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         const Value& b = locals[pc[1].operand];                                                \
         if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
-        *sp++ = Value::integer(OPSCOPE_WRAP(a.as.i, op, b.as.i));                              \
-        pc += 3;                                                                               \
+        result = Value::integer(OPSCOPE_WRAP(a.as.i, op, b.as.i));                             \
+        pc += length;                                                                          \
         OPSCOPE_NEXT();                                                                        \
-    }                                                                                          \
-    OPSCOPE_CASE(name##_lk) {                                                                  \
+    }
+#define OPSCOPE_FUSED_LK(form, op, result, length)                                             \
+    OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(load);                 \
-        *sp++ = Value::integer(OPSCOPE_WRAP(a.as.i, op, pc[1].operand));                       \
-        pc += 3;                                                                               \
+        result = Value::integer(OPSCOPE_WRAP(a.as.i, op, pc[1].operand));                      \
+        pc += length;                                                                          \
         OPSCOPE_NEXT();                                                                        \
-    }                                                                                          \
+    }
+#define OPSCOPE_FUSED_ARITHMETIC_BODY(name, op)                                                \
+    OPSCOPE_FUSED_LL(name##_ll, op, *sp++, 3)                                                  \
+    OPSCOPE_FUSED_LK(name##_lk, op, *sp++, 3)                                                  \
+    OPSCOPE_FUSED_LL(name##_lls, op, locals[pc[3].operand], 4)                                 \
+    OPSCOPE_FUSED_LK(name##_lks, op, locals[pc[3].operand], 4)                                 \
     OPSCOPE_CASE(name##_k) {                                                                   \
         Value& a = sp[-1];                                                                     \
         if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(push_int);             \
@@ -519,26 +526,13 @@ dispatch:
         a.as.i = OPSCOPE_WRAP(a.as.i, op, b.as.i);                                             \
         pc += 2;                                                                               \
         OPSCOPE_NEXT();                                                                        \
-    }                                                                                          \
-    OPSCOPE_CASE(name##_lls) {                                                                 \
-        const Value& a = locals[pc[0].operand];                                                \
-        const Value& b = locals[pc[1].operand];                                                \
-        if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
-        locals[pc[3].operand] = Value::integer(OPSCOPE_WRAP(a.as.i, op, b.as.i));              \
-        pc += 4;                                                                               \
-        OPSCOPE_NEXT();                                                                        \
-    }                                                                                          \
-    OPSCOPE_CASE(name##_lks) {                                                                 \
-        const Value& a = locals[pc[0].operand];                                                \
-        if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(load);                 \
-        locals[pc[3].operand] = Value::integer(OPSCOPE_WRAP(a.as.i, op, pc[1].operand));       \
-        pc += 4;                                                                               \
-        OPSCOPE_NEXT();                                                                        \
     }
     OPSCOPE_FUSED_ARITHMETIC_BODY(add, +)
     OPSCOPE_FUSED_ARITHMETIC_BODY(sub, -)
     OPSCOPE_FUSED_ARITHMETIC_BODY(mul, *)
 #undef OPSCOPE_FUSED_ARITHMETIC_BODY
+#undef OPSCOPE_FUSED_LL
+#undef OPSCOPE_FUSED_LK
 #define OPSCOPE_FUSED_DIVISION(name, op)                                                       \
     OPSCOPE_CASE(name) {                                                                       \
         Value& a = sp[-1];                                                                     \
