@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -107,6 +108,7 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
     Outcomes outcomes;
     int reported = 0, mismatches = 0, runs = 0;
     std::map<std::string, int> mismatched_groups;  // group -> differing entries, over all runs
+    std::set<Op> linked;                           // what the counting VM ran, over all programs
 
     for (int n = 0; n < kPrograms; ++n) {
         generator.set_options(test::GeneratorOptions{.pause_percent = n % 2 ? 15 : 0});
@@ -120,6 +122,7 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
             continue;
         }
 
+        for (const Instr& in : pair.counting.code()) linked.insert(op_of(in));
         const auto compare = [&](const std::string& configuration) {
             ++runs;
             const std::string differences = pair.differences();
@@ -189,6 +192,11 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
     for (const auto& [name, count] : mismatched_groups) by_group += fmt::format(" {} {};", name, count);
     BOOST_TEST(mismatches == 0, "differing entries by group:" << by_group);
     // The generator must reach every way a run can end.
+    // Branches whose taken count needs reporting ran as their _counted forms (split out of fused sequences),
+    // and the others kept their fused forms.
+    BOOST_TEST(linked.count(Op::jz_counted) == 1u);
+    BOOST_TEST(linked.count(Op::jnz_counted) == 1u);
+    BOOST_TEST(linked.count(Op::lt_ll_jz) + linked.count(Op::lt_lk_jz) + linked.count(Op::lt_jz) > 0u);
     BOOST_TEST(outcomes.returned > kPrograms / 4);
     BOOST_TEST(outcomes.halted > kPrograms / 20);
     BOOST_TEST(outcomes.halted_nested > 10);

@@ -357,20 +357,24 @@ dispatch:
         CHARGE(from);
         OPSCOPE_NEXT();
     }
-#define OPSCOPE_BRANCH(name, jump_if)                                                         \
+    // `counted`: the linker rewrote the branch to its _counted form because block entries cannot give its
+    // taken count (Machine::taken_rule), so only those branches pay for on_counted_branch.
+#define OPSCOPE_BRANCH(name, jump_if, counted)                                                \
     OPSCOPE_CASE(name) {                                                                      \
         --sp;                                                                                 \
         const bool value = sp->type == Type::boolean ? sp->as_bool() : truthy(*sp);                \
         OPSCOPE_HOOK(branch, on_branch(*frame->function, pc, value == jump_if));              \
-        if constexpr (hooks::counted_branch<Profiler>)                                        \
-            if (pc->count_taken) profiler_.on_counted_branch(pc, value == jump_if);           \
+        if constexpr (counted && hooks::counted_branch<Profiler>)                              \
+            profiler_.on_counted_branch(pc, value == jump_if);                                \
         const Instr* const from = pc;                                                         \
         pc += value == jump_if ? pc->operand : 1;                                             \
         CHARGE(from);                                                                         \
         OPSCOPE_NEXT();                                                                       \
     }
-    OPSCOPE_BRANCH(jz, false)
-    OPSCOPE_BRANCH(jnz, true)
+    OPSCOPE_BRANCH(jz, false, false)
+    OPSCOPE_BRANCH(jnz, true, false)
+    OPSCOPE_BRANCH(jz_counted, false, true)
+    OPSCOPE_BRANCH(jnz_counted, true, true)
 #undef OPSCOPE_BRANCH
 
     // --- calls -------------------------------------------------------------------------------------------
@@ -574,8 +578,6 @@ dispatch:
     do {                                                                                       \
         const bool taken = (condition) == (jump_if);                                           \
         OPSCOPE_HOOK(branch, on_branch(*frame->function, pc + (k), taken));                    \
-        if constexpr (hooks::counted_branch<Profiler>)                                         \
-            if (pc[k].count_taken) profiler_.on_counted_branch(pc + (k), taken);               \
         pc += (k);                                                                             \
         const Instr* const from = pc;                                                          \
         pc += taken ? pc->operand : 1;                                                         \

@@ -171,7 +171,23 @@ void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
                : fallthrough_private ? TakenRule::executed_minus_fallthrough
                                      : TakenRule::counted;
         function.code[k].count_taken = rule == TakenRule::counted ? 1u : 0u;
+        if (rule == TakenRule::counted) count_branch(function, k);
     }
+}
+
+// Rewrites the branch at k to its _counted form, which reports each decision to the policy; a fused
+// sequence ending in it is split back into plain instructions, so that the branch itself is dispatched.
+// Other branches then need no check at all.
+void Machine::count_branch(LinkedFunction& function, std::size_t k) {
+    const auto rewrite = [&](std::size_t at, Op op) {
+        Instr& in = function.code[at];
+        in.op = (static_cast<std::uint32_t>(op) + (is_leader(in) ? kLeaderOpBase : 0u)) & 0xFFu;
+    };
+    for (std::size_t j = k > 3 ? k - 3 : 0; j < k; ++j) {
+        const OpInfo& head = info(op_of(function.code[j]));
+        if (head.internal && j + static_cast<std::size_t>(head.covers) > k) rewrite(j, head.stands_for);
+    }
+    rewrite(k, op_of(function.code[k]) == Op::jz ? Op::jz_counted : Op::jnz_counted);
 }
 
 std::size_t Machine::depth_reached() const {

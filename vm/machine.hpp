@@ -214,6 +214,7 @@ protected:
 private:
     void link();
     void fuse(LinkedFunction& function, const Function& source) const;
+    void count_branch(LinkedFunction& function, std::size_t k);
     void mark_leaders(LinkedFunction& function, const Function& source);
     bool fuse_;
     bool mark_leaders_;

@@ -82,6 +82,8 @@ inline constexpr int kVariablePops = -1;
     X(push_int,    push, immediate, 0, 1, 1, "push a small int carried in the operand")                          \
     X(call_native, call, callee,    kVariablePops, 1, 1, "call a host function (operand: native index)")         \
     X(ret_local,   load, local,     0, 0, 2, "load X; ret")                                                      \
+    X(jz_counted,  jz,   label,     1, 0, 1, "jz L, reporting whether it jumped (Counting: see TakenRule)")      \
+    X(jnz_counted, jnz,  label,     1, 0, 1, "jnz L, reporting whether it jumped (Counting: see TakenRule)")     \
     OPSCOPE_FUSED_ARITHMETIC(X, add) OPSCOPE_FUSED_ARITHMETIC(X, sub) OPSCOPE_FUSED_ARITHMETIC(X, mul)        \
     X(div_k,       push,     immediate, 1, 1, 2, "push K; div (K not 0 or -1)")                                 \
     X(mod_k,       push,     immediate, 1, 1, 2, "push K; mod (K not 0 or -1)")                                  \
