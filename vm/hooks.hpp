@@ -15,7 +15,7 @@
 //   on_block_entry(const Instr* leader)               a basic block is entered at `leader` (in Machine::code(),
 //                                                     so its id is leader - code().data()); declaring it makes
 //                                                     the linker mark leaders; one call per block entered
-//   on_counted_branch(const Instr* at, bool taken)    only the branches the linker flagged (Instr::count_taken):
+//   on_counted_branch(const Instr* at, bool taken)    only the branches the linker made jz_counted/jnz_counted:
 //                                                     those whose taken count block entries cannot give
 //   static constexpr bool samples_stack = true;       the interpreter keeps Machine::sample_point().frame
 //                                                     current (one store per call and return), for a sampler

@@ -568,7 +568,6 @@ dispatch:
     OPSCOPE_FUSED_ASET(aset_llc, constants[pc[2].operand])
     OPSCOPE_FUSED_ASET(aset_lll, locals[pc[2].operand])
 #undef OPSCOPE_FUSED_ASET
-#undef OPSCOPE_ARRAY_IN_BOUNDS
     OPSCOPE_FUSED_DIVISION(div_k, /)
     OPSCOPE_FUSED_DIVISION(mod_k, %)
 #undef OPSCOPE_FUSED_DIVISION
@@ -617,9 +616,7 @@ dispatch:
     OPSCOPE_CASE(aget_ll_j##jump_if) {                                                         \
         const Value& a = locals[pc[0].operand];                                                \
         const Value& i = locals[pc[1].operand];                                                \
-        if (!(OPSCOPE_LIKELY(a.type == Type::array && i.type == Type::integer &&               \
-                             static_cast<std::uint64_t>(i.as.i) < a.as_array()->length)))      \
-            OPSCOPE_FALLBACK(load);                                                            \
+        if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);                            \
         const Value& element = a.as_array()->elements()[i.as.i];                               \
         const bool truth = element.type == Type::boolean ? element.as_bool() : truthy(element); \
         OPSCOPE_FUSED_BRANCH(3, truth, kJump_##jump_if);                                       \
@@ -627,6 +624,7 @@ dispatch:
     OPSCOPE_FUSED_AGET_BRANCH(z)
     OPSCOPE_FUSED_AGET_BRANCH(nz)
 #undef OPSCOPE_FUSED_AGET_BRANCH
+#undef OPSCOPE_ARRAY_IN_BOUNDS
 #undef OPSCOPE_FUSED_BRANCH
 #undef OPSCOPE_IS_INT2
 #undef OPSCOPE_WRAP

@@ -126,7 +126,6 @@ void Machine::link() {
             linked.code[k].op = static_cast<std::uint32_t>(op) & 0xFFu;
             linked.code[k].operand = operand;
         }
-        if (fuse_) fuse(linked, source);
         // A run ends at each control transfer; fuel is charged per run when control lands on its start.
         std::uint32_t cost = 0;
         for (std::size_t k = linked.code.size(); k-- > 0;) {
@@ -134,6 +133,9 @@ void Machine::link() {
             cost = (is_jump(op) || op == Op::call || op == Op::ret || op == Op::halt) ? 1 : cost + 1;
             linked.code[k].run_cost = cost & 0x7FFFFFu;  // the verifier bounds function size
         }
+        // Counted branches are rewritten before fusion, which then leaves them alone (they are not jz/jnz).
+        if (mark_leaders_) assign_taken_rules(linked, source);
+        if (fuse_) fuse(linked, source);
         if (mark_leaders_) mark_leaders(linked, source);
     }
 }
@@ -146,22 +148,28 @@ void Machine::link() {
 void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
     const std::size_t size = source.code.size();
     std::vector<bool> leader(size, false);
-    std::vector<std::uint32_t> jumps_in(size, 0);
     if (size) leader[0] = true;
     for (std::size_t k = 0; k < size; ++k) {
         const Op op = source.code[k].op;
-        if (is_jump(op)) {
-            leader[static_cast<std::size_t>(source.code[k].operand)] = true;
-            ++jumps_in[static_cast<std::size_t>(source.code[k].operand)];
-        }
+        if (is_jump(op)) leader[static_cast<std::size_t>(source.code[k].operand)] = true;
         if ((is_jump(op) || op == Op::ret || op == Op::halt) && k + 1 < size) leader[k + 1] = true;
     }
     for (std::size_t k = 0; k < size; ++k)
         if (leader[k]) function.code[k].op = (function.code[k].op + kLeaderOpBase) & 0xFFu;
-    // A block is entered only through one edge when nothing else jumps to it, it is not a function's entry,
-    // and the instruction before it does not fall (or return) into it.
+}
+
+// How each branch's taken count follows from block entries (TakenRule). A block is entered only through one
+// edge when nothing else jumps to it, it is not a function's entry, and the instruction before it does not
+// fall (or return) into it. A branch the block counts cannot give becomes jz_counted/jnz_counted: the only
+// branches that report to the policy, so no other branch pays a check.
+void Machine::assign_taken_rules(LinkedFunction& function, const Function& source) {
+    const std::size_t size = source.code.size();
+    std::vector<std::uint32_t> jumps_in(size, 0);
+    for (const Instruction& in : source.code)
+        if (is_jump(in.op)) ++jumps_in[static_cast<std::size_t>(in.operand)];
     for (std::size_t k = 0; k < size; ++k) {
-        if (!is_branch(source.code[k].op)) continue;
+        const Op op = source.code[k].op;
+        if (!is_branch(op)) continue;
         const auto target = static_cast<std::size_t>(source.code[k].operand);
         const bool target_private =
             target != k + 1 && jumps_in[target] == 1 && target > 0 && ends_flow(source.code[target - 1].op);
@@ -170,24 +178,9 @@ void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
         rule = target_private        ? TakenRule::target_entries
                : fallthrough_private ? TakenRule::executed_minus_fallthrough
                                      : TakenRule::counted;
-        function.code[k].count_taken = rule == TakenRule::counted ? 1u : 0u;
-        if (rule == TakenRule::counted) count_branch(function, k);
+        if (rule == TakenRule::counted)
+            function.code[k].op = static_cast<std::uint32_t>(op == Op::jz ? Op::jz_counted : Op::jnz_counted) & 0xFFu;
     }
-}
-
-// Rewrites the branch at k to its _counted form, which reports each decision to the policy; a fused
-// sequence ending in it is split back into plain instructions, so that the branch itself is dispatched.
-// Other branches then need no check at all.
-void Machine::count_branch(LinkedFunction& function, std::size_t k) {
-    const auto rewrite = [&](std::size_t at, Op op) {
-        Instr& in = function.code[at];
-        in.op = (static_cast<std::uint32_t>(op) + (is_leader(in) ? kLeaderOpBase : 0u)) & 0xFFu;
-    };
-    for (std::size_t j = k > 3 ? k - 3 : 0; j < k; ++j) {
-        const OpInfo& head = info(op_of(function.code[j]));
-        if (head.internal && j + static_cast<std::size_t>(head.covers) > k) rewrite(j, head.stands_for);
-    }
-    rewrite(k, op_of(function.code[k]) == Op::jz ? Op::jz_counted : Op::jnz_counted);
 }
 
 std::size_t Machine::depth_reached() const {

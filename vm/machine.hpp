@@ -38,7 +38,6 @@ struct Limits {
 struct Instr {
     std::uint32_t op : 8;         // an Op, possibly internal; + kOpCount when it starts a basic block (see below)
     std::uint32_t run_cost : 23;  // instructions from here through the next control transfer (for fuel)
-    std::uint32_t count_taken : 1;  // a branch whose taken count block entries cannot give (see TakenRule)
     std::int32_t operand;         // jumps: relative to this instruction; call: function or native index
 };
 static_assert(sizeof(Instr) == 8);
@@ -72,7 +71,7 @@ struct Frame {
 
 // How a branch's taken count follows from block entries (Machine::taken_rule): its target's block is
 // entered only by this branch jumping, or its fall-through block only by it not jumping; otherwise the
-// interpreter reports it taken (hooks::counted_branch; Instr::count_taken).
+// interpreter reports it taken: the linker makes it a jz_counted/jnz_counted (hooks::counted_branch).
 enum class TakenRule : std::uint8_t { not_a_branch, target_entries, executed_minus_fallthrough, counted };
 
 // How the last run ended, for policies that reconcile their counts with the frames left live.
@@ -214,7 +213,7 @@ protected:
 private:
     void link();
     void fuse(LinkedFunction& function, const Function& source) const;
-    void count_branch(LinkedFunction& function, std::size_t k);
+    void assign_taken_rules(LinkedFunction& function, const Function& source);
     void mark_leaders(LinkedFunction& function, const Function& source);
     bool fuse_;
     bool mark_leaders_;
