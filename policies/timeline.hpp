@@ -2,13 +2,14 @@
 // windows. Recording every call and return costs 40-66% on call-heavy code (two stores and a clock anchor
 // per call where a call takes ~10 ns), far over Full's 10% budget, and windows of 512 events every 16k still
 // cost fib 11% (benchmarks/overhead.sh). So the timeline records exact, in-order windows of `kWindow`
-// consecutive events separated by gaps of about `kMeanGap` events (jittered ±50%, so periodic programs
-// cannot alias with it); a window opens when each run (or recording) begins. Between windows a call costs
-// one decrement and a branch, and a return a test and a branch (no store: a store there would chain each
-// return to the last through memory, which measured 6.5% on fib). Returns skipped in a gap are counted
-// exactly from its calls and the depths where it began and ended. Within a window every 64th event reads the clock (an anchor), as do its first
-// and last events; the times of the events between anchors are interpolated: statistical, within the
-// ~1-2 us an anchor interval spans.
+// consecutive events separated by gaps of about `kMeanGap` calls (jittered ±50%, so periodic programs cannot
+// alias with it; about twice as many events, with the returns); a window opens when each run (or
+// recording) begins. Between windows a call costs one decrement and a branch, and a return a test and a
+// branch (no store: a store there would chain each return to the last through memory, which measured 6.5%
+// on fib). Returns skipped in a gap are counted exactly from its calls and the depths where it began and
+// ended. Within a window every 64th event reads the clock (an anchor), as do its first and last events; the
+// times of the events between anchors are interpolated: statistical, within the ~1-2 us an anchor interval
+// spans.
 #pragma once
 
 #include "policy.hpp"
@@ -26,7 +27,7 @@ public:
     static constexpr std::size_t kDefaultCapacity = 1u << 16;  // events kept (a power of two)
     static constexpr std::uint64_t kAnchorEvery = 64;
     static constexpr std::uint32_t kWindow = 256;      // events recorded in a row
-    static constexpr std::uint32_t kMeanGap = 65536;   // events skipped between windows, on average
+    static constexpr std::uint32_t kMeanGap = 65536;   // calls skipped between windows, on average
 
     CallTimeline() : CallTimeline(kDefaultCapacity) {}
     // `window` 0 records every event (no gaps): exact sequences, at the full per-call cost.

@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(timeline_windows_account_for_every_call) {
     const std::uint64_t events = 2 * (1 + static_cast<std::uint64_t>(calls));
     BOOST_TEST(t.window == CallTimeline::kWindow);
     BOOST_TEST(t.recorded + t.skipped == events);
-    BOOST_TEST(t.skipped > events / 2);  // gaps of ~64k events between windows of 256
+    BOOST_TEST(t.skipped > events / 2);  // gaps of ~64k calls between windows of 256
     BOOST_TEST(t.recorded >= CallTimeline::kWindow);
     BOOST_TEST(t.events.size() == t.recorded);  // the ring (64k) holds them all
     check_call_sequence(t);
