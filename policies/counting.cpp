@@ -1,7 +1,9 @@
 // CountingProfiler's bookkeeping and derivations (see counting.hpp). Nothing here runs per instruction.
 //
 // How exact counts follow from block entries. Leaders (Machine::mark_leaders) start blocks; calls do not
-// end them. An instruction's count is its block's entry count plus `instruction_delta_`, which settles the
+// end them. A block's entries are counted or derived (Machine::derivation: from the completions of the
+// instructions entering it, which is why faults are kept in `fault_sites_`). An instruction's count is its
+// block's entry count plus `instruction_delta_`, which settles the
 // blocks that recording entered but did not see finish (a fault, `halt` or stop() inside them, and callers
 // waiting at a call site) or saw finish but not entered (start() inside them). Transitions to the next
 // instruction (opcode pairs) follow from the counts, the branches' taken counts and the call sites, with the
@@ -89,6 +91,7 @@ void CountingProfiler::reset() {
     std::fill(instruction_delta_.begin(), instruction_delta_.end(), 0);
     pair_delta_.clear();
     failed_calls_.clear();
+    fault_sites_.clear();
     fuel_landings_.clear();
     runs_ = halt_frames_popped_ = max_call_depth_ = wall_ns_ = 0;
     interval_start_ = Clock::now();
@@ -152,7 +155,7 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
     const std::span<const Frame> frames = machine.live_frames();
     if (frames.empty()) return;
     const auto remainder = [&](const LinkedFunction& f, std::size_t first) {  // `first` .. the block's end
-        for (std::size_t k = first; k < f.code.size() && !is_leader(f.code[k]); ++k)
+        for (std::size_t k = first; k < f.code.size() && machine.block_start(f.first_instruction + k) == BlockStart::none; ++k)
             instruction_delta_[f.first_instruction + k] += sign;
     };
     for (std::size_t i = 0; i + 1 < frames.size(); ++i) {
@@ -171,6 +174,7 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
     switch (machine.run_end()) {
     case RunEnd::fault: {
         remainder(f, at + 1);
+        fault_sites_.push_back(f.first_instruction + static_cast<std::uint32_t>(at));
         const Op op = user_op(f, at);
         if (const LinkedFunction* callee = callee_of(machine, f, at)) {  // the call could not push a frame
             adjust_pair(Op::call, user_op(*callee, 0), -1);
@@ -183,7 +187,8 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
     }
     case RunEnd::out_of_fuel: {
         remainder(f, at);  // nothing when `at` is a leader: its entry was never counted
-        if (is_leader(f.code[at])) fuel_landings_.push_back(f.first_instruction + static_cast<std::uint32_t>(at));
+        if (machine.block_start(f.first_instruction + at) != BlockStart::none)
+            fuel_landings_.push_back(f.first_instruction + static_cast<std::uint32_t>(at));
         if (const Instr* from = machine.transfer_source()) {
             if (const LinkedFunction* source = machine.function_of(from))
                 adjust_pair(user_op(*source, source->offset_of(from)), user_op(f, at), -1);
@@ -197,16 +202,41 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
 // --- derivations ----------------------------------------------------------------------------------------
 
 std::vector<std::uint64_t> CountingProfiler::instruction_counts(const Machine& machine) const {
+    return derive_counts(machine).executed;
+}
+
+// Counted blocks first: a derived block's entries follow from counts in counted blocks (BlockDerivation).
+CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine) const {
     const std::size_t n = block_entries_.size();
-    std::vector<std::uint64_t> counts(n, 0);
+    Counts counts{std::vector<std::uint64_t>(n, 0), std::vector<std::uint64_t>(n, 0)};
     if (bound_program_ != &machine || bound_generation_ != machine.load_generation()) return counts;
-    for (const LinkedFunction& f : machine.linked_functions()) {
-        std::uint64_t block = 0;
-        for (std::size_t k = 0; k < f.code.size(); ++k) {
+    std::vector<std::uint64_t> landed(n, 0), faulted(n, 0);
+    for (const std::uint32_t id : fuel_landings_) ++landed[id];
+    for (const std::uint32_t id : fault_sites_) ++faulted[id];
+    const auto fill_block = [&](const LinkedFunction& f, std::size_t leader, std::uint64_t started) {
+        for (std::size_t k = leader; k < f.code.size(); ++k) {
             const std::size_t id = f.first_instruction + k;
-            if (is_leader(f.code[k]))
-                block = block_recorded_[id] + (recording_ ? block_entries_[id] - block_base_[id] : 0);
-            counts[id] = static_cast<std::uint64_t>(static_cast<std::int64_t>(block) + instruction_delta_[id]);
+            if (k > leader && machine.block_start(id) != BlockStart::none) break;
+            counts.executed[id] = static_cast<std::uint64_t>(static_cast<std::int64_t>(started) + instruction_delta_[id]);
+        }
+    };
+    for (const BlockStart kind : {BlockStart::counted, BlockStart::derived}) {
+        for (const LinkedFunction& f : machine.linked_functions()) {
+            for (std::size_t k = 0; k < f.code.size(); ++k) {
+                const std::size_t id = f.first_instruction + k;
+                if (machine.block_start(id) != kind) continue;
+                std::uint64_t entered = landed[id];  // control reached the leader, though fuel stopped it there
+                if (kind == BlockStart::counted) {
+                    entered += block_recorded_[id] + (recording_ ? block_entries_[id] - block_base_[id] : 0);
+                } else {
+                    const BlockDerivation& d = *machine.derivation(id);
+                    entered = 0;
+                    for (const std::uint32_t s : d.sources) entered += counts.executed[s] - faulted[s];
+                    if (d.minus != BlockDerivation::kNone) entered -= counts.entered[d.minus];
+                }
+                counts.entered[id] = entered;
+                fill_block(f, k, entered - landed[id]);
+            }
         }
     }
     return counts;
@@ -220,13 +250,9 @@ void CountingProfiler::profile_into(Profile& out, const Machine& machine) const 
         fresh.profile_into(out, machine);
         return;
     }
-    const std::vector<std::uint64_t> count = instruction_counts(machine);
-    // Times control entered a leader's block while recording, including an entry fuel stopped short.
-    std::vector<std::uint64_t> landed(count.size(), 0);
-    for (const std::uint32_t id : fuel_landings_) ++landed[id];
-    const auto entries = [&](std::size_t id) {
-        return block_recorded_[id] + (recording_ ? block_entries_[id] - block_base_[id] : 0) + landed[id];
-    };
+    const Counts derived = derive_counts(machine);
+    const std::vector<std::uint64_t>& count = derived.executed;
+    const auto entries = [&](std::size_t id) { return derived.entered[id]; };
     const auto taken = [&](const LinkedFunction& f, std::size_t k) -> std::uint64_t {
         const std::size_t id = f.first_instruction + k;
         switch (machine.taken_rule(id)) {

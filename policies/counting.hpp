@@ -1,8 +1,9 @@
 // CountingProfiler: exact counts for almost nothing, by counting basic-block entries (Ball & Larus).
 //
-// While running it does two things only: one counter increment per block entered (on_block_entry), and one
-// add per conditional jump whose taken count the block counts cannot give (on_counted_branch; most
-// branches need none). The maximum call depth is read off the frame stack when recording ends
+// While running it does two things only: one counter increment per counted block entered (on_block_entry;
+// blocks whose entries follow from other counts are derived instead, see BlockStart), and one add per
+// conditional jump whose taken count the block counts cannot give (on_counted_branch; most branches need
+// none). The maximum call depth is read off the frame stack when recording ends
 // (Machine::depth_reached()). Everything
 // else — per instruction, opcode, line, function, call edge, opcode pair, stack effects, loops — is derived
 // in profile_into() from those counters and the opcode table, and reconciled with the frames left live
@@ -58,6 +59,11 @@ private:
     // it begins (see counting.cpp).
     void reconcile(const Machine& machine, int sign, bool run_ended);
     void fold_live_into_recorded();
+    struct Counts {
+        std::vector<std::uint64_t> executed;  // per instruction id, while recording
+        std::vector<std::uint64_t> entered;   // per leader id: control reached it (fuel landings included)
+    };
+    Counts derive_counts(const Machine& machine) const;
     void adjust_pair(Op first, Op second, std::int64_t delta) { pair_delta_[{first, second}] += delta; }
 
     // Live counters, incremented whether or not recording; indexed by program-wide instruction id.
@@ -67,8 +73,9 @@ private:
     // Exact corrections for blocks entered but not finished (or finished but not entered) while recording.
     std::vector<std::int64_t> instruction_delta_;
     std::map<std::pair<Op, Op>, std::int64_t> pair_delta_;
-    std::vector<std::uint32_t> failed_calls_;
-    std::vector<std::uint32_t> fuel_landings_;  // leaders control reached when fuel ran out (not counted as entered)  // call sites whose call raised before pushing a frame
+    std::vector<std::uint32_t> failed_calls_;   // call sites whose call raised before pushing a frame
+    std::vector<std::uint32_t> fuel_landings_;  // leaders control reached when fuel ran out (not counted as entered)
+    std::vector<std::uint32_t> fault_sites_;    // instructions that raised (they never reach the next one)
 
     std::uintptr_t block_delta_ = 0, taken_delta_ = 0;  // counter tables' distance from Machine::code()
     const void* bound_program_ = nullptr;

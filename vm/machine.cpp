@@ -5,12 +5,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <iostream>
 #include <limits>
 #include <new>
+#include <optional>
 
 namespace opscope {
 
@@ -82,6 +84,8 @@ void Machine::link() {
     for (const Function& f : program_.functions) total += f.code.size();
     code_.assign(total, Instr{});
     taken_rules_.assign(mark_leaders_ ? total : 0, TakenRule::not_a_branch);
+    block_starts_.assign(mark_leaders_ ? total : 0, BlockStart::none);
+    derivations_.clear();
     for (std::size_t f = 0; f < program_.functions.size(); ++f) {
         const Function& source = program_.functions[f];
         LinkedFunction& linked = functions_[f];
@@ -144,7 +148,8 @@ void Machine::link() {
 // inside it. Leaders: offset 0, jump targets, and whatever follows a jump, branch, `ret` or `halt`. Calls do
 // not end blocks (returns come back into the middle of one): policies reconcile the frames left live when
 // a run stops (RunEnd, live_frames()). No fused sequence spans a leader (fusion needs unentered tails, and
-// every fused branch ends its sequence).
+// every fused branch ends its sequence). Only counted leaders are marked; derived ones (BlockStart) run
+// their plain body.
 void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
     const std::size_t size = source.code.size();
     std::vector<bool> leader(size, false);
@@ -154,8 +159,70 @@ void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
         if (is_jump(op)) leader[static_cast<std::size_t>(source.code[k].operand)] = true;
         if ((is_jump(op) || op == Op::ret || op == Op::halt) && k + 1 < size) leader[k + 1] = true;
     }
+    std::vector<std::size_t> block_of(size);  // the leader of each instruction's block
+    for (std::size_t k = 0; k < size; ++k) block_of[k] = leader[k] ? k : block_of[k - 1];
+
+    // How each block's entries could be derived. (1) Entered only by `jmp`s and a fall-through from a plain
+    // instruction (not a call: a return into the block may run out of fuel there): the sum of their
+    // completions. (2) One side of a branch, each side entered by that branch alone: the branch's executions
+    // less the other side's entries (both sides include entries fuel stopped on landing).
+    std::vector<std::uint32_t> jumps_in(size, 0);
+    std::vector<bool> only_jmps_in(size, true);
+    for (const Instruction& in : source.code) {
+        if (!is_jump(in.op)) continue;
+        const auto target = static_cast<std::size_t>(in.operand);
+        ++jumps_in[target];
+        only_jmps_in[target] = only_jmps_in[target] && in.op == Op::jmp;
+    }
+    std::vector<std::optional<BlockDerivation>> way(size);
+    for (std::size_t b = 1; b < size; ++b) {
+        const Op before = source.code[b - 1].op;
+        if (!leader[b] || !only_jmps_in[b] || is_branch(before) || before == Op::call) continue;
+        way[b].emplace();
+        if (!ends_flow(before)) way[b]->sources.push_back(static_cast<std::uint32_t>(b - 1));
+    }
     for (std::size_t k = 0; k < size; ++k)
-        if (leader[k]) function.code[k].op = (function.code[k].op + kLeaderOpBase) & 0xFFu;
+        if (const auto target = static_cast<std::size_t>(source.code[k].operand); source.code[k].op == Op::jmp && way[target])
+            way[target]->sources.push_back(static_cast<std::uint32_t>(k));
+    for (auto& w : way)
+        if (w && w->sources.empty()) w.reset();  // unreachable: leave it counted (at zero)
+    for (std::size_t x = 0; x + 1 < size; ++x) {
+        if (!is_branch(source.code[x].op)) continue;
+        const auto target = static_cast<std::uint32_t>(source.code[x].operand);
+        const auto next = static_cast<std::uint32_t>(x + 1);
+        const bool target_private =
+            target != next && target > 0 && jumps_in[target] == 1 && ends_flow(source.code[target - 1].op);
+        if (target_private && jumps_in[next] == 0) {
+            way[next] = BlockDerivation{{static_cast<std::uint32_t>(x)}, target};
+            way[target] = BlockDerivation{{static_cast<std::uint32_t>(x)}, next};
+        }
+    }
+    // A derivation reads counted blocks only (so none waits on another): a block is derived unless it feeds,
+    // or is fed by, one derived already (or itself).
+    std::vector<bool> derived(size, false), feeds_derived(size, false);
+    for (std::size_t b = 1; b < size; ++b) {
+        if (!way[b] || feeds_derived[b]) continue;
+        std::vector<std::size_t> reads;
+        for (const std::uint32_t s : way[b]->sources) reads.push_back(block_of[s]);
+        if (way[b]->minus != BlockDerivation::kNone) reads.push_back(way[b]->minus);
+        if (std::any_of(reads.begin(), reads.end(), [&](std::size_t r) { return r == b || derived[r]; })) continue;
+        derived[b] = true;
+        for (const std::size_t r : reads) feeds_derived[r] = true;
+    }
+    const auto id_of = [&](std::uint32_t offset) { return function.first_instruction + offset; };
+    for (std::size_t k = 0; k < size; ++k) {
+        if (!leader[k]) continue;
+        const std::uint32_t id = id_of(static_cast<std::uint32_t>(k));
+        block_starts_[id] = derived[k] ? BlockStart::derived : BlockStart::counted;
+        if (derived[k]) {
+            BlockDerivation& d = *way[k];
+            for (std::uint32_t& s : d.sources) s = id_of(s);
+            if (d.minus != BlockDerivation::kNone) d.minus = id_of(d.minus);
+            derivations_[id] = std::move(d);
+        } else {
+            function.code[k].op = (function.code[k].op + kLeaderOpBase) & 0xFFu;
+        }
+    }
 }
 
 // How each branch's taken count follows from block entries (TakenRule). A block is entered only through one

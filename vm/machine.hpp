@@ -17,6 +17,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace opscope {
@@ -73,6 +74,22 @@ struct Frame {
 // entered only by this branch jumping, or its fall-through block only by it not jumping; otherwise the
 // interpreter reports it taken: the linker makes it a jz_counted/jnz_counted (hooks::counted_branch).
 enum class TakenRule : std::uint8_t { not_a_branch, target_entries, executed_minus_fallthrough, counted };
+
+// How a basic block's entry count is known (Machine::block_start), when leaders are marked: the leader
+// handler counts it, or it is derived from counts taken elsewhere (Machine::derivation). Fewer counted
+// blocks is less work per instruction: the commonest loop shape (condition at the bottom, entered by one
+// `jmp`) counts one block per iteration, and a two-way branch whose sides are entered by it alone counts
+// one side.
+enum class BlockStart : std::uint8_t { none, counted, derived };
+// A derived block's entries: the completions of `sources` (their executions less their faults; a `jmp` to
+// the block, the plain instruction falling into it, or the branch it is a side of) less the entries of
+// `minus` (the branch's other side, when there is one). Each names a program-wide instruction id in a
+// counted block.
+struct BlockDerivation {
+    static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+    std::vector<std::uint32_t> sources;
+    std::uint32_t minus = kNone;
+};
 
 // How the last run ended, for policies that reconcile their counts with the frames left live.
 enum class RunEnd : std::uint8_t {
@@ -145,6 +162,12 @@ public:
     const LinkedFunction* function_of(const Instr* pc) const;
     // Per instruction id, when leaders are marked.
     TakenRule taken_rule(std::size_t id) const { return id < taken_rules_.size() ? taken_rules_[id] : TakenRule::not_a_branch; }
+    BlockStart block_start(std::size_t id) const { return id < block_starts_.size() ? block_starts_[id] : BlockStart::none; }
+    // For a derived block's leader (else null).
+    const BlockDerivation* derivation(std::size_t id) const {
+        const auto found = derivations_.find(static_cast<std::uint32_t>(id));
+        return found == derivations_.end() ? nullptr : &found->second;
+    }
 
     // Written by the interpreter only for policies that sample, readable from a signal handler on the
     // running thread: the top frame (hooks::samples_stack, at calls and returns) and the instruction about to
@@ -220,6 +243,8 @@ private:
     std::uint32_t instruction_count_ = 0;
     std::uint64_t load_generation_ = 0;
     std::vector<TakenRule> taken_rules_;
+    std::vector<BlockStart> block_starts_;
+    std::unordered_map<std::uint32_t, BlockDerivation> derivations_;
     void allocate_stacks();
     std::int64_t fuel_budget() const;  // the fuel limit as a signed budget (limits above INT64_MAX clamp)
     std::uint32_t allocated_stack_slots_ = 0;
