@@ -12,11 +12,34 @@
 namespace opscope {
 
 Heap::~Heap() {
-    while (objects_) {
-        Object* next = objects_->next;
-        ::operator delete(objects_);
-        objects_ = next;
+    while (large_objects_) {
+        Object* next = large_objects_->next;
+        ::operator delete(large_objects_);
+        large_objects_ = next;
     }
+    for (auto& slabs : slabs_)
+        for (std::byte* slab : slabs) ::operator delete(slab);
+}
+
+// A new slab's slots, threaded onto the (empty) free list in address order.
+Object* Heap::allocate_slot(std::size_t size_class) {
+    if (!free_slots_[size_class]) {
+        auto* slab = static_cast<std::byte*>(::operator new(kSlabBytes));
+        slabs_[size_class].push_back(slab);
+        const std::size_t step = slot_bytes(size_class);
+        Object** link = &free_slots_[size_class];
+        for (std::size_t at = 0; at + step <= kSlabBytes; at += step) {
+            auto* slot = reinterpret_cast<Object*>(slab + at);
+            slot->kind = ObjectKind::free_slot;
+            *link = slot;
+            link = &slot->next;
+        }
+        *link = nullptr;
+    }
+    Object* slot = free_slots_[size_class];
+    free_slots_[size_class] = slot->next;
+    slot->next = nullptr;
+    return slot;
 }
 
 Object* Heap::allocate(std::size_t bytes, ObjectKind kind) {
@@ -24,12 +47,17 @@ Object* Heap::allocate(std::size_t bytes, ObjectKind kind) {
     if (limit_ && stats_.live_bytes + bytes > limit_)
         throw Fault(fmt::format("heap limit exceeded: {} bytes live, {} more requested, limit {}", stats_.live_bytes,
                                 bytes, limit_));
-    auto* object = static_cast<Object*>(::operator new(bytes));
-    object->next = objects_;
+    Object* object;
+    if (bytes <= kMaxSmallBytes) {
+        object = allocate_slot(size_class(bytes));
+    } else {
+        object = static_cast<Object*>(::operator new(bytes));
+        object->next = large_objects_;
+        large_objects_ = object;
+    }
     object->bytes = bytes;
     object->kind = kind;
     object->marked = false;
-    objects_ = object;
     ++stats_.allocations;
     stats_.allocated_bytes += bytes;
     if (kind == ObjectKind::string) {
@@ -94,20 +122,61 @@ void Heap::collect() {
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
 }
 
+void Heap::release(Object* object) {
+    ++stats_.frees;
+    stats_.freed_bytes += object->bytes;
+    stats_.live_bytes -= object->bytes;
+}
+
 void Heap::sweep() {
-    Object** link = &objects_;
+    Object** link = &large_objects_;
     while (Object* object = *link) {
         if (object->marked) {
             object->marked = false;
             link = &object->next;
         } else {
             *link = object->next;
-            ++stats_.frees;
-            stats_.freed_bytes += object->bytes;
-            stats_.live_bytes -= object->bytes;
+            release(object);
             ::operator delete(object);
         }
     }
+    for (std::size_t c = 0; c < kSizeClasses; ++c) sweep_slabs(c);
+}
+
+// Frees the class's dead objects, returns slabs left empty, and rebuilds its free list in address order.
+void Heap::sweep_slabs(std::size_t size_class) {
+    std::vector<std::byte*>& slabs = slabs_[size_class];
+    const std::size_t step = slot_bytes(size_class);
+    const auto slot_at = [](std::byte* slab, std::size_t at) { return reinterpret_cast<Object*>(slab + at); };
+    Object** link = &free_slots_[size_class];
+    std::size_t kept = 0;
+    for (std::byte* slab : slabs) {
+        bool any_live = false;
+        for (std::size_t at = 0; at + step <= kSlabBytes; at += step) {
+            Object* object = slot_at(slab, at);
+            if (object->kind == ObjectKind::free_slot) continue;
+            if (object->marked) {
+                object->marked = false;
+                any_live = true;
+            } else {
+                release(object);
+                object->kind = ObjectKind::free_slot;
+            }
+        }
+        if (!any_live) {
+            ::operator delete(slab);
+            continue;
+        }
+        for (std::size_t at = 0; at + step <= kSlabBytes; at += step) {
+            if (Object* object = slot_at(slab, at); object->kind == ObjectKind::free_slot) {
+                *link = object;
+                link = &object->next;
+            }
+        }
+        slabs[kept++] = slab;
+    }
+    *link = nullptr;
+    slabs.resize(kept);
 }
 
 void Heap::reset_stats() {

@@ -1,4 +1,11 @@
-// The garbage-collected heap for strings and arrays: precise mark-sweep over an intrusive object list.
+// The garbage-collected heap for strings and arrays: precise mark-sweep.
+//
+// Small objects (up to kMaxSmallBytes) live in slabs of equal-sized slots, one size class per 16 bytes: an
+// allocation pops a free slot, and a sweep walks each slab in address order, freeing the dead and
+// threading the free slots back in address order, so new objects are packed together again after every
+// collection. (With malloc per object, allocation and free were 28% of binary trees' time, and the sweep's
+// walk over a list of scattered objects another 20%; long runs grew slower as the free memory fragmented.)
+// Larger objects come from operator new, on an intrusive list.
 //
 // Roots are supplied by the owner (the Machine) through a callback at collection time: value stack,
 // globals, constants. Natives that hold a fresh object in a C++ variable across another allocation keep it
@@ -66,11 +73,23 @@ public:
     };
 
 private:
+    static constexpr std::size_t kGranule = 16;
+    static constexpr std::size_t kMaxSmallBytes = 512;
+    static constexpr std::size_t kSizeClasses = kMaxSmallBytes / kGranule;
+    static constexpr std::size_t kSlabBytes = 64 * 1024;
+    static std::size_t size_class(std::size_t bytes) { return (bytes - 1) / kGranule; }
+    static std::size_t slot_bytes(std::size_t size_class) { return (size_class + 1) * kGranule; }
+
     Object* allocate(std::size_t bytes, ObjectKind kind);
+    Object* allocate_slot(std::size_t size_class);
     void mark(const Value& v);
     void sweep();
+    void sweep_slabs(std::size_t size_class);
+    void release(Object* object);  // accounting for an object the sweep frees
 
-    Object* objects_ = nullptr;
+    Object* large_objects_ = nullptr;
+    std::vector<std::byte*> slabs_[kSizeClasses];
+    Object* free_slots_[kSizeClasses] = {};
     std::vector<Object*> gray_;
     std::vector<Value> pins_;
     RootEnumerator roots_;

@@ -95,10 +95,10 @@ inline bool truthy(const Value& v) {
 }
 
 // --- heap objects -------------------------------------------------------------------------------------
-enum class ObjectKind : std::uint8_t { string, array };
+enum class ObjectKind : std::uint8_t { string, array, free_slot /* the heap's: a small-object slot not in use */ };
 
 struct Object {
-    Object* next;        // the heap's list of all objects
+    Object* next;        // the heap's: its list of large objects, or a free slot's successor
     std::size_t bytes;   // allocation size, for accounting
     ObjectKind kind;
     bool marked;
