@@ -6,15 +6,42 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace opscope {
+
+// Huge objects get transparent huge pages where the system offers them (Linux's madvise mode): a sieve's
+// 32 MB array then takes 16 page faults instead of 7,800, and its strided loops miss the TLB far less.
+void* Heap::allocate_large(std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= kHugeBytes) {
+        const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+        void* memory = std::aligned_alloc(kHugePage, rounded);
+        if (!memory) throw std::bad_alloc();
+        madvise(memory, rounded, MADV_HUGEPAGE);  // advice only: ignored where unsupported
+        return memory;
+    }
+#endif
+    return ::operator new(bytes);
+}
+
+void Heap::free_large(Object* object) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (object->bytes >= kHugeBytes) return std::free(object);
+#endif
+    ::operator delete(object);
+}
 
 Heap::~Heap() {
     while (large_objects_) {
         Object* next = large_objects_->next;
-        ::operator delete(large_objects_);
+        free_large(large_objects_);
         large_objects_ = next;
     }
     for (auto& slabs : slabs_)
@@ -51,7 +78,7 @@ Object* Heap::allocate(std::size_t bytes, ObjectKind kind) {
     if (bytes <= kMaxSmallBytes) {
         object = allocate_slot(size_class(bytes));
     } else {
-        object = static_cast<Object*>(::operator new(bytes));
+        object = static_cast<Object*>(allocate_large(bytes));
         object->next = large_objects_;
         large_objects_ = object;
     }
@@ -137,7 +164,7 @@ void Heap::sweep() {
         } else {
             *link = object->next;
             release(object);
-            ::operator delete(object);
+            free_large(object);
         }
     }
     for (std::size_t c = 0; c < kSizeClasses; ++c) sweep_slabs(c);

@@ -77,6 +77,8 @@ private:
     static constexpr std::size_t kMaxSmallBytes = 512;
     static constexpr std::size_t kSizeClasses = kMaxSmallBytes / kGranule;
     static constexpr std::size_t kSlabBytes = 64 * 1024;
+    static constexpr std::size_t kHugePage = 2 * 1024 * 1024;
+    static constexpr std::size_t kHugeBytes = 4 * kHugePage;  // from here, huge pages (Linux)
     static std::size_t size_class(std::size_t bytes) { return (bytes - 1) / kGranule; }
     static std::size_t slot_bytes(std::size_t size_class) { return (size_class + 1) * kGranule; }
 
@@ -86,6 +88,8 @@ private:
     void sweep();
     void sweep_slabs(std::size_t size_class);
     void release(Object* object);  // accounting for an object the sweep frees
+    static void* allocate_large(std::size_t bytes);
+    static void free_large(Object* object);
 
     Object* large_objects_ = nullptr;
     std::vector<std::byte*> slabs_[kSizeClasses];
