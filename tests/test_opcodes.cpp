@@ -1225,6 +1225,32 @@ BOOST_AUTO_TEST_CASE(array_access_agrees_across_shapes) {
     BOOST_TEST(outcome_of("push 5\n    neg", "0", shapes[1]).starts_with("error at 0: "));
 }
 
+// Two pushes in a row fuse (load_ll, load_lk) only when the second does not start a longer form itself.
+BOOST_AUTO_TEST_CASE(two_pushes_fuse_unless_the_second_starts_a_longer_form) {
+    const auto linked_ops = [](std::string_view body) {
+        Vm<> vm;
+        vm.load(assemble(main_program(body), "t.opasm"));
+        std::vector<std::string> ops;
+        for (std::size_t k = 0; k < vm.code().size();) {
+            const Op op = op_of(vm.code()[k]);
+            ops.emplace_back(mnemonic(op));
+            k += static_cast<std::size_t>(info(op).covers);
+        }
+        return ops;
+    };
+    using Ops = std::vector<std::string>;
+    BOOST_TEST((linked_ops("    load 0\n    load 1\n    push 1\n    print\n    print\n    print\n    halt") ==
+                Ops{"load_ll", "push_int", "print", "print", "print", "halt"}));
+    BOOST_TEST((linked_ops("    load 0\n    push 7\n    print\n    print\n    halt") == Ops{"load_lk", "print", "print", "halt"}));
+    // `load 1; load 2; add` is a longer form: the first load stays alone.
+    BOOST_TEST((linked_ops("    load 0\n    load 1\n    load 2\n    add\n    add\n    print\n    halt") ==
+                Ops{"load", "add_ll", "add", "print", "halt"}));
+    BOOST_TEST((linked_ops("    load 0\n    load 1\n    load 2\n    aget\n    print\n    print\n    halt") ==
+                Ops{"load", "aget_ll", "print", "print", "halt"}));
+    BOOST_TEST(output_of_main("    push 5\n    store 0\n    push 6\n    store 1\n    load 0\n    load 1\n    push 7\n"
+                              "    print\n    print\n    print\n    halt") == "7\n6\n5\n");
+}
+
 BOOST_AUTO_TEST_CASE(comparisons_and_branches_agree_across_shapes) {
     for (const char* op : {"lt", "le", "gt", "ge", "eq", "ne", "add", "sub"})
         for (const auto& [a, b] : operand_pairs()) {

@@ -568,6 +568,21 @@ dispatch:
     OPSCOPE_FUSED_ASET(aset_llc, constants[pc[2].operand])
     OPSCOPE_FUSED_ASET(aset_lll, locals[pc[2].operand])
 #undef OPSCOPE_FUSED_ASET
+    // Two pushes: no fast path to leave, so no fallback.
+    OPSCOPE_CASE(load_ll) {
+        sp[0] = locals[pc[0].operand];
+        sp[1] = locals[pc[1].operand];
+        sp += 2;
+        pc += 2;
+        OPSCOPE_NEXT();
+    }
+    OPSCOPE_CASE(load_lk) {
+        sp[0] = locals[pc[0].operand];
+        sp[1] = Value::integer(pc[1].operand);
+        sp += 2;
+        pc += 2;
+        OPSCOPE_NEXT();
+    }
     OPSCOPE_FUSED_DIVISION(div_k, /)
     OPSCOPE_FUSED_DIVISION(mod_k, %)
 #undef OPSCOPE_FUSED_DIVISION

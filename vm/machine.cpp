@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <limits>
@@ -310,61 +311,75 @@ void Machine::fuse(LinkedFunction& function, const Function& source) const {
     };
     const auto set = [&](std::size_t k, Op op) { function.code[k].op = static_cast<std::uint32_t>(op) & 0xFFu; };
 
-    for (std::size_t k = 0; k < size;) {
+    // The longest fused form starting at k: {its op, the instructions it covers} ({op, 1}: none).
+    const auto choose = [&](std::size_t k) -> std::pair<Op, std::size_t> {
         const Op first = op_at(k), second = op_at(k + 1), third = op_at(k + 2), fourth = op_at(k + 3);
+        Op chosen = first;
         std::size_t length = 1;
         if (first == Op::load && (second == Op::load || second == Op::push_int)) {
             const bool local_pair = second == Op::load;
             for (const CompareFusion& f : kCompareFusions)
                 if (third == f.compare && is_branch(fourth) && straight(k, 4)) {
                     const bool on_zero = fourth == Op::jz;
-                    set(k, local_pair ? (on_zero ? f.ll_jz : f.ll_jnz) : (on_zero ? f.lk_jz : f.lk_jnz));
+                    chosen = local_pair ? (on_zero ? f.ll_jz : f.ll_jnz) : (on_zero ? f.lk_jz : f.lk_jnz);
                     length = 4;
                 }
             for (const ArithmeticFusion& f : kArithmeticFusions) {
                 if (length != 1 || third != f.op || (local_pair ? f.ll : f.lk) == f.op) continue;
                 if (fourth == Op::store && straight(k, 4)) {
-                    set(k, local_pair ? f.lls : f.lks);
+                    chosen = local_pair ? f.lls : f.lks;
                     length = 4;
                 } else if (straight(k, 3)) {
-                    set(k, local_pair ? f.ll : f.lk);
+                    chosen = local_pair ? f.ll : f.lk;
                     length = 3;
                 }
             }
             if (length == 1 && local_pair && third == Op::aget && is_branch(fourth) && straight(k, 4)) {
-                set(k, fourth == Op::jz ? Op::aget_ll_jz : Op::aget_ll_jnz);
+                chosen = fourth == Op::jz ? Op::aget_ll_jz : Op::aget_ll_jnz;
                 length = 4;
             } else if (length == 1 && local_pair && third == Op::aget && straight(k, 3)) {
-                set(k, Op::aget_ll);
+                chosen = Op::aget_ll;
                 length = 3;
             } else if (length == 1 && local_pair && (third == Op::push || third == Op::load) && fourth == Op::aset &&
                        straight(k, 4)) {
-                set(k, third == Op::push ? Op::aset_llc : Op::aset_lll);
+                chosen = third == Op::push ? Op::aset_llc : Op::aset_lll;
                 length = 4;
             }
         } else if (first == Op::load && second == Op::ret && straight(k, 2)) {
-            set(k, Op::ret_local);
+            chosen = Op::ret_local;
             length = 2;
         } else if (first == Op::load && straight(k, 2)) {
             for (const ArithmeticFusion& f : kArithmeticFusions)
                 if (second == f.op && f.l != f.op) {
-                    set(k, f.l);
+                    chosen = f.l;
                     length = 2;
                 }
         } else if (first == Op::push_int && straight(k, 2)) {
             const std::int32_t constant = function.code[k].operand;
             for (const ArithmeticFusion& f : kArithmeticFusions)
                 if (second == f.op && ((f.op != Op::div && f.op != Op::mod) || (constant != 0 && constant != -1))) {
-                    set(k, f.k);
+                    chosen = f.k;
                     length = 2;
                 }
         } else if (is_branch(second) && straight(k, 2)) {
             for (const CompareFusion& f : kCompareFusions)
                 if (first == f.compare) {
-                    set(k, second == Op::jz ? f.jz : f.jnz);
+                    chosen = second == Op::jz ? f.jz : f.jnz;
                     length = 2;
                 }
         }
+        return {chosen, length};
+    };
+    for (std::size_t k = 0; k < size;) {
+        auto [op, length] = choose(k);
+        // Two pushes in a row (call arguments), unless the second starts a longer form of its own.
+        const Op first = op_at(k), second = op_at(k + 1);
+        if (length == 1 && first == Op::load && (second == Op::load || second == Op::push_int) && straight(k, 2) &&
+            choose(k + 1).second == 1) {
+            op = second == Op::load ? Op::load_ll : Op::load_lk;
+            length = 2;
+        }
+        set(k, op);
         k += length;
     }
 }
@@ -394,7 +409,10 @@ void Machine::allocate_stacks() {
     }
     const std::uint32_t frames = std::max<std::uint32_t>(limits_.max_call_depth, 1);
     if (allocated_frames_ != frames || !frames_) {
-        frames_.reset(new Frame[frames]());  // null functions: see depth_reached()
+        // Null functions (see depth_reached()), from calloc: fresh pages arrive zeroed, so the 100,000 frames
+        // of the default limit cost nothing until calls reach them (value-initialising them took ~1 ms a run).
+        frames_.reset(static_cast<Frame*>(std::calloc(frames, sizeof(Frame))));
+        if (!frames_) throw std::bad_alloc();
         frames_end_ = frames_.get() + frames;
         allocated_frames_ = frames;
     }

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -215,7 +216,10 @@ protected:
 
     std::unique_ptr<Value[]> stack_;
     Value* stack_end_ = nullptr;
-    std::unique_ptr<Frame[]> frames_;
+    struct FreeFrames {
+        void operator()(Frame* frames) const { std::free(frames); }
+    };
+    std::unique_ptr<Frame[], FreeFrames> frames_;
     Frame* frames_end_ = nullptr;
 
     // Interpreter registers, saved before every slow path so errors and the GC see the current state.

@@ -93,7 +93,9 @@ inline constexpr int kVariablePops = -1;
     X(aget_ll_jz,  load, local,     0, 0, 4, "load A; load I; aget; jz L")                                       \
     X(aget_ll_jnz, load, local,     0, 0, 4, "load A; load I; aget; jnz L")                                      \
     X(aset_llc,    load, local,     0, 0, 4, "load A; load I; push LIT; aset")                                   \
-    X(aset_lll,    load, local,     0, 0, 4, "load A; load I; load V; aset")
+    X(aset_lll,    load, local,     0, 0, 4, "load A; load I; load V; aset")                                     \
+    X(load_ll,     load, local,     0, 2, 2, "load X; load Y (two pushes in a row, e.g. call arguments)")        \
+    X(load_lk,     load, local,     0, 2, 2, "load X; push K")
 
 // add/sub/mul: `load X; load Y; OP`, `load X; push K; OP`, `push K; OP`, `load Y; OP` (the top of the stack
 // OP a local: `a + b + c`), and the first two followed by `store Z` (the statement `z = x OP y`).
