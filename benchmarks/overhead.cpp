@@ -6,8 +6,9 @@
 // A policy run starts from reset_profile(); its recording cost is included, building the report is not.
 // Time is the VM thread's CPU time (user + system: the kernel's signal delivery for the sampler counts) by
 // default: on these shared 2-core VMs wall-clock pairs swing by ±30% from scheduling alone, while CPU-time
-// pairs agree within a few percent. --clock wall measures wall time instead. Each workload is measured in a
-// child process of its own, so no workload runs in the state another left behind.
+// pairs agree within a few percent. --clock wall measures wall time instead. Each pair is measured in a
+// fresh process of its own (this program again, with --pair), because a process keeps a speed of its own
+// for its lifetime: see measure_workload().
 //
 // Exits 1 if a policy's median exceeds its budget (Counting 5%, Timing 10%, Full 10%), 2 on bad arguments,
 // 3 if a workload printed a wrong answer or failed. --smoke (tiny sizes, for CI) checks answers but not budgets. `benchmarks/overhead.sh` builds and runs this.
@@ -25,11 +26,11 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -55,7 +56,6 @@ public:
     virtual ~Runner() = default;
     virtual double run(int repeats) = 0;
     virtual std::string_view policy() const = 0;
-    virtual double budget() const = 0;
     std::string output() const { return output_.str(); }
 
 protected:
@@ -65,7 +65,7 @@ protected:
 template <class Profiler>
 class PolicyRunner final : public Runner {
 public:
-    PolicyRunner(const Program& program, double budget) : budget_(budget) {
+    explicit PolicyRunner(const Program& program) {
         vm_.set_output(output_);
         vm_.load(program);
     }
@@ -81,20 +81,22 @@ public:
         return seconds;
     }
     std::string_view policy() const override { return policy_name<Profiler>(); }
-    double budget() const override { return budget_; }
 
 private:
     Vm<Profiler> vm_;
-    double budget_;
 };
 
 struct Options {
-    int pairs = 7;
+    int pairs = 9;
     double min_sample_ms = 200;
     std::vector<std::string> workloads;
     std::vector<std::string> policies{"counting", "timing", "full"};
     bool smoke = false;
     bool cpu_clock = true;
+    // --pair WORKLOAD POLICY null-first|policy-first: measure one pair in this process (the parent's child).
+    bool pair = false;
+    std::string pair_workload, pair_policy;
+    bool pair_policy_first = false;
 };
 
 std::vector<std::string> split(const std::string& list) {
@@ -106,14 +108,14 @@ std::vector<std::string> split(const std::string& list) {
 }
 
 std::unique_ptr<Runner> make_runner(const std::string& policy, const Program& program) {
-    if (policy == "null") return std::make_unique<PolicyRunner<NullProfiler>>(program, 0.0);
-    if (policy == "counting") return std::make_unique<PolicyRunner<CountingProfiler>>(program, 0.05);
-    if (policy == "timing") return std::make_unique<PolicyRunner<TimingProfiler>>(program, 0.10);
-    if (policy == "full") return std::make_unique<PolicyRunner<FullProfiler>>(program, 0.10);
+    if (policy == "null") return std::make_unique<PolicyRunner<NullProfiler>>(program);
+    if (policy == "counting") return std::make_unique<PolicyRunner<CountingProfiler>>(program);
+    if (policy == "timing") return std::make_unique<PolicyRunner<TimingProfiler>>(program);
+    if (policy == "full") return std::make_unique<PolicyRunner<FullProfiler>>(program);
     throw std::invalid_argument("unknown policy '" + policy + "' (counting, timing, full)");
 }
 
-constexpr int kFailed = 100;  // a child's exit status after a wrong answer or failure
+double budget_of(const std::string& policy) { return policy == "counting" ? 0.05 : 0.10; }
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -144,6 +146,13 @@ Options parse(int argc, char** argv) {
             o.workloads = split(value());
         } else if (arg == "--policies") {
             o.policies = split(value());
+        } else if (arg == "--pair") {
+            o.pair = true;
+            o.pair_workload = value();
+            o.pair_policy = value();
+            const std::string order = value();
+            if (order != "null-first" && order != "policy-first") throw std::invalid_argument("--pair order is null-first or policy-first");
+            o.pair_policy_first = order == "policy-first";
         } else if (arg == "--smoke") {
             o.smoke = true;
         } else if (arg == "--clock") {
@@ -157,61 +166,101 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
-// One workload's rows; returns how many policies were over budget, or -1 after a wrong answer or failure.
-int measure_workload(const Options& options, const std::string& name, bool smoke) {
-    int over_budget = 0;
+// A child's measurement: one interleaved pair of samples of `repeats` runs each, in a process of its own.
+struct PairTimes {
+    double null_seconds = 0, policy_seconds = 0;
+    int repeats = 0;
+};
+
+// --pair: runs in the child. Loads the workload, runs both VMs once (Null's time sizes the samples), times
+// the pair in the order given and checks both VMs' answers. Prints the pair's times; 3 on a wrong answer.
+int run_pair(const Options& options, const std::string& workload, const std::string& policy, bool policy_first,
+             bool smoke) {
     try {
-        const bench::Workload& w = bench::find_workload(name);
+        const bench::Workload& w = bench::find_workload(workload);
         const std::int64_t size = smoke ? w.smoke_size : w.size;
         const Program program = bench::load_workload(OPSCOPE_SOURCE_DIR, w, size);
         const std::string expected = bench::expected_output(w, size);
-
-        std::unique_ptr<Runner> null_runner = make_runner("null", program);
-        std::vector<std::unique_ptr<Runner>> runners;
-        for (const std::string& p : options.policies) runners.push_back(make_runner(p, program));
-        // Warm up every VM once (and check its answer); size the samples from Null's run time.
-        const double null_seconds = null_runner->run(1);
-        std::vector<Runner*> all{null_runner.get()};
-        for (auto& p : runners) all.push_back(p.get());
-        for (Runner* r : all) {
-            if (r != null_runner.get()) r->run(1);
+        const std::unique_ptr<Runner> null_runner = make_runner("null", program);
+        const std::unique_ptr<Runner> policy_runner = make_runner(policy, program);
+        // Both VMs run once first: a VM's first run pays for what later runs reuse (heap slabs, counter
+        // tables, the sampler's timer), which must not land on one side of the pair.
+        const double warm_up = null_runner->run(1);
+        policy_runner->run(1);
+        const int repeats = std::max(1, static_cast<int>(std::ceil(options.min_sample_ms / 1000 / std::max(warm_up, 1e-9))));
+        PairTimes t;
+        t.repeats = repeats;
+        if (policy_first) t.policy_seconds = policy_runner->run(repeats);
+        t.null_seconds = null_runner->run(repeats);
+        if (!policy_first) t.policy_seconds = policy_runner->run(repeats);
+        for (const Runner* r : {null_runner.get(), policy_runner.get()})
             if (r->output() != expected) {
-                fmt::print(stderr, "{} under {}: printed '{}', expected '{}'\n", name, r->policy(), r->output(), expected);
-                return -1;
+                fmt::print(stderr, "{} under {}: printed '{}', expected '{}'\n", workload, r->policy(), r->output(), expected);
+                return 3;
             }
-        }
-        const int repeats = std::max(1, static_cast<int>(std::ceil(options.min_sample_ms / 1000 / std::max(null_seconds, 1e-9))));
-
-        bool first_row = true;
-        for (auto& runner : runners) {
-            std::vector<double> ratios;
-            double null_total = 0;
-            for (int pair = 0; pair < options.pairs; ++pair) {
-                double null_time, policy_time;
-                if (pair % 2 == 0) {
-                    null_time = null_runner->run(repeats);
-                    policy_time = runner->run(repeats);
-                } else {
-                    policy_time = runner->run(repeats);
-                    null_time = null_runner->run(repeats);
-                }
-                null_total += null_time;
-                ratios.push_back(policy_time / null_time);
-            }
-            const double m = median(ratios);
-            const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
-            const bool ok = m - 1 <= runner->budget();
-            over_budget += !ok;
-            const std::string overhead = fmt::format("{:+.1f}% ({:+.1f}..{:+.1f})", (m - 1) * 100, (*lo - 1) * 100, (*hi - 1) * 100);
-            fmt::print("{:<10} {:>10} {:>9.3f}ms {:>9} {:>26} {:>6.0f}%  {}\n", first_row ? name : "",
-                       first_row ? std::to_string(size) : "", null_total / options.pairs / repeats * 1e3,
-                       runner->policy(), overhead, runner->budget() * 100, ok ? "ok" : "OVER BUDGET");
-            std::fflush(stdout);  // a row at a time: the whole table takes minutes
-            first_row = false;
-        }
+        fmt::print("{:.9f} {:.9f} {}\n", t.null_seconds, t.policy_seconds, t.repeats);
+        std::fflush(stdout);
+        return 0;
     } catch (const std::exception& e) {  // a workload that fails to load or run
         fmt::print(stderr, "opscope_overhead: {}\n", e.what());
-        return -1;
+        return 3;
+    }
+}
+
+// Runs one pair in a new process (this program again, with --pair); nullopt if it failed.
+std::optional<PairTimes> spawn_pair(const Options& options, const std::string& workload, const std::string& policy,
+                                    bool policy_first, bool smoke) {
+    std::string self(4096, '\0');
+    const ssize_t length = readlink("/proc/self/exe", self.data(), self.size());
+    if (length <= 0) return std::nullopt;
+    self.resize(static_cast<std::size_t>(length));
+    std::string quoted = "'";
+    for (const char c : self) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    quoted += "'";
+    const std::string command =
+        fmt::format("{} --pair {} {} {} --min-sample-ms {} --clock {}{}", quoted, workload, policy,
+                    policy_first ? "policy-first" : "null-first", options.min_sample_ms, options.cpu_clock ? "cpu" : "wall",
+                    smoke ? " --smoke" : "");
+    FILE* child = popen(command.c_str(), "r");
+    if (!child) return std::nullopt;
+    PairTimes t;
+    const int read = std::fscanf(child, "%lf %lf %d", &t.null_seconds, &t.policy_seconds, &t.repeats);
+    const int status = pclose(child);
+    if (read != 3 || status != 0 || t.repeats < 1) return std::nullopt;
+    return t;
+}
+
+// One workload's rows; returns how many policies were over budget, or -1 after a wrong answer or failure.
+// Every pair is measured in a fresh process: a process keeps its own speed for its lifetime (where its
+// memory and code landed), and one process's pairs agreed within 1% while the medians of separate processes
+// ranged from -10% to +16% for the same binary (fib/Counting). So the median is over processes.
+int measure_workload(const Options& options, const std::string& name, bool smoke) {
+    const bench::Workload& w = bench::find_workload(name);
+    int over_budget = 0;
+    bool first_row = true;
+    for (const std::string& policy : options.policies) {
+        std::vector<double> ratios;
+        double null_per_run = 0;
+        for (int pair = 0; pair < options.pairs; ++pair) {
+            const std::optional<PairTimes> t = spawn_pair(options, name, policy, /*policy_first=*/pair % 2 == 1, smoke);
+            if (!t) {
+                fmt::print(stderr, "opscope_overhead: {} under {}: the measuring process failed\n", name, policy);
+                return -1;
+            }
+            null_per_run += t->null_seconds / t->repeats / options.pairs;
+            ratios.push_back(t->policy_seconds / t->null_seconds);
+        }
+        const double m = median(ratios);
+        const double budget = budget_of(policy);
+        const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+        const bool ok = m - 1 <= budget;
+        over_budget += !ok;
+        const std::string overhead = fmt::format("{:+.1f}% ({:+.1f}..{:+.1f})", (m - 1) * 100, (*lo - 1) * 100, (*hi - 1) * 100);
+        fmt::print("{:<10} {:>10} {:>9.3f}ms {:>9} {:>26} {:>6.0f}%  {}\n", first_row ? name : "",
+                   first_row ? std::to_string(smoke ? w.smoke_size : w.size) : "", null_per_run * 1e3, policy, overhead,
+                   budget * 100, ok ? "ok" : "OVER BUDGET");
+        std::fflush(stdout);  // a row at a time: the whole table takes minutes
+        first_row = false;
     }
     return over_budget;
 }
@@ -232,30 +281,17 @@ int main(int argc, char** argv) {
     }
     const bool smoke = options.smoke || bench::smoke_mode();
     g_thread_cpu_clock = options.cpu_clock;
+    if (options.pair) return run_pair(options, options.pair_workload, options.pair_policy, options.pair_policy_first, smoke);
 
     fmt::print("policy overhead vs NullProfiler: median of {} interleaved pairs (min..max), samples >= {} ms, {} time{}\n\n",
                options.pairs, options.min_sample_ms, options.cpu_clock ? "thread CPU" : "wall", smoke ? ", smoke sizes" : "");
     fmt::print("{:<10} {:>10} {:>11} {:>9} {:>26} {:>7}  {}\n", "workload", "size", "null run", "policy",
                "overhead (min..max)", "budget", "verdict");
-    // Each workload runs in a child process of its own, started from this clean one: state left by an earlier
-    // workload (the allocator's, after sieve's and trees' large frees) moved later ones' Null times by up to
-    // 50% when all ran in one process (callgraph: 172 ms after the other five, 110 ms alone).
     int over_budget = 0;
     for (const std::string& name : options.workloads) {
-        std::fflush(stdout);
-        const pid_t child = fork();
-        if (child < 0) {
-            std::perror("opscope_overhead: fork");
-            return 3;
-        }
-        if (child == 0) {
-            const int result = measure_workload(options, name, smoke);
-            std::fflush(stdout);
-            std::_Exit(result < 0 ? kFailed : result);
-        }
-        int status = 0;
-        if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == kFailed) return 3;
-        over_budget += WEXITSTATUS(status);
+        const int result = measure_workload(options, name, smoke);
+        if (result < 0) return 3;
+        over_budget += result;
     }
     if (smoke) {
         fmt::print("\nsmoke sizes: answers checked, budgets not enforced (runs this short measure start-up)\n");

@@ -5,7 +5,7 @@
 #
 #   benchmarks/overhead.sh [--pairs N] [--min-sample-ms MS] [--workloads a,b] [--policies p,q] [--smoke]
 #
-# Takes about 3 minutes at the default sizes; run it on a quiet machine.
+# Takes about 5 minutes at the default sizes (every pair runs in a fresh process); run it on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build} tools/bootstrap.sh -DOPSCOPE_BUILD_BENCHMARKS=ON >/dev/null

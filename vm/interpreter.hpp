@@ -394,9 +394,11 @@ dispatch:
         PUBLISH_FRAME();
         locals = base;
         for (Value* const end = base + callee.nlocals; sp < end; ++sp) *sp = Value::nil();  // leaves sp past the locals
-        const Instr* const from = frame[-1].pc;
         pc = callee.code.data();
-        CHARGE(from);
+        if (OPSCOPE_UNLIKELY((fuel -= callee.entry_cost) < 0)) {  // CHARGE, off the load of code[0]
+            SAVE();
+            out_of_fuel(frame[-1].pc);
+        }
         OPSCOPE_NEXT();
     }
     // `ret_at` is the `ret` itself (the second instruction of ret_local).

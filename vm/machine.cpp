@@ -138,6 +138,7 @@ void Machine::link() {
             cost = (is_jump(op) || op == Op::call || op == Op::ret || op == Op::halt) ? 1 : cost + 1;
             linked.code[k].run_cost = cost & 0x7FFFFFu;  // the verifier bounds function size
         }
+        linked.entry_cost = linked.code.empty() ? 0 : linked.code[0].run_cost;
         // Counted branches are rewritten before fusion, which then leaves them alone (they are not jz/jnz).
         if (mark_leaders_) assign_taken_rules(linked, source);
         if (fuse_) fuse(linked, source);

@@ -57,6 +57,7 @@ struct LinkedFunction {
     std::uint32_t nargs;
     std::uint32_t nlocals;
     std::uint32_t frame_slots;  // nlocals + max_stack: checked once per call
+    std::uint32_t entry_cost;   // code[0].run_cost: a call charges it without waiting to load code[0]
     std::uint32_t first_instruction;  // program-wide id of offset 0 (ids number all functions' code in order)
     std::span<Instr> code;            // this function's part of Machine::code(): all code is one array
     std::size_t offset_of(const Instr* pc) const { return static_cast<std::size_t>(pc - code.data()); }
