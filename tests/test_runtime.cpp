@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -550,6 +551,31 @@ done:
     BOOST_TEST(stats.peak_bytes < 4u * 1024u * 1024u);
     BOOST_TEST(stats.frees > 0u);
     BOOST_TEST(stats.live_bytes <= stats.peak_bytes);
+}
+
+// Large blocks freed by a collection are reused (Heap::allocate_large): a new array in a reused block must
+// still start all nil, and the accounting must not notice the difference.
+BOOST_AUTO_TEST_CASE(a_large_array_in_reused_memory_starts_nil) {
+    Vm<> vm;
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(compile_source(R"(
+let nils = 0;
+for (let r = 0; r < 5; r = r + 1) {
+    let a = array(100000);
+    for (let i = 0; i < 100000; i = i + 1) {
+        if (a[i] == nil) { nils = nils + 1; }
+        a[i] = r + 1;
+    }
+}
+print(nils);
+)", "reuse.ops"));
+    vm.run();
+    BOOST_TEST(out.str() == "500000\n");  // every element of every array was nil when made
+    const HeapStats& stats = vm.heap().stats();
+    BOOST_TEST(stats.array_allocations == 5u);
+    BOOST_TEST(stats.frees >= 3u);  // at least three arrays were collected while the next was made
+    BOOST_TEST(stats.live_bytes <= 2u * stats.array_bytes / 5u);
 }
 
 BOOST_AUTO_TEST_CASE(string_concatenation_churn_runs_in_bounded_memory) {

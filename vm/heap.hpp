@@ -5,7 +5,9 @@
 // threading the free slots back in address order, so new objects are packed together again after every
 // collection. (With malloc per object, allocation and free were 28% of binary trees' time, and the sweep's
 // walk over a list of scattered objects another 20%; long runs grew slower as the free memory fragmented.)
-// Larger objects come from operator new, on an intrusive list.
+// Larger objects come from operator new, on an intrusive list; the last two large blocks freed (1 MiB and
+// more) are kept for reuse, so a program that replaces a big array with another like it stops faulting in
+// fresh pages.
 //
 // Roots are supplied by the owner (the Machine) through a callback at collection time: value stack,
 // globals, constants. Natives that hold a fresh object in a C++ variable across another allocation keep it
@@ -77,8 +79,8 @@ private:
     static constexpr std::size_t kMaxSmallBytes = 512;
     static constexpr std::size_t kSizeClasses = kMaxSmallBytes / kGranule;
     static constexpr std::size_t kSlabBytes = 64 * 1024;
-    static constexpr std::size_t kHugePage = 2 * 1024 * 1024;
-    static constexpr std::size_t kHugeBytes = 4 * kHugePage;  // from here, huge pages (Linux)
+    static constexpr std::size_t kKeepFrom = 1024 * 1024;  // freed blocks this large are kept for reuse
+    static constexpr std::size_t kKeptBlocks = 2;
     static std::size_t size_class(std::size_t bytes) { return (bytes - 1) / kGranule; }
     static std::size_t slot_bytes(std::size_t size_class) { return (size_class + 1) * kGranule; }
 
@@ -88,12 +90,17 @@ private:
     void sweep();
     void sweep_slabs(std::size_t size_class);
     void release(Object* object);  // accounting for an object the sweep frees
-    static void* allocate_large(std::size_t bytes);
-    static void free_large(Object* object);
+    void* allocate_large(std::size_t bytes);
+    void free_large(Object* object);
 
     Object* large_objects_ = nullptr;
     std::vector<std::byte*> slabs_[kSizeClasses];
     Object* free_slots_[kSizeClasses] = {};
+    struct KeptBlock {
+        void* memory;
+        std::size_t bytes;
+    };
+    std::vector<KeptBlock> kept_;  // large blocks freed, for reuse (see allocate_large)
     std::vector<Object*> gray_;
     std::vector<Value> pins_;
     RootEnumerator roots_;
