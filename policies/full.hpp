@@ -1,5 +1,5 @@
 // FullProfiler: everything — CountingProfiler's exact counts, TimeSampler's sampled times (opcodes, lines,
-// functions, call edges, loops, call stacks), MemoryRecorder's heap statistics and CallTimeline's ring of
+// functions, call edges, loops, call stacks), MemoryRecorder's heap statistics and the timeline's ring of
 // call events. A composition of the smaller policies, not a copy of them.
 #pragma once
 
@@ -10,13 +10,19 @@
 
 namespace opscope {
 
-class FullProfiler : public Compose<CountingProfiler, TimeSampler, MemoryRecorder, CallTimeline> {
+class FullProfiler : public Compose<CountingProfiler, TimeSampler, MemoryRecorder, TickedCallTimeline> {
 public:
     static constexpr std::string_view name = "full";
     FullProfiler() : FullProfiler(TimeSampler::kDefaultHz) {}
     explicit FullProfiler(double sample_hz,
                           std::size_t timeline_capacity = CallTimeline::kDefaultCapacity)
-        : Compose(CountingProfiler{}, TimeSampler{sample_hz}, MemoryRecorder{}, CallTimeline{timeline_capacity}) {}
+        : Compose(CountingProfiler{}, TimeSampler{sample_hz}, MemoryRecorder{}, TickedCallTimeline{timeline_capacity}) {}
+
+    // The sampler's ticks open the timeline's windows (wired here, where the parts have settled in the VM).
+    void on_run_begin(const Machine& machine) {
+        boost::hana::at_c<1>(parts()).set_tick_listener(boost::hana::at_c<3>(parts()).tick_flag());
+        Compose::on_run_begin(machine);
+    }
 };
 
 } // namespace opscope

@@ -242,6 +242,7 @@ const Instr* TimeSampler::running_pc(const void* context, const Frame* top) {
 // the pc is there, else attributed to nothing.
 void TimeSampler::take_sample(const void* context) {
     if (!sampling_.load(std::memory_order_relaxed)) return;
+    if (tick_listener_) *tick_listener_ = 1;
     const std::uint64_t begin = monotonic_ns();
     // Re-arm first, with jitter, so the handler's own time does not shift the next sample.
     rng_ ^= rng_ << 13;

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <vector>
 
@@ -59,6 +60,8 @@ public:
     void profile_into(Profile& out, const Machine& machine) const;
 
     double sample_hz() const { return sample_hz_; }
+    // Set to 1 at each tick while recording (FullProfiler: the timeline's window trigger).
+    void set_tick_listener(volatile std::sig_atomic_t* flag) { tick_listener_ = flag; }
     std::uint64_t samples() const { return samples_; }
 
     // Signal-handler entry (public for the C handler only); `context` is the handler's ucontext_t.
@@ -120,6 +123,7 @@ private:
     Clock::time_point interval_start_{};
     std::uint64_t rng_ = 0x9E3779B97F4A7C15ull;
     void* timer_ = nullptr;  // timer_t
+    volatile std::sig_atomic_t* tick_listener_ = nullptr;
     bool timer_armed_ = false;
 };
 

@@ -15,6 +15,11 @@ CallTimeline::CallTimeline(std::size_t capacity, std::uint32_t window, std::uint
     mask_ = capacity - 1;
 }
 
+CallTimeline::CallTimeline(Ticked, std::size_t capacity, std::uint32_t window) : CallTimeline(capacity, window) {
+    ticked_ = true;
+    countdown_ = kNever;
+}
+
 std::uint64_t CallTimeline::now_ns() const {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - origin_).count());
@@ -50,6 +55,17 @@ void CallTimeline::event(const LinkedFunction& f, bool exit, bool main) {
     const std::size_t top =
         main ? 0 : static_cast<std::size_t>(machine_->sample_point().frame.load(std::memory_order_relaxed) - machine_->frame_stack()) + 1;
     const std::size_t depth = exit ? top : top + 1;  // frames live after an enter, before an exit
+    if (ticked_) {  // no gaps to account for: profile_into derives the skipped events
+        if (window_ != 0 && window_left_ == 0) {
+            window_left_ = window_;
+            if ((sequence_ & (kAnchorEvery - 1)) != 0) anchor(sequence_);  // the window's first event is timed
+        }
+        record(f.index, exit, depth);
+        if (window_ == 0 || --window_left_ != 0) return;
+        anchor(sequence_ - 1);
+        armed_ = 0;  // until the next tick
+        return;
+    }
     if (gap_length_ != 0) {  // a call ends the gap: it is recorded; the gap's other calls and returns are not
         skipped_ += gap_seen(top) - 2;  // countdown 0: gap_seen took this call, and a return for it, as skipped
         gap_length_ = 0;
@@ -73,26 +89,33 @@ void CallTimeline::event(const LinkedFunction& f, bool exit, bool main) {
 }
 
 void CallTimeline::reset() {
-    sequence_ = anchor_count_ = skipped_ = 0;
+    sequence_ = anchor_count_ = skipped_ = unpopped_exits_ = 0;
     gap_length_ = 0;
     window_left_ = 0;
-    countdown_ = recording_ ? 1 : kNever;
-    in_window_ = recording_;
+    countdown_ = recording_ && !ticked_ ? 1 : kNever;
+    in_window_ = recording_ && !ticked_;
+    armed_ = recording_ && ticked_;
     started_ = false;
 }
 
 void CallTimeline::start(const Machine& machine) {
     if (recording_) return;
     recording_ = true;
+    if (ticked_) {
+        window_left_ = 0;
+        armed_ = 1;
+        return;
+    }
     open_window(machine.live_frames().size());
 }
 
 void CallTimeline::stop(const Machine& machine) {
     if (!recording_) return;
-    close_gap(machine.live_frames().size());
+    if (!ticked_) close_gap(machine.live_frames().size());
     recording_ = false;
     countdown_ = kNever;
     in_window_ = false;
+    armed_ = 0;
 }
 
 void CallTimeline::on_run_begin(const Machine& machine) {
@@ -105,7 +128,13 @@ void CallTimeline::on_run_begin(const Machine& machine) {
         started_ = true;
     }
     machine_ = &machine;
-    if (recording_) open_window(0);  // every run's beginning is in the timeline (main is not entered yet)
+    if (!recording_) return;
+    if (ticked_) {  // every run's beginning is in the timeline
+        window_left_ = 0;
+        armed_ = 1;
+        return;
+    }
+    open_window(0);  // every run's beginning is in the timeline (main is not entered yet)
 }
 
 // Frames a `halt` or a fault leaves live exit at the run's end, top first, recorded whatever the window;
@@ -113,12 +142,14 @@ void CallTimeline::on_run_begin(const Machine& machine) {
 void CallTimeline::on_run_end(const Machine& machine) {
     if (!recording_) return;
     const std::span<const Frame> frames = machine.live_frames();
-    close_gap(frames.size());
+    if (!ticked_) close_gap(frames.size());
     window_left_ = 0;
     for (std::size_t k = frames.size(); k-- > 0;) record(frames[k].function->index, /*exit=*/true, k + 1);
+    if (machine.run_end() != RunEnd::halted) unpopped_exits_ += frames.size();  // Counting pops halt's frames only
     anchor(sequence_);
     countdown_ = kNever;  // until the next run opens a window
     in_window_ = false;
+    armed_ = 0;
 }
 
 void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
@@ -127,7 +158,14 @@ void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
     timeline.capacity = events_.size();
     timeline.recorded = sequence_;
     timeline.window = window_;
-    timeline.skipped = skipped_ + gap_seen(machine.live_frames().size());
+    if (!ticked_) {
+        timeline.skipped = skipped_ + gap_seen(machine.live_frames().size());
+    } else if (out.frames) {
+        // Events while recording: a frame pushed is an enter; a return or a halt pops it (exits Counting
+        // counts), a fault's run end exits it here; a frame still live (mid-run) has not exited yet.
+        const std::uint64_t events = out.frames->pushed + out.frames->popped + unpopped_exits_;
+        timeline.skipped = events - sequence_;
+    }
     const std::uint64_t kept = std::min<std::uint64_t>(sequence_, events_.size());
     timeline.dropped = sequence_ - kept;
     // Anchors still in their ring, oldest first.
