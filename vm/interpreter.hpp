@@ -130,14 +130,16 @@ Value Vm<Profiler>::interpret() {
     constexpr bool kJump_z = false, kJump_nz = true;  // for the fused branch forms
 
 #define SAVE() (frame->pc = pc, sp_ = sp, frame_ = frame, fuel_ = fuel)
-// Charges the run control just landed on; `from` is the instruction that transferred control.
-#define CHARGE(from)                                                            \
+// Charges the run control just landed on, `cost` instructions; `from` is the instruction that transferred
+// control. CHARGE reads the cost off the landing instruction; a call has it at hand (entry_cost).
+#define CHARGE_COST(cost, from)                                                 \
     do {                                                                        \
-        if (OPSCOPE_UNLIKELY((fuel -= pc->run_cost) < 0)) {                     \
+        if (OPSCOPE_UNLIKELY((fuel -= (cost)) < 0)) {                           \
             SAVE();                                                             \
             out_of_fuel(from);                                                  \
         }                                                                       \
     } while (0)
+#define CHARGE(from) CHARGE_COST(pc->run_cost, from)
 // Sampling policies read the top frame from a signal handler: publish it whenever it changes.
 #define PUBLISH_FRAME()                                                         \
     do {                                                                        \
@@ -395,10 +397,7 @@ dispatch:
         locals = base;
         for (Value* const end = base + callee.nlocals; sp < end; ++sp) *sp = Value::nil();  // leaves sp past the locals
         pc = callee.code.data();
-        if (OPSCOPE_UNLIKELY((fuel -= callee.entry_cost) < 0)) {  // CHARGE, off the load of code[0]
-            SAVE();
-            out_of_fuel(frame[-1].pc);
-        }
+        CHARGE_COST(callee.entry_cost, frame[-1].pc);  // not waiting on the load of code[0]
         OPSCOPE_NEXT();
     }
     // `ret_at` is the `ret` itself (the second instruction of ret_local).
@@ -657,6 +656,7 @@ finish:
 
 #undef SAVE
 #undef CHARGE
+#undef CHARGE_COST
 #undef PUBLISH_FRAME
 #undef OPSCOPE_LEADER_CASE
 #undef OFFSET
