@@ -146,6 +146,30 @@ void Machine::link() {
     }
 }
 
+namespace {
+
+// How many jumps and branches target each instruction of a function.
+std::vector<std::uint32_t> jumps_into(const Function& source) {
+    std::vector<std::uint32_t> jumps_in(source.code.size(), 0);
+    for (const Instruction& in : source.code)
+        if (is_jump(in.op)) ++jumps_in[static_cast<std::size_t>(in.operand)];
+    return jumps_in;
+}
+
+// Which sides of the branch at k only it enters: its target, when nothing else jumps there, it is not the
+// function's entry and the instruction before it does not fall (or return) into it; its fall-through, when
+// nothing jumps there. (Taken rules and block derivations both rest on this.)
+struct PrivateSides {
+    bool target, fallthrough;
+};
+PrivateSides private_sides(const Function& source, const std::vector<std::uint32_t>& jumps_in, std::size_t k) {
+    const auto target = static_cast<std::size_t>(source.code[k].operand);
+    return {target != k + 1 && target > 0 && jumps_in[target] == 1 && ends_flow(source.code[target - 1].op),
+            k + 1 < source.code.size() && target != k + 1 && jumps_in[k + 1] == 0};
+}
+
+} // namespace
+
 // A block is entered only at its leader and, once entered, runs to its end unless the program stops
 // inside it. Leaders: offset 0, jump targets, and whatever follows a jump, branch, `ret` or `halt`. Calls do
 // not end blocks (returns come back into the middle of one): policies reconcile the frames left live when
@@ -168,14 +192,10 @@ void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
     // instruction (not a call: a return into the block may run out of fuel there): the sum of their
     // completions. (2) One side of a branch, each side entered by that branch alone: the branch's executions
     // less the other side's entries (both sides include entries fuel stopped on landing).
-    std::vector<std::uint32_t> jumps_in(size, 0);
+    const std::vector<std::uint32_t> jumps_in = jumps_into(source);
     std::vector<bool> only_jmps_in(size, true);
-    for (const Instruction& in : source.code) {
-        if (!is_jump(in.op)) continue;
-        const auto target = static_cast<std::size_t>(in.operand);
-        ++jumps_in[target];
-        only_jmps_in[target] = only_jmps_in[target] && in.op == Op::jmp;
-    }
+    for (const Instruction& in : source.code)
+        if (is_branch(in.op)) only_jmps_in[static_cast<std::size_t>(in.operand)] = false;
     std::vector<std::optional<BlockDerivation>> way(size);
     for (std::size_t b = 1; b < size; ++b) {
         const Op before = source.code[b - 1].op;
@@ -188,13 +208,11 @@ void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
             way[target]->sources.push_back(static_cast<std::uint32_t>(k));
     for (auto& w : way)
         if (w && w->sources.empty()) w.reset();  // unreachable: leave it counted (at zero)
-    for (std::size_t x = 0; x + 1 < size; ++x) {
+    for (std::size_t x = 0; x < size; ++x) {
         if (!is_branch(source.code[x].op)) continue;
-        const auto target = static_cast<std::uint32_t>(source.code[x].operand);
-        const auto next = static_cast<std::uint32_t>(x + 1);
-        const bool target_private =
-            target != next && target > 0 && jumps_in[target] == 1 && ends_flow(source.code[target - 1].op);
-        if (target_private && jumps_in[next] == 0) {
+        if (const PrivateSides sides = private_sides(source, jumps_in, x); sides.target && sides.fallthrough) {
+            const auto target = static_cast<std::uint32_t>(source.code[x].operand);
+            const auto next = static_cast<std::uint32_t>(x + 1);
             way[next] = BlockDerivation{{static_cast<std::uint32_t>(x)}, target};
             way[target] = BlockDerivation{{static_cast<std::uint32_t>(x)}, next};
         }
@@ -227,26 +245,19 @@ void Machine::mark_leaders(LinkedFunction& function, const Function& source) {
     }
 }
 
-// How each branch's taken count follows from block entries (TakenRule). A block is entered only through one
-// edge when nothing else jumps to it, it is not a function's entry, and the instruction before it does not
-// fall (or return) into it. A branch the block counts cannot give becomes jz_counted/jnz_counted: the only
-// branches that report to the policy, so no other branch pays a check.
+// How each branch's taken count follows from block entries (TakenRule): from a side only it enters
+// (private_sides). A branch the block counts cannot give becomes jz_counted/jnz_counted: the only branches
+// that report to the policy, so no other branch pays a check.
 void Machine::assign_taken_rules(LinkedFunction& function, const Function& source) {
-    const std::size_t size = source.code.size();
-    std::vector<std::uint32_t> jumps_in(size, 0);
-    for (const Instruction& in : source.code)
-        if (is_jump(in.op)) ++jumps_in[static_cast<std::size_t>(in.operand)];
-    for (std::size_t k = 0; k < size; ++k) {
+    const std::vector<std::uint32_t> jumps_in = jumps_into(source);
+    for (std::size_t k = 0; k < source.code.size(); ++k) {
         const Op op = source.code[k].op;
         if (!is_branch(op)) continue;
-        const auto target = static_cast<std::size_t>(source.code[k].operand);
-        const bool target_private =
-            target != k + 1 && jumps_in[target] == 1 && target > 0 && ends_flow(source.code[target - 1].op);
-        const bool fallthrough_private = k + 1 < size && target != k + 1 && jumps_in[k + 1] == 0;
+        const PrivateSides sides = private_sides(source, jumps_in, k);
         TakenRule& rule = taken_rules_[function.first_instruction + k];
-        rule = target_private        ? TakenRule::target_entries
-               : fallthrough_private ? TakenRule::executed_minus_fallthrough
-                                     : TakenRule::counted;
+        rule = sides.target        ? TakenRule::target_entries
+               : sides.fallthrough ? TakenRule::executed_minus_fallthrough
+                                   : TakenRule::counted;
         if (rule == TakenRule::counted)
             function.code[k].op = static_cast<std::uint32_t>(op == Op::jz ? Op::jz_counted : Op::jnz_counted) & 0xFFu;
     }
