@@ -37,8 +37,12 @@ void CallTimeline::record(std::uint32_t function, bool exit, std::size_t depth) 
 }
 
 void CallTimeline::open_window(std::size_t depth) {
-    close_gap(depth);
     window_left_ = 0;
+    if (ticked_) {
+        armed_ = 1;
+        return;
+    }
+    close_gap(depth);
     countdown_ = 1;
     in_window_ = true;
 }
@@ -55,17 +59,6 @@ void CallTimeline::event(const LinkedFunction& f, bool exit, bool main) {
     const std::size_t top =
         main ? 0 : static_cast<std::size_t>(machine_->sample_point().frame.load(std::memory_order_relaxed) - machine_->frame_stack()) + 1;
     const std::size_t depth = exit ? top : top + 1;  // frames live after an enter, before an exit
-    if (ticked_) {  // no gaps to account for: profile_into derives the skipped events
-        if (window_ != 0 && window_left_ == 0) {
-            window_left_ = window_;
-            if ((sequence_ & (kAnchorEvery - 1)) != 0) anchor(sequence_);  // the window's first event is timed
-        }
-        record(f.index, exit, depth);
-        if (window_ == 0 || --window_left_ != 0) return;
-        anchor(sequence_ - 1);
-        armed_ = 0;  // until the next tick
-        return;
-    }
     if (gap_length_ != 0) {  // a call ends the gap: it is recorded; the gap's other calls and returns are not
         skipped_ += gap_seen(top) - 2;  // countdown 0: gap_seen took this call, and a return for it, as skipped
         gap_length_ = 0;
@@ -76,10 +69,14 @@ void CallTimeline::event(const LinkedFunction& f, bool exit, bool main) {
         if ((sequence_ & (kAnchorEvery - 1)) != 0) anchor(sequence_);  // the window's first event is timed
     }
     record(f.index, exit, depth);
-    countdown_ = 1;
+    if (!ticked_) countdown_ = 1;
     if (window_ == 0 || --window_left_ != 0) return;
-    // The window's last event is timed too, then a jittered gap (xorshift: no allocation, no locks).
-    anchor(sequence_ - 1);
+    anchor(sequence_ - 1);  // the window's last event is timed too
+    if (ticked_) {          // then nothing until the next tick (profile_into derives the skipped events)
+        armed_ = 0;
+        return;
+    }
+    // Then a jittered gap (xorshift: no allocation, no locks).
     rng_ ^= rng_ << 13;
     rng_ ^= rng_ >> 7;
     rng_ ^= rng_ << 17;
@@ -101,11 +98,6 @@ void CallTimeline::reset() {
 void CallTimeline::start(const Machine& machine) {
     if (recording_) return;
     recording_ = true;
-    if (ticked_) {
-        window_left_ = 0;
-        armed_ = 1;
-        return;
-    }
     open_window(machine.live_frames().size());
 }
 
@@ -128,13 +120,7 @@ void CallTimeline::on_run_begin(const Machine& machine) {
         started_ = true;
     }
     machine_ = &machine;
-    if (!recording_) return;
-    if (ticked_) {  // every run's beginning is in the timeline
-        window_left_ = 0;
-        armed_ = 1;
-        return;
-    }
-    open_window(0);  // every run's beginning is in the timeline (main is not entered yet)
+    if (recording_) open_window(0);  // every run's beginning is in the timeline (main is not entered yet)
 }
 
 // Frames a `halt` or a fault leaves live exit at the run's end, top first, recorded whatever the window;

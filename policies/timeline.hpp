@@ -7,9 +7,9 @@
 // recording) begins. Between windows a call costs one decrement and a branch, and a return a test and a
 // branch (no store: a store there would chain each return to the last through memory, which measured 6.5%
 // on fib). Returns skipped in a gap are counted exactly from its calls and the depths where it began and
-// ended. FullProfiler uses TickedCallTimeline (below) instead: no countdown, a flag test per call too. Within a window every 64th event reads the clock (an anchor), as do its first and last events; the
-// times of the events between anchors are interpolated: statistical, within the ~1-2 us an anchor interval
-// spans.
+// ended. FullProfiler uses TickedCallTimeline (below) instead: no countdown, a flag test per call too.
+// Within a window every 64th event reads the clock (an anchor), as do its first and last events; the times
+// of the events between anchors are interpolated: statistical, within the ~1-2 us an anchor interval spans.
 #pragma once
 
 #include "policy.hpp"
@@ -72,6 +72,7 @@ private:
 
     void record(std::uint32_t function, bool exit, std::size_t depth);
     void open_window(std::size_t depth);  // the next event starts a window; `depth`: frames live now
+                                          // (ticked: the next call or return, whatever the tick)
     void close_gap(std::size_t depth);    // counts the events the current gap skipped, and ends it
     // Events a gap has skipped, `depth` frames being live now: its calls, and as many returns give or take
     // the depth it changed by.
