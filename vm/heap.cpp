@@ -9,7 +9,6 @@
 #include <cstring>
 #include <new>
 
-
 namespace opscope {
 
 // A large block a collection freed is kept for the next large allocation it fits (at least half used):
@@ -40,7 +39,7 @@ void Heap::free_large(Object* object) {
 Heap::~Heap() {
     while (large_objects_) {
         Object* next = large_objects_->next;
-        free_large(large_objects_);
+        ::operator delete(large_objects_);
         large_objects_ = next;
     }
     for (auto& slabs : slabs_)
@@ -48,20 +47,27 @@ Heap::~Heap() {
     for (const KeptBlock& block : kept_) ::operator delete(block.memory);
 }
 
-// A new slab's slots, threaded onto the (empty) free list in address order.
+// Appends the slab's free slots to the list ending at `link`, in address order; returns the new end.
+Object** Heap::thread_free_slots(std::byte* slab, std::size_t size_class, Object** link) {
+    const std::size_t step = slot_bytes(size_class);
+    for (std::size_t at = 0; at + step <= kSlabBytes; at += step) {
+        if (auto* slot = reinterpret_cast<Object*>(slab + at); slot->kind == ObjectKind::free_slot) {
+            *link = slot;
+            link = &slot->next;
+        }
+    }
+    return link;
+}
+
+// Pops a free slot; with none left, a new slab's slots become the free list.
 Object* Heap::allocate_slot(std::size_t size_class) {
     if (!free_slots_[size_class]) {
         auto* slab = static_cast<std::byte*>(::operator new(kSlabBytes));
         slabs_[size_class].push_back(slab);
         const std::size_t step = slot_bytes(size_class);
-        Object** link = &free_slots_[size_class];
-        for (std::size_t at = 0; at + step <= kSlabBytes; at += step) {
-            auto* slot = reinterpret_cast<Object*>(slab + at);
-            slot->kind = ObjectKind::free_slot;
-            *link = slot;
-            link = &slot->next;
-        }
-        *link = nullptr;
+        for (std::size_t at = 0; at + step <= kSlabBytes; at += step)
+            reinterpret_cast<Object*>(slab + at)->kind = ObjectKind::free_slot;
+        *thread_free_slots(slab, size_class, &free_slots_[size_class]) = nullptr;
     }
     Object* slot = free_slots_[size_class];
     free_slots_[size_class] = slot->next;
@@ -174,13 +180,12 @@ void Heap::sweep() {
 void Heap::sweep_slabs(std::size_t size_class) {
     std::vector<std::byte*>& slabs = slabs_[size_class];
     const std::size_t step = slot_bytes(size_class);
-    const auto slot_at = [](std::byte* slab, std::size_t at) { return reinterpret_cast<Object*>(slab + at); };
     Object** link = &free_slots_[size_class];
     std::size_t kept = 0;
     for (std::byte* slab : slabs) {
         bool any_live = false;
         for (std::size_t at = 0; at + step <= kSlabBytes; at += step) {
-            Object* object = slot_at(slab, at);
+            auto* object = reinterpret_cast<Object*>(slab + at);
             if (object->kind == ObjectKind::free_slot) continue;
             if (object->marked) {
                 object->marked = false;
@@ -194,12 +199,7 @@ void Heap::sweep_slabs(std::size_t size_class) {
             ::operator delete(slab);
             continue;
         }
-        for (std::size_t at = 0; at + step <= kSlabBytes; at += step) {
-            if (Object* object = slot_at(slab, at); object->kind == ObjectKind::free_slot) {
-                *link = object;
-                link = &object->next;
-            }
-        }
+        link = thread_free_slots(slab, size_class, link);
         slabs[kept++] = slab;
     }
     *link = nullptr;

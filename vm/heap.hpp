@@ -86,6 +86,7 @@ private:
 
     Object* allocate(std::size_t bytes, ObjectKind kind);
     Object* allocate_slot(std::size_t size_class);
+    static Object** thread_free_slots(std::byte* slab, std::size_t size_class, Object** link);
     void mark(const Value& v);
     void sweep();
     void sweep_slabs(std::size_t size_class);
