@@ -174,8 +174,9 @@ struct PairTimes {
 
 // --pair: runs in the child. Loads the workload, runs both VMs once (Null's time sizes the samples), times
 // the pair in the order given and checks both VMs' answers. Prints the pair's times; 3 on a wrong answer.
-int run_pair(const Options& options, const std::string& workload, const std::string& policy, bool policy_first,
-             bool smoke) {
+int run_pair(const Options& options, bool smoke) {
+    const std::string& workload = options.pair_workload;
+    const std::string& policy = options.pair_policy;
     try {
         const bench::Workload& w = bench::find_workload(workload);
         const std::int64_t size = smoke ? w.smoke_size : w.size;
@@ -190,9 +191,9 @@ int run_pair(const Options& options, const std::string& workload, const std::str
         const int repeats = std::max(1, static_cast<int>(std::ceil(options.min_sample_ms / 1000 / std::max(warm_up, 1e-9))));
         PairTimes t;
         t.repeats = repeats;
-        if (policy_first) t.policy_seconds = policy_runner->run(repeats);
+        if (options.pair_policy_first) t.policy_seconds = policy_runner->run(repeats);
         t.null_seconds = null_runner->run(repeats);
-        if (!policy_first) t.policy_seconds = policy_runner->run(repeats);
+        if (!options.pair_policy_first) t.policy_seconds = policy_runner->run(repeats);
         for (const Runner* r : {null_runner.get(), policy_runner.get()})
             if (r->output() != expected) {
                 fmt::print(stderr, "{} under {}: printed '{}', expected '{}'\n", workload, r->policy(), r->output(), expected);
@@ -210,13 +211,16 @@ int run_pair(const Options& options, const std::string& workload, const std::str
 // Runs one pair in a new process (this program again, with --pair); nullopt if it failed.
 std::optional<PairTimes> spawn_pair(const Options& options, const std::string& workload, const std::string& policy,
                                     bool policy_first, bool smoke) {
-    std::string self(4096, '\0');
-    const ssize_t length = readlink("/proc/self/exe", self.data(), self.size());
-    if (length <= 0) return std::nullopt;
-    self.resize(static_cast<std::size_t>(length));
-    std::string quoted = "'";
-    for (const char c : self) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    quoted += "'";
+    static const std::string quoted = [] {  // this program, quoted for the shell ("" if unknown)
+        std::string self(4096, '\0');
+        const ssize_t length = readlink("/proc/self/exe", self.data(), self.size());
+        if (length <= 0) return std::string();
+        self.resize(static_cast<std::size_t>(length));
+        std::string out = "'";
+        for (const char c : self) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return out + "'";
+    }();
+    if (quoted.empty()) return std::nullopt;
     const std::string command =
         fmt::format("{} --pair {} {} {} --min-sample-ms {} --clock {}{}", quoted, workload, policy,
                     policy_first ? "policy-first" : "null-first", options.min_sample_ms, options.cpu_clock ? "cpu" : "wall",
@@ -281,7 +285,7 @@ int main(int argc, char** argv) {
     }
     const bool smoke = options.smoke || bench::smoke_mode();
     g_thread_cpu_clock = options.cpu_clock;
-    if (options.pair) return run_pair(options, options.pair_workload, options.pair_policy, options.pair_policy_first, smoke);
+    if (options.pair) return run_pair(options, smoke);
 
     fmt::print("policy overhead vs NullProfiler: median of {} interleaved pairs (min..max), samples >= {} ms, {} time{}\n\n",
                options.pairs, options.min_sample_ms, options.cpu_clock ? "thread CPU" : "wall", smoke ? ", smoke sizes" : "");

@@ -220,20 +220,22 @@ CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine)
             counts.executed[id] = static_cast<std::uint64_t>(static_cast<std::int64_t>(started) + instruction_delta_[id]);
         }
     };
+    const auto counted_entries = [&](std::size_t id) {
+        return block_recorded_[id] + (recording_ ? block_entries_[id] - block_base_[id] : 0);
+    };
+    const auto derived_entries = [&](const BlockDerivation& d) {
+        std::uint64_t entered = 0;
+        for (const std::uint32_t s : d.sources) entered += counts.executed[s] - faulted[s];
+        return d.minus == BlockDerivation::kNone ? entered : entered - counts.entered[d.minus];
+    };
     for (const BlockStart kind : {BlockStart::counted, BlockStart::derived}) {
         for (const LinkedFunction& f : machine.linked_functions()) {
             for (std::size_t k = 0; k < f.code.size(); ++k) {
                 const std::size_t id = f.first_instruction + k;
                 if (machine.block_start(id) != kind) continue;
-                std::uint64_t entered = landed[id];  // control reached the leader, though fuel stopped it there
-                if (kind == BlockStart::counted) {
-                    entered += block_recorded_[id] + (recording_ ? block_entries_[id] - block_base_[id] : 0);
-                } else {
-                    const BlockDerivation& d = *machine.derivation(id);
-                    entered = 0;
-                    for (const std::uint32_t s : d.sources) entered += counts.executed[s] - faulted[s];
-                    if (d.minus != BlockDerivation::kNone) entered -= counts.entered[d.minus];
-                }
+                // Control reached the leader (a counted entry, or a fuel landing that stopped it there).
+                const std::uint64_t entered = kind == BlockStart::counted ? landed[id] + counted_entries(id)
+                                                                          : derived_entries(*machine.derivation(id));
                 counts.entered[id] = entered;
                 fill_block(f, k, entered - landed[id]);
             }
