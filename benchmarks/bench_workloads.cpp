@@ -7,9 +7,9 @@
 // sizes, for CI. For overhead ratios use benchmarks/overhead.sh, which interleaves the policies.
 #include "workloads.hpp"
 
-#include "policies/counting.hpp"
-#include "policies/full.hpp"
-#include "policies/timing.hpp"
+#include <opscope/policies/counting.hpp>
+#include <opscope/policies/full.hpp>
+#include <opscope/policies/timing.hpp>
 
 #include <benchmark/benchmark.h>
 

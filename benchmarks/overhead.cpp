@@ -14,9 +14,9 @@
 // 3 if a workload printed a wrong answer or failed. --smoke (tiny sizes, for CI) checks answers but not budgets. `benchmarks/overhead.sh` builds and runs this.
 #include "workloads.hpp"
 
-#include "policies/counting.hpp"
-#include "policies/full.hpp"
-#include "policies/timing.hpp"
+#include <opscope/policies/counting.hpp>
+#include <opscope/policies/full.hpp>
+#include <opscope/policies/timing.hpp>
 
 #include <fmt/core.h>
 

@@ -5,7 +5,7 @@
 #include <opscope/opscope.hpp>
 #include <opscope/report.hpp>
 
-#include "policies/counting.hpp"
+#include <opscope/policies/counting.hpp>
 
 #include <chrono>
 #include <cstddef>

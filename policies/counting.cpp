@@ -8,7 +8,7 @@
 // waiting at a call site) or saw finish but not entered (start() inside them). Transitions to the next
 // instruction (opcode pairs) follow from the counts, the branches' taken counts and the call sites, with the
 // transitions that never happened at those boundaries removed through `pair_delta_`.
-#include "counting.hpp"
+#include <opscope/policies/counting.hpp>
 
 #include <algorithm>
 #include <limits>

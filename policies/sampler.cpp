@@ -1,7 +1,7 @@
 // TimeSampler (see sampler.hpp): the timer, the signal handler's attribution, and the aggregation into a
 // Profile. Only take_sample() runs in signal context: it reads the VM's published state, writes
 // preallocated tables, and calls only async-signal-safe functions (clock_gettime, timer_settime).
-#include "sampler.hpp"
+#include <opscope/policies/sampler.hpp>
 
 #include <fmt/format.h>
 

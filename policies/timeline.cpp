@@ -1,5 +1,5 @@
 // CallTimeline (see timeline.hpp): windows, anchors and interpolation.
-#include "timeline.hpp"
+#include <opscope/policies/timeline.hpp>
 
 #include <algorithm>
 #include <stdexcept>

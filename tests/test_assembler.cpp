@@ -1,7 +1,7 @@
 // The assembler: literal forms, operands, labels, positions and every error class with its line:col.
 #include "support.hpp"
-#include "vm/errors.hpp"
-#include "vm/program.hpp"
+#include <opscope/errors.hpp>
+#include <opscope/program.hpp>
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // The binary format and the disassembler: exact round trips, the byte layout, and hostile input.
 #include "support.hpp"
-#include "vm/errors.hpp"
-#include "vm/program.hpp"
+#include <opscope/errors.hpp>
+#include <opscope/program.hpp>
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>

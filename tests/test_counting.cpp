@@ -6,7 +6,7 @@
 #include "policy_support.hpp"
 #include "program_generator.hpp"
 
-#include "policies/counting.hpp"
+#include <opscope/policies/counting.hpp>
 
 #include <boost/test/unit_test.hpp>
 

@@ -4,10 +4,10 @@
 // separate runs equals the profile of one VM that ran them all. A new policy joins by one line in `Policies`.
 #include "policy_support.hpp"
 
-#include "policies/counting.hpp"
-#include "policies/full.hpp"
-#include "policies/null.hpp"
-#include "policies/timing.hpp"
+#include <opscope/policies/counting.hpp>
+#include <opscope/policies/full.hpp>
+#include <opscope/policies/null.hpp>
+#include <opscope/policies/timing.hpp>
 
 #include <boost/test/unit_test.hpp>
 

@@ -7,7 +7,7 @@
 // counting policy would give for the same run.
 #include <opscope/profile.hpp>
 #include <opscope/report.hpp>
-#include <opscope/text_table.hpp>
+#include "text_table.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 // The sampled times are right: programs whose cost is known by construction (natives that spin for a
 // known time, functions doing a known multiple of the same work) get their shares within 5 points.
-#include "policies/full.hpp"
-#include "policies/timing.hpp"
+#include <opscope/policies/full.hpp>
+#include <opscope/policies/timing.hpp>
 
 #include <opscope/opscope.hpp>
 

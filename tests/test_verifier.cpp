@@ -3,7 +3,7 @@
 // maximum stack height it computes. Programs the assembler refuses to produce are built as Program structs.
 #include "support.hpp"
 
-#include "vm/verifier.hpp"
+#include <opscope/verifier.hpp>
 
 #include <boost/test/unit_test.hpp>
 

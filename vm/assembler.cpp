@@ -11,8 +11,8 @@
 // Positions: when the text has any `.line`, an instruction's position is the last `.line` seen in its
 // function (0:0 before the first) and source_file is only what `.source` says; otherwise it is the
 // instruction's own line and mnemonic column here, and source_file defaults to the assembled file.
-#include "errors.hpp"
-#include "program.hpp"
+#include <opscope/errors.hpp>
+#include <opscope/program.hpp>
 
 #include <fmt/format.h>
 

@@ -12,8 +12,8 @@
 //                per position u32 line + u32 column
 // max_stack is not stored: the verifier recomputes it. Only user opcodes may appear. The decoder checks
 // every read and every count against the bytes left before allocating, and checks nothing semantic.
-#include "errors.hpp"
-#include "program.hpp"
+#include <opscope/errors.hpp>
+#include <opscope/program.hpp>
 
 #include <fmt/format.h>
 

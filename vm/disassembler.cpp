@@ -11,7 +11,7 @@
 // back with zero positions); duplicate table entries and NaN payloads (every NaN reads back as the quiet
 // NaN). Operands that no assembly can express (out of their table or function, negative slots) print as
 // `?N` so that reassembling fails loudly instead of changing the program.
-#include "program.hpp"
+#include <opscope/program.hpp>
 
 #include <fmt/format.h>
 

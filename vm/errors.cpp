@@ -1,5 +1,5 @@
 // Formatting of diagnostics and runtime errors.
-#include "errors.hpp"
+#include <opscope/errors.hpp>
 
 #include <fmt/format.h>
 

@@ -1,8 +1,8 @@
 // Mark-sweep collection. An allocation collects first when the heap would grow past twice the bytes that
 // were live after the previous collection (at least 1 MiB), or past the host's limit; so memory stays
 // bounded by a constant factor of what the program really keeps alive.
-#include "heap.hpp"
-#include "errors.hpp"
+#include <opscope/heap.hpp>
+#include <opscope/errors.hpp>
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // Reading programs from files, choosing the front end by extension.
-#include "loader.hpp"
+#include <opscope/loader.hpp>
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // Machine: loading and linking programs, run set-up and tear-down, and every slow path of the interpreter.
 // Nothing here runs per instruction; the hot loop is in interpreter.hpp.
-#include "machine.hpp"
-#include "verifier.hpp"
+#include <opscope/machine.hpp>
+#include <opscope/verifier.hpp>
 
 #include <fmt/format.h>
 

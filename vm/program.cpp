@@ -3,9 +3,9 @@
 // Interning is by exact value and type: int 1 and float 1.0 are different constants, and floats compare by
 // bit pattern, so 0.0 and -0.0 are two constants while a NaN equals itself. Tables are searched linearly;
 // `program()` hands out the Program mutably, so a side index could go stale.
-#include "program.hpp"
+#include <opscope/program.hpp>
 
-#include "errors.hpp"
+#include <opscope/errors.hpp>
 
 #include <bit>
 #include <charconv>

@@ -1,5 +1,5 @@
 // Value operations shared by the interpreter's slow paths, natives and reports.
-#include "value.hpp"
+#include <opscope/value.hpp>
 
 #include <charconv>
 #include <cmath>

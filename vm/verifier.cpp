@@ -1,7 +1,7 @@
 // The verifier: one abstract interpretation of stack heights per function, plus operand range checks.
 // What it proves lets the interpreter run without per-instruction checks (see interpreter.hpp).
-#include "verifier.hpp"
-#include "errors.hpp"
+#include <opscope/verifier.hpp>
+#include <opscope/errors.hpp>
 
 #include <fmt/format.h>
 

@@ -1,5 +1,6 @@
-// The public API in one include: values, programs (assemble, compile, load bytecode), the VM template
-// and the built-in profiler policies.
+// The public API in one include: values and programs (assemble, compile, load bytecode, verify), the VM
+// template and its limits and errors, the hook points, the ProfilerPolicy concept and Compose, the built-in
+// policies, and the Profile with its reports. Each part is also its own <opscope/...> header.
 //
 //   opscope::Vm<opscope::NullProfiler> vm;       // or any profiler policy
 //   vm.register_native("twice", 1, ...);          // before load
@@ -7,11 +8,22 @@
 //   opscope::Value result = vm.run();            // throws opscope::RuntimeError
 #pragma once
 
-#include "vm/compiler.hpp"
-#include "vm/errors.hpp"
-#include "vm/interpreter.hpp"
-#include "vm/loader.hpp"
-#include "vm/machine.hpp"
-#include "vm/program.hpp"
-#include "vm/value.hpp"
-#include "policies/null.hpp"
+#include <opscope/compiler.hpp>
+#include <opscope/errors.hpp>
+#include <opscope/hooks.hpp>
+#include <opscope/interpreter.hpp>
+#include <opscope/loader.hpp>
+#include <opscope/machine.hpp>
+#include <opscope/policies/counting.hpp>
+#include <opscope/policies/full.hpp>
+#include <opscope/policies/memory.hpp>
+#include <opscope/policies/null.hpp>
+#include <opscope/policies/sampler.hpp>
+#include <opscope/policies/timeline.hpp>
+#include <opscope/policies/timing.hpp>
+#include <opscope/policy.hpp>
+#include <opscope/profile.hpp>
+#include <opscope/program.hpp>
+#include <opscope/report.hpp>
+#include <opscope/value.hpp>
+#include <opscope/verifier.hpp>

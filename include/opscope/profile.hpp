@@ -12,7 +12,7 @@
 // - Times are nanoseconds, sizes are bytes; lines are 1-based and 0 when unknown.
 #pragma once
 
-#include "opscope/time_histogram.hpp"
+#include <opscope/time_histogram.hpp>
 
 #include <cstdint>
 #include <optional>

@@ -2,7 +2,7 @@
 // (report_json.cpp, documented in docs/profile-format.md). Both read only the plain Profile value.
 #pragma once
 
-#include "opscope/profile.hpp"
+#include <opscope/profile.hpp>
 
 #include <cstdint>
 #include <stdexcept>

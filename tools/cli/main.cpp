@@ -5,9 +5,9 @@
 #include <opscope/opscope.hpp>
 #include <opscope/report.hpp>
 
-#include "policies/counting.hpp"
-#include "policies/full.hpp"
-#include "policies/timing.hpp"
+#include <opscope/policies/counting.hpp>
+#include <opscope/policies/full.hpp>
+#include <opscope/policies/timing.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

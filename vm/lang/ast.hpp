@@ -3,7 +3,7 @@
 // their first token.
 #pragma once
 
-#include "../program.hpp"
+#include <opscope/program.hpp>
 
 #include <memory>
 #include <string>

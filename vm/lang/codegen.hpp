@@ -2,7 +2,7 @@
 // natives) and reports semantic errors to the sink.
 #pragma once
 
-#include "../compiler.hpp"
+#include <opscope/compiler.hpp>
 #include "ast.hpp"
 #include "diagnostics.hpp"
 

@@ -1,5 +1,5 @@
 // compile_source: the language front to back — lex, parse, generate — collecting every error on the way.
-#include "../compiler.hpp"
+#include <opscope/compiler.hpp>
 
 #include "codegen.hpp"
 #include "diagnostics.hpp"

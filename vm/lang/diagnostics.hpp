@@ -1,8 +1,8 @@
 // Collects compile errors for one source file, attaching the offending source line for the caret display.
 #pragma once
 
-#include "../errors.hpp"
-#include "../program.hpp"
+#include <opscope/errors.hpp>
+#include <opscope/program.hpp>
 
 #include <string>
 #include <string_view>

@@ -7,7 +7,7 @@
 // removed when its label is bound.
 #pragma once
 
-#include "../program.hpp"
+#include <opscope/program.hpp>
 
 #include <cstdint>
 #include <string_view>

@@ -1,7 +1,7 @@
 // Tokens of the opscope language (.ops) and how diagnostics name them ("identifier 'x'", "';'").
 #pragma once
 
-#include "../program.hpp"
+#include <opscope/program.hpp>
 
 #include <cstdint>
 #include <string>

@@ -3,10 +3,10 @@
 // call events. A composition of the smaller policies, not a copy of them.
 #pragma once
 
-#include "counting.hpp"
-#include "memory.hpp"
-#include "sampler.hpp"
-#include "timeline.hpp"
+#include <opscope/policies/counting.hpp>
+#include <opscope/policies/memory.hpp>
+#include <opscope/policies/sampler.hpp>
+#include <opscope/policies/timeline.hpp>
 
 namespace opscope {
 

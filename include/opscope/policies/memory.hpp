@@ -3,7 +3,7 @@
 // recording boundaries, so it costs nothing while the program runs.
 #pragma once
 
-#include "policy.hpp"
+#include <opscope/policy.hpp>
 
 #include <algorithm>
 

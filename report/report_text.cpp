@@ -1,8 +1,8 @@
 // format_text: the human-readable profile report. Each section is a ranked, aligned table built from the
 // plain Profile; a group the policy did not measure gets no section, only a mention in the last line.
 // Statistical figures carry a leading '~' and their section title says how they were obtained.
-#include "opscope/report.hpp"
-#include "opscope/text_table.hpp"
+#include <opscope/report.hpp>
+#include "text_table.hpp"
 
 #include <fmt/format.h>
 

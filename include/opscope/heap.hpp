@@ -14,7 +14,7 @@
 // alive with a `Heap::Pin`.
 #pragma once
 
-#include "value.hpp"
+#include <opscope/value.hpp>
 
 #include <chrono>
 #include <cstdint>

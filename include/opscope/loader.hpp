@@ -1,8 +1,8 @@
 // Reading a program from a file by its extension: .opasm (assembly), .opc (bytecode), .ops (source).
 #pragma once
 
-#include "compiler.hpp"
-#include "program.hpp"
+#include <opscope/compiler.hpp>
+#include <opscope/program.hpp>
 
 #include <stdexcept>
 #include <string>

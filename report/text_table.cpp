@@ -1,5 +1,5 @@
 // Layout helpers of the text report: code-point widths, cutting, wrapping and aligned tables.
-#include "opscope/text_table.hpp"
+#include "text_table.hpp"
 
 #include <algorithm>
 #include <numeric>

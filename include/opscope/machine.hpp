@@ -4,11 +4,11 @@
 // `Vm<Profiler>` (vm.hpp) adds only the interpreter loop on top.
 #pragma once
 
-#include "errors.hpp"
-#include "heap.hpp"
-#include "opcodes.hpp"
-#include "program.hpp"
-#include "value.hpp"
+#include <opscope/errors.hpp>
+#include <opscope/heap.hpp>
+#include <opscope/opcodes.hpp>
+#include <opscope/program.hpp>
+#include <opscope/value.hpp>
 
 #include <atomic>
 #include <cstdint>

@@ -12,7 +12,7 @@
 // of the events between anchors are interpolated: statistical, within the ~1-2 us an anchor interval spans.
 #pragma once
 
-#include "policy.hpp"
+#include <opscope/policy.hpp>
 
 #include <chrono>
 #include <csignal>

@@ -5,7 +5,7 @@
 // instruction to a source line and column for debug info (0 = unknown).
 #pragma once
 
-#include "opcodes.hpp"
+#include <opscope/opcodes.hpp>
 
 #include <cstdint>
 #include <string>

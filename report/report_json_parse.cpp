@@ -3,7 +3,7 @@
 // tolerant of keys it does not know; derived figures are recomputed, never read. Keys added to version 1
 // later (Node::added) may be missing, for documents written before them. Every error carries the JSON
 // Pointer of the offending value.
-#include "opscope/report.hpp"
+#include <opscope/report.hpp>
 
 #include <nlohmann/json.hpp>
 

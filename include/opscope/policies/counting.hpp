@@ -15,7 +15,7 @@
 // starts the profile afresh.
 #pragma once
 
-#include "policy.hpp"
+#include <opscope/policy.hpp>
 
 #include <chrono>
 #include <cstdint>

@@ -26,7 +26,7 @@
 // Hooks run on the interpreter's thread; on_run_end sees the frames left live (Machine::live_frames()).
 #pragma once
 
-#include "machine.hpp"
+#include <opscope/machine.hpp>
 
 #include <concepts>
 #include <cstddef>

@@ -3,8 +3,8 @@
 // inclusive, natives apart), per call edge and loop, and the sampled call stacks. A composition, not a copy.
 #pragma once
 
-#include "counting.hpp"
-#include "sampler.hpp"
+#include <opscope/policies/counting.hpp>
+#include <opscope/policies/sampler.hpp>
 
 namespace opscope {
 

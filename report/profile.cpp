@@ -1,5 +1,5 @@
 // Profile's derived values: rates, means and the names of accuracies and timeline event kinds.
-#include "opscope/profile.hpp"
+#include <opscope/profile.hpp>
 
 namespace opscope {
 

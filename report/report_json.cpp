@@ -1,7 +1,7 @@
 // format_json: a Profile as the versioned "opscope-profile" JSON document (docs/profile-format.md).
 // Every group key is always written, null when not measured; so is every field a group can lack. Derived
 // figures (percent, mean_ns, p50_ns, taken_rate, ...) are written for readers and ignored by parse_json.
-#include "opscope/report.hpp"
+#include <opscope/report.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // canonicalize() and merge() of Profiles: lists combine by key, groups and fields survive only when every
 // input has them, timelines are laid end to end. Every rule here is associative, so a merge of N profiles
 // does not depend on grouping.
-#include "opscope/profile.hpp"
+#include <opscope/profile.hpp>
 
 #include <algorithm>
 #include <tuple>

@@ -14,9 +14,9 @@
 // when some part does, so composing costs nothing beyond the parts.
 #pragma once
 
-#include "../vm/hooks.hpp"
-#include "../vm/machine.hpp"
-#include "opscope/profile.hpp"
+#include <opscope/hooks.hpp>
+#include <opscope/machine.hpp>
+#include <opscope/profile.hpp>
 
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/tuple.hpp>

@@ -17,7 +17,7 @@
 // through a thread-local pointer. Natives may see EINTR from interrupted system calls (SA_RESTART is set).
 #pragma once
 
-#include "policy.hpp"
+#include <opscope/policy.hpp>
 
 #include <atomic>
 #include <chrono>

@@ -1,5 +1,5 @@
 // TimeHistogram's bucket arithmetic, recording, merging and percentiles.
-#include "opscope/time_histogram.hpp"
+#include <opscope/time_histogram.hpp>
 
 #include <algorithm>
 #include <bit>

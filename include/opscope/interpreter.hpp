@@ -8,10 +8,10 @@
 // errors get a backtrace and the collector sees every live value.
 #pragma once
 
-#include "hooks.hpp"
-#include "machine.hpp"
-#include "../policies/null.hpp"
-#include "../policies/policy.hpp"
+#include <opscope/hooks.hpp>
+#include <opscope/machine.hpp>
+#include <opscope/policies/null.hpp>
+#include <opscope/policy.hpp>
 
 #include <atomic>
 #include <cstdint>

@@ -1,7 +1,7 @@
 // The verifier: every program passes it before it runs, so the interpreter needs no per-instruction checks.
 #pragma once
 
-#include "program.hpp"
+#include <opscope/program.hpp>
 
 #include <functional>
 #include <optional>

@@ -1,7 +1,7 @@
 // The opscope language (.ops): compiled to a Program with per-instruction source lines and columns.
 #pragma once
 
-#include "program.hpp"
+#include <opscope/program.hpp>
 
 #include <string>
 #include <string_view>
