@@ -94,7 +94,7 @@ public:
     using Vm<>::Vm;
     std::set<Op> linked_opcodes() const {
         std::set<Op> ops;
-        for (const LinkedFunction& f : functions_)
+        for (const LinkedFunction& f : linked().functions())
             for (const Instr& in : f.code) ops.insert(static_cast<Op>(in.op));
         return ops;
     }

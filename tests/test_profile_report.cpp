@@ -7,7 +7,7 @@
 // counting policy would give for the same run.
 #include <opscope/profile.hpp>
 #include <opscope/report.hpp>
-#include "text_table.hpp"
+#include "report/text_table.hpp"  // private: the report layer's table helper
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,7 @@
 // The binary bytecode format (.opc): encoding, and decoding that survives hostile input.
 //
-// All integers are little-endian, written and read a byte at a time. Layout (version 1):
+// All integers are little-endian, written and read a byte at a time. Layout (version 1, the instruction set
+// of kInstructionSet):
 //   "OPSC"  u16 version  u16 flags (0)
 //   source_file: string                      string = u32 length + bytes
 //   constants:   u32 count, each u8 tag      0 nil, 1 false, 2 true, 3 int (i64), 4 float (f64 bits),
@@ -26,7 +27,15 @@ namespace opscope {
 namespace {
 
 constexpr std::uint8_t kMagic[4] = {'O', 'P', 'S', 'C'};
+// The version names an instruction set as well as a layout: opcodes are stored by number, so a change to
+// the user opcodes (their order, operands, stack effects or flow) fails this assertion until kVersion is
+// bumped and kInstructionSet records the new fingerprint. Files of the old numbering are then refused by
+// version instead of loading as wrong instructions.
 constexpr std::uint16_t kVersion = 1;
+constexpr std::uint32_t kInstructionSet = 0xc9ed9645;
+static_assert(instruction_set_fingerprint() == kInstructionSet,
+              "the user opcode table changed: bump the bytecode kVersion and record the new instruction-set "
+              "fingerprint in kInstructionSet");
 
 enum class Tag : std::uint8_t { nil = 0, false_ = 1, true_ = 2, integer = 3, floating = 4, string = 5 };
 

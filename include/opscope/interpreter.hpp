@@ -60,7 +60,7 @@ class Vm : public Machine {
 public:
     // A policy that watches every instruction sees the program's own instructions: no fusion.
     explicit Vm(Limits limits = {}, Profiler profiler = {})
-        : Machine(limits, /*fuse=*/!hooks::instruction<Profiler>, /*mark_leaders=*/hooks::block_entry<Profiler>),
+        : Machine(limits, LinkOptions{.fuse = !hooks::instruction<Profiler>, .mark_leaders = hooks::block_entry<Profiler>}),
           profiler_(std::move(profiler)) {}
 
     // Runs `main` of the loaded program; returns its result (valid until the heap next allocates).
@@ -125,7 +125,7 @@ Value Vm<Profiler>::interpret() {
     std::int64_t fuel = fuel_;
     const Value* const constants = constants_.data();
     Value* const globals = globals_.data();
-    const LinkedFunction* const functions = functions_.data();
+    const LinkedFunction* const functions = linked_.functions().data();
     Value result = Value::nil();
     constexpr bool kJump_z = false, kJump_nz = true;  // for the fused branch forms
 
@@ -490,60 +490,76 @@ dispatch:
         OPSCOPE_NEXT();
     }
 
-    // --- fused forms (see opcodes.hpp): int fast path, else the plain first instruction ------------------
+    // --- fused forms (opcodes.hpp declares each with its sequence): int fast path, else the plain first
+    // instruction. Each advances pc past its whole sequence (COVERS); a branch is the sequence's last.
 #define OPSCOPE_IS_INT2(a, b) OPSCOPE_LIKELY((a).type == Type::integer && (b).type == Type::integer)
 #define OPSCOPE_WRAP(x, op, y) \
     static_cast<std::int64_t>(static_cast<std::uint64_t>(x) op static_cast<std::uint64_t>(y))
+#define COVERS(form) info(Op::form).covers
 // `load X; load Y; OP` and `load X; push K; OP`, the result pushed or (`...; store Z`) stored in a local.
-#define OPSCOPE_FUSED_LL(form, op, result, length)                                             \
+#define OPSCOPE_FUSED_LL(form, op, result)                                                     \
     OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         const Value& b = locals[pc[1].operand];                                                \
         if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
         result = Value::integer(OPSCOPE_WRAP(a.as.i, op, b.as.i));                             \
-        pc += length;                                                                          \
+        pc += COVERS(form);                                                                    \
         OPSCOPE_NEXT();                                                                        \
     }
-#define OPSCOPE_FUSED_LK(form, op, result, length)                                             \
+#define OPSCOPE_FUSED_LK(form, op, result)                                                     \
     OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(load);                 \
         result = Value::integer(OPSCOPE_WRAP(a.as.i, op, pc[1].operand));                      \
-        pc += length;                                                                          \
+        pc += COVERS(form);                                                                    \
         OPSCOPE_NEXT();                                                                        \
     }
-#define OPSCOPE_FUSED_ARITHMETIC_BODY(name, op)                                                \
-    OPSCOPE_FUSED_LL(name##_ll, op, *sp++, 3)                                                  \
-    OPSCOPE_FUSED_LK(name##_lk, op, *sp++, 3)                                                  \
-    OPSCOPE_FUSED_LL(name##_lls, op, locals[pc[3].operand], 4)                                 \
-    OPSCOPE_FUSED_LK(name##_lks, op, locals[pc[3].operand], 4)                                 \
-    OPSCOPE_CASE(name##_k) {                                                                   \
+// `push K; OP` (the top of the stack OP K) and `load Y; OP` (the top of the stack OP a local).
+#define OPSCOPE_FUSED_K(form, op)                                                              \
+    OPSCOPE_CASE(form) {                                                                       \
         Value& a = sp[-1];                                                                     \
         if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(push_int);             \
         a.as.i = OPSCOPE_WRAP(a.as.i, op, pc[0].operand);                                      \
-        pc += 2;                                                                               \
+        pc += COVERS(form);                                                                    \
         OPSCOPE_NEXT();                                                                        \
-    }                                                                                          \
-    OPSCOPE_CASE(name##_l) {                                                                   \
+    }
+#define OPSCOPE_FUSED_L(form, op)                                                              \
+    OPSCOPE_CASE(form) {                                                                       \
         Value& a = sp[-1];                                                                     \
         const Value& b = locals[pc[0].operand];                                                \
         if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
         a.as.i = OPSCOPE_WRAP(a.as.i, op, b.as.i);                                             \
-        pc += 2;                                                                               \
+        pc += COVERS(form);                                                                    \
         OPSCOPE_NEXT();                                                                        \
     }
-    OPSCOPE_FUSED_ARITHMETIC_BODY(add, +)
-    OPSCOPE_FUSED_ARITHMETIC_BODY(sub, -)
-    OPSCOPE_FUSED_ARITHMETIC_BODY(mul, *)
-#undef OPSCOPE_FUSED_ARITHMETIC_BODY
+    OPSCOPE_FUSED_LL(add_ll, +, *sp++)
+    OPSCOPE_FUSED_LK(add_lk, +, *sp++)
+    OPSCOPE_FUSED_LL(add_lls, +, locals[pc[3].operand])
+    OPSCOPE_FUSED_LK(add_lks, +, locals[pc[3].operand])
+    OPSCOPE_FUSED_K(add_k, +)
+    OPSCOPE_FUSED_L(add_l, +)
+    OPSCOPE_FUSED_LL(sub_ll, -, *sp++)
+    OPSCOPE_FUSED_LK(sub_lk, -, *sp++)
+    OPSCOPE_FUSED_LL(sub_lls, -, locals[pc[3].operand])
+    OPSCOPE_FUSED_LK(sub_lks, -, locals[pc[3].operand])
+    OPSCOPE_FUSED_K(sub_k, -)
+    OPSCOPE_FUSED_L(sub_l, -)
+    OPSCOPE_FUSED_LL(mul_ll, *, *sp++)
+    OPSCOPE_FUSED_LK(mul_lk, *, *sp++)
+    OPSCOPE_FUSED_LL(mul_lls, *, locals[pc[3].operand])
+    OPSCOPE_FUSED_LK(mul_lks, *, locals[pc[3].operand])
+    OPSCOPE_FUSED_K(mul_k, *)
+    OPSCOPE_FUSED_L(mul_l, *)
 #undef OPSCOPE_FUSED_LL
 #undef OPSCOPE_FUSED_LK
-#define OPSCOPE_FUSED_DIVISION(name, op)                                                       \
-    OPSCOPE_CASE(name) {                                                                       \
+#undef OPSCOPE_FUSED_K
+#undef OPSCOPE_FUSED_L
+#define OPSCOPE_FUSED_DIVISION(form, op)                                                       \
+    OPSCOPE_CASE(form) {                                                                       \
         Value& a = sp[-1];                                                                     \
         if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(push_int);             \
         a.as.i = a.as.i op pc[0].operand; /* the linker excluded K = 0 and K = -1 */           \
-        pc += 2;                                                                               \
+        pc += COVERS(form);                                                                    \
         OPSCOPE_NEXT();                                                                        \
     }
     // Array access with local array and index: the in-bounds int fast path, else the plain `load`.
@@ -554,16 +570,16 @@ dispatch:
         const Value& i = locals[pc[1].operand];
         if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);
         *sp++ = a.as_array()->elements()[i.as.i];
-        pc += 3;
+        pc += COVERS(aget_ll);
         OPSCOPE_NEXT();
     }
-#define OPSCOPE_FUSED_ASET(name, value)                                                        \
-    OPSCOPE_CASE(name) {                                                                       \
+#define OPSCOPE_FUSED_ASET(form, value)                                                        \
+    OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         const Value& i = locals[pc[1].operand];                                                \
         if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);                            \
         a.as_array()->elements()[i.as.i] = (value);                                            \
-        pc += 4;                                                                               \
+        pc += COVERS(form);                                                                    \
         OPSCOPE_NEXT();                                                                        \
     }
     OPSCOPE_FUSED_ASET(aset_llc, constants[pc[2].operand])
@@ -574,76 +590,108 @@ dispatch:
         sp[0] = locals[pc[0].operand];
         sp[1] = locals[pc[1].operand];
         sp += 2;
-        pc += 2;
+        pc += COVERS(load_ll);
         OPSCOPE_NEXT();
     }
     OPSCOPE_CASE(load_lk) {
         sp[0] = locals[pc[0].operand];
         sp[1] = Value::integer(pc[1].operand);
         sp += 2;
-        pc += 2;
+        pc += COVERS(load_lk);
         OPSCOPE_NEXT();
     }
     OPSCOPE_FUSED_DIVISION(div_k, /)
     OPSCOPE_FUSED_DIVISION(mod_k, %)
 #undef OPSCOPE_FUSED_DIVISION
 
-    // Branch at pc[k]: its operand is relative to itself.
-#define OPSCOPE_FUSED_BRANCH(k, condition, jump_if)                                            \
+    // The branch ending a fused form (its last instruction; its operand is relative to itself).
+#define OPSCOPE_FUSED_BRANCH(form, condition, jump_if)                                         \
     do {                                                                                       \
         const bool taken = (condition) == (jump_if);                                           \
-        OPSCOPE_HOOK(branch, on_branch(*frame->function, pc + (k), taken));                    \
-        pc += (k);                                                                             \
+        OPSCOPE_HOOK(branch, on_branch(*frame->function, pc + (COVERS(form) - 1), taken));     \
+        pc += COVERS(form) - 1;                                                                \
         const Instr* const from = pc;                                                          \
         pc += taken ? pc->operand : 1;                                                         \
         CHARGE(from);                                                                          \
         OPSCOPE_NEXT();                                                                        \
     } while (0)
-#define OPSCOPE_FUSED_COMPARE_ONE_BODY(name, op, jump_if)                                           \
-    OPSCOPE_CASE(name##_j##jump_if) {                                                          \
-        if (!OPSCOPE_IS_INT2(sp[-2], sp[-1])) OPSCOPE_FALLBACK(name);                          \
+// `CMP; jz/jnz L` (the two top values), `load X; load Y; CMP; jz/jnz L`, `load X; push K; CMP; jz/jnz L`.
+#define OPSCOPE_FUSED_COMPARE(form, plain, op, jump_if)                                        \
+    OPSCOPE_CASE(form) {                                                                       \
+        if (!OPSCOPE_IS_INT2(sp[-2], sp[-1])) OPSCOPE_FALLBACK(plain);                         \
         sp -= 2;                                                                               \
-        OPSCOPE_FUSED_BRANCH(1, sp[0].as.i op sp[1].as.i, kJump_##jump_if);                    \
-    }                                                                                          \
-    OPSCOPE_CASE(name##_ll_j##jump_if) {                                                       \
+        OPSCOPE_FUSED_BRANCH(form, sp[0].as.i op sp[1].as.i, jump_if);                         \
+    }
+#define OPSCOPE_FUSED_COMPARE_LL(form, op, jump_if)                                            \
+    OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         const Value& b = locals[pc[1].operand];                                                \
         if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
-        OPSCOPE_FUSED_BRANCH(3, a.as.i op b.as.i, kJump_##jump_if);                            \
-    }                                                                                          \
-    OPSCOPE_CASE(name##_lk_j##jump_if) {                                                       \
+        OPSCOPE_FUSED_BRANCH(form, a.as.i op b.as.i, jump_if);                                 \
+    }
+#define OPSCOPE_FUSED_COMPARE_LK(form, op, jump_if)                                            \
+    OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(load);                 \
-        OPSCOPE_FUSED_BRANCH(3, a.as.i op pc[1].operand, kJump_##jump_if);                     \
+        OPSCOPE_FUSED_BRANCH(form, a.as.i op pc[1].operand, jump_if);                          \
     }
-#define OPSCOPE_FUSED_COMPARE_BODY(name, op)       \
-    OPSCOPE_FUSED_COMPARE_ONE_BODY(name, op, z)    \
-    OPSCOPE_FUSED_COMPARE_ONE_BODY(name, op, nz)
-    OPSCOPE_FUSED_COMPARE_BODY(lt, <)
-    OPSCOPE_FUSED_COMPARE_BODY(le, <=)
-    OPSCOPE_FUSED_COMPARE_BODY(gt, >)
-    OPSCOPE_FUSED_COMPARE_BODY(ge, >=)
-    OPSCOPE_FUSED_COMPARE_BODY(eq, ==)
-    OPSCOPE_FUSED_COMPARE_BODY(ne, !=)
-#undef OPSCOPE_FUSED_COMPARE_BODY
-#undef OPSCOPE_FUSED_COMPARE_ONE_BODY
+    OPSCOPE_FUSED_COMPARE(lt_jz, lt, <, kJump_z)
+    OPSCOPE_FUSED_COMPARE(lt_jnz, lt, <, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(lt_ll_jz, <, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LL(lt_ll_jnz, <, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LK(lt_lk_jz, <, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LK(lt_lk_jnz, <, kJump_nz)
+    OPSCOPE_FUSED_COMPARE(le_jz, le, <=, kJump_z)
+    OPSCOPE_FUSED_COMPARE(le_jnz, le, <=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(le_ll_jz, <=, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LL(le_ll_jnz, <=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LK(le_lk_jz, <=, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LK(le_lk_jnz, <=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE(gt_jz, gt, >, kJump_z)
+    OPSCOPE_FUSED_COMPARE(gt_jnz, gt, >, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(gt_ll_jz, >, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LL(gt_ll_jnz, >, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LK(gt_lk_jz, >, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LK(gt_lk_jnz, >, kJump_nz)
+    OPSCOPE_FUSED_COMPARE(ge_jz, ge, >=, kJump_z)
+    OPSCOPE_FUSED_COMPARE(ge_jnz, ge, >=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(ge_ll_jz, >=, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LL(ge_ll_jnz, >=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LK(ge_lk_jz, >=, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LK(ge_lk_jnz, >=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE(eq_jz, eq, ==, kJump_z)
+    OPSCOPE_FUSED_COMPARE(eq_jnz, eq, ==, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(eq_ll_jz, ==, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LL(eq_ll_jnz, ==, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LK(eq_lk_jz, ==, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LK(eq_lk_jnz, ==, kJump_nz)
+    OPSCOPE_FUSED_COMPARE(ne_jz, ne, !=, kJump_z)
+    OPSCOPE_FUSED_COMPARE(ne_jnz, ne, !=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(ne_ll_jz, !=, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LL(ne_ll_jnz, !=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LK(ne_lk_jz, !=, kJump_z)
+    OPSCOPE_FUSED_COMPARE_LK(ne_lk_jnz, !=, kJump_nz)
+#undef OPSCOPE_FUSED_COMPARE
+#undef OPSCOPE_FUSED_COMPARE_LL
+#undef OPSCOPE_FUSED_COMPARE_LK
     // `load A; load I; aget; jz/jnz L`: branch on an element's truth (the in-bounds fast path, else `load`).
-#define OPSCOPE_FUSED_AGET_BRANCH(jump_if)                                                     \
-    OPSCOPE_CASE(aget_ll_j##jump_if) {                                                         \
+#define OPSCOPE_FUSED_AGET_BRANCH(form, jump_if)                                               \
+    OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         const Value& i = locals[pc[1].operand];                                                \
         if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);                            \
         const Value& element = a.as_array()->elements()[i.as.i];                               \
         const bool truth = element.type == Type::boolean ? element.as_bool() : truthy(element); \
-        OPSCOPE_FUSED_BRANCH(3, truth, kJump_##jump_if);                                       \
+        OPSCOPE_FUSED_BRANCH(form, truth, jump_if);                                            \
     }
-    OPSCOPE_FUSED_AGET_BRANCH(z)
-    OPSCOPE_FUSED_AGET_BRANCH(nz)
+    OPSCOPE_FUSED_AGET_BRANCH(aget_ll_jz, kJump_z)
+    OPSCOPE_FUSED_AGET_BRANCH(aget_ll_jnz, kJump_nz)
 #undef OPSCOPE_FUSED_AGET_BRANCH
 #undef OPSCOPE_ARRAY_IN_BOUNDS
 #undef OPSCOPE_FUSED_BRANCH
 #undef OPSCOPE_IS_INT2
 #undef OPSCOPE_WRAP
+#undef COVERS
 
 #if !OPSCOPE_COMPUTED_GOTO
     }

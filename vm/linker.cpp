@@ -1,0 +1,270 @@
+// The linker: a verified Program in, the LinkedProgram the interpreter runs out (see linked.hpp). Per
+// function, in order: resolve operands and quicken (relative jumps, small ints as push_int, natives as
+// call_native), cost each straight-line run for fuel, choose the branches whose taken count must be
+// reported (jz_counted/jnz_counted), fuse sequences into superinstructions, and mark block leaders.
+// Everything here reads control flow and sequences from the opcode table; nothing lists opcodes by hand.
+#include <opscope/linked.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <utility>
+
+namespace opscope {
+
+const LinkedFunction* LinkedProgram::function_of(const Instr* pc) const {
+    for (const LinkedFunction& f : functions_)
+        if (!f.code.empty() && pc >= f.code.data() && pc < f.code.data() + f.code.size()) return &f;
+    return nullptr;
+}
+
+namespace {
+
+// How many jumps and branches target each instruction of a function.
+std::vector<std::uint32_t> jumps_into(const Function& source) {
+    std::vector<std::uint32_t> jumps_in(source.code.size(), 0);
+    for (const Instruction& in : source.code)
+        if (is_jump(in.op)) ++jumps_in[static_cast<std::size_t>(in.operand)];
+    return jumps_in;
+}
+
+// Which sides of the branch at k only it enters: its target, when nothing else jumps there, it is not the
+// function's entry and the instruction before it does not fall (or return) into it; its fall-through, when
+// nothing jumps there. (Taken rules and block derivations both rest on this.)
+struct PrivateSides {
+    bool target, fallthrough;
+};
+PrivateSides private_sides(const Function& source, const std::vector<std::uint32_t>& jumps_in, std::size_t k) {
+    const auto target = static_cast<std::size_t>(source.code[k].operand);
+    return {target != k + 1 && target > 0 && jumps_in[target] == 1 && ends_flow(source.code[target - 1].op),
+            k + 1 < source.code.size() && target != k + 1 && jumps_in[k + 1] == 0};
+}
+
+// The opcode's op field (leader marks are added later).
+std::uint8_t op_field(Op op) { return static_cast<std::uint8_t>(op); }
+
+} // namespace
+
+class Linker {
+public:
+    Linker(const Program& program, const NativeIndex& native_index, LinkOptions options)
+        : program_(program), native_index_(native_index), options_(options) {}
+
+    LinkedProgram link() {
+        std::size_t total = 0;
+        for (const Function& f : program_.functions) total += f.code.size();
+        out_.code_.assign(total, Instr{});
+        out_.taken_rules_.assign(options_.mark_leaders ? total : 0, TakenRule::not_a_branch);
+        out_.block_starts_.assign(options_.mark_leaders ? total : 0, BlockStart::none);
+        out_.functions_.resize(program_.functions.size());
+        std::uint32_t first = 0;
+        for (std::size_t f = 0; f < program_.functions.size(); ++f) {
+            const Function& source = program_.functions[f];
+            LinkedFunction& linked = out_.functions_[f];
+            linked.source = &source;
+            linked.index = static_cast<std::uint32_t>(f);
+            linked.nargs = source.nargs;
+            linked.nlocals = source.nlocals;
+            linked.frame_slots = source.nlocals + source.max_stack;
+            linked.first_instruction = first;
+            linked.code = std::span<Instr>(out_.code_).subspan(first, source.code.size());
+            first += static_cast<std::uint32_t>(source.code.size());
+            resolve(linked, source);
+            cost_runs(linked);
+            // Counted branches are rewritten before fusion, which then leaves them alone (they are not jz/jnz).
+            if (options_.mark_leaders) assign_taken_rules(linked, source);
+            if (options_.fuse) fuse(linked, source);
+            if (options_.mark_leaders) mark_leaders(linked, source);
+        }
+        return std::move(out_);
+    }
+
+private:
+    void resolve(LinkedFunction& linked, const Function& source) const;
+    static void cost_runs(LinkedFunction& linked);
+    void assign_taken_rules(LinkedFunction& linked, const Function& source);
+    static void fuse(LinkedFunction& linked, const Function& source);
+    void mark_leaders(LinkedFunction& linked, const Function& source);
+
+    const Program& program_;
+    const NativeIndex& native_index_;
+    LinkOptions options_;
+    LinkedProgram out_;
+};
+
+LinkedProgram link(const Program& program, const NativeIndex& native_index, LinkOptions options) {
+    return Linker(program, native_index, options).link();
+}
+
+// Operands become what the interpreter indexes directly: jumps relative to themselves, calls a function
+// index (or call_native with a native index), small int literals carried inline (push_int).
+void Linker::resolve(LinkedFunction& linked, const Function& source) const {
+    for (std::size_t k = 0; k < source.code.size(); ++k) {
+        const Instruction& in = source.code[k];
+        Op op = in.op;
+        std::int32_t operand = in.operand;
+        if (is_jump(op)) operand = in.operand - static_cast<std::int32_t>(k);
+        if (op == Op::push) {
+            const Constant& c = program_.constants[static_cast<std::size_t>(operand)];
+            if (const auto* i = std::get_if<std::int64_t>(&c);
+                i && *i >= std::numeric_limits<std::int32_t>::min() && *i <= std::numeric_limits<std::int32_t>::max()) {
+                op = Op::push_int;
+                operand = static_cast<std::int32_t>(*i);
+            }
+        } else if (op == Op::call) {
+            const std::string& name = program_.call_targets[static_cast<std::size_t>(operand)];
+            if (const int index = program_.find_function(name); index >= 0) {
+                operand = index;
+            } else {
+                op = Op::call_native;
+                operand = native_index_(name).value_or(0);  // the verifier proved it exists
+            }
+        }
+        linked.code[k].op = op_field(op);
+        linked.code[k].operand = operand;
+    }
+}
+
+// A run ends at each control transfer; fuel is charged per run when control lands on its start.
+void Linker::cost_runs(LinkedFunction& linked) {
+    std::uint32_t cost = 0;
+    for (std::size_t k = linked.code.size(); k-- > 0;) {
+        cost = ends_run(op_of(linked.code[k])) ? 1 : cost + 1;
+        linked.code[k].run_cost = cost & 0x7FFFFFu;  // the verifier bounds function size
+    }
+    linked.entry_cost = linked.code.empty() ? 0 : linked.code[0].run_cost;
+}
+
+// How each branch's taken count follows from block entries (TakenRule): from a side only it enters
+// (private_sides). A branch the block counts cannot give becomes jz_counted/jnz_counted: the only branches
+// that report to the policy, so no other branch pays a check.
+void Linker::assign_taken_rules(LinkedFunction& linked, const Function& source) {
+    const std::vector<std::uint32_t> jumps_in = jumps_into(source);
+    for (std::size_t k = 0; k < source.code.size(); ++k) {
+        const Op op = source.code[k].op;
+        if (!is_branch(op)) continue;
+        const PrivateSides sides = private_sides(source, jumps_in, k);
+        TakenRule& rule = out_.taken_rules_[linked.first_instruction + k];
+        rule = sides.target        ? TakenRule::target_entries
+               : sides.fallthrough ? TakenRule::executed_minus_fallthrough
+                                   : TakenRule::counted;
+        if (rule == TakenRule::counted) linked.code[k].op = op_field(op == Op::jz ? Op::jz_counted : Op::jnz_counted);
+    }
+}
+
+// Rewrites the first opcode of each fused sequence (the rows of OPSCOPE_INTERNAL_OPCODES with a fused form)
+// into its fused form: at each instruction the longest form that matches, then the next instruction after
+// it. Only sequences that no jump enters after their first instruction qualify, so every path still
+// executes whole sequences.
+void Linker::fuse(LinkedFunction& linked, const Function& source) {
+    const std::size_t size = linked.code.size();
+    std::vector<bool> entered(size, false);
+    for (const Instruction& in : source.code)
+        if (is_jump(in.op)) entered[static_cast<std::size_t>(in.operand)] = true;
+    const auto matches = [&](std::size_t k, const OpInfo& form) {
+        const auto length = static_cast<std::size_t>(form.covers);
+        if (k + length > size) return false;
+        for (std::size_t j = 0; j < length; ++j) {
+            if (j > 0 && entered[k + j]) return false;
+            if (static_cast<Op>(linked.code[k + j].op) != form.sequence[j]) return false;
+        }
+        const std::int32_t constant = linked.code[k].operand;
+        return form.form != Form::fused_divisor || (constant != 0 && constant != -1);
+    };
+    // The longest form at k, among the two-push pairs or the others ({the instruction's own op, 1}: none).
+    const auto longest = [&](std::size_t k, bool pairs) -> std::pair<Op, std::size_t> {
+        std::pair<Op, std::size_t> best{static_cast<Op>(linked.code[k].op), 1};
+        for (std::size_t f = kUserOpCount; f < kOpCount; ++f) {
+            const OpInfo& form = kOpTable[f];
+            if (!is_fused(form.form) || (form.form == Form::fused_pair) != pairs) continue;
+            if (static_cast<std::size_t>(form.covers) > best.second && matches(k, form))
+                best = {static_cast<Op>(f), static_cast<std::size_t>(form.covers)};
+        }
+        return best;
+    };
+    for (std::size_t k = 0; k < size;) {
+        auto chosen = longest(k, /*pairs=*/false);
+        // Two pushes in a row, unless the second starts a longer form of its own.
+        if (chosen.second == 1 && k + 1 < size && longest(k + 1, false).second == 1) chosen = longest(k, true);
+        linked.code[k].op = op_field(chosen.first);
+        k += chosen.second;
+    }
+}
+
+// A block is entered only at its leader and, once entered, runs to its end unless the program stops
+// inside it. Leaders: offset 0, jump targets, and whatever follows an instruction that ends a block
+// (ends_block: jumps, branches, returns, halts). Calls do not end blocks (returns come back into the middle
+// of one): policies reconcile the frames left live when a run stops (RunEnd, live_frames()). No fused
+// sequence spans a leader (fusion needs unentered tails, and every fused branch ends its sequence). Only
+// counted leaders are marked; derived ones (BlockStart) run their plain body.
+void Linker::mark_leaders(LinkedFunction& linked, const Function& source) {
+    const std::size_t size = source.code.size();
+    std::vector<bool> leader(size, false);
+    if (size) leader[0] = true;
+    for (std::size_t k = 0; k < size; ++k) {
+        const Op op = source.code[k].op;
+        if (is_jump(op)) leader[static_cast<std::size_t>(source.code[k].operand)] = true;
+        if (ends_block(op) && k + 1 < size) leader[k + 1] = true;
+    }
+    std::vector<std::size_t> block_of(size);  // the leader of each instruction's block
+    for (std::size_t k = 0; k < size; ++k) block_of[k] = leader[k] ? k : block_of[k - 1];
+
+    // How each block's entries could be derived. (1) Entered only by `jmp`s and a fall-through from a plain
+    // instruction (not a call: a return into the block may run out of fuel there): the sum of their
+    // completions. (2) One side of a branch, each side entered by that branch alone: the branch's executions
+    // less the other side's entries (both sides include entries fuel stopped on landing).
+    const std::vector<std::uint32_t> jumps_in = jumps_into(source);
+    std::vector<bool> only_jmps_in(size, true);
+    for (const Instruction& in : source.code)
+        if (is_branch(in.op)) only_jmps_in[static_cast<std::size_t>(in.operand)] = false;
+    std::vector<std::optional<BlockDerivation>> way(size);
+    for (std::size_t b = 1; b < size; ++b) {
+        const Op before = source.code[b - 1].op;
+        if (!leader[b] || !only_jmps_in[b] || is_branch(before) || info(before).flow == Flow::call) continue;
+        way[b].emplace();
+        if (!ends_flow(before)) way[b]->sources.push_back(static_cast<std::uint32_t>(b - 1));
+    }
+    for (std::size_t k = 0; k < size; ++k)
+        if (const auto target = static_cast<std::size_t>(source.code[k].operand);
+            info(source.code[k].op).flow == Flow::jump && way[target])
+            way[target]->sources.push_back(static_cast<std::uint32_t>(k));
+    for (auto& w : way)
+        if (w && w->sources.empty()) w.reset();  // unreachable: leave it counted (at zero)
+    for (std::size_t x = 0; x < size; ++x) {
+        if (!is_branch(source.code[x].op)) continue;
+        if (const PrivateSides sides = private_sides(source, jumps_in, x); sides.target && sides.fallthrough) {
+            const auto target = static_cast<std::uint32_t>(source.code[x].operand);
+            const auto next = static_cast<std::uint32_t>(x + 1);
+            way[next] = BlockDerivation{{static_cast<std::uint32_t>(x)}, target};
+            way[target] = BlockDerivation{{static_cast<std::uint32_t>(x)}, next};
+        }
+    }
+    // A derivation reads counted blocks only (so none waits on another): a block is derived unless it feeds,
+    // or is fed by, one derived already (or itself).
+    std::vector<bool> derived(size, false), feeds_derived(size, false);
+    for (std::size_t b = 1; b < size; ++b) {
+        if (!way[b] || feeds_derived[b]) continue;
+        std::vector<std::size_t> reads;
+        for (const std::uint32_t s : way[b]->sources) reads.push_back(block_of[s]);
+        if (way[b]->minus != BlockDerivation::kNone) reads.push_back(way[b]->minus);
+        if (std::any_of(reads.begin(), reads.end(), [&](std::size_t r) { return r == b || derived[r]; })) continue;
+        derived[b] = true;
+        for (const std::size_t r : reads) feeds_derived[r] = true;
+    }
+    const auto id_of = [&](std::uint32_t offset) { return linked.first_instruction + offset; };
+    for (std::size_t k = 0; k < size; ++k) {
+        if (!leader[k]) continue;
+        const std::uint32_t id = id_of(static_cast<std::uint32_t>(k));
+        out_.block_starts_[id] = derived[k] ? BlockStart::derived : BlockStart::counted;
+        if (derived[k]) {
+            BlockDerivation& d = *way[k];
+            for (std::uint32_t& s : d.sources) s = id_of(s);
+            if (d.minus != BlockDerivation::kNone) d.minus = id_of(d.minus);
+            out_.derivations_[id] = std::move(d);
+        } else {
+            linked.code[k].op = (linked.code[k].op + kLeaderOpBase) & 0xFFu;
+        }
+    }
+}
+
+} // namespace opscope
