@@ -1345,6 +1345,90 @@ BOOST_AUTO_TEST_CASE(load_ret_returns_the_local) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// The linker's matcher follows the table: every fused form's declared sequence, alone in a function, is
+// linked to that form. A new row is covered here without a new test; a sequence element this test cannot
+// give an operand fails it, naming the element.
+BOOST_AUTO_TEST_CASE(every_fused_form_is_linked_from_its_declared_sequence) {
+    std::size_t fused_forms = 0;
+    for (std::size_t f = kUserOpCount; f < kOpCount; ++f) {
+        const OpInfo& form = kOpTable[f];
+        if (!is_fused(form.form)) continue;
+        ++fused_forms;
+        std::string body;
+        for (int k = 0; k < form.pops; ++k) body += "    push nil\n";  // no fused form starts with a plain push
+        for (int k = 0; k < form.covers; ++k) {
+            const Op step = form.sequence[static_cast<std::size_t>(k)];
+            const std::string name(mnemonic(step));
+            if (step == Op::push_int) body += "    push 5\n";
+            else if (step == Op::push) body += "    push \"literal\"\n";
+            else if (info(step).operand == OperandKind::local) body += "    " + name + " " + std::to_string(k % 3) + "\n";
+            else if (info(step).operand == OperandKind::label) body += "    " + name + " end\n";
+            else if (info(step).operand == OperandKind::none) body += "    " + name + "\n";
+            else BOOST_FAIL("no operand for '" << name << "' in the sequence of '" << form.mnemonic << "'");
+        }
+        if (!ends_flow(form.flow)) {
+            for (int k = 0; k < form.pushes; ++k) body += "    pop\n";
+            body += "end:\n    halt";
+        }
+        Vm<> vm;
+        vm.load(assemble(main_program(body), "t.opasm"));
+        BOOST_TEST(mnemonic(op_of(vm.linked().code()[static_cast<std::size_t>(form.pops)])) == form.mnemonic, body);
+    }
+    BOOST_TEST(fused_forms > 60u);
+    // The forms' conditions: no div_k by 0 or -1 (division errors stay on div's path).
+    for (const char* divisor : {"0", "-1"}) {
+        Vm<> vm;
+        vm.load(assemble(main_program(std::string("    push 7\n    push ") + divisor + "\n    div\n    print\n    halt"), "t.opasm"));
+        BOOST_TEST(mnemonic(op_of(vm.linked().code()[1])) == "push_int");
+    }
+}
+
+// Flow is what the linker reads for block leaders and fuel runs; the table's derived rows agree with the
+// user instructions they stand for.
+BOOST_AUTO_TEST_CASE(internal_forms_take_stack_effects_and_flow_from_their_sequences) {
+    BOOST_TEST(info(Op::add_lls).pops == 0);
+    BOOST_TEST(info(Op::add_lls).pushes == 0);
+    BOOST_TEST((info(Op::lt_ll_jz).flow == Flow::branch));
+    BOOST_TEST(is_branch(Op::jz_counted));
+    BOOST_TEST((info(Op::ret_local).flow == Flow::return_));
+    BOOST_TEST(!ends_run(Op::call_native));  // a native call stays in its caller's straight line
+    BOOST_TEST(ends_run(Op::call));
+    BOOST_TEST(!ends_block(Op::call));  // a return lands mid-block
+    for (std::size_t k = kUserOpCount; k < kOpCount; ++k)
+        BOOST_TEST(mnemonic(kOpTable[k].stands_for) ==
+                       mnemonic(kOpTable[k].sequence[0] == Op::push_int ? Op::push : kOpTable[k].sequence[0]),
+                   kOpTable[k].mnemonic);
+}
+
+// Bytecode stores opcodes by number, so the format's version names the instruction set: any insertion,
+// reordering or change of a user opcode changes the fingerprint that bytecode.cpp pins to its version (a
+// compile error there until the version is bumped), and files of another version are refused.
+BOOST_AUTO_TEST_CASE(the_bytecode_version_is_tied_to_the_instruction_set) {
+    std::vector<OpInfo> rows(kOpTable, kOpTable + kUserOpCount);
+    const std::uint32_t current = instruction_set_fingerprint(rows.data(), rows.size());
+    BOOST_TEST(current == instruction_set_fingerprint());
+
+    std::vector<OpInfo> inserted = rows;  // an integer shl after mod
+    OpInfo shl = info(Op::mod);
+    shl.mnemonic = "shl";
+    inserted.insert(inserted.begin() + static_cast<std::ptrdiff_t>(Op::mod) + 1, shl);
+    BOOST_TEST(instruction_set_fingerprint(inserted.data(), inserted.size()) != current);
+
+    std::vector<OpInfo> swapped = rows;
+    std::swap(swapped[static_cast<std::size_t>(Op::add)], swapped[static_cast<std::size_t>(Op::sub)]);
+    BOOST_TEST(instruction_set_fingerprint(swapped.data(), swapped.size()) != current);
+
+    std::vector<OpInfo> changed = rows;
+    changed[static_cast<std::size_t>(Op::jmp)].flow = Flow::branch;
+    BOOST_TEST(instruction_set_fingerprint(changed.data(), changed.size()) != current);
+
+    std::vector<std::uint8_t> bytes = encode_bytecode(assemble(main_program("    halt"), "t.opasm"));
+    bytes[4] = 2;  // a later version's file: refused before any opcode is read
+    BOOST_CHECK_EXCEPTION(decode_bytecode(bytes, "t.opc"), ProgramError, [](const ProgramError& e) {
+        return std::string(e.what()).find("unsupported bytecode version 2") != std::string::npos;
+    });
+}
+
 // Must stay last: it checks the programs run by every test above.
 BOOST_AUTO_TEST_CASE(every_user_opcode_is_exercised) {
     std::size_t user_ops = 0;

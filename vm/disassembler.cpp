@@ -59,7 +59,10 @@ TableOrder table_order(const Program& program) {
             case OperandKind::constant: use(seen_constants, next_constant, order.constants, instruction.operand); break;
             case OperandKind::global: use(seen_globals, next_global, order.globals, instruction.operand); break;
             case OperandKind::callee: use(seen_targets, next_target, order.call_targets, instruction.operand); break;
-            default: break;
+            case OperandKind::none:
+            case OperandKind::local:
+            case OperandKind::label:
+            case OperandKind::immediate: break;
             }
         }
     }

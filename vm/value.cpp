@@ -60,8 +60,12 @@ bool values_equal(const Value& a, const Value& b) {
     case Type::nil: return true;
     case Type::boolean: return a.as.i == b.as.i;
     case Type::string: return a.as.obj == b.as.obj || a.as_string()->view() == b.as_string()->view();
-    default: return a.as.obj == b.as.obj;
+    case Type::integer:
+    case Type::floating:  // numbers compared above
+    case Type::array:
+    case Type::undefined: return a.as.obj == b.as.obj;
     }
+    return a.as.obj == b.as.obj;
 }
 
 std::string format_float(double d) {

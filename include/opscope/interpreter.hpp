@@ -495,7 +495,7 @@ dispatch:
 #define OPSCOPE_IS_INT2(a, b) OPSCOPE_LIKELY((a).type == Type::integer && (b).type == Type::integer)
 #define OPSCOPE_WRAP(x, op, y) \
     static_cast<std::int64_t>(static_cast<std::uint64_t>(x) op static_cast<std::uint64_t>(y))
-#define COVERS(form) info(Op::form).covers
+#define COVERS(form) std::integral_constant<int, info(Op::form).covers>::value
 // `load X; load Y; OP` and `load X; push K; OP`, the result pushed or (`...; store Z`) stored in a local.
 #define OPSCOPE_FUSED_LL(form, op, result)                                                     \
     OPSCOPE_CASE(form) {                                                                       \
@@ -636,40 +636,40 @@ dispatch:
         OPSCOPE_FUSED_BRANCH(form, a.as.i op pc[1].operand, jump_if);                          \
     }
     OPSCOPE_FUSED_COMPARE(lt_jz, lt, <, kJump_z)
-    OPSCOPE_FUSED_COMPARE(lt_jnz, lt, <, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LL(lt_ll_jz, <, kJump_z)
-    OPSCOPE_FUSED_COMPARE_LL(lt_ll_jnz, <, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(lt_lk_jz, <, kJump_z)
+    OPSCOPE_FUSED_COMPARE(lt_jnz, lt, <, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(lt_ll_jnz, <, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(lt_lk_jnz, <, kJump_nz)
     OPSCOPE_FUSED_COMPARE(le_jz, le, <=, kJump_z)
-    OPSCOPE_FUSED_COMPARE(le_jnz, le, <=, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LL(le_ll_jz, <=, kJump_z)
-    OPSCOPE_FUSED_COMPARE_LL(le_ll_jnz, <=, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(le_lk_jz, <=, kJump_z)
+    OPSCOPE_FUSED_COMPARE(le_jnz, le, <=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(le_ll_jnz, <=, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(le_lk_jnz, <=, kJump_nz)
     OPSCOPE_FUSED_COMPARE(gt_jz, gt, >, kJump_z)
-    OPSCOPE_FUSED_COMPARE(gt_jnz, gt, >, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LL(gt_ll_jz, >, kJump_z)
-    OPSCOPE_FUSED_COMPARE_LL(gt_ll_jnz, >, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(gt_lk_jz, >, kJump_z)
+    OPSCOPE_FUSED_COMPARE(gt_jnz, gt, >, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(gt_ll_jnz, >, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(gt_lk_jnz, >, kJump_nz)
     OPSCOPE_FUSED_COMPARE(ge_jz, ge, >=, kJump_z)
-    OPSCOPE_FUSED_COMPARE(ge_jnz, ge, >=, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LL(ge_ll_jz, >=, kJump_z)
-    OPSCOPE_FUSED_COMPARE_LL(ge_ll_jnz, >=, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(ge_lk_jz, >=, kJump_z)
+    OPSCOPE_FUSED_COMPARE(ge_jnz, ge, >=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(ge_ll_jnz, >=, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(ge_lk_jnz, >=, kJump_nz)
     OPSCOPE_FUSED_COMPARE(eq_jz, eq, ==, kJump_z)
-    OPSCOPE_FUSED_COMPARE(eq_jnz, eq, ==, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LL(eq_ll_jz, ==, kJump_z)
-    OPSCOPE_FUSED_COMPARE_LL(eq_ll_jnz, ==, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(eq_lk_jz, ==, kJump_z)
+    OPSCOPE_FUSED_COMPARE(eq_jnz, eq, ==, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(eq_ll_jnz, ==, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(eq_lk_jnz, ==, kJump_nz)
     OPSCOPE_FUSED_COMPARE(ne_jz, ne, !=, kJump_z)
-    OPSCOPE_FUSED_COMPARE(ne_jnz, ne, !=, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LL(ne_ll_jz, !=, kJump_z)
-    OPSCOPE_FUSED_COMPARE_LL(ne_ll_jnz, !=, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(ne_lk_jz, !=, kJump_z)
+    OPSCOPE_FUSED_COMPARE(ne_jnz, ne, !=, kJump_nz)
+    OPSCOPE_FUSED_COMPARE_LL(ne_ll_jnz, !=, kJump_nz)
     OPSCOPE_FUSED_COMPARE_LK(ne_lk_jnz, !=, kJump_nz)
 #undef OPSCOPE_FUSED_COMPARE
 #undef OPSCOPE_FUSED_COMPARE_LL

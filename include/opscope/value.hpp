@@ -90,8 +90,11 @@ inline bool truthy(const Value& v) {
     case Type::boolean: return v.as_bool();
     case Type::integer: return v.as.i != 0;
     case Type::floating: return v.as.f != 0.0;
-    default: return true;
+    case Type::string:
+    case Type::array:
+    case Type::undefined: return true;
     }
+    return true;
 }
 
 // --- heap objects -------------------------------------------------------------------------------------
