@@ -150,6 +150,7 @@ protected:
     [[noreturn]] void out_of_fuel(const Instr* transfer_source);
 
     Program program_;
+    LinkedProgram linked_;  // refers to program_'s functions
     std::vector<Value> constants_;
     std::vector<Value> globals_;
     std::vector<Native> natives_;
@@ -177,7 +178,6 @@ protected:
     Limits limits_;
     std::ostream* out_;
     Heap heap_;
-    LinkedProgram linked_;  // after the registers: ahead of them it moved the interpreter's code generation
 
 private:
     LinkOptions link_options_;
