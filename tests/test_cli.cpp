@@ -3,6 +3,8 @@
 // round trip, limits from the command line, and the embedding example.
 //
 // OPSCOPE_CLI, OPSCOPE_EMBED_EXAMPLE and OPSCOPE_SOURCE_DIR are compile definitions set by tests/CMakeLists.txt.
+#include <opscope/report.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 #include <sys/wait.h>
@@ -162,6 +164,23 @@ BOOST_AUTO_TEST_CASE(help_and_version_exit_zero) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(exit_codes)
+
+// The CLI's --format choices are the library's list of formats: each writes the same document as the
+// library's writer for that profile (the counts are exact, so two runs agree), and another name exits 2.
+BOOST_AUTO_TEST_CASE(every_report_format_is_a_profile_format_choice) {
+    BOOST_TEST(opscope::report_formats().size() >= 2u);
+    for (const opscope::ReportFormat& format : opscope::report_formats()) {
+        const fs::path out = scratch() / ("report." + std::string(format.name));
+        const Result r = cli("profile --policy counting --format " + std::string(format.name) + " -o " +
+                             quote(out.string()) + " " + quote(example("fib.opasm")));
+        BOOST_TEST(r.exit_code == 0, format.name);
+        const std::string written = read_file(out);
+        BOOST_TEST(written.find("fib") != std::string::npos, format.name);
+        BOOST_TEST(opscope::find_report_format(format.name) == &format);
+    }
+    BOOST_TEST(opscope::find_report_format("nonesuch") == nullptr);
+    BOOST_TEST(cli("profile --format nonesuch " + quote(example("fib.opasm"))).exit_code == 2);
+}
 
 BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
     const std::string hello = quote(example("hello.opasm"));

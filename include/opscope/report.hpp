@@ -5,6 +5,7 @@
 #include <opscope/profile.hpp>
 
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -22,6 +23,16 @@ struct ReportOptions {
 // frames and stack, memory, and a last line naming what was not measured.
 // Unmeasured groups get no section; statistical figures carry a leading '~'. No line exceeds 100 columns.
 std::string format_text(const Profile& profile, const ReportOptions& options = {});
+
+// Every format a Profile can be written in, by name: the CLI's --format choices and the tests that write
+// each format follow this list, so a new format is its writer (report/) plus one row (report_formats.cpp).
+struct ReportFormat {
+    std::string_view name;
+    std::string_view description;
+    std::string (*write)(const Profile& profile, const ReportOptions& options);
+};
+std::span<const ReportFormat> report_formats();
+const ReportFormat* find_report_format(std::string_view name);  // null when there is none
 
 inline constexpr std::string_view kProfileFormat = "opscope-profile";
 inline constexpr int kProfileFormatVersion = 1;

@@ -15,6 +15,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -128,8 +130,7 @@ int profile_with(Policy policy, const std::string& file, const LimitOptions& lim
     profile.partial = code != ok;
     profile.error = error;
     attach_source_lines(profile, file);
-    const std::string report =
-        options.format == "json" ? opscope::format_json(profile) : opscope::format_text(profile, options.report);
+    const std::string report = opscope::find_report_format(options.format)->write(profile, options.report);
     if (options.output.empty()) {
         std::cout.flush();
         std::cout << '\n' << report;
@@ -169,8 +170,10 @@ int main(int argc, char** argv) {
     profile_cmd->add_option("--policy", profile_options.policy, "counting (exact counts), timing (+ sampled times), full (+ memory, timeline)")
         ->check(CLI::IsMember({"counting", "timing", "full"}))
         ->capture_default_str();
+    std::vector<std::string> format_names;
+    for (const opscope::ReportFormat& format : opscope::report_formats()) format_names.emplace_back(format.name);
     profile_cmd->add_option("--format", profile_options.format, "Report format")
-        ->check(CLI::IsMember({"text", "json"}))
+        ->check(CLI::IsMember(format_names))
         ->capture_default_str();
     profile_cmd->add_option("-o,--output", profile_options.output, "Write the report here (default: after the program's output)");
     profile_cmd->add_option("--top", profile_options.report.top, "Rows per ranked section")->check(CLI::PositiveNumber)

@@ -1,0 +1,24 @@
+// The list of report formats (report.hpp): one row per writer.
+#include <opscope/report.hpp>
+
+#include <array>
+
+namespace opscope {
+
+namespace {
+constexpr std::array kFormats = {
+    ReportFormat{"text", "the human-readable report", [](const Profile& p, const ReportOptions& o) { return format_text(p, o); }},
+    ReportFormat{"json", "the versioned, lossless JSON document (docs/profile-format.md)",
+                 [](const Profile& p, const ReportOptions&) { return format_json(p); }},
+};
+} // namespace
+
+std::span<const ReportFormat> report_formats() { return kFormats; }
+
+const ReportFormat* find_report_format(std::string_view name) {
+    for (const ReportFormat& format : kFormats)
+        if (format.name == name) return &format;
+    return nullptr;
+}
+
+} // namespace opscope
