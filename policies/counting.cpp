@@ -68,12 +68,7 @@ std::uint32_t line_of(const LinkedFunction& f, std::size_t offset) { return f.so
 
 // --- recording ------------------------------------------------------------------------------------------
 
-void CountingProfiler::bind(const Machine& machine) {
-    if (bound_program_ == &machine && bound_generation_ == machine.load_generation() &&
-        block_entries_.size() == machine.instruction_count())
-        return;
-    bound_program_ = &machine;
-    bound_generation_ = machine.load_generation();
+void CountingProfiler::on_load(const Machine& machine) {
     const std::size_t n = machine.instruction_count();
     for (auto* v : {&block_entries_, &branch_taken_, &block_base_, &taken_base_, &block_recorded_, &taken_recorded_})
         v->resize(n);
@@ -98,7 +93,6 @@ void CountingProfiler::reset() {
 }
 
 void CountingProfiler::on_run_begin(const Machine& machine) {
-    bind(machine);
     in_run_ = true;
     if (recording_) {
         ++runs_;
@@ -137,7 +131,6 @@ void CountingProfiler::stop(const Machine& machine) {
 
 void CountingProfiler::start(const Machine& machine) {
     if (recording_) return;
-    if (in_run_) bind(machine);
     block_base_ = block_entries_;
     taken_base_ = branch_taken_;
     recording_ = true;
@@ -209,7 +202,6 @@ std::vector<std::uint64_t> CountingProfiler::instruction_counts(const Machine& m
 CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine) const {
     const std::size_t n = block_entries_.size();
     Counts counts{std::vector<std::uint64_t>(n, 0), std::vector<std::uint64_t>(n, 0)};
-    if (bound_program_ != &machine || bound_generation_ != machine.load_generation()) return counts;
     std::vector<std::uint64_t> landed(n, 0), faulted(n, 0);
     for (const std::uint32_t id : fuel_landings_) ++landed[id];
     for (const std::uint32_t id : fault_sites_) ++faulted[id];
@@ -245,13 +237,6 @@ CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine)
 }
 
 void CountingProfiler::profile_into(Profile& out, const Machine& machine) const {
-    if (bound_program_ != &machine || bound_generation_ != machine.load_generation()) {
-        // Nothing recorded for this program yet (no run since load()): its profile is all zeros.
-        CountingProfiler fresh;
-        fresh.bind(machine);
-        fresh.profile_into(out, machine);
-        return;
-    }
     const Counts derived = derive_counts(machine);
     const std::vector<std::uint64_t>& count = derived.executed;
     const auto entries = [&](std::size_t id) { return derived.entered[id]; };

@@ -84,16 +84,14 @@ TimeSampler::~TimeSampler() {
     disarm_timer();
 }
 
-void TimeSampler::bind(const Machine& machine) {
-    if (machine_ == &machine && bound_generation_ == machine.load_generation() &&
-        self_units_.size() == machine.instruction_count())
-        return;
+// The program's call edges and loops, per instruction its call edge and the loops around it, and the sample
+// tables sized for them (zeroed by reset()).
+void TimeSampler::on_load(const Machine& machine) {
     machine_ = &machine;
-    bound_generation_ = machine.load_generation();
+    ran_ = false;
     const auto& functions = machine.linked_functions();
     const std::size_t n = machine.instruction_count();
     const std::size_t frames = functions.size() + machine.natives().size();
-    self_units_.assign(n, 0);
     covers_.assign(n, 1);
     site_edge_.assign(n, -1);
     edges_.clear();
@@ -130,23 +128,25 @@ void TimeSampler::bind(const Machine& machine) {
                     loop_ids_.push_back(static_cast<std::uint32_t>(l));
         }
     loop_begin_[n] = static_cast<std::uint32_t>(loop_ids_.size());
-    inclusive_.assign(frames, 0);
-    inclusive_stamp_.assign(frames, 0);
-    edge_samples_.assign(edges_.size(), 0);
-    edge_stamp_.assign(edges_.size(), 0);
-    loop_samples_.assign(loops_.size(), 0);
-    loop_stamp_.assign(loops_.size(), 0);
-    nodes_.clear();
+    self_units_.resize(n);
+    inclusive_.resize(frames);
+    inclusive_stamp_.resize(frames);
+    edge_samples_.resize(edges_.size());
+    edge_stamp_.resize(edges_.size());
+    loop_samples_.resize(loops_.size());
+    loop_stamp_.resize(loops_.size());
     nodes_.reserve(1u << 16);
-    nodes_.push_back(StackNode{});
     walk_.assign(kMaxWalk + 3, 0);  // walked frames, the truncation mark, main, a native
-    samples_ = truncated_ = handler_ns_ = wall_ns_ = 0;
+    reset();
 }
 
+// Zeroes everything sampled, keeping the tables (the handler never allocates).
 void TimeSampler::reset() {
-    const Machine* machine = machine_;
-    machine_ = nullptr;  // forces bind() to rebuild (and zero) everything
-    if (machine) bind(*machine);
+    for (auto* v : {&self_units_, &inclusive_, &inclusive_stamp_, &edge_samples_, &edge_stamp_, &loop_samples_, &loop_stamp_})
+        std::fill(v->begin(), v->end(), 0);
+    nodes_.clear();
+    nodes_.push_back(StackNode{});
+    samples_ = truncated_ = handler_ns_ = wall_ns_ = 0;
     interval_start_ = Clock::now();
 }
 
@@ -322,8 +322,8 @@ void TimeSampler::take_sample(const void* context) {
     handler_ns_ += monotonic_ns() - begin;
 }
 
-void TimeSampler::on_run_begin(const Machine& machine) {
-    bind(machine);
+void TimeSampler::on_run_begin(const Machine&) {
+    ran_ = true;
     in_run_ = true;
     interval_start_ = Clock::now();
     arm_timer();
@@ -354,7 +354,7 @@ void TimeSampler::start(const Machine&) {
 // --- aggregation ---------------------------------------------------------------------------------------
 
 void TimeSampler::profile_into(Profile& out, const Machine& machine) const {
-    if (machine_ != &machine || bound_generation_ != machine.load_generation()) return;
+    if (!ran_) return;
     const auto& functions = machine.linked_functions();
     const auto& natives = machine.natives();
     // Every sample stands for an equal slice of the recorded wall time.

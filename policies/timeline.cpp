@@ -111,10 +111,6 @@ void CallTimeline::stop(const Machine& machine) {
 }
 
 void CallTimeline::on_run_begin(const Machine& machine) {
-    if (generation_ != machine.load_generation()) {  // event function indices belong to one program
-        reset();
-        generation_ = machine.load_generation();
-    }
     if (!started_) {
         origin_ = std::chrono::steady_clock::now();
         started_ = true;
@@ -139,7 +135,7 @@ void CallTimeline::on_run_end(const Machine& machine) {
 }
 
 void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
-    if (generation_ != machine.load_generation() || !started_) return;
+    if (!started_) return;
     Timeline timeline;
     timeline.capacity = events_.size();
     timeline.recorded = sequence_;

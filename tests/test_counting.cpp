@@ -56,10 +56,10 @@ struct Pair {
         test::register_pause_natives(naive);
     }
     void load(const Program& program, const Limits& limits) {
-        for (Machine* m : {static_cast<Machine*>(&counting), static_cast<Machine*>(&naive)}) {
-            m->set_limits(limits);
-            m->load(program);
-        }
+        counting.set_limits(limits);
+        counting.load(program);
+        naive.set_limits(limits);
+        naive.load(program);
         counting.start_profiling();
         naive.start_profiling();
     }

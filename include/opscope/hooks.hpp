@@ -18,6 +18,8 @@
 // X(hook, member, (parameters), (arguments), meaning): `hooks::hook` is the concept for the member function
 // `member`; the arguments are the parameters' names, in order.
 #define OPSCOPE_HOOKS(X)                                                                                           \
+    X(load, on_load, (const Machine& machine), (machine),                                                          \
+      "Vm::load linked a new program: size the tables for it; a new program starts the profile afresh")            \
     X(run_begin, on_run_begin, (const Machine& machine), (machine),                                                \
       "before main's first instruction")                                                                           \
     X(run_end, on_run_end, (const Machine& machine), (machine),                                                    \

@@ -63,6 +63,13 @@ public:
         : Machine(limits, /*fuse=*/!hooks::instruction<Profiler>, /*mark_leaders=*/hooks::block_entry<Profiler>),
           profiler_(std::move(profiler)) {}
 
+    // Verifies (throws ProgramError) and links the program, and resets globals; then the policy sizes its
+    // tables for it (on_load), starting its profile afresh. Natives must be registered before.
+    void load(Program program) {
+        Machine::load(std::move(program));
+        OPSCOPE_HOOK(load, on_load(*this));
+    }
+
     // Runs `main` of the loaded program; returns its result (valid until the heap next allocates).
     // Throws RuntimeError with a backtrace; the VM stays usable afterwards, and the profiler keeps what the
     // run recorded up to the fault.

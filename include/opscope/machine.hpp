@@ -121,11 +121,7 @@ public:
     void register_native(std::string name, int arity, NativeFunction function);
     const std::vector<Native>& natives() const { return natives_; }
 
-    // Verifies (throws ProgramError) and links the program; resets globals.
-    void load(Program program);
     bool loaded() const { return !functions_.empty(); }
-    // Counts load() calls: a policy seeing a new value knows the program (and its instruction ids) changed.
-    std::uint64_t load_generation() const { return load_generation_; }
     const Program& program() const { return program_; }
 
     void set_limits(const Limits& limits);
@@ -187,6 +183,10 @@ public:
     void forget_depth_reached() const;  // const: the slots it clears hold nothing live
 
 protected:
+    // Verifies (throws ProgramError) and links the program; resets globals. Called by Vm<P>::load, which
+    // then tells the policy (hooks::load), so no program reaches a VM without its policy knowing.
+    void load(Program program);
+
     // --- run lifecycle (called by Vm<P>::run) ---
     void begin_run();                          // sets up main's frame; charges its first run
     [[noreturn]] void fail(const std::exception& e);  // turns a fault into a RuntimeError; resets

@@ -52,6 +52,7 @@ public:
     TimeSampler& operator=(TimeSampler&&) = delete;
     TimeSampler(const TimeSampler&) = delete;
 
+    void on_load(const Machine& machine);  // builds the tables for the new program (and zeroes them)
     void on_run_begin(const Machine& machine);
     void on_run_end(const Machine& machine);
     void reset();
@@ -76,15 +77,14 @@ private:
         std::uint64_t samples = 0;
     };
     using Clock = std::chrono::steady_clock;
-    void bind(const Machine& machine);
     void arm_timer();
     void disarm_timer();
     const Instr* running_pc(const void* context, const Frame* top);
     std::int32_t child(std::int32_t parent, std::int32_t frame);
 
     double sample_hz_;
-    const Machine* machine_ = nullptr;
-    std::uint64_t bound_generation_ = 0;
+    const Machine* machine_ = nullptr;  // the one whose program is loaded
+    bool ran_ = false;                  // a run began since the program was loaded (else nothing to report)
     bool recording_ = true;
     bool in_run_ = false;
     std::atomic<bool> sampling_{false};

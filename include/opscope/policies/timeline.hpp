@@ -43,6 +43,7 @@ public:
     void on_return(const LinkedFunction& f, std::size_t) {
         if (in_window_) [[unlikely]] event(f, /*exit=*/true, false);
     }
+    void on_load(const Machine&) { reset(); }  // event function indices belong to one program
     void on_run_begin(const Machine& machine);
     void on_run_end(const Machine& machine);
     void start(const Machine&);
@@ -101,7 +102,6 @@ private:
     bool recording_ = true;
     bool started_ = false;
     std::chrono::steady_clock::time_point origin_{};
-    std::uint64_t generation_ = 0;
     const Machine* machine_ = nullptr;  // during a run
     bool ticked_ = false;
     std::uint64_t unpopped_exits_ = 0;  // ticked: exits recorded at run ends for frames a fault left live
