@@ -64,6 +64,7 @@ private:
         std::vector<std::uint64_t> entered;   // per leader id: control reached it (fuel landings included)
     };
     Counts derive_counts(const Machine& machine) const;
+    struct Groups;  // profile_into: what it reads, derived once, and one function per Profile group
     void adjust_pair(Op first, Op second, std::int64_t delta) { pair_delta_[{first, second}] += delta; }
 
     // Live counters, incremented whether or not recording; indexed by program-wide instruction id.
