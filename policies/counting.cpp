@@ -442,10 +442,10 @@ private:
     // Frames pushed by the host's calls of main and by the call sites that ran (less those whose call raised
     // before pushing one: counted as executed all the same); host functions and call edges likewise.
     void count_calls() {
-        const auto& functions = machine.linked_functions();
-        calls.assign(functions.size(), 0);
+        const auto& linked = machine.linked_functions();
+        calls.assign(linked.size(), 0);
         for (const std::uint32_t site : recorded.failed_calls_) {
-            for (const LinkedFunction& f : functions)
+            for (const LinkedFunction& f : linked)
                 if (site >= f.first_instruction && site < f.first_instruction + f.code.size()) {
                     const LinkedFunction& callee = *callee_of(machine, f, site - f.first_instruction);
                     --calls[callee.index];
