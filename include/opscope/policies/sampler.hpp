@@ -81,6 +81,7 @@ private:
     void disarm_timer();
     const Instr* running_pc(const void* context, const Frame* top);
     std::int32_t child(std::int32_t parent, std::int32_t frame);
+    struct Groups;  // profile_into: what it reads, derived once, and one function per Profile group
 
     double sample_hz_;
     const Machine* machine_ = nullptr;  // the one whose program is loaded
