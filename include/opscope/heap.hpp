@@ -3,8 +3,9 @@
 // Small objects (up to kMaxSmallBytes) live in slabs of equal-sized slots, one size class per 16 bytes: an
 // allocation pops a free slot, and a sweep walks each slab in address order, freeing the dead and
 // threading the free slots back in address order, so new objects are packed together again after every
-// collection. (With malloc per object, allocation and free were 28% of binary trees' time, and the sweep's
-// walk over a list of scattered objects another 20%; long runs grew slower as the free memory fragmented.)
+// collection. (With malloc per object, allocation, free and the sweep's walk over a list of scattered
+// objects took much of an allocation-heavy program's time, and long runs grew slower as the free memory
+// fragmented.)
 // Larger objects come from operator new, on an intrusive list; the last two large blocks freed (1 MiB and
 // more) are kept for reuse, so a program that replaces a big array with another like it stops faulting in
 // fresh pages.

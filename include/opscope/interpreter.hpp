@@ -97,7 +97,7 @@ public:
     Profiler& profiler() { return profiler_; }
     const Profiler& profiler() const { return profiler_; }
 
-    // The profile lifecycle, for policies that have one (see policies/policy.hpp). Call these from the VM's
+    // The profile lifecycle, for policies that have one (see policy.hpp). Call these from the VM's
     // thread: between runs, or during a run from a native function.
     void reset_profile() requires requires(Profiler& p) { p.reset(); } { profiler_.reset(); }
     void start_profiling() requires policy_detail::startable<Profiler> { profiler_.start(*this); }
