@@ -1,7 +1,7 @@
 // A user-defined profiler policy, composed with a built-in one. CallTimer times every bytecode function
 // exactly (self and inclusive) by reading a clock at each call and return; CountingProfiler gives the
-// counts. The policy is any class: it declares the hooks it needs (vm/hooks.hpp), optionally the lifecycle
-// (reset/start/stop, profile_into) and a name; opscope::ProfilerPolicy checks their signatures.
+// counts. The policy is any class: it declares the hooks it needs (opscope/hooks.hpp), optionally the
+// lifecycle (reset/start/stop, profile_into) and a name; opscope::ProfilerPolicy checks their signatures.
 #include <opscope/opscope.hpp>
 #include <opscope/report.hpp>
 
@@ -19,9 +19,8 @@
 class CallTimer {
 public:
     static constexpr std::string_view name = "call-timer";
-    void on_run_begin(const opscope::Machine& m) {  // a new program: size the table, off the hot path
-        if (m.load_generation() != generation_) totals_.assign(m.linked_functions().size(), Total{});
-        generation_ = m.load_generation();
+    void on_load(const opscope::Machine& m) {  // a new program: size the table, off the hot path
+        totals_.assign(m.linked().functions().size(), Total{});
     }
     void on_call(const opscope::LinkedFunction*, std::size_t, const opscope::LinkedFunction& callee, std::size_t) {
         ++totals_[callee.index].active;
@@ -31,7 +30,7 @@ public:
     void on_run_end(const opscope::Machine&) { while (!open_.empty()) close(Clock::now()); }  // `halt`, faults
     void reset() { for (Total& t : totals_) t.self = t.inclusive = {}; }
     void profile_into(opscope::Profile& out, const opscope::Machine& m) const {  // into CountingProfiler's list
-        if (!out.functions || m.load_generation() != generation_) return;
+        if (!out.functions) return;
         out.functions->time_accuracy = opscope::Accuracy::exact;
         for (opscope::FunctionStats& e : out.functions->entries)
             if (const int i = m.program().find_function(e.name); i >= 0) {  // natives have no time here
@@ -53,7 +52,6 @@ private:
     }
     std::vector<Open> open_;     // the live frames' calls, main first
     std::vector<Total> totals_;
-    std::uint64_t generation_ = 0;
 };
 
 static_assert(opscope::ProfilerPolicy<CallTimer>);

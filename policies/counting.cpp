@@ -1,32 +1,53 @@
 // CountingProfiler's bookkeeping and derivations (see counting.hpp). Nothing here runs per instruction.
 //
-// How exact counts follow from block entries. Leaders (Machine::mark_leaders) start blocks; calls do not
-// end them. A block's entries are counted or derived (Machine::derivation: from the completions of the
+// How exact counts follow from block entries. Leaders (the linker's mark_leaders) start blocks; calls do not
+// end them. A block's entries are counted or derived (LinkedProgram::derivation: from the completions of the
 // instructions entering it, which is why faults are kept in `fault_sites_`). An instruction's count is its
-// block's entry count plus `instruction_delta_`, which settles the
-// blocks that recording entered but did not see finish (a fault, `halt` or stop() inside them, and callers
-// waiting at a call site) or saw finish but not entered (start() inside them). Transitions to the next
-// instruction (opcode pairs) follow from the counts, the branches' taken counts and the call sites, with the
-// transitions that never happened at those boundaries removed through `pair_delta_`.
+// block's entry count plus `instruction_delta_`, which settles the blocks that recording entered but did not
+// see finish (a fault, `halt` or stop() inside them, and callers waiting at a call site) or saw finish but
+// not entered (start() inside them). Transitions to the next instruction (opcode pairs) follow from the
+// counts, the branches' taken counts and the call sites, with the transitions that never happened at those
+// boundaries removed through `pair_delta_`.
+//
+// profile_into derives the counts once (Groups), then fills the Profile one group at a time.
 #include <opscope/policies/counting.hpp>
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <string>
-#include <tuple>
+#include <utility>
 
 namespace opscope {
 
 namespace {
 
 Op user_op(const LinkedFunction& f, std::size_t offset) { return f.source->code[offset].op; }
+std::size_t jump_target(const LinkedFunction& f, std::size_t offset) {
+    return static_cast<std::size_t>(f.source->code[offset].operand);
+}
+std::uint32_t line_of(const LinkedFunction& f, std::size_t offset) { return f.source->position(offset).line; }
+
+// Calls fn(function, offset, id, op) for each instruction of the program in id order; `op` is the program's
+// own (whatever the linker made of it).
+template <class Fn>
+void for_each_instruction(const Machine& m, Fn&& fn) {
+    for (const LinkedFunction& f : m.linked().functions())
+        for (std::size_t k = 0; k < f.code.size(); ++k) fn(f, k, f.first_instruction + k, user_op(f, k));
+}
 
 // The user function a call instruction calls, or null for a native.
 const LinkedFunction* callee_of(const Machine& m, const LinkedFunction& f, std::size_t offset) {
     const Instr& in = f.code[offset];
     if (op_of(in) != Op::call) return nullptr;  // call_native (or not a call)
-    return &m.linked_functions()[static_cast<std::size_t>(in.operand)];
+    return &m.linked().functions()[static_cast<std::size_t>(in.operand)];
+}
+
+// What the instruction at `offset` pops: a call, its callee's arguments (a native's arity).
+int pops_of(const Machine& m, const LinkedFunction& f, std::size_t offset) {
+    const Op op = user_op(f, offset);
+    if (op != Op::call) return info(op).pops;
+    const LinkedFunction* callee = callee_of(m, f, offset);
+    return callee ? static_cast<int>(callee->nargs) : m.natives()[static_cast<std::size_t>(f.code[offset].operand)].arity;
 }
 
 // Operand-stack height before each instruction of a verified function (the verifier proved heights agree
@@ -43,13 +64,7 @@ std::vector<int> stack_heights(const Machine& m, const LinkedFunction& f) {
         const std::size_t k = work.back();
         work.pop_back();
         const Instruction& in = code[k];
-        int pops = info(in.op).pops;
-        if (in.op == Op::call) {
-            const LinkedFunction* callee = callee_of(m, f, k);
-            pops = callee ? static_cast<int>(callee->nargs)
-                          : m.natives()[static_cast<std::size_t>(f.code[k].operand)].arity;
-        }
-        const int after = height[k] - pops + info(in.op).pushes;
+        const int after = height[k] - pops_of(m, f, k) + info(in.op).pushes;
         const auto reach = [&](std::size_t target) {
             if (target < code.size() && height[target] < 0) {
                 height[target] = after;
@@ -62,24 +77,17 @@ std::vector<int> stack_heights(const Machine& m, const LinkedFunction& f) {
     return height;
 }
 
-std::uint32_t line_of(const LinkedFunction& f, std::size_t offset) { return f.source->position(offset).line; }
-
 } // namespace
 
 // --- recording ------------------------------------------------------------------------------------------
 
-void CountingProfiler::bind(const Machine& machine) {
-    if (bound_program_ == &machine && bound_generation_ == machine.load_generation() &&
-        block_entries_.size() == machine.instruction_count())
-        return;
-    bound_program_ = &machine;
-    bound_generation_ = machine.load_generation();
-    const std::size_t n = machine.instruction_count();
+void CountingProfiler::on_load(const Machine& machine) {
+    const std::size_t n = machine.linked().instruction_count();
     for (auto* v : {&block_entries_, &branch_taken_, &block_base_, &taken_base_, &block_recorded_, &taken_recorded_})
         v->resize(n);
     instruction_delta_.resize(n);
     reset();
-    const auto code = reinterpret_cast<std::uintptr_t>(machine.code().data());
+    const auto code = reinterpret_cast<std::uintptr_t>(machine.linked().code().data());
     block_delta_ = reinterpret_cast<std::uintptr_t>(block_entries_.data()) - code;
     taken_delta_ = reinterpret_cast<std::uintptr_t>(branch_taken_.data()) - code;
 }
@@ -98,7 +106,6 @@ void CountingProfiler::reset() {
 }
 
 void CountingProfiler::on_run_begin(const Machine& machine) {
-    bind(machine);
     in_run_ = true;
     if (recording_) {
         ++runs_;
@@ -137,7 +144,6 @@ void CountingProfiler::stop(const Machine& machine) {
 
 void CountingProfiler::start(const Machine& machine) {
     if (recording_) return;
-    if (in_run_) bind(machine);
     block_base_ = block_entries_;
     taken_base_ = branch_taken_;
     recording_ = true;
@@ -155,7 +161,7 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
     const std::span<const Frame> frames = machine.live_frames();
     if (frames.empty()) return;
     const auto remainder = [&](const LinkedFunction& f, std::size_t first) {  // `first` .. the block's end
-        for (std::size_t k = first; k < f.code.size() && machine.block_start(f.first_instruction + k) == BlockStart::none; ++k)
+        for (std::size_t k = first; k < f.code.size() && machine.linked().block_start(f.first_instruction + k) == BlockStart::none; ++k)
             instruction_delta_[f.first_instruction + k] += sign;
     };
     for (std::size_t i = 0; i + 1 < frames.size(); ++i) {
@@ -187,10 +193,10 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
     }
     case RunEnd::out_of_fuel: {
         remainder(f, at);  // nothing when `at` is a leader: its entry was never counted
-        if (machine.block_start(f.first_instruction + at) != BlockStart::none)
+        if (machine.linked().block_start(f.first_instruction + at) != BlockStart::none)
             fuel_landings_.push_back(f.first_instruction + static_cast<std::uint32_t>(at));
         if (const Instr* from = machine.transfer_source()) {
-            if (const LinkedFunction* source = machine.function_of(from))
+            if (const LinkedFunction* source = machine.linked().function_of(from))
                 adjust_pair(user_op(*source, source->offset_of(from)), user_op(f, at), -1);
         }
         break;
@@ -209,14 +215,13 @@ std::vector<std::uint64_t> CountingProfiler::instruction_counts(const Machine& m
 CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine) const {
     const std::size_t n = block_entries_.size();
     Counts counts{std::vector<std::uint64_t>(n, 0), std::vector<std::uint64_t>(n, 0)};
-    if (bound_program_ != &machine || bound_generation_ != machine.load_generation()) return counts;
     std::vector<std::uint64_t> landed(n, 0), faulted(n, 0);
     for (const std::uint32_t id : fuel_landings_) ++landed[id];
     for (const std::uint32_t id : fault_sites_) ++faulted[id];
     const auto fill_block = [&](const LinkedFunction& f, std::size_t leader, std::uint64_t started) {
         for (std::size_t k = leader; k < f.code.size(); ++k) {
             const std::size_t id = f.first_instruction + k;
-            if (k > leader && machine.block_start(id) != BlockStart::none) break;
+            if (k > leader && machine.linked().block_start(id) != BlockStart::none) break;
             counts.executed[id] = static_cast<std::uint64_t>(static_cast<std::int64_t>(started) + instruction_delta_[id]);
         }
     };
@@ -229,13 +234,13 @@ CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine)
         return d.minus == BlockDerivation::kNone ? entered : entered - counts.entered[d.minus];
     };
     for (const BlockStart kind : {BlockStart::counted, BlockStart::derived}) {
-        for (const LinkedFunction& f : machine.linked_functions()) {
+        for (const LinkedFunction& f : machine.linked().functions()) {
             for (std::size_t k = 0; k < f.code.size(); ++k) {
                 const std::size_t id = f.first_instruction + k;
-                if (machine.block_start(id) != kind) continue;
+                if (machine.linked().block_start(id) != kind) continue;
                 // Control reached the leader (a counted entry, or a fuel landing that stopped it there).
                 const std::uint64_t entered = kind == BlockStart::counted ? landed[id] + counted_entries(id)
-                                                                          : derived_entries(*machine.derivation(id));
+                                                                          : derived_entries(*machine.linked().derivation(id));
                 counts.entered[id] = entered;
                 fill_block(f, k, entered - landed[id]);
             }
@@ -244,155 +249,241 @@ CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine)
     return counts;
 }
 
-void CountingProfiler::profile_into(Profile& out, const Machine& machine) const {
-    if (bound_program_ != &machine || bound_generation_ != machine.load_generation()) {
-        // Nothing recorded for this program yet (no run since load()): its profile is all zeros.
-        CountingProfiler fresh;
-        fresh.bind(machine);
-        fresh.profile_into(out, machine);
-        return;
-    }
-    const Counts derived = derive_counts(machine);
-    const std::vector<std::uint64_t>& count = derived.executed;
-    const auto entries = [&](std::size_t id) { return derived.entered[id]; };
-    const auto taken = [&](const LinkedFunction& f, std::size_t k) -> std::uint64_t {
-        const std::size_t id = f.first_instruction + k;
-        switch (machine.taken_rule(id)) {
-        case TakenRule::target_entries:
-            return entries(f.first_instruction + static_cast<std::size_t>(f.source->code[k].operand));
-        case TakenRule::executed_minus_fallthrough: return count[id] - entries(id + 1);
-        case TakenRule::counted: return taken_recorded_[id] + (recording_ ? branch_taken_[id] - taken_base_[id] : 0);
-        default: return 0;
-        }
-    };
-    const auto& functions = machine.linked_functions();
+// --- the profile: one function per group ----------------------------------------------------------------
 
-    std::map<Op, std::uint64_t> by_opcode;
-    std::map<std::uint32_t, std::uint64_t> by_line;
-    std::map<std::pair<Op, Op>, std::int64_t> pairs(pair_delta_.begin(), pair_delta_.end());
-    std::map<std::pair<std::string, std::string>, std::uint64_t> edges;
-    std::vector<std::uint64_t> calls(functions.size(), 0);
+// What the groups are read from, derived once: every instruction's count and every conditional jump's taken
+// count, and from those the calls (per function, per native and per edge). The groups read only these and
+// the few figures recorded directly (wall time, depth, halt's frames, the boundary's opcode pairs).
+struct CountingProfiler::Groups {
+    const CountingProfiler& recorded;
+    const Machine& machine;
+    std::vector<std::uint64_t> executed;  // per instruction id
+    std::vector<std::uint64_t> taken;     // per instruction id: a conditional jump's jumps (else 0)
+    std::vector<std::uint64_t> calls;     // per function: frames pushed, the host's calls of main included
     std::map<std::string, std::uint64_t> native_calls;
-    InstructionGroup instructions;
-    BranchGroup branches;
-    LoopGroup loops;
-    std::uint64_t total = 0, unique = 0, pushes = 0, pops = 0, rets = 0, stack_max = 0;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> edges;  // caller ("" for the host), callee
 
-    for (const std::uint32_t site : failed_calls_) {  // counted as executed, but no frame was pushed
-        for (const LinkedFunction& f : functions)
-            if (site >= f.first_instruction && site < f.first_instruction + f.code.size()) {
-                const LinkedFunction& callee = *callee_of(machine, f, site - f.first_instruction);
-                --calls[callee.index];
-                --edges[{f.source->name, callee.source->name}];
+    Groups(const CountingProfiler& profiler, const Machine& m) : recorded(profiler), machine(m) {
+        Counts counts = recorded.derive_counts(machine);
+        executed = std::move(counts.executed);
+        taken.assign(executed.size(), 0);
+        for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
+            if (is_branch(op)) taken[id] = taken_count(f, k, counts.entered);
+        });
+        count_calls();
+    }
+
+    void summary(Profile& out) const {
+        Summary totals;
+        std::uint64_t unique = 0;
+        for (const std::uint64_t n : executed) {
+            totals.total_instructions += n;
+            unique += n ? 1 : 0;
+        }
+        totals.unique_instructions = unique;
+        totals.wall_time_ns = recorded.wall_ns_;
+        totals.max_call_depth = recorded.max_call_depth_;
+        out.summary = totals;
+        if (out.source_file.empty()) out.source_file = machine.program().source_file;
+    }
+
+    void opcodes(Profile& out) const {
+        std::map<Op, std::uint64_t> by_opcode;
+        for_each_instruction(machine, [&](const LinkedFunction&, std::size_t, std::size_t id, Op op) {
+            if (executed[id]) by_opcode[op] += executed[id];
+        });
+        OpcodeGroup group;
+        for (const auto& [op, n] : by_opcode) group.entries.push_back(OpcodeStats{std::string(mnemonic(op)), n, {}, {}});
+        out.opcodes = std::move(group);
+    }
+
+    void instructions(Profile& out) const {
+        InstructionGroup group;
+        for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
+            if (executed[id])
+                group.entries.push_back(InstructionStats{f.source->name, static_cast<std::uint32_t>(k), line_of(f, k),
+                                                         std::string(mnemonic(op)), executed[id]});
+        });
+        out.instructions = std::move(group);
+    }
+
+    void lines(Profile& out) const {
+        std::map<std::uint32_t, std::uint64_t> by_line;
+        for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op) {
+            if (executed[id]) by_line[line_of(f, k)] += executed[id];
+        });
+        LineGroup group;
+        for (const auto& [line, n] : by_line) group.entries.push_back(LineStats{line, n, {}, {}});
+        out.lines = std::move(group);
+    }
+
+    void functions(Profile& out) const {
+        FunctionGroup group;
+        const auto add = [&](const std::string& function, std::uint64_t n, bool native) {
+            FunctionStats stats;
+            stats.name = function;
+            stats.calls = n;
+            stats.native = native;
+            group.entries.push_back(std::move(stats));
+        };
+        for (const LinkedFunction& f : machine.linked().functions()) add(f.source->name, calls[f.index], false);
+        for (const auto& [native, n] : native_calls) add(native, n, true);
+        out.functions = std::move(group);
+    }
+
+    void call_graph(Profile& out) const {
+        CallGraph graph;
+        for (const auto& [edge, n] : edges)
+            if (n) graph.entries.push_back(CallEdge{edge.first, edge.second, n, {}});
+        out.call_graph = std::move(graph);
+    }
+
+    // Pushed: every call that pushed a frame. Popped: by `ret`, and by `halt` (all the frames it leaves).
+    void frames(Profile& out) const {
+        std::uint64_t pushed = 0, returns = 0;
+        for (const std::uint64_t n : calls) pushed += n;
+        for_each_instruction(machine, [&](const LinkedFunction&, std::size_t, std::size_t id, Op op) {
+            if (op == Op::ret) returns += executed[id];
+        });
+        out.frames = FrameStats{Accuracy::exact, pushed, returns + recorded.halt_frames_popped_, recorded.max_call_depth_};
+    }
+
+    // The operand stack: each instruction's pops and pushes times its count; the deepest is the deepest any
+    // executed instruction reaches (heights are static, proved by the verifier).
+    void stack(Profile& out) const {
+        std::uint64_t pushes = 0, pops = 0, deepest = 0;
+        for (const LinkedFunction& f : machine.linked().functions()) {
+            const std::vector<int> height = stack_heights(machine, f);
+            for (std::size_t k = 0; k < f.code.size(); ++k) {
+                const std::uint64_t n = executed[f.first_instruction + k];
+                if (n == 0) continue;
+                const int popped = pops_of(machine, f, k), pushed = info(user_op(f, k)).pushes;
+                pops += n * static_cast<std::uint64_t>(popped);
+                pushes += n * static_cast<std::uint64_t>(pushed);
+                const int reached = std::max(height[k], height[k] - popped + pushed);
+                deepest = std::max<std::uint64_t>(deepest, static_cast<std::uint64_t>(std::max(reached, 0)));
             }
+        }
+        out.stack = StackStats{Accuracy::exact, pushes, pops, deepest};
     }
-    if (const int main = machine.program().find_function("main"); main >= 0 && runs_) {
-        calls[static_cast<std::size_t>(main)] += runs_;
-        edges[{"", "main"}] += runs_;
+
+    void branches(Profile& out) const {
+        BranchGroup group;
+        for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
+            if (is_branch(op))
+                group.entries.push_back(
+                    BranchStats{f.source->name, static_cast<std::uint32_t>(k), line_of(f, k), executed[id], taken[id]});
+        });
+        out.branches = std::move(group);
     }
-    for (const LinkedFunction& f : functions) {
-        const std::vector<int> height = stack_heights(machine, f);
-        for (std::size_t k = 0; k < f.code.size(); ++k) {
-            const std::size_t id = f.first_instruction + k;
-            const Op op = user_op(f, k);
-            const std::uint64_t n = count[id];
+
+    // A backward jump is a loop; its iterations are the times it jumped back.
+    void loops(Profile& out) const {
+        LoopGroup group;
+        for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
+            const std::size_t target = jump_target(f, k);
+            if (!is_jump(op) || target > k) return;
+            group.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target), static_cast<std::uint32_t>(k),
+                                              line_of(f, target), op == Op::jmp ? executed[id] : taken[id], {}});
+        });
+        out.loops = std::move(group);
+    }
+
+    // Each instruction's successors: a branch's target (taken) and next instruction (not), a jump's target,
+    // a call's callee entry and, after the return, the instruction after the call; the rest their next.
+    // Transitions that never happened at recording boundaries are removed through pair_delta_.
+    void opcode_pairs(Profile& out) const {
+        std::map<std::pair<Op, Op>, std::int64_t> pairs(recorded.pair_delta_.begin(), recorded.pair_delta_.end());
+        const auto add = [&](Op first, Op second, std::uint64_t n) { pairs[{first, second}] += static_cast<std::int64_t>(n); };
+        for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
+            const std::uint64_t n = executed[id];
             if (is_branch(op)) {
-                const std::uint64_t t = taken(f, k);
-                branches.entries.push_back(BranchStats{f.source->name, static_cast<std::uint32_t>(k), line_of(f, k), n, t});
-                const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
-                pairs[{op, user_op(f, target)}] += static_cast<std::int64_t>(t);
-                if (k + 1 < f.code.size()) pairs[{op, user_op(f, k + 1)}] += static_cast<std::int64_t>(n - t);
-                if (target <= k)
-                    loops.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target),
-                                                      static_cast<std::uint32_t>(k), line_of(f, target), t, {}});
+                add(op, user_op(f, jump_target(f, k)), taken[id]);
+                if (k + 1 < f.code.size()) add(op, user_op(f, k + 1), n - taken[id]);
+                return;
             }
-            if (op == Op::jmp && static_cast<std::size_t>(f.source->code[k].operand) <= k) {
-                const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
-                loops.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target),
-                                                  static_cast<std::uint32_t>(k), line_of(f, target), n, {}});
-            }
-            if (n == 0) continue;
-            total += n;
-            ++unique;
-            by_opcode[op] += n;
-            by_line[line_of(f, k)] += n;
-            instructions.entries.push_back(
-                InstructionStats{f.source->name, static_cast<std::uint32_t>(k), line_of(f, k), std::string(mnemonic(op)), n});
-            int op_pops = info(op).pops;
+            if (n == 0) return;
             if (op == Op::jmp) {
-                const std::size_t target = static_cast<std::size_t>(f.source->code[k].operand);
-                pairs[{op, user_op(f, target)}] += static_cast<std::int64_t>(n);
+                add(op, user_op(f, jump_target(f, k)), n);
             } else if (op == Op::call) {
                 if (const LinkedFunction* callee = callee_of(machine, f, k)) {
-                    op_pops = static_cast<int>(callee->nargs);
-                    calls[callee->index] += n;
-                    edges[{f.source->name, callee->source->name}] += n;
-                    pairs[{Op::call, user_op(*callee, 0)}] += static_cast<std::int64_t>(n);
-                    pairs[{Op::ret, user_op(f, k + 1)}] += static_cast<std::int64_t>(n);
+                    add(Op::call, user_op(*callee, 0), n);
+                    add(Op::ret, user_op(f, k + 1), n);
                 } else {
-                    const Native& native = machine.natives()[static_cast<std::size_t>(f.code[k].operand)];
-                    op_pops = native.arity;
-                    native_calls[native.name] += n;
-                    edges[{f.source->name, native.name}] += n;
-                    pairs[{Op::call, user_op(f, k + 1)}] += static_cast<std::int64_t>(n);
+                    add(Op::call, user_op(f, k + 1), n);
                 }
-            } else if (op == Op::ret) {
-                rets += n;
-            } else if (!is_branch(op) && !ends_flow(op)) {
-                pairs[{op, user_op(f, k + 1)}] += static_cast<std::int64_t>(n);
+            } else if (!ends_flow(op)) {
+                add(op, user_op(f, k + 1), n);
             }
-            pops += n * static_cast<std::uint64_t>(op_pops);
-            pushes += n * static_cast<std::uint64_t>(info(op).pushes);
-            const int deepest = std::max(height[k], height[k] - op_pops + info(op).pushes);
-            stack_max = std::max<std::uint64_t>(stack_max, static_cast<std::uint64_t>(std::max(deepest, 0)));
+        });
+        OpcodePairGroup group;
+        for (const auto& [pair, n] : pairs)
+            if (n > 0)
+                group.entries.push_back(
+                    OpcodePair{std::string(mnemonic(pair.first)), std::string(mnemonic(pair.second)), static_cast<std::uint64_t>(n)});
+        out.opcode_pairs = std::move(group);
+    }
+
+private:
+    // How often the conditional jump at `k` jumped: from block entries where they give it (TakenRule), else
+    // counted.
+    std::uint64_t taken_count(const LinkedFunction& f, std::size_t k, const std::vector<std::uint64_t>& entered) const {
+        const std::size_t id = f.first_instruction + k;
+        switch (machine.linked().taken_rule(id)) {
+        case TakenRule::target_entries: return entered[f.first_instruction + jump_target(f, k)];
+        case TakenRule::executed_minus_fallthrough: return executed[id] - entered[id + 1];
+        case TakenRule::counted:
+            return recorded.taken_recorded_[id] +
+                   (recorded.recording_ ? recorded.branch_taken_[id] - recorded.taken_base_[id] : 0);
+        default: return 0;
         }
     }
 
-    Summary summary;
-    summary.total_instructions = total;
-    summary.unique_instructions = unique;
-    summary.wall_time_ns = wall_ns_;
-    summary.max_call_depth = max_call_depth_;
-    out.summary = summary;
-    if (out.source_file.empty()) out.source_file = machine.program().source_file;
+    // Frames pushed by the host's calls of main and by the call sites that ran (less those whose call raised
+    // before pushing one: counted as executed all the same); host functions and call edges likewise.
+    void count_calls() {
+        const auto& linked = machine.linked().functions();
+        calls.assign(linked.size(), 0);
+        for (const std::uint32_t site : recorded.failed_calls_) {
+            for (const LinkedFunction& f : linked)
+                if (site >= f.first_instruction && site < f.first_instruction + f.code.size()) {
+                    const LinkedFunction& callee = *callee_of(machine, f, site - f.first_instruction);
+                    --calls[callee.index];
+                    --edges[{f.source->name, callee.source->name}];
+                }
+        }
+        if (const int main = machine.program().find_function("main"); main >= 0 && recorded.runs_) {
+            calls[static_cast<std::size_t>(main)] += recorded.runs_;
+            edges[{"", "main"}] += recorded.runs_;
+        }
+        for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
+            const std::uint64_t n = executed[id];
+            if (op != Op::call || n == 0) return;
+            if (const LinkedFunction* callee = callee_of(machine, f, k)) {
+                calls[callee->index] += n;
+                edges[{f.source->name, callee->source->name}] += n;
+            } else {
+                const Native& native = machine.natives()[static_cast<std::size_t>(f.code[k].operand)];
+                native_calls[native.name] += n;
+                edges[{f.source->name, native.name}] += n;
+            }
+        });
+    }
+};
 
-    OpcodeGroup opcodes;
-    for (const auto& [op, n] : by_opcode) opcodes.entries.push_back(OpcodeStats{std::string(mnemonic(op)), n, {}, {}});
-    out.opcodes = std::move(opcodes);
-    out.instructions = std::move(instructions);
-    LineGroup lines;
-    for (const auto& [line, n] : by_line) lines.entries.push_back(LineStats{line, n, {}, {}});
-    out.lines = std::move(lines);
-
-    FunctionGroup function_group;
-    const auto add_function = [&](const std::string& function, std::uint64_t n, bool native) {
-        FunctionStats stats;
-        stats.name = function;
-        stats.calls = n;
-        stats.native = native;
-        function_group.entries.push_back(std::move(stats));
-    };
-    for (const LinkedFunction& f : functions) add_function(f.source->name, calls[f.index], false);
-    for (const auto& [native, n] : native_calls) add_function(native, n, true);
-    out.functions = std::move(function_group);
-
-    std::uint64_t pushed = 0;
-    for (const std::uint64_t c : calls) pushed += c;
-    out.frames = FrameStats{Accuracy::exact, pushed, rets + halt_frames_popped_, max_call_depth_};
-    out.stack = StackStats{Accuracy::exact, pushes, pops, stack_max};
-    out.branches = std::move(branches);
-    out.loops = std::move(loops);
-
-    CallGraph graph;
-    for (const auto& [edge, n] : edges)
-        if (n) graph.entries.push_back(CallEdge{edge.first, edge.second, n, {}});
-    out.call_graph = std::move(graph);
-    OpcodePairGroup pair_group;
-    for (const auto& [pair, n] : pairs)
-        if (n > 0)
-            pair_group.entries.push_back(
-                OpcodePair{std::string(mnemonic(pair.first)), std::string(mnemonic(pair.second)), static_cast<std::uint64_t>(n)});
-    out.opcode_pairs = std::move(pair_group);
+void CountingProfiler::profile_into(Profile& out, const Machine& machine) const {
+    const Groups groups(*this, machine);
+    groups.summary(out);
+    groups.opcodes(out);
+    groups.instructions(out);
+    groups.lines(out);
+    groups.functions(out);
+    groups.call_graph(out);
+    groups.frames(out);
+    groups.stack(out);
+    groups.branches(out);
+    groups.loops(out);
+    groups.opcode_pairs(out);
     canonicalize(out);
 }
 

@@ -1,6 +1,7 @@
 // TimeSampler (see sampler.hpp): the timer, the signal handler's attribution, and the aggregation into a
-// Profile. Only take_sample() runs in signal context: it reads the VM's published state, writes
-// preallocated tables, and calls only async-signal-safe functions (clock_gettime, timer_settime).
+// Profile, one function per group (Groups). Only take_sample() runs in signal context: it reads the VM's
+// published state, writes preallocated tables, and calls only async-signal-safe functions (clock_gettime,
+// timer_settime).
 #include <opscope/policies/sampler.hpp>
 
 #include <fmt/format.h>
@@ -84,16 +85,14 @@ TimeSampler::~TimeSampler() {
     disarm_timer();
 }
 
-void TimeSampler::bind(const Machine& machine) {
-    if (machine_ == &machine && bound_generation_ == machine.load_generation() &&
-        self_units_.size() == machine.instruction_count())
-        return;
+// The program's call edges and loops, per instruction its call edge and the loops around it, and the sample
+// tables sized for them (zeroed by reset()).
+void TimeSampler::on_load(const Machine& machine) {
     machine_ = &machine;
-    bound_generation_ = machine.load_generation();
-    const auto& functions = machine.linked_functions();
-    const std::size_t n = machine.instruction_count();
+    ran_ = false;
+    const auto& functions = machine.linked().functions();
+    const std::size_t n = machine.linked().instruction_count();
     const std::size_t frames = functions.size() + machine.natives().size();
-    self_units_.assign(n, 0);
     covers_.assign(n, 1);
     site_edge_.assign(n, -1);
     edges_.clear();
@@ -130,23 +129,25 @@ void TimeSampler::bind(const Machine& machine) {
                     loop_ids_.push_back(static_cast<std::uint32_t>(l));
         }
     loop_begin_[n] = static_cast<std::uint32_t>(loop_ids_.size());
-    inclusive_.assign(frames, 0);
-    inclusive_stamp_.assign(frames, 0);
-    edge_samples_.assign(edges_.size(), 0);
-    edge_stamp_.assign(edges_.size(), 0);
-    loop_samples_.assign(loops_.size(), 0);
-    loop_stamp_.assign(loops_.size(), 0);
-    nodes_.clear();
+    self_units_.resize(n);
+    inclusive_.resize(frames);
+    inclusive_stamp_.resize(frames);
+    edge_samples_.resize(edges_.size());
+    edge_stamp_.resize(edges_.size());
+    loop_samples_.resize(loops_.size());
+    loop_stamp_.resize(loops_.size());
     nodes_.reserve(1u << 16);
-    nodes_.push_back(StackNode{});
     walk_.assign(kMaxWalk + 3, 0);  // walked frames, the truncation mark, main, a native
-    samples_ = truncated_ = handler_ns_ = wall_ns_ = 0;
+    reset();
 }
 
+// Zeroes everything sampled, keeping the tables (the handler never allocates).
 void TimeSampler::reset() {
-    const Machine* machine = machine_;
-    machine_ = nullptr;  // forces bind() to rebuild (and zero) everything
-    if (machine) bind(*machine);
+    for (auto* v : {&self_units_, &inclusive_, &inclusive_stamp_, &edge_samples_, &edge_stamp_, &loop_samples_, &loop_stamp_})
+        std::fill(v->begin(), v->end(), 0);
+    nodes_.clear();
+    nodes_.push_back(StackNode{});
+    samples_ = truncated_ = handler_ns_ = wall_ns_ = 0;
     interval_start_ = Clock::now();
 }
 
@@ -198,7 +199,7 @@ std::int32_t TimeSampler::child(std::int32_t parent, std::int32_t frame) {
 }
 
 // Signal context. The instruction the interpreted thread was running: the general register holding an
-// instruction address (8-byte aligned in Machine::code()) in the top frame's function or the one below (the
+// instruction address (8-byte aligned in LinkedProgram::code()) in the top frame's function or the one below (the
 // top frame is published at a call before the callee's first dispatch). Several candidates: the one that has
 // moved most often between samples wins (see register_moves_). None: the interpreter is in a slow path or a
 // native, which SAVE()d pc in the frame. An interpreter that publishes pc on every dispatch (samples_pc: an
@@ -298,7 +299,7 @@ void TimeSampler::take_sample(const void* context) {
         const std::size_t depth = static_cast<std::size_t>(top - bottom) + 1;
         const bool truncated = depth > kMaxWalk;
         truncated_ += truncated ? 1 : 0;
-        const std::int32_t natives_base = static_cast<std::int32_t>(m.linked_functions().size());
+        const std::int32_t natives_base = static_cast<std::int32_t>(m.linked().functions().size());
         if (const Instr& in = *pc; op_of(in) == Op::call_native) {
             const std::int32_t native = natives_base + in.operand;
             count_frame(native);
@@ -322,8 +323,8 @@ void TimeSampler::take_sample(const void* context) {
     handler_ns_ += monotonic_ns() - begin;
 }
 
-void TimeSampler::on_run_begin(const Machine& machine) {
-    bind(machine);
+void TimeSampler::on_run_begin(const Machine&) {
+    ran_ = true;
     in_run_ = true;
     interval_start_ = Clock::now();
     arm_timer();
@@ -351,183 +352,228 @@ void TimeSampler::start(const Machine&) {
     recording_ = true;
 }
 
-// --- aggregation ---------------------------------------------------------------------------------------
+// --- the profile: one function per group ----------------------------------------------------------------
 
-void TimeSampler::profile_into(Profile& out, const Machine& machine) const {
-    if (machine_ != &machine || bound_generation_ != machine.load_generation()) return;
-    const auto& functions = machine.linked_functions();
-    const auto& natives = machine.natives();
-    // Every sample stands for an equal slice of the recorded wall time.
-    const double ns_per_sample = samples_ ? static_cast<double>(wall_ns_) / static_cast<double>(samples_) : 0.0;
-    const auto ns = [&](double samples) { return static_cast<std::uint64_t>(std::llround(samples * ns_per_sample)); };
-    const auto frame_name = [&](std::int32_t frame) -> std::string {
-        if (frame == -2) return "[truncated]";
-        if (static_cast<std::size_t>(frame) < functions.size()) return functions[static_cast<std::size_t>(frame)].source->name;
-        return natives[static_cast<std::size_t>(frame) - functions.size()].name;
-    };
-
-    TimingInfo timing;
-    timing.method = fmt::format("timer signal ~{:g} Hz, jittered: running instruction + VM stack", sample_hz_);
-    timing.samples = samples_;
-    timing.sample_rate_hz = static_cast<std::uint64_t>(std::llround(sample_hz_));
-    timing.truncated_stacks = truncated_;
-    timing.overhead_ns = handler_ns_ + samples_ * signal_delivery_ns();
-    out.timing = timing;
-    if (!out.summary) {
-        Summary summary;
-        summary.accuracy = Accuracy::statistical;
-        out.summary = summary;
-    }
-    if (!out.summary->wall_time_ns) out.summary->wall_time_ns = wall_ns_;
-
-    // Self time per instruction, then by opcode and line; natives from the call_native sites.
-    std::map<std::string, double> opcode_units, native_units;
-    std::map<std::uint32_t, double> line_units;
-    std::vector<double> function_self(functions.size(), 0);
+// What the groups are read from, derived once: the time a sample stands for, and the instructions' self
+// samples summed by opcode, line, function and native, with each opcode's sites' mean times. A group adds
+// its times to the entries an earlier part of the composition (Counting) made, or makes the entries.
+struct TimeSampler::Groups {
+    const TimeSampler& sampled;
+    const Machine& machine;
+    double ns_per_sample;  // every sample stands for an equal slice of the recorded wall time
+    std::map<std::string, double> opcode_samples, native_samples;  // self samples (fractional: see kUnits)
+    std::map<std::uint32_t, double> line_samples;
+    std::vector<double> function_self_samples;  // per function
     struct SiteTime {
         std::uint64_t mean_ns;
         std::uint64_t executions;
     };
-    std::map<std::string, std::vector<SiteTime>> sites_by_opcode;
-    std::map<std::pair<std::string, std::uint32_t>, std::uint64_t> instruction_counts;
-    if (out.instructions)
-        for (const InstructionStats& s : out.instructions->entries) instruction_counts[{s.function, s.offset}] = s.count;
-    for (const LinkedFunction& f : functions)
-        for (std::size_t k = 0; k < f.code.size(); ++k) {
-            const std::size_t id = f.first_instruction + k;
-            const double units = static_cast<double>(self_units_[id]) / kUnits;
-            const Op op = f.source->code[k].op;
-            const std::string opcode(mnemonic(op));
-            if (units > 0) {
-                opcode_units[opcode] += units;
-                line_units[f.source->position(k).line] += units;
-                if (op_of(f.code[k]) == Op::call_native)
-                    native_units[natives[static_cast<std::size_t>(f.code[k].operand)].name] += units;
-                else
-                    function_self[f.index] += units;
+    std::map<std::string, std::vector<SiteTime>> sites_by_opcode;  // the executed sites, when counts are known
+    static constexpr std::optional<Accuracy> kTimeAccuracy = Accuracy::statistical;
+
+    // `counted`: the profile so far, whose instruction counts (if any) give the sites' mean times.
+    Groups(const TimeSampler& sampler, const Machine& m, const Profile& counted)
+        : sampled(sampler), machine(m),
+          ns_per_sample(sampler.samples_ ? static_cast<double>(sampler.wall_ns_) / static_cast<double>(sampler.samples_)
+                                         : 0.0),
+          function_self_samples(m.linked().functions().size(), 0) {
+        std::map<std::pair<std::string, std::uint32_t>, std::uint64_t> instruction_counts;
+        if (counted.instructions)
+            for (const InstructionStats& s : counted.instructions->entries) instruction_counts[{s.function, s.offset}] = s.count;
+        for (const LinkedFunction& f : machine.linked().functions())
+            for (std::size_t k = 0; k < f.code.size(); ++k) {
+                const double samples = static_cast<double>(sampled.self_units_[f.first_instruction + k]) / kUnits;
+                const std::string opcode(mnemonic(f.source->code[k].op));
+                if (samples > 0) {
+                    opcode_samples[opcode] += samples;
+                    line_samples[f.source->position(k).line] += samples;
+                    if (op_of(f.code[k]) == Op::call_native)
+                        native_samples[machine.natives()[static_cast<std::size_t>(f.code[k].operand)].name] += samples;
+                    else
+                        function_self_samples[f.index] += samples;
+                }
+                const auto c = instruction_counts.find({f.source->name, static_cast<std::uint32_t>(k)});
+                if (c != instruction_counts.end() && c->second > 0)
+                    sites_by_opcode[opcode].push_back(SiteTime{ns(samples) / c->second, c->second});
             }
-            const auto c = instruction_counts.find({f.source->name, static_cast<std::uint32_t>(k)});
-            if (c != instruction_counts.end() && c->second > 0)
-                sites_by_opcode[opcode].push_back(SiteTime{ns(units) / c->second, c->second});
+    }
+
+    std::uint64_t ns(double samples) const { return static_cast<std::uint64_t>(std::llround(samples * ns_per_sample)); }
+
+    // A StackNode's or an Edge's frame: a function, a native, or the truncation mark.
+    std::string frame_name(std::int32_t frame) const {
+        const auto& linked = machine.linked().functions();
+        if (frame == -2) return "[truncated]";
+        if (static_cast<std::size_t>(frame) < linked.size()) return linked[static_cast<std::size_t>(frame)].source->name;
+        return machine.natives()[static_cast<std::size_t>(frame) - linked.size()].name;
+    }
+
+    void timing(Profile& out) const {
+        TimingInfo measured;
+        measured.method = fmt::format("timer signal ~{:g} Hz, jittered: running instruction + VM stack", sampled.sample_hz_);
+        measured.samples = sampled.samples_;
+        measured.sample_rate_hz = static_cast<std::uint64_t>(std::llround(sampled.sample_hz_));
+        measured.truncated_stacks = sampled.truncated_;
+        measured.overhead_ns = sampled.handler_ns_ + sampled.samples_ * signal_delivery_ns();
+        out.timing = measured;
+    }
+
+    // The wall time, unless a part before measured it; a summary of its own only when none did.
+    void summary(Profile& out) const {
+        if (!out.summary) {
+            Summary estimated;
+            estimated.accuracy = Accuracy::statistical;
+            out.summary = estimated;
         }
-
-    const auto time_accuracy = std::optional<Accuracy>(Accuracy::statistical);
-    if (!out.opcodes) out.opcodes = OpcodeGroup{};
-    out.opcodes->time_accuracy = time_accuracy;
-    for (const auto& entry : opcode_units) {
-        const std::string& opcode = entry.first;
-        const double units = entry.second;
-        auto it = std::find_if(out.opcodes->entries.begin(), out.opcodes->entries.end(),
-                               [&](const OpcodeStats& s) { return s.name == opcode; });
-        if (it == out.opcodes->entries.end()) it = out.opcodes->entries.insert(it, OpcodeStats{opcode, 0, {}, {}});
-        it->time_ns = ns(units);
-    }
-    // The distribution of an opcode's execution times, with each execution taking its instruction site's
-    // sampled mean: it shows how cost differs between the places an opcode runs.
-    for (OpcodeStats& s : out.opcodes->entries) {
-        if (!s.time_ns) s.time_ns = 0;
-        const auto it = sites_by_opcode.find(s.name);
-        if (it == sites_by_opcode.end()) continue;
-        TimeHistogram histogram;
-        for (const SiteTime& site : it->second) histogram.record(site.mean_ns, site.executions);
-        if (histogram.samples) s.time_distribution = histogram;
+        if (!out.summary->wall_time_ns) out.summary->wall_time_ns = sampled.wall_ns_;
     }
 
-    if (!out.lines) out.lines = LineGroup{};
-    out.lines->time_accuracy = time_accuracy;
-    for (const auto& entry : line_units) {
-        const std::uint32_t line = entry.first;
-        const double units = entry.second;
-        auto it = std::find_if(out.lines->entries.begin(), out.lines->entries.end(),
-                               [&](const LineStats& s) { return s.line == line; });
-        if (it == out.lines->entries.end()) it = out.lines->entries.insert(it, LineStats{line, 0, {}, {}});
-        it->time_ns = ns(units);
+    // Each opcode's self time, and the distribution of its execution times, each execution taking its
+    // instruction site's sampled mean: it shows how cost differs between the places an opcode runs.
+    void opcodes(Profile& out) const {
+        if (!out.opcodes) out.opcodes = OpcodeGroup{};
+        out.opcodes->time_accuracy = kTimeAccuracy;
+        for (const auto& entry : opcode_samples) {
+            const std::string& opcode = entry.first;  // not a structured binding: lambdas capture it
+            auto it = std::find_if(out.opcodes->entries.begin(), out.opcodes->entries.end(),
+                                   [&](const OpcodeStats& s) { return s.name == opcode; });
+            if (it == out.opcodes->entries.end()) it = out.opcodes->entries.insert(it, OpcodeStats{opcode, 0, {}, {}});
+            it->time_ns = ns(entry.second);
+        }
+        for (OpcodeStats& s : out.opcodes->entries) {
+            if (!s.time_ns) s.time_ns = 0;
+            const auto it = sites_by_opcode.find(s.name);
+            if (it == sites_by_opcode.end()) continue;
+            TimeHistogram histogram;
+            for (const SiteTime& site : it->second) histogram.record(site.mean_ns, site.executions);
+            if (histogram.samples) s.time_distribution = histogram;
+        }
     }
-    for (LineStats& s : out.lines->entries)
-        if (!s.time_ns) s.time_ns = 0;
 
-    if (!out.functions) out.functions = FunctionGroup{};
-    out.functions->time_accuracy = time_accuracy;
-    const auto function_entry = [&](const std::string& function, bool native) -> FunctionStats& {
-        for (FunctionStats& s : out.functions->entries)
-            if (s.name == function) return s;
-        FunctionStats s;
-        s.name = function;
-        s.native = native;
-        out.functions->entries.push_back(s);
-        return out.functions->entries.back();
-    };
-    for (const LinkedFunction& f : functions) {
-        FunctionStats& s = function_entry(f.source->name, false);
-        s.self_time_ns = ns(function_self[f.index]);
-        s.total_time_ns = ns(static_cast<double>(inclusive_[f.index]));
+    void lines(Profile& out) const {
+        if (!out.lines) out.lines = LineGroup{};
+        out.lines->time_accuracy = kTimeAccuracy;
+        for (const auto& entry : line_samples) {
+            const std::uint32_t line = entry.first;
+            auto it = std::find_if(out.lines->entries.begin(), out.lines->entries.end(),
+                                   [&](const LineStats& s) { return s.line == line; });
+            if (it == out.lines->entries.end()) it = out.lines->entries.insert(it, LineStats{line, 0, {}, {}});
+            it->time_ns = ns(entry.second);
+        }
+        for (LineStats& s : out.lines->entries)
+            if (!s.time_ns) s.time_ns = 0;
     }
-    for (std::size_t n = 0; n < natives.size(); ++n) {
-        const auto units = native_units.find(natives[n].name);
-        const std::uint64_t total = inclusive_[functions.size() + n];
-        if (units == native_units.end() && total == 0) {
-            // A native never sampled keeps whatever count the counting part gave it.
+
+    // Self and inclusive times of the bytecode functions, and of the natives sampled (a native never sampled
+    // keeps whatever count an earlier part gave it, with zero times).
+    void functions(Profile& out) const {
+        const auto& linked = machine.linked().functions();
+        const auto& natives = machine.natives();
+        if (!out.functions) out.functions = FunctionGroup{};
+        out.functions->time_accuracy = kTimeAccuracy;
+        const auto entry = [&](const std::string& function, bool native) -> FunctionStats& {
             for (FunctionStats& s : out.functions->entries)
-                if (s.name == natives[n].name) s.self_time_ns = s.total_time_ns = 0;
-            continue;
+                if (s.name == function) return s;
+            FunctionStats s;
+            s.name = function;
+            s.native = native;
+            out.functions->entries.push_back(s);
+            return out.functions->entries.back();
+        };
+        for (const LinkedFunction& f : linked) {
+            FunctionStats& s = entry(f.source->name, false);
+            s.self_time_ns = ns(function_self_samples[f.index]);
+            s.total_time_ns = ns(static_cast<double>(sampled.inclusive_[f.index]));
         }
-        FunctionStats& s = function_entry(natives[n].name, true);
-        s.self_time_ns = ns(units == native_units.end() ? 0.0 : units->second);
-        s.total_time_ns = ns(static_cast<double>(total));
+        for (std::size_t n = 0; n < natives.size(); ++n) {
+            const auto self = native_samples.find(natives[n].name);
+            const std::uint64_t total = sampled.inclusive_[linked.size() + n];
+            if (self == native_samples.end() && total == 0) {
+                for (FunctionStats& s : out.functions->entries)
+                    if (s.name == natives[n].name) s.self_time_ns = s.total_time_ns = 0;
+                continue;
+            }
+            FunctionStats& s = entry(natives[n].name, true);
+            s.self_time_ns = ns(self == native_samples.end() ? 0.0 : self->second);
+            s.total_time_ns = ns(static_cast<double>(total));
+        }
     }
 
-    if (!out.call_graph) out.call_graph = CallGraph{};
-    out.call_graph->time_accuracy = time_accuracy;
-    for (CallEdge& e : out.call_graph->entries) {
-        e.time_ns = 0;
-        if (e.caller.empty()) {  // the host's call of main: main's inclusive time
-            if (const int main = machine.program().find_function("main"); main >= 0 && e.callee == "main")
-                e.time_ns = ns(static_cast<double>(inclusive_[static_cast<std::size_t>(main)]));
+    // An edge's time is the callee's inclusive time under that caller; the host's call of main is main's.
+    void call_graph(Profile& out) const {
+        if (!out.call_graph) out.call_graph = CallGraph{};
+        out.call_graph->time_accuracy = kTimeAccuracy;
+        for (CallEdge& e : out.call_graph->entries) {
+            e.time_ns = 0;
+            if (e.caller.empty()) {
+                if (const int main = machine.program().find_function("main"); main >= 0 && e.callee == "main")
+                    e.time_ns = ns(static_cast<double>(sampled.inclusive_[static_cast<std::size_t>(main)]));
+            }
         }
-    }
-    for (std::size_t e = 0; e < edges_.size(); ++e) {
-        const std::string caller = frame_name(edges_[e].caller), callee = frame_name(edges_[e].callee);
-        auto it = std::find_if(out.call_graph->entries.begin(), out.call_graph->entries.end(),
-                               [&](const CallEdge& c) { return c.caller == caller && c.callee == callee; });
-        if (it == out.call_graph->entries.end()) {
-            if (!edge_samples_[e]) continue;
-            it = out.call_graph->entries.insert(it, CallEdge{caller, callee, 0, {}});
+        for (std::size_t e = 0; e < sampled.edges_.size(); ++e) {
+            const std::string caller = frame_name(sampled.edges_[e].caller), callee = frame_name(sampled.edges_[e].callee);
+            auto it = std::find_if(out.call_graph->entries.begin(), out.call_graph->entries.end(),
+                                   [&](const CallEdge& c) { return c.caller == caller && c.callee == callee; });
+            if (it == out.call_graph->entries.end()) {
+                if (!sampled.edge_samples_[e]) continue;
+                it = out.call_graph->entries.insert(it, CallEdge{caller, callee, 0, {}});
+            }
+            it->time_ns = ns(static_cast<double>(sampled.edge_samples_[e]));
         }
-        it->time_ns = ns(static_cast<double>(edge_samples_[e]));
     }
 
-    if (!out.loops) out.loops = LoopGroup{};
-    out.loops->time_accuracy = time_accuracy;
-    for (LoopStats& l : out.loops->entries) l.time_ns = 0;
-    for (std::size_t l = 0; l < loops_.size(); ++l) {
-        const std::string& function = functions[loops_[l].function].source->name;
-        auto it = std::find_if(out.loops->entries.begin(), out.loops->entries.end(), [&](const LoopStats& s) {
-            return s.function == function && s.start_offset == loops_[l].start && s.end_offset == loops_[l].end;
-        });
-        if (it == out.loops->entries.end()) {
-            if (!loop_samples_[l]) continue;
-            it = out.loops->entries.insert(
-                it, LoopStats{function, loops_[l].start, loops_[l].end,
-                              functions[loops_[l].function].source->position(loops_[l].start).line, 0, {}});
+    void loops(Profile& out) const {
+        const auto& linked = machine.linked().functions();
+        if (!out.loops) out.loops = LoopGroup{};
+        out.loops->time_accuracy = kTimeAccuracy;
+        for (LoopStats& l : out.loops->entries) l.time_ns = 0;
+        for (std::size_t l = 0; l < sampled.loops_.size(); ++l) {
+            const Loop& loop = sampled.loops_[l];
+            const std::string& function = linked[loop.function].source->name;
+            auto it = std::find_if(out.loops->entries.begin(), out.loops->entries.end(), [&](const LoopStats& s) {
+                return s.function == function && s.start_offset == loop.start && s.end_offset == loop.end;
+            });
+            if (it == out.loops->entries.end()) {
+                if (!sampled.loop_samples_[l]) continue;
+                it = out.loops->entries.insert(
+                    it, LoopStats{function, loop.start, loop.end, linked[loop.function].source->position(loop.start).line, 0, {}});
+            }
+            it->time_ns = ns(static_cast<double>(sampled.loop_samples_[l]));
         }
-        it->time_ns = ns(static_cast<double>(loop_samples_[l]));
     }
 
-    StackSampleGroup stacks;
-    std::vector<std::string> path;
-    for (std::size_t i = 1; i < nodes_.size(); ++i) {
-        if (!nodes_[i].samples) continue;
-        path.clear();
-        for (std::int32_t n = static_cast<std::int32_t>(i); n > 0; n = nodes_[static_cast<std::size_t>(n)].parent)
-            path.push_back(frame_name(nodes_[static_cast<std::size_t>(n)].frame));
-        std::reverse(path.begin(), path.end());
-        StackSample sample;
-        sample.frames = path;
-        sample.samples = nodes_[i].samples;
-        sample.time_ns = ns(static_cast<double>(nodes_[i].samples));
-        stacks.entries.push_back(std::move(sample));
+    // The calling-context tree's sampled nodes, each as its path from the root.
+    void call_stacks(Profile& out) const {
+        const std::vector<StackNode>& nodes = sampled.nodes_;
+        StackSampleGroup stacks;
+        std::vector<std::string> path;
+        for (std::size_t i = 1; i < nodes.size(); ++i) {
+            if (!nodes[i].samples) continue;
+            path.clear();
+            for (std::int32_t n = static_cast<std::int32_t>(i); n > 0; n = nodes[static_cast<std::size_t>(n)].parent)
+                path.push_back(frame_name(nodes[static_cast<std::size_t>(n)].frame));
+            std::reverse(path.begin(), path.end());
+            StackSample sample;
+            sample.frames = path;
+            sample.samples = nodes[i].samples;
+            sample.time_ns = ns(static_cast<double>(nodes[i].samples));
+            stacks.entries.push_back(std::move(sample));
+        }
+        out.call_stacks = std::move(stacks);
     }
-    out.call_stacks = std::move(stacks);
+};
+
+void TimeSampler::profile_into(Profile& out, const Machine& machine) const {
+    if (!ran_) return;  // nothing sampled for this program yet
+    const Groups groups(*this, machine, out);
+    groups.timing(out);
+    groups.summary(out);
+    groups.opcodes(out);
+    groups.lines(out);
+    groups.functions(out);
+    groups.call_graph(out);
+    groups.loops(out);
+    groups.call_stacks(out);
     canonicalize(out);
 }
 

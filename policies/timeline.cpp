@@ -111,10 +111,6 @@ void CallTimeline::stop(const Machine& machine) {
 }
 
 void CallTimeline::on_run_begin(const Machine& machine) {
-    if (generation_ != machine.load_generation()) {  // event function indices belong to one program
-        reset();
-        generation_ = machine.load_generation();
-    }
     if (!started_) {
         origin_ = std::chrono::steady_clock::now();
         started_ = true;
@@ -139,7 +135,7 @@ void CallTimeline::on_run_end(const Machine& machine) {
 }
 
 void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
-    if (generation_ != machine.load_generation() || !started_) return;
+    if (!started_) return;
     Timeline timeline;
     timeline.capacity = events_.size();
     timeline.recorded = sequence_;
@@ -158,7 +154,7 @@ void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
     std::vector<Anchor> anchors;
     const std::uint64_t first_anchor = anchor_count_ > anchors_.size() ? anchor_count_ - anchors_.size() : 0;
     for (std::uint64_t a = first_anchor; a < anchor_count_; ++a) anchors.push_back(anchors_[a % anchors_.size()]);
-    const auto& functions = machine.linked_functions();
+    const auto& functions = machine.linked().functions();
     std::size_t next = 0;  // first anchor with sequence > s
     for (std::uint64_t s = sequence_ - kept; s < sequence_; ++s) {
         while (next < anchors.size() && anchors[next].sequence <= s) ++next;

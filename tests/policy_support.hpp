@@ -36,12 +36,9 @@ class NaiveCounter {
 public:
     static constexpr std::string_view name = "naive";
 
+    void on_load(const Machine&) { clear(); }  // a new program starts the profile afresh
     void on_run_begin(const Machine& machine) {
         machine_ = &machine;
-        if (machine.load_generation() != generation_) {  // a new program starts the profile afresh
-            clear();
-            generation_ = machine.load_generation();
-        }
         in_run_ = true;
         heights_.clear();
         previous_.reset();
@@ -123,9 +120,7 @@ public:
 
     void profile_into(Profile& out, const Machine& machine) const {
         const Program& program = machine.program();
-        const bool fresh = machine.load_generation() == generation_;  // else nothing ran since load()
         const auto count_at = [&](const auto& map, const Key& key) -> std::uint64_t {
-            if (!fresh) return 0;
             const auto it = map.find(key);
             return it == map.end() ? 0 : it->second;
         };
@@ -150,7 +145,7 @@ public:
         Summary summary;
         summary.total_instructions = total;
         summary.unique_instructions = instructions.entries.size();
-        summary.max_call_depth = fresh ? max_call_depth_ : 0;
+        summary.max_call_depth = max_call_depth_;
         out.summary = summary;
         if (out.source_file.empty()) out.source_file = program.source_file;
 
@@ -161,23 +156,20 @@ public:
         CallGraph graph;
         for (std::uint32_t fi = 0; fi < program.functions.size(); ++fi) {
             const auto it = function_calls_.find(fi);
-            functions.entries.push_back({program.functions[fi].name, fresh && it != function_calls_.end() ? it->second : 0, {}, {}, false});
+            functions.entries.push_back({program.functions[fi].name, it != function_calls_.end() ? it->second : 0, {}, {}, false});
         }
-        if (fresh) {
-            for (const auto& [op, n] : opcodes_) opcodes.entries.push_back({std::string(mnemonic(op)), n, {}, {}});
-            for (const auto& [line, n] : lines_) lines.entries.push_back({line, n, {}, {}});
-            for (const auto& [pair, n] : pairs_)
-                pairs.entries.push_back({std::string(mnemonic(pair.first)), std::string(mnemonic(pair.second)), n});
-            for (const auto& [native, n] : native_calls_) functions.entries.push_back({native, n, {}, {}, true});
-            for (const auto& [edge, n] : edges_) graph.entries.push_back({edge.first, edge.second, n, {}});
-        }
+        for (const auto& [op, n] : opcodes_) opcodes.entries.push_back({std::string(mnemonic(op)), n, {}, {}});
+        for (const auto& [line, n] : lines_) lines.entries.push_back({line, n, {}, {}});
+        for (const auto& [pair, n] : pairs_)
+            pairs.entries.push_back({std::string(mnemonic(pair.first)), std::string(mnemonic(pair.second)), n});
+        for (const auto& [native, n] : native_calls_) functions.entries.push_back({native, n, {}, {}, true});
+        for (const auto& [edge, n] : edges_) graph.entries.push_back({edge.first, edge.second, n, {}});
         out.opcodes = std::move(opcodes);
         out.instructions = std::move(instructions);
         out.lines = std::move(lines);
         out.functions = std::move(functions);
-        out.frames = FrameStats{Accuracy::exact, fresh ? frames_pushed_ : 0, fresh ? frames_popped_ : 0,
-                                fresh ? max_call_depth_ : 0};
-        out.stack = StackStats{Accuracy::exact, fresh ? stack_pushes_ : 0, fresh ? stack_pops_ : 0, fresh ? stack_max_ : 0};
+        out.frames = FrameStats{Accuracy::exact, frames_pushed_, frames_popped_, max_call_depth_};
+        out.stack = StackStats{Accuracy::exact, stack_pushes_, stack_pops_, stack_max_};
         out.branches = std::move(branches);
         out.loops = std::move(loops);
         out.call_graph = std::move(graph);
@@ -213,7 +205,6 @@ private:
     }
 
     const Machine* machine_ = nullptr;  // the running machine (its program and natives)
-    std::uint64_t generation_ = 0;
     bool recording_ = true;
     bool in_run_ = false;
     std::vector<int> heights_;  // operand-stack height of each live frame, main first

@@ -41,7 +41,7 @@ std::string run_once(Vm<Profiler>& vm, std::int64_t* stopped_at = nullptr) {
     } catch (const RuntimeError& e) {
         out << e.format();
         if (const int f = vm.program().find_function(e.backtrace().front().function); stopped_at && f >= 0)
-            *stopped_at = vm.linked_functions()[static_cast<std::size_t>(f)].first_instruction + e.backtrace().front().offset;
+            *stopped_at = vm.linked().functions()[static_cast<std::size_t>(f)].first_instruction + e.backtrace().front().offset;
     }
     return out.str();
 }
@@ -56,10 +56,10 @@ struct Pair {
         test::register_pause_natives(naive);
     }
     void load(const Program& program, const Limits& limits) {
-        for (Machine* m : {static_cast<Machine*>(&counting), static_cast<Machine*>(&naive)}) {
-            m->set_limits(limits);
-            m->load(program);
-        }
+        counting.set_limits(limits);
+        counting.load(program);
+        naive.set_limits(limits);
+        naive.load(program);
         counting.start_profiling();
         naive.start_profiling();
     }
@@ -129,12 +129,12 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
             continue;
         }
 
-        for (const Instr& in : pair.counting.code()) linked.insert(op_of(in));
+        for (const Instr& in : pair.counting.linked().code()) linked.insert(op_of(in));
         entry_sources.clear();
-        for (std::size_t id = 0; id < pair.counting.instruction_count(); ++id) {
-            if (pair.counting.block_start(id) != BlockStart::derived) continue;
+        for (std::size_t id = 0; id < pair.counting.linked().instruction_count(); ++id) {
+            if (pair.counting.linked().block_start(id) != BlockStart::derived) continue;
             ++derived_blocks;
-            for (const std::uint32_t source : pair.counting.derivation(id)->sources) entry_sources.insert(source);
+            for (const std::uint32_t source : pair.counting.linked().derivation(id)->sources) entry_sources.insert(source);
         }
         const auto compare = [&](const std::string& configuration) {
             ++runs;
@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
             if (pair.stopped_at >= 0) {  // the derivations' edge cases
                 const auto at = static_cast<std::size_t>(pair.stopped_at);
                 if (pair.counting.run_end() == RunEnd::fault && entry_sources.contains(at)) ++faults_entering_derived;
-                if (pair.counting.run_end() == RunEnd::out_of_fuel && pair.counting.block_start(at) == BlockStart::derived)
+                if (pair.counting.run_end() == RunEnd::out_of_fuel && pair.counting.linked().block_start(at) == BlockStart::derived)
                     ++fuel_out_at_derived;
             }
             switch (pair.counting.run_end()) {
@@ -396,7 +396,7 @@ done:
 )",
                        "t.opasm"),
               {});
-    BOOST_TEST((pair.counting.block_start(16) == BlockStart::derived));
+    BOOST_TEST((pair.counting.linked().block_start(16) == BlockStart::derived));
     BOOST_TEST(pair.run().starts_with("error: index 3 out of range"));
     // 8 before the loop, the test 3 times, the body twice whole and once up to its aset.
     check_exact(pair,

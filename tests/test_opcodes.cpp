@@ -1231,8 +1231,8 @@ BOOST_AUTO_TEST_CASE(two_pushes_fuse_unless_the_second_starts_a_longer_form) {
         Vm<> vm;
         vm.load(assemble(main_program(body), "t.opasm"));
         std::vector<std::string> ops;
-        for (std::size_t k = 0; k < vm.code().size();) {
-            const Op op = op_of(vm.code()[k]);
+        for (std::size_t k = 0; k < vm.linked().code().size();) {
+            const Op op = op_of(vm.linked().code()[k]);
             ops.emplace_back(mnemonic(op));
             k += static_cast<std::size_t>(info(op).covers);
         }

@@ -58,7 +58,6 @@ void Machine::load(Program program) {
     constants_.clear();
     globals_.clear();
     program_ = std::move(program);
-    ++load_generation_;
     for (const Constant& c : program_.constants) {
         constants_.push_back(std::visit(
             [this](const auto& k) -> Value {

@@ -1,66 +1,68 @@
-// The interpreter's hook points. A profiler policy declares any subset of these member functions; the
-// interpreter calls each one under `if constexpr`, so an undeclared hook costs nothing — NullProfiler
-// declares none and the interpreter compiles to the same code as one without hooks.
+// The interpreter's hook points: one list, OPSCOPE_HOOKS, from which the hook concepts (here), the
+// ProfilerPolicy signature checks and Compose's forwarding members (policy.hpp) are all derived.
 //
-//   on_run_begin(const Machine&)                      before main's first instruction
-//   on_run_end(const Machine&)                        after the program ends (normally or by a fault)
-//   on_instruction(const LinkedFunction&, std::size_t offset, Op)   every instruction (costly: prefer blocks)
-//   on_call(const LinkedFunction* caller, std::size_t offset, const LinkedFunction& callee, std::size_t depth)
-//                                                     a frame push (caller null for main); depth after push
-//   on_return(const LinkedFunction&, std::size_t depth)  a frame pop by `ret`; depth before the pop
-//   on_halt(std::size_t depth)                        `halt` with `depth` frames still live
-//   on_native(const Native&)                          a host function is called
-//   on_branch(const LinkedFunction&, const Instr* at, bool taken)  the `jz`/`jnz` at `at` decided
-//                                                     (its offset: f.offset_of(at))
-//   on_block_entry(const Instr* leader)               a basic block is entered at `leader` (in Machine::code(),
-//                                                     so its id is leader - code().data()); declaring it makes
-//                                                     the linker mark leaders; one call per block entered
-//   on_counted_branch(const Instr* at, bool taken)    only the branches the linker made jz_counted/jnz_counted:
-//                                                     those whose taken count block entries cannot give
-//   static constexpr bool samples_stack = true;       the interpreter keeps Machine::sample_point().frame
-//                                                     current (one store per call and return), for a sampler
-//                                                     that reads the running pc from the interrupted registers
-//   static constexpr bool samples_pc = true;          and .pc too (one store per instruction), for a sampler
-//                                                     that cannot
+// A profiler policy declares any subset of these member functions; Vm<P> calls each one under
+// `if constexpr` (OPSCOPE_HOOK in interpreter.hpp), so an undeclared hook costs nothing — NullProfiler
+// declares none and the interpreter compiles to the same code as one without hooks. Hooks run on the
+// interpreter's thread.
 //
-// Hooks run on the interpreter's thread; on_run_end sees the frames left live (Machine::live_frames()).
+// Adding a hook: a row here, its call site in Vm<P> (interpreter.hpp), and its name in README's "Writing a
+// policy". Naming: `hooks::X` is the concept for member `on_X` (a trailing '_', as in `return_`, only
+// avoids a C++ keyword).
 #pragma once
 
 #include <opscope/machine.hpp>
 
-#include <concepts>
 #include <cstddef>
-#include <cstdint>
+
+// X(hook, member, (parameters), (arguments), meaning): `hooks::hook` is the concept for the member function
+// `member`; the arguments are the parameters' names, in order.
+#define OPSCOPE_HOOKS(X)                                                                                           \
+    X(load, on_load, (const Machine& machine), (machine),                                                          \
+      "Vm::load linked a new program: size the tables for it; a new program starts the profile afresh")            \
+    X(run_begin, on_run_begin, (const Machine& machine), (machine),                                                \
+      "before main's first instruction")                                                                           \
+    X(run_end, on_run_end, (const Machine& machine), (machine),                                                    \
+      "after the program ends, normally or by a fault; Machine::live_frames() are the frames left live")           \
+    X(instruction, on_instruction, (const LinkedFunction& function, std::size_t offset, Op op),                    \
+      (function, offset, op),                                                                                      \
+      "every instruction; costly (prefer blocks), and the linker then fuses nothing")                              \
+    X(call, on_call,                                                                                               \
+      (const LinkedFunction* caller, std::size_t offset, const LinkedFunction& callee, std::size_t depth),         \
+      (caller, offset, callee, depth),                                                                             \
+      "a frame push (caller null for main, else the call is at `offset` in it); depth after the push")             \
+    X(return_, on_return, (const LinkedFunction& function, std::size_t depth), (function, depth),                  \
+      "a frame pop by `ret`; depth before the pop")                                                                \
+    X(halt, on_halt, (std::size_t depth), (depth),                                                                 \
+      "`halt` with `depth` frames still live")                                                                     \
+    X(native, on_native, (const Native& host), (host),                                                             \
+      "a host function is called")                                                                                 \
+    X(branch, on_branch, (const LinkedFunction& function, const Instr* at, bool taken), (function, at, taken),     \
+      "the jz/jnz at `at` decided (its offset: function.offset_of(at))")                                           \
+    X(block_entry, on_block_entry, (const Instr* leader), (leader),                                                \
+      "a basic block is entered at `leader`, an instruction of Machine::linked().code() (its id: leader - code().data()); " \
+      "declaring the hook makes the linker mark leaders")                                                          \
+    X(counted_branch, on_counted_branch, (const Instr* at, bool taken), (at, taken),                               \
+      "only the branches the linker made jz_counted/jnz_counted: those whose taken count block entries cannot give")
+
+// `P& policy, PARAMETERS` for a requires-expression (a hook without parameters gives `P& policy`).
+#define OPSCOPE_HOOK_POLICY_AND(...) P& policy __VA_OPT__(, ) __VA_ARGS__
 
 namespace opscope::hooks {
 
-template <class P>
-concept run_begin = requires(P& p, const Machine& m) { p.on_run_begin(m); };
-template <class P>
-concept run_end = requires(P& p, const Machine& m) { p.on_run_end(m); };
-template <class P>
-concept instruction = requires(P& p, const LinkedFunction& f, std::size_t offset, Op op) {
-    p.on_instruction(f, offset, op);
-};
-template <class P>
-concept call = requires(P& p, const LinkedFunction* caller, const LinkedFunction& callee, std::size_t n) {
-    p.on_call(caller, n, callee, n);
-};
-template <class P>
-concept return_ = requires(P& p, const LinkedFunction& f, std::size_t depth) { p.on_return(f, depth); };
-template <class P>
-concept halt = requires(P& p, std::size_t depth) { p.on_halt(depth); };
-template <class P>
-concept native = requires(P& p, const Native& n) { p.on_native(n); };
-template <class P>
-concept branch = requires(P& p, const LinkedFunction& f, const Instr* at, bool taken) {
-    p.on_branch(f, at, taken);
-};
+// hooks::X<P>: P has the hook `on_X` callable with these parameters.
+#define OPSCOPE_HOOK_CONCEPT(hook, member, parameters, arguments, meaning) \
+    template <class P>                                                     \
+    concept hook = requires(OPSCOPE_HOOK_POLICY_AND parameters) { policy.member arguments; };
+OPSCOPE_HOOKS(OPSCOPE_HOOK_CONCEPT)
+#undef OPSCOPE_HOOK_CONCEPT
+#undef OPSCOPE_HOOK_POLICY_AND
 
-template <class P>
-concept block_entry = requires(P& p, const Instr* leader) { p.on_block_entry(leader); };
-template <class P>
-concept counted_branch = requires(P& p, const Instr* at, bool taken) { p.on_counted_branch(at, taken); };
+// Properties, for a sampler that reads the running VM from a signal handler:
+//   static constexpr bool samples_stack = true;  the interpreter keeps Machine::sample_point().frame current
+//                                                (one store per call and return), for a sampler that reads
+//                                                the running pc from the interrupted registers
+//   static constexpr bool samples_pc = true;     and .pc too (one store per instruction), for one that cannot
 template <class P>
 concept samples_pc = requires { requires P::samples_pc; };
 template <class P>

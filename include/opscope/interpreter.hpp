@@ -63,6 +63,13 @@ public:
         : Machine(limits, LinkOptions{.fuse = !hooks::instruction<Profiler>, .mark_leaders = hooks::block_entry<Profiler>}),
           profiler_(std::move(profiler)) {}
 
+    // Verifies (throws ProgramError) and links the program, and resets globals; then the policy sizes its
+    // tables for it (on_load), starting its profile afresh. Natives must be registered before.
+    void load(Program program) {
+        Machine::load(std::move(program));
+        OPSCOPE_HOOK(load, on_load(*this));
+    }
+
     // Runs `main` of the loaded program; returns its result (valid until the heap next allocates).
     // Throws RuntimeError with a backtrace; the VM stays usable afterwards, and the profiler keeps what the
     // run recorded up to the fault.
@@ -90,7 +97,7 @@ public:
     Profiler& profiler() { return profiler_; }
     const Profiler& profiler() const { return profiler_; }
 
-    // The profile lifecycle, for policies that have one (see policies/policy.hpp). Call these from the VM's
+    // The profile lifecycle, for policies that have one (see policy.hpp). Call these from the VM's
     // thread: between runs, or during a run from a native function.
     void reset_profile() requires requires(Profiler& p) { p.reset(); } { profiler_.reset(); }
     void start_profiling() requires policy_detail::startable<Profiler> { profiler_.start(*this); }
@@ -360,7 +367,7 @@ dispatch:
         OPSCOPE_NEXT();
     }
     // `counted`: the linker rewrote the branch to its _counted form because block entries cannot give its
-    // taken count (Machine::taken_rule), so only those branches pay for on_counted_branch.
+    // taken count (LinkedProgram::taken_rule), so only those branches pay for on_counted_branch.
 #define OPSCOPE_BRANCH(name, jump_if, counted)                                                \
     OPSCOPE_CASE(name) {                                                                      \
         --sp;                                                                                 \

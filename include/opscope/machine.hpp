@@ -69,11 +69,7 @@ public:
     void register_native(std::string name, int arity, NativeFunction function);
     const std::vector<Native>& natives() const { return natives_; }
 
-    // Verifies (throws ProgramError) and links the program; resets globals.
-    void load(Program program);
     bool loaded() const { return !linked_.functions().empty(); }
-    // Counts load() calls: a policy seeing a new value knows the program (and its instruction ids) changed.
-    std::uint64_t load_generation() const { return load_generation_; }
     const Program& program() const { return program_; }
 
     void set_limits(const Limits& limits);
@@ -97,10 +93,6 @@ public:
     // --- for profiler policies ---
     // The loaded program's linked form: code, functions, block leaders and branch rules.
     const LinkedProgram& linked() const { return linked_; }
-    // Shorthands for linked()'s.
-    const std::vector<LinkedFunction>& linked_functions() const { return linked_.functions(); }
-    std::uint32_t instruction_count() const { return linked_.instruction_count(); }
-    std::span<const Instr> code() const { return linked_.code(); }
     // Frames live now, main first: during a run (from a native, or a policy hook) and in on_run_end. After a
     // `ret` from main none is live.
     std::span<const Frame> live_frames() const;
@@ -108,11 +100,6 @@ public:
     // For RunEnd::out_of_fuel: the instruction whose control transfer ran out (the top frame's pc is where
     // control was going).
     const Instr* transfer_source() const { return transfer_source_; }
-    const LinkedFunction* function_of(const Instr* pc) const { return linked_.function_of(pc); }
-    TakenRule taken_rule(std::size_t id) const { return linked_.taken_rule(id); }
-    BlockStart block_start(std::size_t id) const { return linked_.block_start(id); }
-    const BlockDerivation* derivation(std::size_t id) const { return linked_.derivation(id); }
-
     // Written by the interpreter only for policies that sample, readable from a signal handler on the
     // running thread: the top frame (hooks::samples_stack, at calls and returns) and the instruction about to
     // run (hooks::samples_pc, every dispatch; else it stays null).
@@ -129,6 +116,10 @@ public:
     void forget_depth_reached() const;  // const: the slots it clears hold nothing live
 
 protected:
+    // Verifies (throws ProgramError) and links the program; resets globals. Called by Vm<P>::load, which
+    // then tells the policy (hooks::load), so no program reaches a VM without its policy knowing.
+    void load(Program program);
+
     // --- run lifecycle (called by Vm<P>::run) ---
     void begin_run();                          // sets up main's frame; charges its first run
     [[noreturn]] void fail(const std::exception& e);  // turns a fault into a RuntimeError; resets
@@ -181,7 +172,6 @@ protected:
 
 private:
     LinkOptions link_options_;
-    std::uint64_t load_generation_ = 0;
     void allocate_stacks();
     std::int64_t fuel_budget() const;  // the fuel limit as a signed budget (limits above INT64_MAX clamp)
     std::uint32_t allocated_stack_slots_ = 0;

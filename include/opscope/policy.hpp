@@ -1,8 +1,8 @@
 // The profiler-policy interface and composition.
 //
 // A policy is any class; everything it declares is optional and costs only if declared:
-//  - hooks (vm/hooks.hpp): on_run_begin, on_run_end, on_instruction, on_call, on_return, on_halt, on_native,
-//    on_branch, on_block_entry, on_counted_branch, and `static constexpr bool samples_pc` / `samples_stack`;
+//  - hooks: the members listed in OPSCOPE_HOOKS (hooks.hpp), and the properties `static constexpr bool
+//    samples_pc` / `samples_stack`;
 //  - lifecycle: reset(), start(const Machine&), stop(const Machine&) (pause and resume recording, also
 //    mid-run from a native), and profile_into(Profile&, const Machine&) const, which adds what the policy
 //    recorded to a Profile (Vm::profile() builds one from an empty Profile);
@@ -12,6 +12,10 @@
 //
 // Compose<A, B, ...> is a policy that runs its parts in order (a Boost.Hana tuple): it declares a hook exactly
 // when some part does, so composing costs nothing beyond the parts.
+//
+// The hooks' checks and Compose's forwarding members are generated from OPSCOPE_HOOKS; the lifecycle and the
+// properties are written out below. They are few, they differ in shape (a const member, data members checked
+// by type, properties combined with `||`), and Compose declares its lifecycle whatever its parts declare.
 #pragma once
 
 #include <opscope/hooks.hpp>
@@ -37,16 +41,15 @@ namespace policy_detail {
 #define OPSCOPE_DECLARES(member) \
     template <class P>           \
     concept declares_##member = requires { &P::member; };
-OPSCOPE_DECLARES(on_run_begin)
-OPSCOPE_DECLARES(on_run_end)
-OPSCOPE_DECLARES(on_instruction)
-OPSCOPE_DECLARES(on_call)
-OPSCOPE_DECLARES(on_return)
-OPSCOPE_DECLARES(on_halt)
-OPSCOPE_DECLARES(on_native)
-OPSCOPE_DECLARES(on_branch)
-OPSCOPE_DECLARES(on_block_entry)
-OPSCOPE_DECLARES(on_counted_branch)
+// And per hook, `hook_if_declares_on_X<P>`: ProfilerPolicy's clause "if P declares on_X, it is hooks::X". A
+// concept of its own so that a compiler error names it (GCC prints the concepts it was checking, and for the
+// failed disjunction only its spelling in the macro).
+#define OPSCOPE_DECLARES_HOOK(hook, member, ...) \
+    OPSCOPE_DECLARES(member)                     \
+    template <class P>                           \
+    concept hook_if_declares_##member = !declares_##member<P> || hooks::hook<P>;
+OPSCOPE_HOOKS(OPSCOPE_DECLARES_HOOK)
+#undef OPSCOPE_DECLARES_HOOK
 OPSCOPE_DECLARES(reset)
 OPSCOPE_DECLARES(start)
 OPSCOPE_DECLARES(stop)
@@ -71,19 +74,11 @@ concept named = requires {
 } // namespace policy_detail
 
 // Each clause reads: "if P declares this, it has this signature".
+#define OPSCOPE_HOOK_CLAUSE(hook, member, ...) policy_detail::hook_if_declares_##member<P> &&
 template <class P>
 concept ProfilerPolicy =
     std::move_constructible<P> &&
-    (!policy_detail::declares_on_run_begin<P> || hooks::run_begin<P>) &&
-    (!policy_detail::declares_on_run_end<P> || hooks::run_end<P>) &&
-    (!policy_detail::declares_on_instruction<P> || hooks::instruction<P>) &&
-    (!policy_detail::declares_on_call<P> || hooks::call<P>) &&
-    (!policy_detail::declares_on_return<P> || hooks::return_<P>) &&
-    (!policy_detail::declares_on_halt<P> || hooks::halt<P>) &&
-    (!policy_detail::declares_on_native<P> || hooks::native<P>) &&
-    (!policy_detail::declares_on_branch<P> || hooks::branch<P>) &&
-    (!policy_detail::declares_on_block_entry<P> || hooks::block_entry<P>) &&
-    (!policy_detail::declares_on_counted_branch<P> || hooks::counted_branch<P>) &&
+    OPSCOPE_HOOKS(OPSCOPE_HOOK_CLAUSE)
     (!policy_detail::declares_samples_pc<P> || std::same_as<decltype(P::samples_pc), const bool>) &&
     (!policy_detail::declares_samples_stack<P> || std::same_as<decltype(P::samples_stack), const bool>) &&
     (!policy_detail::declares_reset<P> || policy_detail::resettable<P>) &&
@@ -91,6 +86,7 @@ concept ProfilerPolicy =
     (!policy_detail::declares_stop<P> || policy_detail::stoppable<P>) &&
     (!policy_detail::declares_profile_into<P> || policy_detail::profiles<P>) &&
     (!policy_detail::declares_name<P> || policy_detail::named<P>);
+#undef OPSCOPE_HOOK_CLAUSE
 
 // Nanoseconds from `since` to now on the steady clock (policies' recording intervals).
 inline std::uint64_t nanoseconds_since(std::chrono::steady_clock::time_point since) {
@@ -118,39 +114,15 @@ public:
     static constexpr bool samples_pc = (hooks::samples_pc<Parts> || ...);
     static constexpr bool samples_stack = (hooks::samples_stack<Parts> || ...);
 
-    // Each hook exists only if some part has it, and calls the parts that do.
-    void on_run_begin(const Machine& m) requires(hooks::run_begin<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::run_begin<std::remove_cvref_t<decltype(p)>>) p.on_run_begin(m); });
+    // Each hook exists only if some part has it, and calls the parts that do, in order.
+#define OPSCOPE_COMPOSE_HOOK(hook, member, parameters, arguments, meaning)                         \
+    void member parameters requires(hooks::hook<Parts> || ...) {                                   \
+        for_parts([&](auto& part) {                                                                \
+            if constexpr (hooks::hook<std::remove_cvref_t<decltype(part)>>) part.member arguments; \
+        });                                                                                        \
     }
-    void on_run_end(const Machine& m) requires(hooks::run_end<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::run_end<std::remove_cvref_t<decltype(p)>>) p.on_run_end(m); });
-    }
-    void on_instruction(const LinkedFunction& f, std::size_t offset, Op op) requires(hooks::instruction<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::instruction<std::remove_cvref_t<decltype(p)>>) p.on_instruction(f, offset, op); });
-    }
-    void on_call(const LinkedFunction* caller, std::size_t offset, const LinkedFunction& callee, std::size_t depth)
-        requires(hooks::call<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::call<std::remove_cvref_t<decltype(p)>>) p.on_call(caller, offset, callee, depth); });
-    }
-    void on_return(const LinkedFunction& f, std::size_t depth) requires(hooks::return_<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::return_<std::remove_cvref_t<decltype(p)>>) p.on_return(f, depth); });
-    }
-    void on_halt(std::size_t depth) requires(hooks::halt<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::halt<std::remove_cvref_t<decltype(p)>>) p.on_halt(depth); });
-    }
-    void on_native(const Native& n) requires(hooks::native<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::native<std::remove_cvref_t<decltype(p)>>) p.on_native(n); });
-    }
-    void on_branch(const LinkedFunction& f, const Instr* at, bool taken) requires(hooks::branch<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::branch<std::remove_cvref_t<decltype(p)>>) p.on_branch(f, at, taken); });
-    }
-    void on_block_entry(const Instr* leader) requires(hooks::block_entry<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::block_entry<std::remove_cvref_t<decltype(p)>>) p.on_block_entry(leader); });
-    }
-
-    void on_counted_branch(const Instr* at, bool taken) requires(hooks::counted_branch<Parts> || ...) {
-        for_parts([&](auto& p) { if constexpr (hooks::counted_branch<std::remove_cvref_t<decltype(p)>>) p.on_counted_branch(at, taken); });
-    }
+    OPSCOPE_HOOKS(OPSCOPE_COMPOSE_HOOK)
+#undef OPSCOPE_COMPOSE_HOOK
 
     void reset() {
         for_parts([](auto& p) { if constexpr (policy_detail::resettable<std::remove_cvref_t<decltype(p)>>) p.reset(); });

@@ -11,8 +11,8 @@
 // program's own instructions, whatever the interpreter fused.
 //
 // Recording can pause: stop() and start() move counters between "live" (always incremented) and
-// "recorded" (closed intervals), so pausing costs nothing per instruction. A new program (Machine::load)
-// starts the profile afresh.
+// "recorded" (closed intervals), so pausing costs nothing per instruction. A new program (on_load) starts
+// the profile afresh.
 #pragma once
 
 #include <opscope/policy.hpp>
@@ -32,6 +32,7 @@ public:
     // --- hooks (hot: inline and minimal) ---
     void on_block_entry(const Instr* leader) { ++*counter(leader, block_delta_); }
     void on_counted_branch(const Instr* at, bool taken) { *counter(at, taken_delta_) += taken ? 1u : 0u; }
+    void on_load(const Machine& machine);  // sizes the counters for the new program (and zeroes them)
     void on_run_begin(const Machine& machine);
     void on_run_end(const Machine& machine);
 
@@ -48,13 +49,12 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    // A counter table is indexed like Machine::code(), and counters are as wide as instructions, so an
+    // A counter table is indexed like LinkedProgram::code(), and counters are as wide as instructions, so an
     // instruction's counter sits at a fixed byte distance from the instruction: one add, no index arithmetic.
     static_assert(sizeof(Instr) == sizeof(std::uint64_t));
     static std::uint64_t* counter(const Instr* at, std::uintptr_t delta) {
         return reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uintptr_t>(at) + delta);
     }
-    void bind(const Machine& machine);  // sizes the counters for the loaded program (a new program resets)
     // Accounts for the frames live at a recording boundary: `sign` -1 when recording ends there, +1 when
     // it begins (see counting.cpp).
     void reconcile(const Machine& machine, int sign, bool run_ended);
@@ -64,6 +64,7 @@ private:
         std::vector<std::uint64_t> entered;   // per leader id: control reached it (fuel landings included)
     };
     Counts derive_counts(const Machine& machine) const;
+    struct Groups;  // profile_into: what it reads, derived once, and one function per Profile group
     void adjust_pair(Op first, Op second, std::int64_t delta) { pair_delta_[{first, second}] += delta; }
 
     // Live counters, incremented whether or not recording; indexed by program-wide instruction id.
@@ -77,9 +78,7 @@ private:
     std::vector<std::uint32_t> fuel_landings_;  // leaders control reached when fuel ran out (not counted as entered)
     std::vector<std::uint32_t> fault_sites_;    // instructions that raised (they never reach the next one)
 
-    std::uintptr_t block_delta_ = 0, taken_delta_ = 0;  // counter tables' distance from Machine::code()
-    const void* bound_program_ = nullptr;
-    std::uint64_t bound_generation_ = 0;
+    std::uintptr_t block_delta_ = 0, taken_delta_ = 0;  // counter tables' distance from LinkedProgram::code()
     bool recording_ = true;
     bool in_run_ = false;
     std::uint64_t runs_ = 0;               // main entries while recording

@@ -5,8 +5,9 @@
 // (the interpreter keeps `pc` in one): a register holding an instruction address inside the top frame's
 // function. On other targets and in unoptimized builds (kPcFromRegisters false) the interpreter also stores
 // pc on every dispatch. Each sample weighs (wall time of the recorded runs / samples); shares are therefore
-// statistical, and right where timing every instruction with a clock is not: the clock would cost 7-10x
-// and its own ~9 ns would swamp the ~1.5 ns instructions it measures (../shared/MEASUREMENTS.md).
+// statistical, and right where timing every instruction with a clock is not: reading a clock takes several
+// times as long as the instructions it would time, so it would multiply the run time and swamp what it
+// measures.
 //
 // It attributes time to instructions (so opcodes and lines), functions (self, inclusive; natives apart),
 // call edges, loops, and keeps the sampled call stacks (flame graphs). The handler allocates nothing; all
@@ -38,10 +39,10 @@ public:
 #endif
     static constexpr bool samples_stack = true;
     static constexpr bool samples_pc = !kPcFromRegisters;
-    // 500 Hz. Each signal costs the interrupted thread ~20-40 us on these virtual machines (timer interrupt,
-    // delivery, sigreturn, and the predictors and caches it cools): 4 kHz cost 10-20% of run time, 1 kHz
-    // 2.6-6.3% and 500 Hz 0.6-4.9% over Counting (thread CPU time, 9 interleaved pairs; BENCHMARKS.md).
-    // A run of 1 s still gets ~500 samples; pass a higher rate for short runs.
+    // Each signal costs the interrupted thread far more than the handler's own work (timer interrupt,
+    // delivery, sigreturn, and the predictors and caches it cools), so the rate trades resolution for
+    // overhead: this one keeps Full within its overhead budget (BENCHMARKS.md has the measurements). A run
+    // of a second still gets about 500 samples; pass a higher rate for short runs.
     static constexpr double kDefaultHz = 500;
     static constexpr std::size_t kMaxWalk = 256;  // frames walked per sample (top ones; main always)
 
@@ -52,6 +53,7 @@ public:
     TimeSampler& operator=(TimeSampler&&) = delete;
     TimeSampler(const TimeSampler&) = delete;
 
+    void on_load(const Machine& machine);  // builds the tables for the new program (and zeroes them)
     void on_run_begin(const Machine& machine);
     void on_run_end(const Machine& machine);
     void reset();
@@ -76,15 +78,15 @@ private:
         std::uint64_t samples = 0;
     };
     using Clock = std::chrono::steady_clock;
-    void bind(const Machine& machine);
     void arm_timer();
     void disarm_timer();
     const Instr* running_pc(const void* context, const Frame* top);
     std::int32_t child(std::int32_t parent, std::int32_t frame);
+    struct Groups;  // profile_into: what it reads, derived once, and one function per Profile group
 
     double sample_hz_;
-    const Machine* machine_ = nullptr;
-    std::uint64_t bound_generation_ = 0;
+    const Machine* machine_ = nullptr;  // the one whose program is loaded
+    bool ran_ = false;                  // a run began since the program was loaded (else nothing to report)
     bool recording_ = true;
     bool in_run_ = false;
     std::atomic<bool> sampling_{false};

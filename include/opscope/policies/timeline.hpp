@@ -1,15 +1,15 @@
 // CallTimeline: a bounded ring buffer of call enter/exit events, for timelines (Chrome trace), recorded in
-// windows. Recording every call and return costs 40-66% on call-heavy code (two stores and a clock anchor
-// per call where a call takes ~10 ns), far over Full's 10% budget, and windows of 512 events every 16k still
-// cost fib 11% (benchmarks/overhead.sh). So the timeline records exact, in-order windows of `kWindow`
-// consecutive events separated by gaps of about `kMeanGap` calls (jittered ±50%, so periodic programs cannot
-// alias with it; about twice as many events, with the returns); a window opens when each run (or
-// recording) begins. Between windows a call costs one decrement and a branch, and a return a test and a
-// branch (no store: a store there would chain each return to the last through memory, which measured 6.5%
-// on fib). Returns skipped in a gap are counted exactly from its calls and the depths where it began and
+// windows. Recording every call and return would cost call-heavy code a large share of its time (two stores
+// and a clock anchor per call, where a call itself is a handful of instructions), far over Full's overhead
+// budget, and so would long windows at short intervals. So the timeline records exact, in-order windows of
+// `kWindow` consecutive events separated by gaps of about `kMeanGap` calls (jittered ±50%, so periodic
+// programs cannot alias with it; about twice as many events, with the returns); a window opens when each
+// run (or recording) begins. Between windows a call costs one decrement and a branch, and a return a test
+// and a branch (no store: a store there would chain each return to the last through memory, which recursive
+// code feels). Returns skipped in a gap are counted exactly from its calls and the depths where it began and
 // ended. FullProfiler uses TickedCallTimeline (below) instead: no countdown, a flag test per call too.
 // Within a window every 64th event reads the clock (an anchor), as do its first and last events; the times
-// of the events between anchors are interpolated: statistical, within the ~1-2 us an anchor interval spans.
+// of the events between anchors are interpolated: statistical, within the time an anchor interval spans.
 #pragma once
 
 #include <opscope/policy.hpp>
@@ -43,6 +43,7 @@ public:
     void on_return(const LinkedFunction& f, std::size_t) {
         if (in_window_) [[unlikely]] event(f, /*exit=*/true, false);
     }
+    void on_load(const Machine&) { reset(); }  // event function indices belong to one program
     void on_run_begin(const Machine& machine);
     void on_run_end(const Machine& machine);
     void start(const Machine&);
@@ -101,7 +102,6 @@ private:
     bool recording_ = true;
     bool started_ = false;
     std::chrono::steady_clock::time_point origin_{};
-    std::uint64_t generation_ = 0;
     const Machine* machine_ = nullptr;  // during a run
     bool ticked_ = false;
     std::uint64_t unpopped_exits_ = 0;  // ticked: exits recorded at run ends for frames a fault left live
@@ -109,9 +109,9 @@ private:
 
 // The timeline as FullProfiler uses it: a window opens at the first call or return after each tick of the
 // sampler it is composed with (FullProfiler wires them), so a call costs a flag test like a return, not a
-// decrement (the decrement, a store per call, cost calls 8% of CPU time in the CLI). With no countdown there
-// is no count of the calls between windows: `skipped` is derived from CountingProfiler's exact frame counts,
-// which must come earlier in the composition.
+// decrement (a store per call, which call-heavy programs pay for measurably). With no countdown there is no
+// count of the calls between windows: `skipped` is derived from CountingProfiler's exact frame counts, which
+// must come earlier in the composition.
 class TickedCallTimeline : public CallTimeline {
 public:
     TickedCallTimeline() : TickedCallTimeline(kDefaultCapacity) {}
