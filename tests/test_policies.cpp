@@ -322,6 +322,25 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(reset_profile_clears_what_was_recorded, P, Policie
     }
 }
 
+// Loading another program starts the profile afresh in every part of every policy (the on_load hook): the
+// VM's profile of the second program equals a fresh VM's, heap statistics and timeline included.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_new_program_starts_the_profile_afresh, P, Policies) {
+    const Program first = compile_source("let a = array(100);\nfn f(n) { return array(n); }\nprint(len(f(50)));\n", "first.ops");
+    const Program second = assemble(test::opasm_example_sized("fib.opasm", 8), "fib.opasm");
+    std::ostringstream sink;
+    Vm<P> vm(Limits{}, P());
+    vm.set_output(sink);
+    vm.load(first);
+    vm.run();
+    vm.load(second);
+    vm.run();
+    Vm<P> fresh(Limits{}, P());
+    fresh.set_output(sink);
+    fresh.load(second);
+    fresh.run();
+    check_same_exact_part(fresh.profile(), vm.profile(), "after loading a second program");
+}
+
 // Sums an array of n elements; divides by n - 3 (so n = 3 fails).
 constexpr std::string_view kInputs = R"(.func fill 1 3
     load 0

@@ -13,6 +13,8 @@ class MemoryRecorder {
 public:
     static constexpr std::string_view name = "memory";
 
+    // A new program starts the profile afresh, as in every policy.
+    void on_load(const Machine&) { reset(); }
     void on_run_begin(const Machine& m) {
         in_run_ = true;
         if (recording_) begin_ = m.heap().stats();
