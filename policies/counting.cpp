@@ -87,7 +87,8 @@ void CountingProfiler::on_load(const Machine& machine) {
         v->resize(n);
     instruction_delta_.resize(n);
     reset();
-    const auto code = reinterpret_cast<std::uintptr_t>(machine.linked().code().data());
+    bound_code_ = machine.linked().code().data();
+    const auto code = reinterpret_cast<std::uintptr_t>(bound_code_);
     block_delta_ = reinterpret_cast<std::uintptr_t>(block_entries_.data()) - code;
     taken_delta_ = reinterpret_cast<std::uintptr_t>(branch_taken_.data()) - code;
 }
@@ -106,6 +107,9 @@ void CountingProfiler::reset() {
 }
 
 void CountingProfiler::on_run_begin(const Machine& machine) {
+    // Counters are written at a fixed distance from the code: a policy object put in after load() (assigned
+    // through vm.profiler()) has no tables for this program yet, so it gets them before anything counts.
+    if (bound_code_ != machine.linked().code().data()) on_load(machine);
     in_run_ = true;
     if (recording_) {
         ++runs_;

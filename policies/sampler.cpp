@@ -323,7 +323,10 @@ void TimeSampler::take_sample(const void* context) {
     handler_ns_ += monotonic_ns() - begin;
 }
 
-void TimeSampler::on_run_begin(const Machine&) {
+void TimeSampler::on_run_begin(const Machine& machine) {
+    // The signal handler indexes tables built for the loaded program: a policy object put in after load()
+    // (assigned through vm.profiler()) builds them before the timer is armed.
+    if (machine_ != &machine || covers_.size() != machine.linked().instruction_count()) on_load(machine);
     ran_ = true;
     in_run_ = true;
     interval_start_ = Clock::now();

@@ -341,6 +341,25 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_new_program_starts_the_profile_afresh, P, Polici
     check_same_exact_part(fresh.profile(), vm.profile(), "after loading a second program");
 }
 
+// A policy object put in after load() (vm.profiler() = P()) has seen no on_load: it binds itself to the
+// program when the run begins, instead of counting into tables sized for nothing.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_policy_assigned_after_load_binds_at_the_run, P, Policies) {
+    if constexpr (std::is_move_assignable_v<P>) {
+        const Program program = assemble(test::opasm_example_sized("fib.opasm", 8), "fib.opasm");
+        std::ostringstream sink;
+        Vm<P> vm(Limits{}, P());
+        vm.set_output(sink);
+        vm.load(program);
+        vm.profiler() = P();
+        vm.run();
+        Vm<P> fresh(Limits{}, P());
+        fresh.set_output(sink);
+        fresh.load(program);
+        fresh.run();
+        check_same_exact_part(fresh.profile(), vm.profile(), "a policy assigned after load");
+    }
+}
+
 // Sums an array of n elements; divides by n - 3 (so n = 3 fails).
 constexpr std::string_view kInputs = R"(.func fill 1 3
     load 0

@@ -79,6 +79,7 @@ private:
     std::vector<std::uint32_t> fault_sites_;    // instructions that raised (they never reach the next one)
 
     std::uintptr_t block_delta_ = 0, taken_delta_ = 0;  // counter tables' distance from LinkedProgram::code()
+    const Instr* bound_code_ = nullptr;                  // the code they were sized for (on_load)
     bool recording_ = true;
     bool in_run_ = false;
     std::uint64_t runs_ = 0;               // main entries while recording
