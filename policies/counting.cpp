@@ -45,7 +45,7 @@ const LinkedFunction* callee_of(const Machine& m, const LinkedFunction& f, std::
 // What the instruction at `offset` pops: a call, its callee's arguments (a native's arity).
 int pops_of(const Machine& m, const LinkedFunction& f, std::size_t offset) {
     const Op op = user_op(f, offset);
-    if (op != Op::call) return info(op).pops;
+    if (info(op).pops != kVariablePops) return info(op).pops;
     const LinkedFunction* callee = callee_of(m, f, offset);
     return callee ? static_cast<int>(callee->nargs) : m.natives()[static_cast<std::size_t>(f.code[offset].operand)].arity;
 }
@@ -190,7 +190,7 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
             adjust_pair(Op::call, user_op(*callee, 0), -1);
             adjust_pair(Op::ret, user_op(f, at + 1), -1);
             failed_calls_.push_back(f.first_instruction + static_cast<std::uint32_t>(at));
-        } else if (!ends_flow(op) && !is_jump(op)) {
+        } else if (info(op).flow == Flow::next || info(op).flow == Flow::call) {  // a native call: no frame
             adjust_pair(op, user_op(f, at + 1), -1);
         }
         break;
@@ -347,7 +347,7 @@ struct CountingProfiler::Groups {
         std::uint64_t pushed = 0, returns = 0;
         for (const std::uint64_t n : calls) pushed += n;
         for_each_instruction(machine, [&](const LinkedFunction&, std::size_t, std::size_t id, Op op) {
-            if (op == Op::ret) returns += executed[id];
+            if (info(op).flow == Flow::return_) returns += executed[id];
         });
         out.frames = FrameStats{Accuracy::exact, pushed, returns + recorded.halt_frames_popped_, recorded.max_call_depth_};
     }
@@ -388,7 +388,7 @@ struct CountingProfiler::Groups {
             const std::size_t target = jump_target(f, k);
             if (!is_jump(op) || target > k) return;
             group.entries.push_back(LoopStats{f.source->name, static_cast<std::uint32_t>(target), static_cast<std::uint32_t>(k),
-                                              line_of(f, target), op == Op::jmp ? executed[id] : taken[id], {}});
+                                              line_of(f, target), is_branch(op) ? taken[id] : executed[id], {}});
         });
         out.loops = std::move(group);
     }
@@ -401,23 +401,24 @@ struct CountingProfiler::Groups {
         const auto add = [&](Op first, Op second, std::uint64_t n) { pairs[{first, second}] += static_cast<std::int64_t>(n); };
         for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
             const std::uint64_t n = executed[id];
-            if (is_branch(op)) {
+            switch (info(op).flow) {
+            case Flow::branch:
                 add(op, user_op(f, jump_target(f, k)), taken[id]);
                 if (k + 1 < f.code.size()) add(op, user_op(f, k + 1), n - taken[id]);
-                return;
-            }
-            if (n == 0) return;
-            if (op == Op::jmp) {
-                add(op, user_op(f, jump_target(f, k)), n);
-            } else if (op == Op::call) {
+                break;
+            case Flow::jump: add(op, user_op(f, jump_target(f, k)), n); break;
+            case Flow::call:
                 if (const LinkedFunction* callee = callee_of(machine, f, k)) {
-                    add(Op::call, user_op(*callee, 0), n);
-                    add(Op::ret, user_op(f, k + 1), n);
+                    add(op, user_op(*callee, 0), n);
+                    add(Op::ret, user_op(f, k + 1), n);  // the callee's return lands after the call
                 } else {
-                    add(Op::call, user_op(f, k + 1), n);
+                    add(op, user_op(f, k + 1), n);  // a native returns at once
                 }
-            } else if (!ends_flow(op)) {
-                add(op, user_op(f, k + 1), n);
+                break;
+            case Flow::next: add(op, user_op(f, k + 1), n); break;
+            case Flow::return_:  // its successor is counted at the call site it returns to
+            case Flow::halt:
+            case Flow::native: break;  // (only linked code has native; these are user opcodes)
             }
         });
         OpcodePairGroup group;

@@ -103,7 +103,7 @@ void TimeSampler::on_load(const Machine& machine) {
             const std::size_t id = f.first_instruction + k;
             covers_[id] = static_cast<std::uint8_t>(info(op_of(f.code[k])).covers);
             const Op op = op_of(f.code[k]);
-            if (op == Op::call || op == Op::call_native) {
+            if (info(op).flow == Flow::call || info(op).flow == Flow::native) {
                 const std::int32_t callee = op == Op::call
                                                 ? f.code[k].operand
                                                 : static_cast<std::int32_t>(functions.size()) + f.code[k].operand;
