@@ -12,6 +12,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdint>
+#include <map>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -426,3 +427,39 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(merged_profiles_of_separate_runs_equal_one_vm_runn
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+// A policy declaring every hook of OPSCOPE_HOOKS, generated from the list, counting each one's calls.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+struct EveryHook {
+    std::map<std::string, std::uint64_t>* calls;
+#define OPSCOPE_COUNTED_HOOK(hook, member, parameters, arguments, meaning) \
+    void member parameters { ++(*calls)[#hook]; }
+    OPSCOPE_HOOKS(OPSCOPE_COUNTED_HOOK)
+#undef OPSCOPE_COUNTED_HOOK
+};
+#pragma GCC diagnostic pop
+} // namespace
+
+// Every hook in the list has a call site: a row added to OPSCOPE_HOOKS without one in the interpreter fails
+// here. The program reaches every hook point: a native, a call and return, a branch the block counts
+// cannot give (it jumps to its own fall-through), and halt.
+BOOST_AUTO_TEST_CASE(every_hook_in_the_list_is_called) {
+    std::map<std::string, std::uint64_t> calls;
+    Vm<EveryHook> vm(Limits{}, EveryHook{&calls});
+    std::ostringstream sink;
+    vm.set_output(sink);
+    vm.load(assemble(".func f 1 1\n    load 0\n    ret\n.end\n"
+                     ".func main 0 0\n    push 4\n    call sqrt\n    pop\n    push 2\n    call f\n    jz next\n"
+                     "next:\n    halt\n.end\n",
+                     "hooks.opasm"));
+    vm.run();
+    const std::vector<std::string> hooks = {
+#define OPSCOPE_HOOK_NAME(hook, ...) #hook,
+        OPSCOPE_HOOKS(OPSCOPE_HOOK_NAME)
+#undef OPSCOPE_HOOK_NAME
+    };
+    BOOST_TEST(hooks.size() == 11u);  // a new hook: extend the program above so that it is called
+    for (const std::string& hook : hooks) BOOST_TEST(calls[hook] > 0u, "hook '" << hook << "' was never called");
+}
