@@ -134,6 +134,17 @@ void check_same_exact_part(const Profile& expected, const Profile& actual, const
     BOOST_TEST((e == a), context << ": the profiles differ in some other field");
 }
 
+// The profile of one run of `program` on a new VM.
+template <class P>
+Profile profile_of_one_fresh_run(const Program& program) {
+    std::ostringstream sink;
+    Vm<P> fresh(Limits{}, P());
+    fresh.set_output(sink);
+    fresh.load(program);
+    fresh.run();
+    return fresh.profile();
+}
+
 template <class P>
 std::string run_transcript(Vm<P>& vm) {
     std::ostringstream out;
@@ -315,11 +326,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(reset_profile_clears_what_was_recorded, P, Policie
 
         // After the reset, one run records what one run on a fresh VM does.
         vm.run();
-        Vm<P> fresh(Limits{}, P());
-        fresh.set_output(sink);
-        fresh.load(program);
-        fresh.run();
-        check_same_exact_part(fresh.profile(), vm.profile(), "one run after reset");
+        check_same_exact_part(profile_of_one_fresh_run<P>(program), vm.profile(), "one run after reset");
     }
 }
 
@@ -335,11 +342,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_new_program_starts_the_profile_afresh, P, Polici
     vm.run();
     vm.load(second);
     vm.run();
-    Vm<P> fresh(Limits{}, P());
-    fresh.set_output(sink);
-    fresh.load(second);
-    fresh.run();
-    check_same_exact_part(fresh.profile(), vm.profile(), "after loading a second program");
+    check_same_exact_part(profile_of_one_fresh_run<P>(second), vm.profile(), "after loading a second program");
 }
 
 // A policy object put in after load() (vm.profiler() = P()) has seen no on_load: it binds itself to the
@@ -353,11 +356,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_policy_assigned_after_load_binds_at_the_run, P, 
         vm.load(program);
         vm.profiler() = P();
         vm.run();
-        Vm<P> fresh(Limits{}, P());
-        fresh.set_output(sink);
-        fresh.load(program);
-        fresh.run();
-        check_same_exact_part(fresh.profile(), vm.profile(), "a policy assigned after load");
+        check_same_exact_part(profile_of_one_fresh_run<P>(program), vm.profile(), "a policy assigned after load");
     }
 }
 
