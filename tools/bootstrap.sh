@@ -9,7 +9,7 @@
 # Environment: BUILD_DIR (default: build), CXX (compiler for a new build directory; default: g++).
 # To change the compiler of an existing build directory pass -DCMAKE_CXX_COMPILER=...: the compiler is
 # resolved to an absolute path (how CMake caches it), and a different one configures the directory afresh
-# with every option given, instead of CMake's own reset, which drops them.
+# with every option given and the OPSCOPE_* options set before, instead of CMake's own reset, which drops them.
 # Configure output is printed only on failure; every -D option given is checked against the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,25 +48,29 @@ while (($#)); do
   esac
 done
 
+# A compiler as CMake finds it: a bare name through PATH, a path made absolute (symbolic links kept).
+resolve() { if [[ $1 != */* ]]; then command -v -- "$1"; else realpath -s -- "$1"; fi; }
+
 if [ -z "$compiler" ]; then
   if [ ! -f "$cache" ]; then
     compiler=${CXX:-g++}
-  elif [ -n "${CXX:-}" ]; then
+  elif [ -n "${CXX:-}" ] && [ "$(resolve "$CXX" || true)" != "$(resolve "$(cached CMAKE_CXX_COMPILER)" || true)" ]; then
     echo "bootstrap: $build_dir keeps its compiler $(cached CMAKE_CXX_COMPILER) (CXX applies to a new build" \
          "directory; pass -DCMAKE_CXX_COMPILER=$CXX to switch)" >&2
   fi
 fi
 if [ -n "$compiler" ]; then
-  if [[ $compiler != */* ]]; then
-    resolved=$(command -v -- "$compiler") || { echo "bootstrap: compiler '$compiler' not found" >&2; exit 1; }
-  else
-    resolved=$(realpath -s -- "$compiler")
-  fi
+  resolved=$(resolve "$compiler") || { echo "bootstrap: compiler '$compiler' not found" >&2; exit 1; }
   compiler=$resolved
   previous=$(cached CMAKE_CXX_COMPILER)
+  # A cache written by "-DCMAKE_CXX_COMPILER=g++" holds the bare name; CMake compares it resolved, so do we.
+  if [ -n "$previous" ]; then previous=$(resolve "$previous") || previous=$(cached CMAKE_CXX_COMPILER); fi
   if [ -n "$previous" ] && [ "$previous" != "$compiler" ]; then
-    # CMake would delete the cache itself, then configure without the options given here.
+    # CMake would delete the cache itself, then configure without the options given here. The opscope options
+    # set earlier are carried over (the ones given now override them).
     echo "bootstrap: $build_dir changes compiler ($previous -> $compiler): configuring it afresh"
+    mapfile -t carried < <(sed -n 's/^\(OPSCOPE_[A-Z_]*:BOOL=.*\)$/-D\1/p' "$cache")
+    args=("${carried[@]}" "${args[@]}")
     rm -rf "$cache" "$build_dir/CMakeFiles"
   fi
   args=("-DCMAKE_CXX_COMPILER=$compiler" "${args[@]}")
