@@ -4,8 +4,13 @@
 #   2. the benchmark and overhead binaries in smoke mode (tiny sizes; every workload's output is checked),
 #      the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed), and the peers
 #      script in smoke mode (installs lua5.4 and luajit if missing; every interpreter's output agrees);
-#   3. ASan + UBSan build with clang++ (warnings are errors), all suites again.
-# OPSCOPE_SKIP_SANITIZERS=1 skips step 3 for a quick local run.
+#   3. the host's view (tools/consumer_check.sh): the Release build installed to a temporary prefix (exactly
+#      the public headers, library, package config and CLI), each installed header compiled alone, and
+#      examples/consumer built and run both with find_package(opscope) and as an add_subdirectory sub-project;
+#   4. ASan + UBSan build with clang++ (warnings are errors), all suites again.
+# Step 1 configures build/ through tools/bootstrap.sh with the settings it uses itself (plus the benchmarks), so
+# this script and the README's first command share build/ in either order.
+# OPSCOPE_SKIP_SANITIZERS=1 skips step 4 for a quick local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -26,6 +31,9 @@ benchmarks/zero_cost.sh build
 echo "== peers smoke run (tiny sizes: opscope run/profile, lua5.4, luajit, python3 agree)"
 OPSCOPE=build/opscope benchmarks/peers.sh --smoke >/dev/null
 echo "peers: every runner printed the same output"
+
+echo "== install and consumers (find_package, add_subdirectory)"
+tools/consumer_check.sh build
 
 if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== ASan+UBSan build (clang++) and tests"
