@@ -11,9 +11,12 @@
 #include <opscope/compiler.hpp>
 #include <opscope/errors.hpp>
 #include <opscope/hooks.hpp>
+#include <opscope/heap.hpp>
 #include <opscope/interpreter.hpp>
+#include <opscope/linked.hpp>
 #include <opscope/loader.hpp>
 #include <opscope/machine.hpp>
+#include <opscope/opcodes.hpp>
 #include <opscope/policies/counting.hpp>
 #include <opscope/policies/full.hpp>
 #include <opscope/policies/memory.hpp>
@@ -25,5 +28,6 @@
 #include <opscope/profile.hpp>
 #include <opscope/program.hpp>
 #include <opscope/report.hpp>
+#include <opscope/time_histogram.hpp>
 #include <opscope/value.hpp>
 #include <opscope/verifier.hpp>
