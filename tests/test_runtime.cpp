@@ -8,6 +8,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace opscope;
@@ -237,6 +238,51 @@ BOOST_AUTO_TEST_CASE(limits_can_be_raised_after_a_failure) {
     const Value result = l.vm.run();
     BOOST_TEST(to_display(result) == "10");
     BOOST_TEST(l.vm.fuel_used() == kCountToTenInstructions);
+}
+
+// Issue 12: a load that fails after verification (its constants do not fit the heap limit) is a RuntimeError
+// and leaves the loaded program whole, its policy's tables with it. It used to throw a Fault half way
+// through replacing it, and the next run read the freed constants.
+template <class Profiler>
+void check_a_failed_load_leaves_the_loaded_program_whole() {
+    const std::string text = main_program("    push \"" + std::string(2000, 'x') + "\"\n    len\n    ret", 0);
+    Vm<Profiler> vm;
+    vm.load(test::assemble_recorded(text));
+    vm.set_limits(Limits{.heap_bytes = 1000});
+    BOOST_TEST(vm.run().as.i == 2000);
+    const RuntimeError e = test::thrown_by<RuntimeError>([&] { vm.load(test::assemble_recorded(text)); });
+    BOOST_TEST(e.message().starts_with("cannot load the program: heap limit exceeded: "), e.message());
+    BOOST_TEST(e.backtrace().empty());
+    BOOST_TEST(vm.loaded());
+    vm.heap().collect();
+    BOOST_TEST(vm.run().as.i == 2000);
+    if constexpr (!std::is_same_v<Profiler, NullProfiler>) {
+        const Profile profile = vm.profile();
+        BOOST_TEST_REQUIRE(profile.functions.has_value());
+        BOOST_TEST_REQUIRE(profile.functions->entries.size() == 1u);
+        BOOST_TEST(profile.functions->entries[0].name == "main");
+    }
+    vm.set_limits({});
+    vm.load(test::assemble_recorded(text));
+    BOOST_TEST(vm.run().as.i == 2000);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_load_leaves_the_loaded_program_whole) {
+    check_a_failed_load_leaves_the_loaded_program_whole<NullProfiler>();
+    check_a_failed_load_leaves_the_loaded_program_whole<FullProfiler>();
+}
+
+// The issue's sequence: the heap limit applies from the VM's construction, so the first load already fails,
+// cleanly, and no program is loaded.
+BOOST_AUTO_TEST_CASE(constants_count_against_the_heap_limit_from_the_first_load) {
+    const std::string text = main_program("    push \"" + std::string(2000, 'x') + "\"\n    len\n    ret", 0);
+    Vm<> vm(Limits{.heap_bytes = 1000});
+    const RuntimeError e = test::thrown_by<RuntimeError>([&] { vm.load(test::assemble_recorded(text)); });
+    BOOST_TEST(e.message().starts_with("cannot load the program: heap limit exceeded: "), e.message());
+    BOOST_TEST(!vm.loaded());
+    BOOST_TEST(test::thrown_by<RuntimeError>([&] { vm.run(); }).message() == "no program is loaded");
+    BOOST_TEST(test::thrown_by<RuntimeError>([&] { vm.load(test::assemble_recorded(text)); }).message() == e.message());
+    BOOST_TEST(test::thrown_by<RuntimeError>([&] { vm.run(); }).message() == "no program is loaded");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

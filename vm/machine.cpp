@@ -20,9 +20,11 @@ namespace opscope {
 
 Machine::Machine(Limits limits, LinkOptions link_options)
     : limits_(limits), out_(&std::cout), link_options_(link_options) {
+    heap_.set_limit(limits_.heap_bytes);  // from the start: a program's constants count against it as it loads
     heap_.set_roots([this](const Heap::RootVisitor& visit) {
         for (const Value* v = stack_.get(); v < sp_; ++v) visit(*v);
         for (const Value& v : constants_) visit(v);
+        for (const Value& v : loading_constants_) visit(v);
         for (const Value& v : globals_) visit(v);
     });
     register_native("clock", 0, [](Machine&, std::span<const Value>) {
@@ -54,30 +56,42 @@ void Machine::load(Program program) {
             if (n.name == name) return n.arity;
         return std::nullopt;
     });
-    linked_ = LinkedProgram{};
-    constants_.clear();
-    globals_.clear();
-    program_ = std::move(program);
-    for (const Constant& c : program_.constants) {
-        constants_.push_back(std::visit(
-            [this](const auto& k) -> Value {
-                using K = std::decay_t<decltype(k)>;
-                if constexpr (std::is_same_v<K, Nil>) return Value::nil();
-                else if constexpr (std::is_same_v<K, bool>) return Value::boolean(k);
-                else if constexpr (std::is_same_v<K, std::int64_t>) return Value::integer(k);
-                else if constexpr (std::is_same_v<K, double>) return Value::floating(k);
-                else return make_string(k);
-            },
-            c));
-    }
-    globals_.assign(program_.globals.size(), Value::undefined());
-    main_index_ = program_.find_function("main");
+    // The new program is built beside the loaded one and swapped in whole by moves that cannot throw, so a
+    // load that fails leaves the loaded program (if any) as it was, and its policy's tables still match it.
     const auto native_index = [this](std::string_view name) -> std::optional<std::int32_t> {
         for (std::size_t n = 0; n < natives_.size(); ++n)
             if (natives_[n].name == name) return static_cast<std::int32_t>(n);
         return std::nullopt;
     };
-    linked_ = link(program_, native_index, link_options_);
+    LinkedProgram linked;
+    std::vector<Value> globals;
+    try {
+        linked = link(program, native_index, link_options_);  // refers to `program`'s functions, which move with it
+        globals.assign(program.globals.size(), Value::undefined());
+        loading_constants_.reserve(program.constants.size());  // a root while it fills: creating one may collect
+        for (const Constant& c : program.constants) {
+            loading_constants_.push_back(std::visit(
+                [this](const auto& k) -> Value {
+                    using K = std::decay_t<decltype(k)>;
+                    if constexpr (std::is_same_v<K, Nil>) return Value::nil();
+                    else if constexpr (std::is_same_v<K, bool>) return Value::boolean(k);
+                    else if constexpr (std::is_same_v<K, std::int64_t>) return Value::integer(k);
+                    else if constexpr (std::is_same_v<K, double>) return Value::floating(k);
+                    else return make_string(k);
+                },
+                c));
+        }
+    } catch (const std::exception& e) {
+        loading_constants_.clear();
+        const bool out_of_memory = dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
+        throw RuntimeError(fmt::format("cannot load the program: {}", out_of_memory ? "out of memory" : e.what()), {});
+    }
+    main_index_ = program.find_function("main");
+    program_ = std::move(program);
+    linked_ = std::move(linked);
+    constants_.swap(loading_constants_);
+    loading_constants_.clear();
+    globals_ = std::move(globals);
 }
 
 std::size_t Machine::depth_reached() const {
@@ -97,7 +111,10 @@ std::span<const Frame> Machine::live_frames() const {
     return {frames_.get(), static_cast<std::size_t>(frame_ - frames_.get()) + 1};
 }
 
-void Machine::set_limits(const Limits& limits) { limits_ = limits; }
+void Machine::set_limits(const Limits& limits) {
+    limits_ = limits;
+    heap_.set_limit(limits_.heap_bytes);
+}
 
 void Machine::set_global(std::string_view name, Value value) {
     for (std::size_t k = 0; k < program_.globals.size(); ++k)
