@@ -14,6 +14,20 @@
 using namespace opscope;
 using test::main_program;
 
+// Under AddressSanitizer an allocation the host cannot satisfy aborts the process by default; let it fail
+// as it would without the sanitizer, so stacks_the_host_cannot_allocate_are_a_runtime_error tests the VM.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OPSCOPE_TEST_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define OPSCOPE_TEST_UNDER_ASAN 1
+#endif
+#if defined(OPSCOPE_TEST_UNDER_ASAN)
+extern "C" const char* __asan_default_options() { return "allocator_may_return_null=1"; }
+#endif
+
 namespace {
 
 // A VM with `text` loaded and its output captured.
@@ -494,6 +508,22 @@ BOOST_AUTO_TEST_CASE(infinite_recursion_overflows_the_stack_first_when_it_is_sma
                              "    call f\n    ret\n.end\n";
     BOOST_TEST(test::error_message_of(text, Limits{.stack_slots = 1000}) ==
                "stack overflow: calling 'f' needs 5 more stack slots (limit 1000 slots)");
+}
+
+// Issue 12: stacks the host cannot allocate are a RuntimeError from run(), not a bad_alloc escaping it, and
+// the VM stays usable. (Where the host can allocate them, the run simply succeeds.)
+BOOST_AUTO_TEST_CASE(stacks_the_host_cannot_allocate_are_a_runtime_error) {
+    constexpr std::uint32_t kHuge = std::numeric_limits<std::uint32_t>::max();
+    for (const Limits limits : {Limits{.stack_slots = kHuge}, Limits{.max_call_depth = kHuge}}) {
+        Loaded l(kFib, limits);
+        try {
+            l.vm.run();
+        } catch (const RuntimeError& e) {
+            BOOST_TEST(e.message().starts_with("out of memory: cannot allocate "), e.message());
+        }
+        l.vm.set_limits({});
+        BOOST_TEST(l.run_output() == "610\n");
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -132,17 +132,36 @@ std::optional<Value> Machine::global(std::string_view name) const {
 }
 
 void Machine::allocate_stacks() {
-    if (allocated_stack_slots_ != limits_.stack_slots || !stack_) {
-        stack_.reset(new Value[limits_.stack_slots]);
+    // Both are allocated before either is replaced, so a failure leaves the machine as it was; it is a
+    // RuntimeError (limits too large for this host), never a bad_alloc escaping run().
+    const std::uint32_t frames = std::max<std::uint32_t>(limits_.max_call_depth, 1);
+    const bool new_stack = allocated_stack_slots_ != limits_.stack_slots || !stack_;
+    const bool new_frames = allocated_frames_ != frames || !frames_;
+    std::unique_ptr<Value[]> stack;
+    if (new_stack) {
+        stack.reset(new (std::nothrow) Value[limits_.stack_slots]);
+        if (!stack)
+            throw RuntimeError(fmt::format("out of memory: cannot allocate a stack of {} slots ({} bytes)",
+                                           limits_.stack_slots, std::uint64_t{limits_.stack_slots} * sizeof(Value)),
+                               {});
+    }
+    std::unique_ptr<Frame[], FreeFrames> frame_stack;
+    if (new_frames) {
+        // Null functions (see depth_reached()), from calloc: fresh pages arrive zeroed, so the 100,000 frames
+        // of the default limit cost nothing until calls reach them (value-initialising them took ~1 ms a run).
+        frame_stack.reset(static_cast<Frame*>(std::calloc(frames, sizeof(Frame))));
+        if (!frame_stack)
+            throw RuntimeError(fmt::format("out of memory: cannot allocate {} call frames ({} bytes)", frames,
+                                           std::uint64_t{frames} * sizeof(Frame)),
+                               {});
+    }
+    if (new_stack) {
+        stack_ = std::move(stack);
         stack_end_ = stack_.get() + limits_.stack_slots;
         allocated_stack_slots_ = limits_.stack_slots;
     }
-    const std::uint32_t frames = std::max<std::uint32_t>(limits_.max_call_depth, 1);
-    if (allocated_frames_ != frames || !frames_) {
-        // Null functions (see depth_reached()), from calloc: fresh pages arrive zeroed, so the 100,000 frames
-        // of the default limit cost nothing until calls reach them (value-initialising them took ~1 ms a run).
-        frames_.reset(static_cast<Frame*>(std::calloc(frames, sizeof(Frame))));
-        if (!frames_) throw std::bad_alloc();
+    if (new_frames) {
+        frames_ = std::move(frame_stack);
         frames_end_ = frames_.get() + frames;
         allocated_frames_ = frames;
     }
