@@ -15,6 +15,7 @@
 #include <new>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 namespace opscope {
 
@@ -139,7 +140,12 @@ void Machine::allocate_stacks() {
     const bool new_frames = allocated_frames_ != frames || !frames_;
     std::unique_ptr<Value[]> stack;
     if (new_stack) {
-        stack.reset(new (std::nothrow) Value[limits_.stack_slots]);
+        // Slack past stack_end_ for the largest frame the verifier allows: a call computes base + frame_slots
+        // before comparing it with stack_end_, and the slack keeps that pointer inside the allocation. It is
+        // never written, so (Value being trivially constructible) its pages are never touched.
+        constexpr std::size_t kSlack = std::size_t{kMaxLocals} + kMaxStack;
+        static_assert(std::is_trivially_default_constructible_v<Value>, "the slack must cost no writes");
+        stack.reset(new (std::nothrow) Value[std::size_t{limits_.stack_slots} + kSlack]);
         if (!stack)
             throw RuntimeError(fmt::format("out of memory: cannot allocate a stack of {} slots ({} bytes)",
                                            limits_.stack_slots, std::uint64_t{limits_.stack_slots} * sizeof(Value)),

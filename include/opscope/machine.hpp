@@ -153,7 +153,7 @@ protected:
     std::int32_t main_index_ = -1;
 
     std::unique_ptr<Value[]> stack_;
-    Value* stack_end_ = nullptr;
+    Value* stack_end_ = nullptr;  // stack_ + stack_slots; the allocation has a frame's worth of slack past it
     struct FreeFrames {
         void operator()(Frame* frames) const { std::free(frames); }
     };
