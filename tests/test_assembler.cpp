@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(trailing_garbage) {
 BOOST_AUTO_TEST_CASE(bad_operands) {
     BOOST_TEST(error_in_function("  load -1") == "2:8: bad local slot '-1' (expected a non-negative integer)");
     BOOST_TEST(error_in_function("  load x") == "2:8: bad local slot 'x' (expected a non-negative integer)");
-    BOOST_TEST(error_in_function("  store 2147483648") == "2:9: local slot '2147483648' out of range (at most 2147483647)");
+    BOOST_TEST(error_in_function("  store 65535") == "2:9: local slot '65535' out of range (at most 65534)");
     BOOST_TEST(error_in_function("  gload 1x") == "2:9: expected a global name, found '1x'");
     BOOST_TEST(error_in_function("  gstore \"x\"") == "2:10: expected a global name, found '\"x\"'");
     BOOST_TEST(error_in_function("  call 3") == "2:8: expected a function name, found '3'");
@@ -312,8 +312,30 @@ BOOST_AUTO_TEST_CASE(function_headers) {
     BOOST_TEST(error_of(".func main -1 0\n.end\n") == "1:12: bad argument count '-1' (expected a non-negative integer)");
     BOOST_TEST(error_of(".func main 0 x\n.end\n") == "1:14: bad local count 'x' (expected a non-negative integer)");
     BOOST_TEST(error_of(".func main 0 4294967296\n.end\n") ==
-               "1:14: local count '4294967296' out of range (at most 4294967295)");
+               "1:14: local count '4294967296' out of range (at most 65535)");
     BOOST_TEST(error_of(".func main 2 1\n.end\n") == "1:14: local count 1 is less than argument count 2");
+}
+
+// Issue 12: counts past the program model's limits (kMaxLocals) are refused where they are read, naming
+// line:col, so no later sum (a frame's nlocals + max_stack) can wrap. These programs used to assemble and
+// verify, then write outside the stack when called.
+BOOST_AUTO_TEST_CASE(function_counts_past_the_limits_are_refused_where_read) {
+    BOOST_TEST(error_of(".func main 0 0\n  call f\n  ret\n.end\n.func f 4294967295 4294967295\n  push 1\n  ret\n.end\n") ==
+               "5:9: argument count '4294967295' out of range (at most 65535)");
+    BOOST_TEST(error_of(".func main 0 4294967295\n  push 1\n  ret\n.end\n") ==
+               "1:14: local count '4294967295' out of range (at most 65535)");
+    BOOST_TEST(error_of(".func f 0 4294967295\n  push 1\n  ret\n.end\n") ==
+               "1:11: local count '4294967295' out of range (at most 65535)");
+    BOOST_TEST(error_of(".func f 2147483648 2147483648\n  push 1\n  ret\n.end\n") ==
+               "1:9: argument count '2147483648' out of range (at most 65535)");
+    BOOST_TEST(error_of(".func main 0 65536\n  push 1\n  ret\n.end\n") ==
+               "1:14: local count '65536' out of range (at most 65535)");
+    // The limit itself is allowed, and runs.
+    const Program program = assemble(".func main 0 65535\n  load 65534\n  ret\n.end\n", kFile);
+    BOOST_TEST(program.functions[0].nlocals == kMaxLocals);
+    Vm<> vm;
+    vm.load(program);
+    BOOST_TEST(to_display(vm.run()) == "nil");
 }
 
 BOOST_AUTO_TEST_CASE(directives) {

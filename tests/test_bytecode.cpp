@@ -348,6 +348,33 @@ BOOST_AUTO_TEST_CASE(structural_errors) {
                "byte offset 4: unexpected end of file reading version (2 bytes needed, 0 left)");
 }
 
+// Issue 12: a function's counts past the program model's limits are refused at their byte offset, before
+// the verifier or a run could trust them (nargs at 46, nlocals at 50 in the small program).
+BOOST_AUTO_TEST_CASE(function_counts_past_the_limits_are_refused_where_read) {
+    const auto bytes = encode_bytecode(small_program());
+    auto bad = bytes;
+    put_u32(bad, 46, 0xffffffff);
+    put_u32(bad, 50, 0xffffffff);
+    BOOST_TEST(decode_error(bad) == "byte offset 46: argument count 4294967295 of function 'main' is too large (at most 65535)");
+    bad = bytes;
+    put_u32(bad, 50, 0xffffffff);
+    BOOST_TEST(decode_error(bad) == "byte offset 50: local count 4294967295 of function 'main' is too large (at most 65535)");
+    bad = bytes;
+    put_u32(bad, 46, 0x80000000);
+    put_u32(bad, 50, 0x80000000);
+    BOOST_TEST(decode_error(bad) == "byte offset 46: argument count 2147483648 of function 'main' is too large (at most 65535)");
+    bad = bytes;
+    put_u32(bad, 50, 65536);
+    BOOST_TEST(decode_error(bad) == "byte offset 50: local count 65536 of function 'main' is too large (at most 65535)");
+    bad = bytes;
+    put_u32(bad, 46, 2);
+    put_u32(bad, 50, 1);
+    BOOST_TEST(decode_error(bad) == "byte offset 50: local count 1 of function 'main' is less than its argument count 2");
+    bad = bytes;
+    put_u32(bad, 50, 65535);
+    BOOST_TEST(decode_bytecode(bad, kFile).functions[0].nlocals == kMaxLocals);
+}
+
 BOOST_AUTO_TEST_CASE(every_truncation_is_rejected) {
     Program p = assemble(kProgram, "every.opasm");
     p.globals.push_back("unused");

@@ -195,6 +195,25 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
     }
 }
 
+// Issue 12: --max-depth and --stack-slots past their documented maxima (2^24 frames, 2^28 slots) are usage
+// errors naming the option. They used to reach the VM, whose std::bad_alloc aborted the tool (exit 134).
+BOOST_AUTO_TEST_CASE(stack_limits_past_their_maxima_exit_2) {
+    const std::string hello = quote(example("hello.opasm"));
+    for (const std::string option : {"--stack-slots", "--max-depth"})
+        for (const std::string value : {"1000000000000000", "4294967295", option == "--max-depth" ? "16777217" : "268435457"})
+            for (const std::string command : {"run", "profile"}) {
+                const std::string arguments = command + " " + option + " " + value + " " + hello;
+                const Result r = cli(arguments);
+                BOOST_TEST(r.exit_code == 2, "opscope " << arguments);
+                BOOST_TEST(r.err.find(option) != std::string::npos, "opscope " << arguments << ": " << r.err);
+                BOOST_TEST(r.out.find("hello, opscope") == std::string::npos, "opscope " << arguments);
+            }
+    // The maximum itself runs (frames are allocated zeroed, so unused ones cost nothing).
+    const Result r = cli("run --max-depth 16777216 " + hello);
+    BOOST_TEST(r.exit_code == 0, r.err);
+    BOOST_TEST(r.out.find("hello, opscope") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(assembly_errors_exit_3_with_file_line_col) {
     const fs::path p = write_file("bad_syntax.opasm", ".func main 0 0\n    push 1\n    frobnicate\n    ret\n.end\n");
     const Result r = cli("run " + quote(p.string()));

@@ -8,10 +8,25 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace opscope;
 using test::main_program;
+
+// Under AddressSanitizer an allocation the host cannot satisfy aborts the process by default; let it fail
+// as it would without the sanitizer, so stacks_the_host_cannot_allocate_are_a_runtime_error tests the VM.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OPSCOPE_TEST_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define OPSCOPE_TEST_UNDER_ASAN 1
+#endif
+#if defined(OPSCOPE_TEST_UNDER_ASAN)
+extern "C" const char* __asan_default_options() { return "allocator_may_return_null=1"; }
+#endif
 
 namespace {
 
@@ -239,6 +254,51 @@ BOOST_AUTO_TEST_CASE(limits_can_be_raised_after_a_failure) {
     BOOST_TEST(l.vm.fuel_used() == kCountToTenInstructions);
 }
 
+// Issue 12: a load that fails after verification (its constants do not fit the heap limit) is a RuntimeError
+// and leaves the loaded program whole, its policy's tables with it. It used to throw a Fault half way
+// through replacing it, and the next run read the freed constants.
+template <class Profiler>
+void check_a_failed_load_leaves_the_loaded_program_whole() {
+    const std::string text = main_program("    push \"" + std::string(2000, 'x') + "\"\n    len\n    ret", 0);
+    Vm<Profiler> vm;
+    vm.load(test::assemble_recorded(text));
+    vm.set_limits(Limits{.heap_bytes = 1000});
+    BOOST_TEST(vm.run().as.i == 2000);
+    const RuntimeError e = test::thrown_by<RuntimeError>([&] { vm.load(test::assemble_recorded(text)); });
+    BOOST_TEST(e.message().starts_with("cannot load the program: heap limit exceeded: "), e.message());
+    BOOST_TEST(e.backtrace().empty());
+    BOOST_TEST(vm.loaded());
+    vm.heap().collect();
+    BOOST_TEST(vm.run().as.i == 2000);
+    if constexpr (!std::is_same_v<Profiler, NullProfiler>) {
+        const Profile profile = vm.profile();
+        BOOST_TEST_REQUIRE(profile.functions.has_value());
+        BOOST_TEST_REQUIRE(profile.functions->entries.size() == 1u);
+        BOOST_TEST(profile.functions->entries[0].name == "main");
+    }
+    vm.set_limits({});
+    vm.load(test::assemble_recorded(text));
+    BOOST_TEST(vm.run().as.i == 2000);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_load_leaves_the_loaded_program_whole) {
+    check_a_failed_load_leaves_the_loaded_program_whole<NullProfiler>();
+    check_a_failed_load_leaves_the_loaded_program_whole<FullProfiler>();
+}
+
+// The issue's sequence: the heap limit applies from the VM's construction, so the first load already fails,
+// cleanly, and no program is loaded.
+BOOST_AUTO_TEST_CASE(constants_count_against_the_heap_limit_from_the_first_load) {
+    const std::string text = main_program("    push \"" + std::string(2000, 'x') + "\"\n    len\n    ret", 0);
+    Vm<> vm(Limits{.heap_bytes = 1000});
+    const RuntimeError e = test::thrown_by<RuntimeError>([&] { vm.load(test::assemble_recorded(text)); });
+    BOOST_TEST(e.message().starts_with("cannot load the program: heap limit exceeded: "), e.message());
+    BOOST_TEST(!vm.loaded());
+    BOOST_TEST(test::thrown_by<RuntimeError>([&] { vm.run(); }).message() == "no program is loaded");
+    BOOST_TEST(test::thrown_by<RuntimeError>([&] { vm.load(test::assemble_recorded(text)); }).message() == e.message());
+    BOOST_TEST(test::thrown_by<RuntimeError>([&] { vm.run(); }).message() == "no program is loaded");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(fuel)
@@ -448,6 +508,22 @@ BOOST_AUTO_TEST_CASE(infinite_recursion_overflows_the_stack_first_when_it_is_sma
                              "    call f\n    ret\n.end\n";
     BOOST_TEST(test::error_message_of(text, Limits{.stack_slots = 1000}) ==
                "stack overflow: calling 'f' needs 5 more stack slots (limit 1000 slots)");
+}
+
+// Issue 12: stacks the host cannot allocate are a RuntimeError from run(), not a bad_alloc escaping it, and
+// the VM stays usable. (Where the host can allocate them, the run simply succeeds.)
+BOOST_AUTO_TEST_CASE(stacks_the_host_cannot_allocate_are_a_runtime_error) {
+    constexpr std::uint32_t kHuge = std::numeric_limits<std::uint32_t>::max();
+    for (const Limits limits : {Limits{.stack_slots = kHuge}, Limits{.max_call_depth = kHuge}}) {
+        Loaded l(kFib, limits);
+        try {
+            l.vm.run();
+        } catch (const RuntimeError& e) {
+            BOOST_TEST(e.message().starts_with("out of memory: cannot allocate "), e.message());
+        }
+        l.vm.set_limits({});
+        BOOST_TEST(l.run_output() == "610\n");
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

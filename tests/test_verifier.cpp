@@ -5,8 +5,11 @@
 
 #include <opscope/verifier.hpp>
 
+#include <fmt/format.h>
+
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -455,6 +458,51 @@ BOOST_AUTO_TEST_CASE(loading_a_bad_program_keeps_the_vm_usable) {
     BOOST_CHECK_THROW(vm.load(program_of({})), ProgramError);
     vm.run();
     BOOST_TEST(out.str() == "fine\nfine\n");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 12: the program model's limits (program.hpp), for Programs built in memory (the assembler and the
+// bytecode decoder refuse such counts where they read them). These used to verify (a count of 2^32-1 was an
+// arity of -1 to the height arithmetic, and the call then wrote outside the stack) or to overflow it (2^31).
+BOOST_AUTO_TEST_SUITE(limits)
+
+BOOST_AUTO_TEST_CASE(counts_past_the_limits_are_rejected_without_wrapping) {
+    for (const std::uint32_t count : {std::uint32_t{4294967295u}, std::uint32_t{2147483648u}, kMaxLocals + 1}) {
+        Program p = program_of({main_function({{Op::call, 0}, {Op::ret, 0}}),
+                                function("f", count, count, {{Op::load, 0}, {Op::ret, 0}})});
+        p.call_targets = {"f"};
+        const auto errors = load_errors(std::move(p));
+        BOOST_TEST_REQUIRE(errors.size() == 2u, "count " << count);
+        BOOST_TEST(errors[0].message ==
+                   fmt::format("function 'main' offset 0: stack underflow: 'call' pops {} but the stack holds 0", count));
+        BOOST_TEST(errors[1].message ==
+                   fmt::format("function 'f' offset 0: has {} locals; at most 65535 are allowed", count));
+        BOOST_TEST(only_message(load_errors(program_of({main_function({{Op::halt, 0}}, count)}))) ==
+                   fmt::format("function 'main' offset 0: has {} locals; at most 65535 are allowed", count));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_stack_deeper_than_the_limit_is_rejected) {
+    std::vector<Instruction> code(kMaxStack, Instruction{Op::push, 0});
+    code.push_back({Op::ret, 0});
+    Program p = program_of({main_function(code, kMaxLocals)});
+    p.constants = {std::int64_t{1}};
+    Vm<> vm;
+    vm.load(p);  // the largest frame: kMaxLocals + kMaxStack slots
+    BOOST_TEST(vm.program().functions[0].max_stack == kMaxStack);
+    BOOST_TEST(vm.linked().functions()[0].frame_slots == kMaxLocals + kMaxStack);
+    BOOST_TEST(vm.run().as.i == 1);
+    p.functions[0].code.insert(p.functions[0].code.begin(), Instruction{Op::push, 0});
+    BOOST_TEST(only_message(load_errors(p)) ==
+               "function 'main' offset 65535: the stack grows past 65535 values, the most a function may use");
+}
+
+BOOST_AUTO_TEST_CASE(a_native_of_negative_arity_is_rejected) {
+    Program p = test::assemble_recorded(".func main 0 0\n    call clock\n    ret\n.end\n");
+    const ProgramError e = test::thrown_by<ProgramError>(
+        [&] { verify(p, [](std::string_view) -> std::optional<int> { return -1; }); });
+    BOOST_TEST(only_message(e.diagnostics()) == "function 'main' offset 0: call to native 'clock' of negative arity -1");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -27,7 +27,6 @@
 namespace opscope {
 namespace {
 
-constexpr auto kInt32Max = static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max());
 constexpr auto kUint32Max = static_cast<std::uint64_t>(std::numeric_limits<std::uint32_t>::max());
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -413,10 +412,10 @@ void Assembler::instruction(Tokens tokens) {
     }
 
     Function& function = open_->function;
-    if (function.code.size() >= kInt32Max) {
-        error(head.column, fmt::format("too many instructions in function '{}'", function.name));
-        return;
-    }
+    // Reported once, at the first instruction past the limit; the rest are kept but never returned.
+    if (function.code.size() == kMaxFunctionSize)
+        error(head.column, fmt::format("too many instructions in function '{}' (at most {})", function.name,
+                                       kMaxFunctionSize));
     if (label) open_->label_uses.push_back({function.code.size(), std::move(*label), line_number_, tokens[1].column, line_text_});
     function.code.push_back({*op, value});
     function.positions.push_back({line_number_, head.column});
@@ -431,7 +430,7 @@ std::optional<std::int32_t> Assembler::operand(const OpInfo& op, const Token& to
         return std::nullopt;
     case OperandKind::local: {
         std::string message;
-        if (const auto slot = parse_count(token, kInt32Max, "local slot", message))
+        if (const auto slot = parse_count(token, kMaxLocals - 1, "local slot", message))
             return static_cast<std::int32_t>(*slot);
         error(token.column, std::move(message));
         return std::nullopt;
@@ -553,12 +552,12 @@ void Assembler::begin_function(Tokens tokens) {
     }
     open_->function.name = std::string(name.text);
     std::string message;
-    const auto nargs = parse_count(tokens[2], kUint32Max, "argument count", message);
+    const auto nargs = parse_count(tokens[2], kMaxLocals, "argument count", message);
     if (!nargs) {
         error(tokens[2].column, std::move(message));
         return;
     }
-    const auto nlocals = parse_count(tokens[3], kUint32Max, "local count", message);
+    const auto nlocals = parse_count(tokens[3], kMaxLocals, "local count", message);
     if (!nlocals) {
         error(tokens[3].column, std::move(message));
         return;
@@ -586,7 +585,7 @@ void Assembler::end_function() {
             open.function.code[use.instruction].operand = it->second.offset;
     }
     std::vector<Function>& functions = builder_.program().functions;
-    if (functions.size() >= kInt32Max) {
+    if (functions.size() >= kMaxTableSize) {
         error_at(open.line, open.column, open.source_line, "too many functions");
     } else {
         functions.push_back(std::move(open.function));

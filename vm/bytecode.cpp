@@ -12,7 +12,8 @@
 //                per instruction u8 op + i32 operand, u32 position count (0 or the instruction count),
 //                per position u32 line + u32 column
 // max_stack is not stored: the verifier recomputes it. Only user opcodes may appear. The decoder checks
-// every read and every count against the bytes left before allocating, and checks nothing semantic.
+// every read and every count against the bytes left before allocating, and each function's sizes against
+// the program model's limits (kMaxLocals, kMaxFunctionSize in program.hpp); it checks nothing else semantic.
 #include <opscope/errors.hpp>
 #include <opscope/program.hpp>
 
@@ -159,19 +160,34 @@ std::vector<std::string> read_names(Reader& in, std::string_view count_what, std
 Function read_function(Reader& in) {
     Function function;
     function.name = in.string("function name");
+    std::size_t at = in.offset();
     function.nargs = in.u32("argument count");
+    if (function.nargs > kMaxLocals)
+        in.fail_at(at, fmt::format("argument count {} of function '{}' is too large (at most {})", function.nargs,
+                                   function.name, kMaxLocals));
+    at = in.offset();
     function.nlocals = in.u32("local count");
+    if (function.nlocals > kMaxLocals)
+        in.fail_at(at, fmt::format("local count {} of function '{}' is too large (at most {})", function.nlocals,
+                                   function.name, kMaxLocals));
+    if (function.nlocals < function.nargs)
+        in.fail_at(at, fmt::format("local count {} of function '{}' is less than its argument count {}",
+                                   function.nlocals, function.name, function.nargs));
+    at = in.offset();
     const std::uint32_t instructions = in.count("instruction count", 5);
+    if (instructions > kMaxFunctionSize)
+        in.fail_at(at, fmt::format("instruction count {} of function '{}' is too large (at most {})", instructions,
+                                   function.name, kMaxFunctionSize));
     function.code.reserve(instructions);
     for (std::uint32_t i = 0; i < instructions; ++i) {
-        const std::size_t at = in.offset();
+        at = in.offset();
         const std::uint8_t op = in.u8("opcode");
         if (op >= kUserOpCount)
             in.fail_at(at, fmt::format("bad opcode {} in function '{}'", op, function.name));
         const auto operand = static_cast<std::int32_t>(in.u32("operand"));
         function.code.push_back({static_cast<Op>(op), operand});
     }
-    const std::size_t at = in.offset();
+    at = in.offset();
     const std::uint32_t positions = in.count("position count", 8);
     if (positions != 0 && positions != instructions)
         in.fail_at(at, fmt::format("position count {} in function '{}' is neither 0 nor its instruction count {}",

@@ -15,14 +15,17 @@
 #include <new>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 namespace opscope {
 
 Machine::Machine(Limits limits, LinkOptions link_options)
     : limits_(limits), out_(&std::cout), link_options_(link_options) {
+    heap_.set_limit(limits_.heap_bytes);  // from the start: a program's constants count against it as it loads
     heap_.set_roots([this](const Heap::RootVisitor& visit) {
         for (const Value* v = stack_.get(); v < sp_; ++v) visit(*v);
         for (const Value& v : constants_) visit(v);
+        for (const Value& v : loading_constants_) visit(v);
         for (const Value& v : globals_) visit(v);
     });
     register_native("clock", 0, [](Machine&, std::span<const Value>) {
@@ -54,30 +57,42 @@ void Machine::load(Program program) {
             if (n.name == name) return n.arity;
         return std::nullopt;
     });
-    linked_ = LinkedProgram{};
-    constants_.clear();
-    globals_.clear();
-    program_ = std::move(program);
-    for (const Constant& c : program_.constants) {
-        constants_.push_back(std::visit(
-            [this](const auto& k) -> Value {
-                using K = std::decay_t<decltype(k)>;
-                if constexpr (std::is_same_v<K, Nil>) return Value::nil();
-                else if constexpr (std::is_same_v<K, bool>) return Value::boolean(k);
-                else if constexpr (std::is_same_v<K, std::int64_t>) return Value::integer(k);
-                else if constexpr (std::is_same_v<K, double>) return Value::floating(k);
-                else return make_string(k);
-            },
-            c));
-    }
-    globals_.assign(program_.globals.size(), Value::undefined());
-    main_index_ = program_.find_function("main");
+    // The new program is built beside the loaded one and swapped in whole by moves that cannot throw, so a
+    // load that fails leaves the loaded program (if any) as it was, and its policy's tables still match it.
     const auto native_index = [this](std::string_view name) -> std::optional<std::int32_t> {
         for (std::size_t n = 0; n < natives_.size(); ++n)
             if (natives_[n].name == name) return static_cast<std::int32_t>(n);
         return std::nullopt;
     };
-    linked_ = link(program_, native_index, link_options_);
+    LinkedProgram linked;
+    std::vector<Value> globals;
+    try {
+        linked = link(program, native_index, link_options_);  // refers to `program`'s functions, which move with it
+        globals.assign(program.globals.size(), Value::undefined());
+        loading_constants_.reserve(program.constants.size());  // a root while it fills: creating one may collect
+        for (const Constant& c : program.constants) {
+            loading_constants_.push_back(std::visit(
+                [this](const auto& k) -> Value {
+                    using K = std::decay_t<decltype(k)>;
+                    if constexpr (std::is_same_v<K, Nil>) return Value::nil();
+                    else if constexpr (std::is_same_v<K, bool>) return Value::boolean(k);
+                    else if constexpr (std::is_same_v<K, std::int64_t>) return Value::integer(k);
+                    else if constexpr (std::is_same_v<K, double>) return Value::floating(k);
+                    else return make_string(k);
+                },
+                c));
+        }
+    } catch (const std::exception& e) {
+        loading_constants_.clear();
+        const bool out_of_memory = dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
+        throw RuntimeError(fmt::format("cannot load the program: {}", out_of_memory ? "out of memory" : e.what()), {});
+    }
+    main_index_ = program.find_function("main");
+    program_ = std::move(program);
+    linked_ = std::move(linked);
+    constants_.swap(loading_constants_);
+    loading_constants_.clear();
+    globals_ = std::move(globals);
 }
 
 std::size_t Machine::depth_reached() const {
@@ -97,7 +112,10 @@ std::span<const Frame> Machine::live_frames() const {
     return {frames_.get(), static_cast<std::size_t>(frame_ - frames_.get()) + 1};
 }
 
-void Machine::set_limits(const Limits& limits) { limits_ = limits; }
+void Machine::set_limits(const Limits& limits) {
+    limits_ = limits;
+    heap_.set_limit(limits_.heap_bytes);
+}
 
 void Machine::set_global(std::string_view name, Value value) {
     for (std::size_t k = 0; k < program_.globals.size(); ++k)
@@ -115,17 +133,41 @@ std::optional<Value> Machine::global(std::string_view name) const {
 }
 
 void Machine::allocate_stacks() {
-    if (allocated_stack_slots_ != limits_.stack_slots || !stack_) {
-        stack_.reset(new Value[limits_.stack_slots]);
+    // Both are allocated before either is replaced, so a failure leaves the machine as it was; it is a
+    // RuntimeError (limits too large for this host), never a bad_alloc escaping run().
+    const std::uint32_t frames = std::max<std::uint32_t>(limits_.max_call_depth, 1);
+    const bool new_stack = allocated_stack_slots_ != limits_.stack_slots || !stack_;
+    const bool new_frames = allocated_frames_ != frames || !frames_;
+    std::unique_ptr<Value[]> stack;
+    if (new_stack) {
+        // Slack past stack_end_ for the largest frame the verifier allows: a call computes base + frame_slots
+        // before comparing it with stack_end_, and the slack keeps that pointer inside the allocation. It is
+        // never written, so (Value being trivially constructible) its pages are never touched.
+        constexpr std::size_t kSlack = std::size_t{kMaxLocals} + kMaxStack;
+        static_assert(std::is_trivially_default_constructible_v<Value>, "the slack must cost no writes");
+        stack.reset(new (std::nothrow) Value[std::size_t{limits_.stack_slots} + kSlack]);
+        if (!stack)
+            throw RuntimeError(fmt::format("out of memory: cannot allocate a stack of {} slots ({} bytes)",
+                                           limits_.stack_slots, std::uint64_t{limits_.stack_slots} * sizeof(Value)),
+                               {});
+    }
+    std::unique_ptr<Frame[], FreeFrames> frame_stack;
+    if (new_frames) {
+        // Null functions (see depth_reached()), from calloc: fresh pages arrive zeroed, so the 100,000 frames
+        // of the default limit cost nothing until calls reach them (value-initialising them took ~1 ms a run).
+        frame_stack.reset(static_cast<Frame*>(std::calloc(frames, sizeof(Frame))));
+        if (!frame_stack)
+            throw RuntimeError(fmt::format("out of memory: cannot allocate {} call frames ({} bytes)", frames,
+                                           std::uint64_t{frames} * sizeof(Frame)),
+                               {});
+    }
+    if (new_stack) {
+        stack_ = std::move(stack);
         stack_end_ = stack_.get() + limits_.stack_slots;
         allocated_stack_slots_ = limits_.stack_slots;
     }
-    const std::uint32_t frames = std::max<std::uint32_t>(limits_.max_call_depth, 1);
-    if (allocated_frames_ != frames || !frames_) {
-        // Null functions (see depth_reached()), from calloc: fresh pages arrive zeroed, so the 100,000 frames
-        // of the default limit cost nothing until calls reach them (value-initialising them took ~1 ms a run).
-        frames_.reset(static_cast<Frame*>(std::calloc(frames, sizeof(Frame))));
-        if (!frames_) throw std::bad_alloc();
+    if (new_frames) {
+        frames_ = std::move(frame_stack);
         frames_end_ = frames_.get() + frames;
         allocated_frames_ = frames;
     }

@@ -30,12 +30,12 @@ bool same_constant(const Constant& a, const Constant& b) {
     return a == b;
 }
 
-// Index of `value` in `table`, appending it first if absent. Operands are int32, so tables stop there.
+// Index of `value` in `table`, appending it first if absent. Operands are int32, so tables stop at kMaxTableSize.
 template <class T, class Equal>
 std::int32_t intern(std::vector<T>& table, const T& value, Equal equal, const Program& program, const char* what) {
     for (std::size_t i = 0; i < table.size(); ++i)
         if (equal(table[i], value)) return static_cast<std::int32_t>(i);
-    if (table.size() >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+    if (table.size() >= kMaxTableSize)
         throw ProgramError({Diagnostic{program.source_file, 0, 0, std::string("too many ") + what, {}}});
     table.push_back(value);
     return static_cast<std::int32_t>(table.size() - 1);

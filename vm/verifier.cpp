@@ -1,16 +1,19 @@
-// The verifier: one abstract interpretation of stack heights per function, plus operand range checks.
-// What it proves lets the interpreter run without per-instruction checks (see interpreter.hpp).
+// The verifier: one abstract interpretation of stack heights per function, plus operand range checks and
+// the program model's size limits (program.hpp). What it proves lets the interpreter run without
+// per-instruction checks (see interpreter.hpp). Nothing here can wrap: counts are checked against their
+// limits before any sum, and stack heights are 64-bit and capped at kMaxStack as they are computed.
 #include <opscope/verifier.hpp>
 #include <opscope/errors.hpp>
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <set>
 
 namespace opscope {
 namespace {
-
-constexpr std::size_t kMaxFunctionSize = (1u << 23) - 1;  // Instr::run_cost is 23 bits
 
 class FunctionVerifier {
 public:
@@ -22,6 +25,8 @@ public:
         if (function_.nlocals < function_.nargs)
             return fail(0, fmt::format("has {} locals but {} arguments (locals include the arguments)",
                                        function_.nlocals, function_.nargs));
+        if (function_.nlocals > kMaxLocals)
+            return fail(0, fmt::format("has {} locals; at most {} are allowed", function_.nlocals, kMaxLocals));
         if (function_.code.empty()) return fail(0, "has no instructions: execution falls off the end");
         if (function_.code.size() > kMaxFunctionSize)
             return fail(0, fmt::format("has {} instructions; at most {} are allowed", function_.code.size(),
@@ -41,13 +46,14 @@ private:
                                      {}});
     }
 
-    // Pops of the instruction at `offset` (the callee's arity for `call`).
-    int pops(std::size_t offset) const {
+    // Pops of the instruction at `offset` (the callee's arity for `call`; the callee itself may be invalid,
+    // so its count is taken as it is, widened, not trusted to be in range).
+    std::int64_t pops(std::size_t offset) const {
         const Instruction& in = function_.code[offset];
         if (in.op != Op::call) return info(in.op).pops;
         const std::string& name = program_.call_targets[static_cast<std::size_t>(in.operand)];
         if (const int index = program_.find_function(name); index >= 0)
-            return static_cast<int>(program_.functions[static_cast<std::size_t>(index)].nargs);
+            return program_.functions[static_cast<std::size_t>(index)].nargs;
         return native_arity_ ? native_arity_(name).value_or(0) : 0;
     }
 
@@ -89,7 +95,11 @@ private:
             if (!in_range(program_.call_targets.size(), "call target index")) return false;
             const std::string& name = program_.call_targets[static_cast<std::size_t>(operand)];
             if (program_.find_function(name) >= 0) return true;
-            if (native_arity_ && native_arity_(name)) return true;
+            if (const std::optional<int> arity = native_arity_ ? native_arity_(name) : std::nullopt) {
+                if (*arity >= 0) return true;
+                fail(offset, fmt::format("call to native '{}' of negative arity {}", name, *arity));
+                return false;
+            }
             fail(offset, fmt::format("call to unknown function '{}'", name));
             return false;
         }
@@ -99,11 +109,11 @@ private:
 
     void check_stack() {
         const std::size_t size = function_.code.size();
-        std::vector<int> height(size, -1);
+        std::vector<std::int64_t> height(size, -1);
         std::vector<std::size_t> work{0};
         height[0] = 0;
-        int max_height = 0;
-        const auto reach = [&](std::size_t from, std::size_t to, int h) {
+        std::int64_t max_height = 0;
+        const auto reach = [&](std::size_t from, std::size_t to, std::int64_t h) {
             if (to >= size) {
                 fail(from, "execution can fall off the end of the function");
                 return false;
@@ -122,12 +132,15 @@ private:
             const std::size_t offset = work.back();
             work.pop_back();
             const Instruction& in = function_.code[offset];
-            const int h = height[offset];
-            const int n = pops(offset);
+            const std::int64_t h = height[offset];  // in 0..kMaxStack
+            const std::int64_t n = pops(offset);     // in 0..UINT32_MAX
             if (h < n)
                 return fail(offset, fmt::format("stack underflow: '{}' pops {} but the stack holds {}",
                                                 mnemonic(in.op), n, h));
-            const int after = h - n + info(in.op).pushes;
+            const std::int64_t after = h - n + info(in.op).pushes;
+            if (after > kMaxStack)
+                return fail(offset, fmt::format("the stack grows past {} values, the most a function may use",
+                                                kMaxStack));
             max_height = std::max(max_height, after);
             if (is_jump(in.op) && !reach(offset, static_cast<std::size_t>(in.operand), after)) return;
             if (!ends_flow(in.op) && !reach(offset, offset + 1, after)) return;
@@ -157,7 +170,23 @@ void verify(Program& program, const NativeArity& native_arity) {
                           fmt::format("'main' must take 0 arguments, not {}",
                                       program.functions[static_cast<std::size_t>(main)].nargs),
                           {}});
-    for (Function& f : program.functions) FunctionVerifier(program, f, native_arity, errors).run();
+    // Table and program sizes first: the functions' checks index the tables, so they run only within limits.
+    const std::size_t errors_before = errors.size();
+    const auto at_most = [&](std::uint64_t size, std::uint64_t limit, std::string_view what) {
+        if (size > limit)
+            errors.push_back({program.source_file, 0, 0,
+                              fmt::format("the program has {} {}; at most {} are allowed", size, what, limit), {}});
+    };
+    at_most(program.constants.size(), kMaxTableSize, "constants");
+    at_most(program.globals.size(), kMaxTableSize, "globals");
+    at_most(program.call_targets.size(), kMaxTableSize, "call targets");
+    at_most(program.functions.size(), kMaxTableSize, "functions");
+    std::uint64_t total = 0;
+    for (const Function& f : program.functions) total += f.code.size();
+    at_most(total, kMaxProgramSize, "instructions");
+    const bool too_large = errors.size() != errors_before;
+    if (!too_large)
+        for (Function& f : program.functions) FunctionVerifier(program, f, native_arity, errors).run();
     if (!errors.empty()) throw ProgramError(std::move(errors));
 }
 

@@ -64,7 +64,9 @@ public:
           profiler_(std::move(profiler)) {}
 
     // Verifies (throws ProgramError) and links the program, and resets globals; then the policy sizes its
-    // tables for it (on_load), starting its profile afresh. Natives must be registered before.
+    // tables for it (on_load), starting its profile afresh. Natives must be registered before. A program whose
+    // constants cannot be created (heap limit, out of memory) throws RuntimeError. After either error the
+    // previously loaded program (if any) stays loaded, unchanged, and on_load is not called.
     void load(Program program) {
         Machine::load(std::move(program));
         OPSCOPE_HOOK(load, on_load(*this));

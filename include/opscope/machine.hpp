@@ -116,8 +116,12 @@ public:
     void forget_depth_reached() const;  // const: the slots it clears hold nothing live
 
 protected:
-    // Verifies (throws ProgramError) and links the program; resets globals. Called by Vm<P>::load, which
-    // then tells the policy (hooks::load), so no program reaches a VM without its policy knowing.
+    // Verifies (throws ProgramError) and links the program, creates its constants on the heap, and resets
+    // globals. Creating the constants can fail (the heap limit, out of memory): that throws RuntimeError (empty
+    // backtrace). Either way a load that throws leaves the loaded program, if any, loaded and unchanged; the
+    // new program's constants are created while the old program's heap data is still live, so both count
+    // against the heap limit then. Called by Vm<P>::load, which then tells the policy (hooks::load), so no
+    // program reaches a VM without its policy knowing.
     void load(Program program);
 
     // --- run lifecycle (called by Vm<P>::run) ---
@@ -143,12 +147,13 @@ protected:
     Program program_;
     LinkedProgram linked_;  // refers to program_'s functions
     std::vector<Value> constants_;
+    std::vector<Value> loading_constants_;  // a program's constants while load() creates them (a heap root)
     std::vector<Value> globals_;
     std::vector<Native> natives_;
     std::int32_t main_index_ = -1;
 
     std::unique_ptr<Value[]> stack_;
-    Value* stack_end_ = nullptr;
+    Value* stack_end_ = nullptr;  // stack_ + stack_slots; the allocation has a frame's worth of slack past it
     struct FreeFrames {
         void operator()(Frame* frames) const { std::free(frames); }
     };

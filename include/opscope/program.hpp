@@ -14,6 +14,16 @@
 
 namespace opscope {
 
+// The sizes a Program may have. The assembler and the bytecode decoder refuse larger ones where they read
+// them (file:line:col, byte offset), and the verifier proves them again for Programs built in memory, so the
+// sums the linker and interpreter make from them (a frame's nlocals + max_stack, instruction ids) stay far
+// from wrapping 32 bits.
+inline constexpr std::uint32_t kMaxLocals = 65535;                 // per function, arguments included
+inline constexpr std::uint32_t kMaxStack = 65535;                  // operand values per function (max_stack)
+inline constexpr std::uint32_t kMaxFunctionSize = (1u << 23) - 1;  // instructions (Instr::run_cost is 23 bits)
+inline constexpr std::uint32_t kMaxProgramSize = (1u << 31) - 1;   // instructions in all functions together
+inline constexpr std::uint32_t kMaxTableSize = (1u << 31) - 1;     // constants, globals, call targets, functions
+
 struct Instruction {
     Op op = Op::halt;
     std::int32_t operand = 0;
@@ -35,10 +45,10 @@ using Constant = std::variant<Nil, bool, std::int64_t, double, std::string>;
 struct Function {
     std::string name;
     std::uint32_t nargs = 0;
-    std::uint32_t nlocals = 0;  // >= nargs; arguments are locals 0..nargs-1
+    std::uint32_t nlocals = 0;  // >= nargs, <= kMaxLocals; arguments are locals 0..nargs-1
     std::vector<Instruction> code;
     std::vector<SourcePos> positions;  // empty, or one per instruction
-    std::uint32_t max_stack = 0;       // computed by the verifier
+    std::uint32_t max_stack = 0;       // computed by the verifier (<= kMaxStack)
 
     SourcePos position(std::size_t offset) const { return offset < positions.size() ? positions[offset] : SourcePos{}; }
     friend bool operator==(const Function&, const Function&) = default;

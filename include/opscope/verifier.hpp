@@ -13,7 +13,8 @@ namespace opscope {
 using NativeArity = std::function<std::optional<int>(std::string_view name)>;
 
 // Rejects (ProgramError naming function + offset + source line): a missing or non-zero-arity `main`;
-// functions with nlocals < nargs or duplicate names; operands outside their table; jumps outside the
+// sizes past the limits in program.hpp (locals, stack height, instructions, tables); natives of negative
+// arity; functions with nlocals < nargs or duplicate names; operands outside their table; jumps outside the
 // function; local slots out of range; calls to unknown functions; stack heights that go negative or differ
 // between paths into one instruction; code that can fall off the end. Sets each Function::max_stack.
 void verify(Program& program, const NativeArity& native_arity);

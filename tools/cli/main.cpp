@@ -22,20 +22,29 @@ namespace {
 
 enum ExitCode : int { ok = 0, runtime_error = 1, usage_error = 2, bad_program = 3, io_error = 4 };
 
+// The largest --max-depth and --stack-slots (also in README): 2^24 frames (384 MiB of frames) and 2^28
+// slots (4 GiB of values). Larger values are usage errors; within them, stacks the host cannot allocate are
+// a runtime error (exit 1).
+constexpr std::uint64_t kMaxDepthOption = std::uint64_t{1} << 24;
+constexpr std::uint64_t kMaxStackSlotsOption = std::uint64_t{1} << 28;
+
 struct LimitOptions {
     std::uint64_t fuel = 0;
-    std::uint32_t max_call_depth = opscope::Limits{}.max_call_depth;
-    std::uint32_t stack_slots = opscope::Limits{}.stack_slots;
+    std::uint64_t max_call_depth = opscope::Limits{}.max_call_depth;  // 64 bits, so a huge value is refused, not cut
+    std::uint64_t stack_slots = opscope::Limits{}.stack_slots;
     std::uint64_t heap_bytes = 0;
 
     void add_to(CLI::App& command) {
         command.add_option("--fuel", fuel, "Stop with an error after this many instructions (0 = unlimited)");
         command.add_option("--max-depth", max_call_depth, "Maximum call depth, counting main")
-            ->check(CLI::PositiveNumber);
-        command.add_option("--stack-slots", stack_slots, "Value-stack size in slots")->check(CLI::PositiveNumber);
+            ->check(CLI::Range(std::uint64_t{1}, kMaxDepthOption));
+        command.add_option("--stack-slots", stack_slots, "Value-stack size in slots")
+            ->check(CLI::Range(std::uint64_t{1}, kMaxStackSlotsOption));
         command.add_option("--heap-bytes", heap_bytes, "Maximum live heap bytes (0 = unlimited)");
     }
-    opscope::Limits limits() const { return {fuel, max_call_depth, stack_slots, heap_bytes}; }
+    opscope::Limits limits() const {
+        return {fuel, static_cast<std::uint32_t>(max_call_depth), static_cast<std::uint32_t>(stack_slots), heap_bytes};
+    }
 };
 
 void write_file(const std::string& path, std::string_view bytes) {
@@ -240,6 +249,10 @@ int main(int argc, char** argv) {
         std::cout.flush();
         std::cerr << e.what() << '\n';
         return bad_program;
+    } catch (const opscope::RuntimeError& e) {  // load() out of memory (run()'s errors are caught there)
+        std::cout.flush();
+        std::cerr << e.format() << '\n';
+        return runtime_error;
     } catch (const opscope::InputError& e) {
         std::cerr << "opscope: error: " << e.what() << '\n';
         return io_error;
