@@ -30,7 +30,9 @@ for target in "${targets[@]}"; do
   cp tests/fuzz/corpus/"$target"/* "$work/corpus/"
   seeds=$(ls "$work/corpus" | wc -l)
   dict=()
-  [ -f tests/fuzz/"$target".dict ] && dict=(-dict=tests/fuzz/"$target".dict)
+  # fuzz_run reads .opasm text (or .opc bytes): it shares the assembler's dictionary.
+  dict_name=$target; [ "$target" = fuzz_run ] && dict_name=fuzz_assembler
+  [ -f tests/fuzz/"$dict_name".dict ] && dict=(-dict=tests/fuzz/"$dict_name".dict)
   echo "== $target: ${seconds}s on $seeds seeds"
   status=0
   "$build/tests/fuzz/$target" "$work/corpus" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
