@@ -37,9 +37,9 @@ for target in "${targets[@]}"; do
   status=0
   "$build/tests/fuzz/$target" "$work/corpus" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" >"$work/log" 2>&1 || status=$?
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' "$work/log" | tail -1)
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1 || true)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -1 || true)
+  cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' "$work/log" | tail -1 || true)
   echo "$target: ${runs:-?} executions, ${rate:-?} exec/s, ${cov:-no coverage line}"
   artifacts=$(find "$work/artifacts" -type f)
   if [ "$status" != 0 ] || [ -n "$artifacts" ]; then
