@@ -5,6 +5,7 @@
 
 #include <opscope/opscope.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +29,23 @@ inline std::optional<int> builtin_native_arity(std::string_view name) {
     if (name == "clock") return 0;
     if (name == "sqrt") return 1;
     return std::nullopt;
+}
+
+// Program equality where a NaN constant equals any NaN: Program's == follows double's (NaN != NaN, so a program
+// with a NaN constant is not even equal to itself), and the disassembler writes every NaN as `nan`.
+inline bool same_program(const Program& a, const Program& b) {
+    if (a.constants.size() != b.constants.size()) return false;
+    for (std::size_t i = 0; i < a.constants.size(); ++i) {
+        const double* x = std::get_if<double>(&a.constants[i]);
+        const double* y = std::get_if<double>(&b.constants[i]);
+        const bool both_nan = x && y && std::isnan(*x) && std::isnan(*y);
+        if (!both_nan && !(a.constants[i] == b.constants[i])) return false;
+    }
+    Program a_rest = a;
+    Program b_rest = b;
+    a_rest.constants.clear();
+    b_rest.constants.clear();
+    return a_rest == b_rest;
 }
 
 // KNOWN-BUG FILTER skip_huge_function_counts (remove once the verifier bounds nargs and nlocals; reproducers:
