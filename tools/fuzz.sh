@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Fuzzes every entry point for a fixed time: tools/fuzz.sh [SECONDS_PER_TARGET] (default 30).
+#   1. configures and builds build-fuzz/ (clang++, RelWithDebInfo, OPSCOPE_BUILD_FUZZERS: the library with
+#      -fsanitize=fuzzer-no-link,address,undefined, the targets in tests/fuzz/ with -fsanitize=fuzzer,...);
+#   2. runs each target on a copy of its committed corpus (tests/fuzz/corpus/TARGET/) with its dictionary,
+#      -max_total_time=SECONDS -timeout=10 -rss_limit_mb=2048, and prints executions, exec/s and coverage;
+#   3. exits 1 if any target crashed, hit a sanitizer report, a timeout or the memory limit, after printing
+#      the report, each reproducer's path, a hex dump and its base64 (decode with `base64 -d > repro`).
+# Environment: FUZZ_TARGETS="fuzz_run ..." runs only those; FUZZ_JOBS build jobs (default 2);
+# FUZZ_BUILD_DIR (default build-fuzz). Logs, grown corpora and reproducers stay in BUILD_DIR/fuzz-work/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+build=${FUZZ_BUILD_DIR:-build-fuzz}
+targets=(${FUZZ_TARGETS:-fuzz_assembler fuzz_compiler fuzz_bytecode fuzz_run fuzz_profile_json})
+
+echo "== build ($build: clang++, libFuzzer + ASan + UBSan)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+  -DOPSCOPE_BUILD_FUZZERS=ON -DOPSCOPE_BUILD_TESTS=OFF -DOPSCOPE_BUILD_CLI=OFF -DOPSCOPE_BUILD_EXAMPLES=OFF \
+  -DOPSCOPE_INSTALL=OFF -DOPSCOPE_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "${targets[@]}"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+failed=()
+for target in "${targets[@]}"; do
+  work=$build/fuzz-work/$target
+  rm -rf "$work"
+  mkdir -p "$work/corpus" "$work/artifacts"
+  cp tests/fuzz/corpus/"$target"/* "$work/corpus/"
+  seeds=$(ls "$work/corpus" | wc -l)
+  dict=()
+  # fuzz_run reads .opasm text (or .opc bytes): it shares the assembler's dictionary.
+  dict_name=$target; [ "$target" = fuzz_run ] && dict_name=fuzz_assembler
+  [ -f tests/fuzz/"$dict_name".dict ] && dict=(-dict=tests/fuzz/"$dict_name".dict)
+  echo "== $target: ${seconds}s on $seeds seeds"
+  status=0
+  "$build/tests/fuzz/$target" "$work/corpus" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" >"$work/log" 2>&1 || status=$?
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1 || true)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -1 || true)
+  cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' "$work/log" | tail -1 || true)
+  echo "$target: ${runs:-?} executions, ${rate:-?} exec/s, ${cov:-no coverage line}"
+  artifacts=$(find "$work/artifacts" -type f)
+  if [ "$status" != 0 ] || [ -n "$artifacts" ]; then
+    failed+=("$target")
+    echo "!! $target FAILED (exit $status); log: $work/log"
+    # The report: from the first sanitizer/libFuzzer/opscope error line to the end.
+    awk '/^==[0-9]+==ERROR|runtime error:|==opscope fuzz finding|ALARM: working on the last Unit|out-of-memory|deadly signal/ {p=1} p' \
+      "$work/log" | head -80
+    for artifact in $artifacts; do
+      echo "-- reproducer: $artifact ($(wc -c <"$artifact") bytes)"
+      od -A x -t x1z "$artifact" | head -20
+      echo "-- base64: $(base64 -w0 "$artifact")"
+      echo "-- rerun: $build/tests/fuzz/$target $artifact"
+    done
+  fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzzing FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "fuzzing: ${#targets[@]} targets, ${seconds}s each, no crash, timeout, leak or sanitizer report"
