@@ -48,16 +48,6 @@ inline bool same_program(const Program& a, const Program& b) {
     return a_rest == b_rest;
 }
 
-// KNOWN-BUG FILTER skip_huge_function_counts (remove once the verifier bounds nargs and nlocals; reproducers:
-// findings/fuzz_assembler/call_nargs_over_int_max.opasm, findings/fuzz_bytecode/call_nargs_over_int_max.bin,
-// findings/fuzz_run/huge_nlocals_main.opasm): a function's u32 nargs or nlocals above INT_MAX overflows the
-// verifier's int stack heights (UBSan), and a huge nlocals overruns the value stack in begin_run (ASan).
-// The targets skip verifying and running programs with a count above 65535.
-inline bool skip_huge_function_counts(const Program& program) {
-    for (const Function& f : program.functions)
-        if (f.nargs > 65535 || f.nlocals > 65535) return true;
-    return false;
-}
 
 // A property the target checks does not hold: print what and why, then abort (libFuzzer saves the input).
 [[noreturn]] inline void finding(const char* property, const std::string& detail = {}) {
