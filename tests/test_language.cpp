@@ -772,6 +772,64 @@ BOOST_AUTO_TEST_CASE(pathological_nesting_is_an_error_not_a_crash) {
     BOOST_TEST(output_of(sum_of_300 + ");") == "300\n");
 }
 
+BOOST_AUTO_TEST_CASE(an_else_if_chain_of_any_length_compiles) {
+    // 100,000 clauses (about 2 MB of source): the parser reads an `else if` chain with a loop and the tree
+    // holds it as one node, so neither parsing, code generation nor destroying the tree recurses per clause
+    // (each used to, and overflowed the stack).
+    constexpr int kClauses = 100000;
+    std::string chain = "let x = " + std::to_string(kClauses - 1) + ";\n";
+    for (int i = 0; i < kClauses; ++i) chain += fmt::format("if (x == {}) {{ print({}); }} else ", i, i);
+    chain += "{ print(-1); }\n";
+    BOOST_TEST(output_of(chain) == std::to_string(kClauses - 1) + "\n");
+    std::string empty_chain;  // the shape of the report: `if(1){}else if(1){}...`
+    for (int i = 0; i < kClauses; ++i) empty_chain += i ? "else if(1){}" : "if(1){}";
+    BOOST_TEST(output_of(empty_chain + "print(1);") == "1\n");
+}
+
+BOOST_AUTO_TEST_CASE(an_else_if_chain_compiles_as_nested_ifs_do) {
+    // One node for the chain, the same code as an `if` nested in each `else` block.
+    const std::string chain = "let x = 2;\nif (x == 1) { print(1); } else if (x == 2) { print(2); } else { print(3); }\n"
+                              "if (x == 3) { print(4); } else if (x == 4) { print(5); }\n";
+    const std::string nested = "let x = 2;\nif (x == 1) { print(1); } else { if (x == 2) { print(2); } else { print(3); } }\n"
+                               "if (x == 3) { print(4); } else { if (x == 4) { print(5); } }\n";
+    BOOST_TEST(output_of(chain) == "2\n");
+    BOOST_TEST(code_of(compile(chain), "main") == code_of(compile(nested), "main"), disassemble(compile(chain)));
+}
+
+BOOST_AUTO_TEST_CASE(nesting_past_the_limit_is_a_compile_error_at_the_place) {
+    const auto first_error = [](const std::string& source) {
+        const ProgramError error = test::thrown_by<ProgramError>([&] { compile(source); });
+        BOOST_TEST_REQUIRE(!error.diagnostics().empty());
+        return error.diagnostics().front().format();
+    };
+    const auto repeated = [](std::string_view text, int times) {
+        std::string out;
+        for (int i = 0; i < times; ++i) out += text;
+        return out;
+    };
+    // 200 levels compile; 201 do not, and the error is where the 201st level opens (the statement's expression
+    // and the call's argument are two).
+    BOOST_TEST(output_of("print(" + repeated("(", 198) + "7" + repeated(")", 198) + ");") == "7\n");  // 200 with the statement and the call
+    BOOST_TEST(first_error("print(" + repeated("(", 5000) + "1" + repeated(")", 5000) + ");")
+                   .starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error("print(" + repeated("-(", 5000) + "1" + repeated(")", 5000) + ");")
+                   .starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error("print(" + repeated("-", 5000) + "x);").starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error("print(" + repeated("!", 5000) + "true);").starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error(repeated("{", 5000) + repeated("}", 5000)).starts_with("t.ops:1:201: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error(repeated("if (1) {", 5000) + repeated("}", 5000))
+                   .starts_with("t.ops:1:1605: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error("let a = array(1);\na[0] = 0;\nprint(" + repeated("a[", 5000) + "0" + repeated("]", 5000) + ");")
+                   .starts_with("t.ops:3:405: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error("fn f(x) { return x; }\nprint(" + repeated("f(", 5000) + "0" + repeated(")", 5000) + ");")
+                   .starts_with("t.ops:2:405: error: nesting deeper than 200\n"));
+    // A chain of binary operators is read by a loop, but its tree is as deep as it is long: past 1000 levels
+    // it is an error, at the operator that goes past.
+    BOOST_TEST(first_error("print(1" + repeated(" + 1", 5000) + ");")
+                   .starts_with("t.ops:1:4005: error: expression deeper than 1000"));
+    BOOST_TEST(output_of("let s = 0" + repeated(" + 1", 999) + ";\nprint(s);") == "999\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // =========================================================================================================

@@ -70,10 +70,16 @@ struct BlockStmt {
     std::vector<StmtPtr> statements;
     SourcePos close;  // the closing brace
 };
-struct IfStmt {
+// `if (c) {...} else if (c) {...} ... else {...}`: the chain is one node, so that a long chain is walked (and
+// destroyed) by a loop, not by recursion.
+struct IfClause {
+    SourcePos pos;      // its `if`
     ExprPtr condition;
-    StmtPtr then_branch;  // a block
-    StmtPtr else_branch;  // null, a block or another if
+    StmtPtr body;       // a block
+};
+struct IfStmt {
+    std::vector<IfClause> clauses;  // the `if` and each `else if`, in order; never empty
+    StmtPtr else_branch;            // null or a block
 };
 struct WhileStmt {
     ExprPtr condition;
