@@ -764,26 +764,26 @@ BOOST_AUTO_TEST_CASE(diagnostics_carry_file_source_line_and_caret) {
 BOOST_AUTO_TEST_CASE(pathological_nesting_is_an_error_not_a_crash) {
     const std::string deep_parens = std::string(5000, '(') + "1" + std::string(5000, ')');
     BOOST_TEST(errors_of("print(" + deep_parens + ");").size() == 1u);
-    std::string long_sum = "print(1";
-    for (int i = 0; i < 5000; ++i) long_sum += " + 1";
-    BOOST_TEST(errors_of(long_sum + ");") .size() == 1u);
+    std::string long_conjunction = "print(1";
+    for (int i = 0; i < 5000; ++i) long_conjunction += " && 1";
+    BOOST_TEST(errors_of(long_conjunction + ");").size() == 1u);
     std::string sum_of_300 = "print(0";
     for (int i = 0; i < 300; ++i) sum_of_300 += " + 1";
     BOOST_TEST(output_of(sum_of_300 + ");") == "300\n");
 }
 
 BOOST_AUTO_TEST_CASE(an_else_if_chain_of_any_length_compiles) {
-    // 100,000 clauses (about 2 MB of source): the parser reads an `else if` chain with a loop and the tree
+    // 100,000 clauses (over 1 MB of source): the parser reads an `else if` chain with a loop and the tree
     // holds it as one node, so neither parsing, code generation nor destroying the tree recurses per clause
     // (each used to, and overflowed the stack).
     constexpr int kClauses = 100000;
-    std::string chain = "let x = " + std::to_string(kClauses - 1) + ";\n";
-    for (int i = 0; i < kClauses; ++i) chain += fmt::format("if (x == {}) {{ print({}); }} else ", i, i);
-    chain += "{ print(-1); }\n";
-    BOOST_TEST(output_of(chain) == std::to_string(kClauses - 1) + "\n");
     std::string empty_chain;  // the shape of the report: `if(1){}else if(1){}...`
     for (int i = 0; i < kClauses; ++i) empty_chain += i ? "else if(1){}" : "if(1){}";
     BOOST_TEST(output_of(empty_chain + "print(1);") == "1\n");
+    std::string chain = "let x = 0;\n";  // only the last clause is true
+    for (int i = 0; i < kClauses; ++i) chain += fmt::format("if (x == {}) {{ x = x; }} else ", i % 100 + 1);
+    chain += "{ print(x - 1); }\n";
+    BOOST_TEST(output_of(chain) == "-1\n");
 }
 
 BOOST_AUTO_TEST_CASE(an_else_if_chain_compiles_as_nested_ifs_do) {
@@ -823,11 +823,16 @@ BOOST_AUTO_TEST_CASE(nesting_past_the_limit_is_a_compile_error_at_the_place) {
                    .starts_with("t.ops:3:405: error: nesting deeper than 200\n"));
     BOOST_TEST(first_error("fn f(x) { return x; }\nprint(" + repeated("f(", 5000) + "0" + repeated(")", 5000) + ");")
                    .starts_with("t.ops:2:405: error: nesting deeper than 200\n"));
-    // A chain of binary operators is read by a loop, but its tree is as deep as it is long: past 1000 levels
-    // it is an error, at the operator that goes past.
-    BOOST_TEST(first_error("print(1" + repeated(" + 1", 5000) + ");")
-                   .starts_with("t.ops:1:4005: error: expression deeper than 1000"));
-    BOOST_TEST(output_of("let s = 0" + repeated(" + 1", 999) + ";\nprint(s);") == "999\n");
+    // A chain of arithmetic or comparison operators is read, compiled and destroyed by loops: any length.
+    BOOST_TEST(output_of("print(0" + repeated(" + 1", 100000) + ");") == "100000\n");
+    BOOST_TEST(output_of("print(0" + repeated(" - 1 * 2", 50000) + " < 1 == true);") == "true\n");
+    // `&&`, `||` and indexing recurse on the left too: past 1000 levels they are an error, at the operator
+    // that goes past.
+    BOOST_TEST(first_error("print(1" + repeated(" && 1", 5000) + ");")
+                   .starts_with("t.ops:1:5004: error: expression deeper than 1000"));
+    BOOST_TEST(first_error("let a = array(1);\na[0] = a;\nprint(a" + repeated("[0]", 5000) + ");")
+                   .starts_with("t.ops:3:3005: error: expression deeper than 1000"));
+    BOOST_TEST(output_of("print(1" + repeated(" || 1", 998) + ");") == "true\n");  // 999 with the call
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -320,9 +320,26 @@ private:
         out_->emit(Op::pop, expr.pos);
     }
 
-    // Evaluates `expr`, leaving its value on the stack.
+    // Evaluates `expr`, leaving its value on the stack. A left-leaning chain of arithmetic or comparison
+    // operators (`a + b + c ...`) is walked by a loop, so only right operands recurse (Expr::height).
     void generate_value(const Expr& expr) {
-        std::visit([&](const auto& node) { generate_expression(node, expr.pos); }, expr.node);
+        std::vector<const Expr*> chain;  // the operators above the leftmost operand, outermost first
+        const Expr* leftmost = &expr;
+        while (const BinaryExpr* binary = plain_binary(*leftmost)) {
+            chain.push_back(leftmost);
+            leftmost = binary->left.get();
+        }
+        std::visit([&](const auto& node) { generate_expression(node, leftmost->pos); }, leftmost->node);
+        for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+            const BinaryExpr& binary = std::get<BinaryExpr>((*it)->node);
+            generate_value(*binary.right);
+            out_->emit(binary_opcode(binary.op), (*it)->pos);
+        }
+    }
+
+    static const BinaryExpr* plain_binary(const Expr& expr) {
+        const auto* binary = std::get_if<BinaryExpr>(&expr.node);
+        return binary && binary->op != BinaryOp::and_ && binary->op != BinaryOp::or_ ? binary : nullptr;
     }
 
     void generate_expression(const Literal& literal, SourcePos pos) { out_->emit_constant(literal.value, pos); }
@@ -356,7 +373,7 @@ private:
             out_->bind(end);
             return;
         }
-        generate_value(*binary.left);
+        generate_value(*binary.left);  // not reached: generate_value compiles the other operators
         generate_value(*binary.right);
         out_->emit(binary_opcode(binary.op), pos);
     }

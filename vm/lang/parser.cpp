@@ -368,9 +368,14 @@ private:
         return below + 1;
     }
 
+    // The code generator reaches the left operand of an arithmetic or comparison operator by a loop: only
+    // its right operand, or either operand of `&&` and `||`, is a level deeper (Expr::height).
     ExprPtr make_binary(const Token& op_token, BinaryOp op, ExprPtr left, ExprPtr right) {
-        const std::uint32_t height = checked_height(std::max(height_of(left), height_of(right)), op_token.pos);
-        return make_expr(op_token.pos, BinaryExpr{op, std::move(left), std::move(right)}, height);
+        const bool logical = op == BinaryOp::and_ || op == BinaryOp::or_;
+        const std::uint32_t right_height = checked_height(height_of(right), op_token.pos);
+        const std::uint32_t left_height = logical ? checked_height(height_of(left), op_token.pos) : height_of(left);
+        return make_expr(op_token.pos, BinaryExpr{op, std::move(left), std::move(right)},
+                         std::max(left_height, right_height));
     }
 
     ExprPtr parse_or() {
