@@ -788,9 +788,11 @@ BOOST_AUTO_TEST_CASE(an_else_if_chain_of_any_length_compiles) {
 
 BOOST_AUTO_TEST_CASE(an_else_if_chain_compiles_as_nested_ifs_do) {
     // One node for the chain, the same code as an `if` nested in each `else` block.
-    const std::string chain = "let x = 2;\nif (x == 1) { print(1); } else if (x == 2) { print(2); } else { print(3); }\n"
+    const std::string chain = "let x = 2;\n"
+                              "if (x == 1) { print(1); } else if (x == 2) { print(2); } else { print(3); }\n"
                               "if (x == 3) { print(4); } else if (x == 4) { print(5); }\n";
-    const std::string nested = "let x = 2;\nif (x == 1) { print(1); } else { if (x == 2) { print(2); } else { print(3); } }\n"
+    const std::string nested = "let x = 2;\n"
+                               "if (x == 1) { print(1); } else { if (x == 2) { print(2); } else { print(3); } }\n"
                                "if (x == 3) { print(4); } else { if (x == 4) { print(5); } }\n";
     BOOST_TEST(output_of(chain) == "2\n");
     BOOST_TEST(code_of(compile(chain), "main") == code_of(compile(nested), "main"), disassemble(compile(chain)));
@@ -809,17 +811,19 @@ BOOST_AUTO_TEST_CASE(nesting_past_the_limit_is_a_compile_error_at_the_place) {
     };
     // 200 levels compile; 201 do not, and the error is where the 201st level opens (the statement's expression
     // and the call's argument are two).
-    BOOST_TEST(output_of("print(" + repeated("(", 198) + "7" + repeated(")", 198) + ");") == "7\n");  // 200 with the statement and the call
+    BOOST_TEST(output_of("print(" + repeated("(", 198) + "7" + repeated(")", 198) + ");") == "7\n");
     BOOST_TEST(first_error("print(" + repeated("(", 5000) + "1" + repeated(")", 5000) + ");")
                    .starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
     BOOST_TEST(first_error("print(" + repeated("-(", 5000) + "1" + repeated(")", 5000) + ");")
                    .starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
-    BOOST_TEST(first_error("print(" + repeated("-", 5000) + "x);").starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
-    BOOST_TEST(first_error("print(" + repeated("!", 5000) + "true);").starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
-    BOOST_TEST(first_error(repeated("{", 5000) + repeated("}", 5000)).starts_with("t.ops:1:201: error: nesting deeper than 200\n"));
+    const std::string too_deep = ": error: nesting deeper than 200\n";
+    BOOST_TEST(first_error("print(" + repeated("-", 5000) + "x);").starts_with("t.ops:1:206" + too_deep));
+    BOOST_TEST(first_error("print(" + repeated("!", 5000) + "true);").starts_with("t.ops:1:206" + too_deep));
+    BOOST_TEST(first_error(repeated("{", 5000) + repeated("}", 5000)).starts_with("t.ops:1:201" + too_deep));
     BOOST_TEST(first_error(repeated("if (1) {", 5000) + repeated("}", 5000))
                    .starts_with("t.ops:1:1605: error: nesting deeper than 200\n"));
-    BOOST_TEST(first_error("let a = array(1);\na[0] = 0;\nprint(" + repeated("a[", 5000) + "0" + repeated("]", 5000) + ");")
+    BOOST_TEST(first_error("let a = array(1);\na[0] = 0;\nprint(" + repeated("a[", 5000) + "0" + repeated("]", 5000) +
+                           ");")
                    .starts_with("t.ops:3:405: error: nesting deeper than 200\n"));
     BOOST_TEST(first_error("fn f(x) { return x; }\nprint(" + repeated("f(", 5000) + "0" + repeated(")", 5000) + ");")
                    .starts_with("t.ops:2:405: error: nesting deeper than 200\n"));

@@ -1085,8 +1085,9 @@ BOOST_AUTO_TEST_CASE(hostile_numbers_are_rejected_with_their_json_path) {
     BOOST_TEST(with_number("1e400", [](auto& j) { j["opcodes"][1]["count"] = "@number@"; }) == "/opcodes/1/count");
     BOOST_TEST(with_number("-1e400", [](auto& j) { j["timeline"]["events"][2]["time_ns"] = "@number@"; }) ==
                "/timeline/events/2/time_ns");
-    BOOST_TEST(with_number("1e400", [](auto& j) { j["opcodes"][0]["time_distribution"]["buckets"][0][1] = "@number@"; }) ==
-               "/opcodes/0/time_distribution/buckets/0/1");
+    BOOST_TEST(with_number("1e400", [](auto& j) {
+                   j["opcodes"][0]["time_distribution"]["buckets"][0][1] = "@number@";
+               }) == "/opcodes/0/time_distribution/buckets/0/1");
     // Integers beyond 64 bits, and floats where integers go, however integral.
     BOOST_TEST(with_number("18446744073709551616", [](auto& j) { j["opcodes"][1]["count"] = "@number@"; }) ==
                "/opcodes/1/count");
