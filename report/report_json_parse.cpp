@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <limits>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace opscope {
 namespace {
@@ -136,7 +138,7 @@ TimeHistogram histogram_from(const Node& node) {
     TimeHistogram h;
     h.samples = node.at("samples").u64();
     h.sum_ns = node.at("sum_ns").u64();
-    std::uint64_t counted = 0;
+    std::uint64_t counted = 0;  // never wraps: a document whose counts pass 2^64 - 1 is rejected
     for (const Node& pair : node.at("buckets").items()) {
         const std::vector<Node> parts = pair.items();
         if (parts.size() != 2) pair.fail("expected [bucket index, count]");
@@ -145,6 +147,8 @@ TimeHistogram histogram_from(const Node& node) {
         if (index >= TimeHistogram::kMaxBuckets) parts[0].fail("bucket index out of range");
         if (index < h.buckets.size()) parts[0].fail("bucket indices must increase");
         if (count == 0) parts[1].fail("a listed bucket must have a non-zero count");
+        if (count > std::numeric_limits<std::uint64_t>::max() - counted)
+            parts[1].fail("the counts add up to more than 18446744073709551615");
         h.buckets.resize(index + 1, 0);
         h.buckets[index] = count;
         counted += count;
@@ -155,6 +159,9 @@ TimeHistogram histogram_from(const Node& node) {
     if (h.samples > 0) {
         h.min_ns = node.at("min_ns").u64();
         h.max_ns = node.at("max_ns").u64();
+        // percentile() clamps a bucket's middle into [min_ns, max_ns]: the two must be in order.
+        if (h.min_ns > h.max_ns)
+            node.at("min_ns").fail("above max_ns (" + std::to_string(h.max_ns) + ")");
     }
     return h;
 }
@@ -388,14 +395,65 @@ Profile profile_from(const Node& root) {
     return p;
 }
 
+// The JSON Pointer of the value being read while nlohmann's parser runs, kept up to date from its callback
+// events, so that a number it cannot hold (out of a double's range, such as 1e400) is reported where it is.
+class PathTracker {
+public:
+    bool on_event(int, Json::parse_event_t event, const Json& parsed) {
+        switch (event) {
+        case Json::parse_event_t::object_start: open_.push_back(Level{false, 0, ""}); break;
+        case Json::parse_event_t::array_start: open_.push_back(Level{true, 0, ""}); break;
+        case Json::parse_event_t::key:
+            if (!open_.empty()) open_.back().key = parsed.get<std::string>();
+            break;
+        case Json::parse_event_t::object_end:
+        case Json::parse_event_t::array_end:
+            if (!open_.empty()) open_.pop_back();
+            value_done();
+            break;
+        case Json::parse_event_t::value: value_done(); break;
+        }
+        return true;
+    }
+    // Where the value being parsed is (its key already read, or the next element of an array).
+    std::string path() const {
+        std::string path;
+        for (const Level& level : open_) {
+            path += '/';
+            if (level.is_array) {
+                path += std::to_string(level.done);
+            } else {
+                for (char c : level.key) path += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+            }
+        }
+        return path;
+    }
+
+private:
+    void value_done() {
+        if (!open_.empty() && open_.back().is_array) ++open_.back().done;
+    }
+    struct Level {
+        bool is_array;
+        std::size_t done;  // an array's elements read so far
+        std::string key;   // an object's key last read
+    };
+    std::vector<Level> open_;
+};
+
 } // namespace
 
 Profile parse_json(std::string_view text) {
     Json doc;
+    PathTracker tracker;
     try {
-        doc = Json::parse(text);
-    } catch (const Json::parse_error& e) {
+        doc = Json::parse(text, [&](int depth, Json::parse_event_t event, Json& parsed) {
+            return tracker.on_event(depth, event, parsed);
+        });
+    } catch (const Json::parse_error& e) {  // its message gives the byte offset
         throw ProfileFormatError("", std::string("not valid JSON (") + e.what() + ")");
+    } catch (const Json::exception& e) {   // out_of_range: a number beyond a double's range, such as 1e400
+        throw ProfileFormatError(tracker.path(), std::string("number out of range (") + e.what() + ")");
     }
     return profile_from(Node(doc, ""));
 }

@@ -53,7 +53,11 @@ void TimeHistogram::add(const TimeHistogram& other) {
 std::optional<std::uint64_t> TimeHistogram::percentile(double percent) const {
     if (samples == 0) return std::nullopt;
     const double wanted = std::ceil(std::clamp(percent, 0.0, 100.0) / 100.0 * static_cast<double>(samples));
-    const std::uint64_t rank = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(wanted), 1, samples);
+    // Counts near 2^64 round up to 2^64 as a double, and a NaN percent stays NaN: neither converts to an
+    // integer (undefined behaviour), so both mean the last sample.
+    constexpr double two64 = 18446744073709551616.0;
+    const std::uint64_t rank =
+        !(wanted < two64) ? samples : std::clamp<std::uint64_t>(static_cast<std::uint64_t>(wanted), 1, samples);
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < buckets.size(); ++i) {
         seen += buckets[i];

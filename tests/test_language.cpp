@@ -764,12 +764,79 @@ BOOST_AUTO_TEST_CASE(diagnostics_carry_file_source_line_and_caret) {
 BOOST_AUTO_TEST_CASE(pathological_nesting_is_an_error_not_a_crash) {
     const std::string deep_parens = std::string(5000, '(') + "1" + std::string(5000, ')');
     BOOST_TEST(errors_of("print(" + deep_parens + ");").size() == 1u);
-    std::string long_sum = "print(1";
-    for (int i = 0; i < 5000; ++i) long_sum += " + 1";
-    BOOST_TEST(errors_of(long_sum + ");") .size() == 1u);
+    std::string long_conjunction = "print(1";
+    for (int i = 0; i < 5000; ++i) long_conjunction += " && 1";
+    BOOST_TEST(errors_of(long_conjunction + ");").size() == 1u);
     std::string sum_of_300 = "print(0";
     for (int i = 0; i < 300; ++i) sum_of_300 += " + 1";
     BOOST_TEST(output_of(sum_of_300 + ");") == "300\n");
+}
+
+BOOST_AUTO_TEST_CASE(an_else_if_chain_of_any_length_compiles) {
+    // 100,000 clauses (over 1 MB of source): the parser reads an `else if` chain with a loop and the tree
+    // holds it as one node, so neither parsing, code generation nor destroying the tree recurses per clause
+    // (each used to, and overflowed the stack).
+    constexpr int kClauses = 100000;
+    std::string empty_chain;  // the shape of the report: `if(1){}else if(1){}...`
+    for (int i = 0; i < kClauses; ++i) empty_chain += i ? "else if(1){}" : "if(1){}";
+    BOOST_TEST(output_of(empty_chain + "print(1);") == "1\n");
+    std::string chain = "let x = 0;\n";  // only the last clause is true
+    for (int i = 0; i < kClauses; ++i) chain += fmt::format("if (x == {}) {{ x = x; }} else ", i % 100 + 1);
+    chain += "{ print(x - 1); }\n";
+    BOOST_TEST(output_of(chain) == "-1\n");
+}
+
+BOOST_AUTO_TEST_CASE(an_else_if_chain_compiles_as_nested_ifs_do) {
+    // One node for the chain, the same code as an `if` nested in each `else` block.
+    const std::string chain = "let x = 2;\n"
+                              "if (x == 1) { print(1); } else if (x == 2) { print(2); } else { print(3); }\n"
+                              "if (x == 3) { print(4); } else if (x == 4) { print(5); }\n";
+    const std::string nested = "let x = 2;\n"
+                               "if (x == 1) { print(1); } else { if (x == 2) { print(2); } else { print(3); } }\n"
+                               "if (x == 3) { print(4); } else { if (x == 4) { print(5); } }\n";
+    BOOST_TEST(output_of(chain) == "2\n");
+    BOOST_TEST(code_of(compile(chain), "main") == code_of(compile(nested), "main"), disassemble(compile(chain)));
+}
+
+BOOST_AUTO_TEST_CASE(nesting_past_the_limit_is_a_compile_error_at_the_place) {
+    const auto first_error = [](const std::string& source) {
+        const ProgramError error = test::thrown_by<ProgramError>([&] { compile(source); });
+        BOOST_TEST_REQUIRE(!error.diagnostics().empty());
+        return error.diagnostics().front().format();
+    };
+    const auto repeated = [](std::string_view text, int times) {
+        std::string out;
+        for (int i = 0; i < times; ++i) out += text;
+        return out;
+    };
+    // 200 levels compile; 201 do not, and the error is where the 201st level opens (the statement's expression
+    // and the call's argument are two).
+    BOOST_TEST(output_of("print(" + repeated("(", 198) + "7" + repeated(")", 198) + ");") == "7\n");
+    BOOST_TEST(first_error("print(" + repeated("(", 5000) + "1" + repeated(")", 5000) + ");")
+                   .starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error("print(" + repeated("-(", 5000) + "1" + repeated(")", 5000) + ");")
+                   .starts_with("t.ops:1:206: error: nesting deeper than 200\n"));
+    const std::string too_deep = ": error: nesting deeper than 200\n";
+    BOOST_TEST(first_error("print(" + repeated("-", 5000) + "x);").starts_with("t.ops:1:206" + too_deep));
+    BOOST_TEST(first_error("print(" + repeated("!", 5000) + "true);").starts_with("t.ops:1:206" + too_deep));
+    BOOST_TEST(first_error(repeated("{", 5000) + repeated("}", 5000)).starts_with("t.ops:1:201" + too_deep));
+    BOOST_TEST(first_error(repeated("if (1) {", 5000) + repeated("}", 5000))
+                   .starts_with("t.ops:1:1605: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error("let a = array(1);\na[0] = 0;\nprint(" + repeated("a[", 5000) + "0" + repeated("]", 5000) +
+                           ");")
+                   .starts_with("t.ops:3:405: error: nesting deeper than 200\n"));
+    BOOST_TEST(first_error("fn f(x) { return x; }\nprint(" + repeated("f(", 5000) + "0" + repeated(")", 5000) + ");")
+                   .starts_with("t.ops:2:405: error: nesting deeper than 200\n"));
+    // A chain of arithmetic or comparison operators is read, compiled and destroyed by loops: any length.
+    BOOST_TEST(output_of("print(0" + repeated(" + 1", 100000) + ");") == "100000\n");
+    BOOST_TEST(output_of("print(0" + repeated(" - 1 * 2", 50000) + " < 1 == true);") == "true\n");
+    // `&&`, `||` and indexing recurse on the left too: past 1000 levels they are an error, at the operator
+    // that goes past.
+    BOOST_TEST(first_error("print(1" + repeated(" && 1", 5000) + ");")
+                   .starts_with("t.ops:1:5004: error: expression deeper than 1000"));
+    BOOST_TEST(first_error("let a = array(1);\na[0] = a;\nprint(a" + repeated("[0]", 5000) + ");")
+                   .starts_with("t.ops:3:3005: error: expression deeper than 1000"));
+    BOOST_TEST(output_of("print(1" + repeated(" || 1", 998) + ");") == "true\n");  // 999 with the call
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -274,6 +274,17 @@ BOOST_AUTO_TEST_CASE(record_with_repeat_count_equals_repeated_records) {
     BOOST_TEST(*once.percentile(50) == 777u);  // clamped to [min, max] inside a 16-wide bucket
 }
 
+BOOST_AUTO_TEST_CASE(percentiles_of_counts_near_two_to_the_64) {
+    // The rank of the 100th percentile of 2^64 - 1 samples is 2^64 as a double, which does not convert
+    // back to an integer: it must still be the last sample, not whatever the conversion gives.
+    TimeHistogram h;
+    h.record(1);
+    h.record(9, std::numeric_limits<std::uint64_t>::max() - 1);
+    BOOST_TEST(*h.percentile(100) == 9u);
+    BOOST_TEST(*h.percentile(99.9) == 9u);
+    BOOST_TEST(*h.percentile(0) == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(empty_histogram_has_no_percentiles) {
     const TimeHistogram h;
     BOOST_TEST(!h.percentile(50).has_value());
@@ -1043,6 +1054,60 @@ BOOST_AUTO_TEST_CASE(bad_documents_are_rejected_with_their_json_path) {
         BOOST_TEST(std::string(e.what()) ==
                    "invalid opscope profile at /version: unsupported version 2 (this build reads version 1)");
     }
+}
+
+BOOST_AUTO_TEST_CASE(hostile_numbers_are_rejected_with_their_json_path) {
+    const auto doc = nlohmann::json::parse(format_json(full_profile()));
+    const auto path_of_error = [](const std::string& text) -> std::string {
+        try {
+            parse_json(text);
+        } catch (const ProfileFormatError& e) {
+            BOOST_TEST(contains(e.what(), e.path()));
+            return e.path();
+        }
+        return "(accepted)";
+    };
+    const auto edited = [&](auto edit) {
+        nlohmann::json copy = doc;
+        edit(copy);
+        return path_of_error(copy.dump());
+    };
+    // A number nlohmann::json would not write: the edit puts a placeholder string where it goes.
+    const auto with_number = [&](std::string_view number, auto edit) {
+        nlohmann::json copy = doc;
+        edit(copy);
+        std::string text = copy.dump();
+        const std::string placeholder = "\"@number@\"";
+        text.replace(text.find(placeholder), placeholder.size(), number);
+        return path_of_error(text);
+    };
+    // Out of a double's range: nlohmann::json throws out_of_range, not parse_error.
+    BOOST_TEST(with_number("1e400", [](auto& j) { j["opcodes"][1]["count"] = "@number@"; }) == "/opcodes/1/count");
+    BOOST_TEST(with_number("-1e400", [](auto& j) { j["timeline"]["events"][2]["time_ns"] = "@number@"; }) ==
+               "/timeline/events/2/time_ns");
+    BOOST_TEST(with_number("1e400", [](auto& j) {
+                   j["opcodes"][0]["time_distribution"]["buckets"][0][1] = "@number@";
+               }) == "/opcodes/0/time_distribution/buckets/0/1");
+    // Integers beyond 64 bits, and floats where integers go, however integral.
+    BOOST_TEST(with_number("18446744073709551616", [](auto& j) { j["opcodes"][1]["count"] = "@number@"; }) ==
+               "/opcodes/1/count");
+    BOOST_TEST(with_number("1e5", [](auto& j) { j["summary"]["total_instructions"] = "@number@"; }) ==
+               "/summary/total_instructions");
+    BOOST_TEST(with_number("-9223372036854775809", [](auto& j) { j["hotspots"][0]["line"] = "@number@"; }) ==
+               "/hotspots/0/line");
+    // A histogram whose min_ns is above its max_ns (percentile() clamps into [min_ns, max_ns]).
+    BOOST_TEST(edited([](auto& j) {
+                   auto& h = j["opcodes"][0]["time_distribution"];
+                   h["min_ns"] = h["max_ns"].template get<std::uint64_t>() + 1;
+               }) == "/opcodes/0/time_distribution/min_ns");
+    // Bucket counts whose sum wraps around to the stated sample count.
+    BOOST_TEST(edited([](auto& j) {
+                   auto& h = j["opcodes"][0]["time_distribution"];
+                   h["buckets"] = nlohmann::json::array({nlohmann::json::array({0, 1ULL << 63}),
+                                                         nlohmann::json::array({1, 1ULL << 63}),
+                                                         nlohmann::json::array({2, 1})});
+                   h["samples"] = 1;
+               }) == "/opcodes/0/time_distribution/buckets/1/1");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <sstream>
@@ -921,6 +922,147 @@ BOOST_AUTO_TEST_CASE(a_global_stored_by_the_program_is_visible_to_the_host) {
     BOOST_TEST(to_display(*l.vm.global("name")) == "v");
     BOOST_TEST(!l.vm.global("other").has_value());
     BOOST_CHECK_THROW(l.vm.set_global("other", Value::nil()), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(printing)
+
+// a = [a, a], forty times over: 2^40 leaves through arrays shared at every level.
+constexpr std::string_view kSharedDagSource = R"(let a = array(1);
+let i = 0;
+while (i < 40) { let b = array(2); b[0] = a; b[1] = a; a = b; i = i + 1; }
+print(a);
+)";
+constexpr std::string_view kSharedDagAssembly = R"(.func main 0 3
+    push 1
+    newarray
+    store 0
+    push 0
+    store 1
+top:
+    load 1
+    push 40
+    lt
+    jz done
+    push 2
+    newarray
+    store 2
+    load 2
+    push 0
+    load 0
+    aset
+    load 2
+    push 1
+    load 0
+    aset
+    load 2
+    store 0
+    load 1
+    push 1
+    add
+    store 1
+    jmp top
+done:
+    load 0
+    print
+    halt
+.end
+)";
+
+// What printing the shared 2^40-leaf array writes: the first part of it, the marker, the brackets closed.
+void check_bounded_dag_output(const std::string& out) {
+    BOOST_TEST(out.size() <= kMaxDisplayChars + 200);
+    BOOST_TEST(out.starts_with(std::string(41, '[') + "nil], [nil]], [[nil], [nil]]], "));
+    const std::size_t marker = out.find(kDisplayTruncated);
+    BOOST_TEST_REQUIRE(marker != std::string::npos);
+    BOOST_TEST(marker == out.rfind(kDisplayTruncated));
+    // The marker, then only the brackets of the arrays still open, then the newline.
+    BOOST_TEST(out.find_first_not_of(']', marker + kDisplayTruncated.size()) == out.size() - 1);
+    BOOST_TEST(out.back() == '\n');
+    BOOST_TEST(std::count(out.begin(), out.end(), '[') == std::count(out.begin(), out.end(), ']'));
+}
+
+BOOST_AUTO_TEST_CASE(printing_arrays_shared_at_every_level_is_bounded) {
+    // Before the bound, print walked all 2^40 leaves: it never finished and its text grew without limit.
+    Loaded assembled(kSharedDagAssembly, Limits{.fuel = 100000});
+    check_bounded_dag_output(assembled.run_output());
+
+    Vm<> vm(Limits{.fuel = 100000});
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(compile_source(kSharedDagSource, "dag.ops"));
+    vm.run();
+    check_bounded_dag_output(out.str());
+}
+
+BOOST_AUTO_TEST_CASE(display_past_its_budget_ends_with_the_marker_and_closes_the_brackets) {
+    // main returns [1, [2, 3], 4] and ["hello", 1].
+    Loaded l(main_program(R"(    push 3
+    newarray
+    dup
+    push 0
+    push 1
+    aset
+    dup
+    push 1
+    push 2
+    newarray
+    dup
+    push 0
+    push 2
+    aset
+    dup
+    push 1
+    push 3
+    aset
+    aset
+    dup
+    push 2
+    push 4
+    aset
+    ret)"));
+    const Value nested = l.vm.run();
+    BOOST_TEST(to_display(nested) == "[1, [2, 3], 4]");
+    BOOST_TEST(to_display(nested, 14) == "[1, [2, 3], 4]");
+    BOOST_TEST(to_display(nested, 8) == "[1, [2, 3], ...(truncated)]");
+    BOOST_TEST(to_display(nested, 5) == "[1, [...(truncated)]]");
+    BOOST_TEST(to_display(nested, 1) == "[...(truncated)]");
+    BOOST_TEST(to_display(nested, 0) == "...(truncated)");
+
+    Loaded strings(main_program(R"(    push 2
+    newarray
+    dup
+    push 0
+    push "hello"
+    aset
+    dup
+    push 1
+    push 1
+    aset
+    ret)"));
+    const Value with_string = strings.vm.run();
+    BOOST_TEST(to_display(with_string, 3) == "[he...(truncated)]");
+    BOOST_TEST(to_display(with_string, 6) == "[hello, ...(truncated)]");
+    BOOST_TEST(to_display(with_string, 9) == "[hello, 1]");
+}
+
+BOOST_AUTO_TEST_CASE(an_array_inside_itself_prints_once_with_a_marker) {
+    Loaded l(main_program(R"(    push 2
+    newarray
+    store 0
+    load 0
+    push 0
+    load 0
+    aset
+    load 0
+    push 1
+    load 0
+    aset
+    load 0
+    print
+    halt)"));
+    BOOST_TEST(l.run_output() == "[[...], [...]]\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -98,15 +98,29 @@ void append_scalar(std::string& out, const Value& v) {
 } // namespace
 
 // Iterative, so arbitrarily deep nesting cannot overflow the C++ stack; an array inside itself prints "[...]".
-void append_display(std::string& out, const Value& v) {
+// Every element visited writes at least one character ('[', a separator or the closing ']' follows each), so
+// the character budget bounds the time and memory of the walk however much the arrays share.
+void append_display(std::string& out, const Value& v, std::size_t max_chars) {
+    if (!v.is_array()) return append_scalar(out, v);  // a string is already in the heap, under its limit
     struct Open {
         const Array* array;
         std::size_t next;
     };
     std::vector<Open> open;
     std::unordered_set<const Array*> on_path;
-    const auto visit = [&](const Value& value) {
-        if (!value.is_array()) return append_scalar(out, value);
+    const std::size_t start = out.size();
+    const auto used = [&] { return out.size() - start; };
+    bool string_cut = false;  // a string element was cut short at the budget
+    const auto visit = [&](const Value& value) {  // called only while used() < max_chars
+        if (!value.is_array()) {
+            const std::size_t room = max_chars - used();
+            if (value.is_string() && value.as_string()->length > room) {
+                out += value.as_string()->view().substr(0, room);
+                string_cut = true;
+                return;
+            }
+            return append_scalar(out, value);
+        }
         const Array* array = value.as_array();
         if (!on_path.insert(array).second) {
             out += "[...]";
@@ -115,23 +129,31 @@ void append_display(std::string& out, const Value& v) {
         out += '[';
         open.push_back({array, 0});
     };
+    const auto truncate = [&](std::string_view before_marker) {
+        out += before_marker;
+        out += kDisplayTruncated;  // stands for the rest of every open array
+        out.append(open.size(), ']');
+    };
+    if (max_chars == 0) return truncate("");
     visit(v);
     while (!open.empty()) {
         Open& top = open.back();
+        if (string_cut) return truncate("");
         if (top.next == top.array->length) {
             out += ']';
             on_path.erase(top.array);
             open.pop_back();
             continue;
         }
+        if (used() >= max_chars) return truncate(top.next ? ", " : "");
         if (top.next) out += ", ";
         visit(top.array->elements()[top.next++]);  // may grow `open`: `top` is not used after this
     }
 }
 
-std::string to_display(const Value& v) {
+std::string to_display(const Value& v, std::size_t max_chars) {
     std::string out;
-    append_display(out, v);
+    append_display(out, v, max_chars);
     return out;
 }
 

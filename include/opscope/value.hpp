@@ -138,9 +138,16 @@ bool values_equal(const Value& a, const Value& b);
 int compare_numbers(const Value& a, const Value& b);
 
 // How `print` writes a value: ints in decimal, floats shortest round-trip with ".0" when integral,
-// strings raw, nil/true/false, arrays as "[1, 2, 3]" (nested arrays recursively; a cycle prints "[...]").
-void append_display(std::string& out, const Value& v);
-std::string to_display(const Value& v);
+// strings raw, nil/true/false, arrays as "[1, 2, 3]" (nested arrays recursively; an array inside itself
+// prints "[...]"). An array's text is bounded: once `max_chars` characters of it are written, the rest of
+// every open array becomes the marker "...(truncated)" and the open brackets are closed, as in
+// "[[1, 2], [3, ...(truncated)]]". The text is then at most about 2 * max_chars whatever the arrays hold
+// (an array shared many times over prints once per occurrence). A value that is not an array, a string
+// included, is written whole: it is already in the heap, under the heap's limit.
+inline constexpr std::size_t kMaxDisplayChars = 1'000'000;
+inline constexpr std::string_view kDisplayTruncated = "...(truncated)";
+void append_display(std::string& out, const Value& v, std::size_t max_chars = kMaxDisplayChars);
+std::string to_display(const Value& v, std::size_t max_chars = kMaxDisplayChars);
 
 // Shortest round-trip text of a double, with ".0" appended when it would otherwise read as an integer.
 std::string format_float(double d);

@@ -47,11 +47,42 @@ struct IndexExpr {
 
 struct Expr {
     SourcePos pos;
-    // Nodes on the longest path down to a leaf. The parser bounds it so that the recursive code generator
-    // cannot exhaust the stack on a pathological input.
+    // How deep the code generator recurses below this node: one level per operand, except the left operand
+    // of an arithmetic or comparison operator, which it reaches by a loop (so `a + b + c + ...` is one level
+    // however long). The parser bounds it so that the code generator cannot exhaust the stack.
     std::uint32_t height = 1;
     std::variant<Literal, VariableRef, UnaryExpr, BinaryExpr, CallExpr, IndexExpr> node;
+
+    Expr() = default;
+    Expr(const Expr&) = delete;
+    Expr& operator=(const Expr&) = delete;
+    ~Expr();  // takes the tree apart with a loop: destroying a deep tree cannot exhaust the stack
 };
+
+// Moves `e`'s operands to `out`, leaving it without children.
+inline void take_operands(Expr& e, std::vector<ExprPtr>& out) {
+    if (auto* unary = std::get_if<UnaryExpr>(&e.node)) {
+        out.push_back(std::move(unary->operand));
+    } else if (auto* binary = std::get_if<BinaryExpr>(&e.node)) {
+        out.push_back(std::move(binary->left));
+        out.push_back(std::move(binary->right));
+    } else if (auto* call = std::get_if<CallExpr>(&e.node)) {
+        for (ExprPtr& argument : call->arguments) out.push_back(std::move(argument));
+    } else if (auto* index = std::get_if<IndexExpr>(&e.node)) {
+        out.push_back(std::move(index->array));
+        out.push_back(std::move(index->index));
+    }
+}
+
+inline Expr::~Expr() {
+    std::vector<ExprPtr> pending;  // allocates only for a node with operands
+    take_operands(*this, pending);
+    while (!pending.empty()) {
+        ExprPtr next = std::move(pending.back());
+        pending.pop_back();
+        if (next) take_operands(*next, pending);
+    }  // each `next` is destroyed without children, so its own ~Expr does not recurse
+}
 
 // --- statements ----------------------------------------------------------------------------------------
 struct LetStmt {
@@ -70,10 +101,16 @@ struct BlockStmt {
     std::vector<StmtPtr> statements;
     SourcePos close;  // the closing brace
 };
-struct IfStmt {
+// `if (c) {...} else if (c) {...} ... else {...}`: the chain is one node, so that a long chain is walked (and
+// destroyed) by a loop, not by recursion.
+struct IfClause {
+    SourcePos pos;      // its `if`
     ExprPtr condition;
-    StmtPtr then_branch;  // a block
-    StmtPtr else_branch;  // null, a block or another if
+    StmtPtr body;       // a block
+};
+struct IfStmt {
+    std::vector<IfClause> clauses;  // the `if` and each `else if`, in order; never empty
+    StmtPtr else_branch;            // null or a block
 };
 struct WhileStmt {
     ExprPtr condition;

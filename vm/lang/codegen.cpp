@@ -1,7 +1,7 @@
 // The code generator. Shapes of the generated code:
 //   while (c) B          jmp COND; BODY: B; COND: <c jumps to BODY if true>; EXIT:
 //   for (I; c; S) B      I; jmp COND; BODY: B; STEP: S; COND: <c jumps to BODY if true>; EXIT:
-//   if (c) A else B      <c jumps to ELSE if false>; A; jmp END; ELSE: B; END:
+//   if (c) A else B      <c jumps to ELSE if false>; A; jmp END; ELSE: B; END:  (an `else if` chain: one END)
 // Conditions compile straight to jumps (`&&`, `||` and `!` become jump chains, constant conditions become
 // a jmp or nothing); in value context `&&` and `||` produce true or false.
 #include "codegen.hpp"
@@ -187,27 +187,29 @@ private:
         locals_.leave();
     }
 
-    void generate_statement(const IfStmt& statement, SourcePos pos) {
-        if (Label* target = loop_exit_of(statement)) return generate_condition(*statement.condition, true, *target);
-        Label else_label;
-        generate_condition(*statement.condition, false, else_label);
-        generate(*statement.then_branch);
-        if (!statement.else_branch) {
-            out_->bind(else_label);
-            return;
-        }
+    // Each clause jumps over the rest of the chain to one END: `if (a) A else if (b) B else C` is
+    // <a jumps to NEXT1 if false>; A; jmp END; NEXT1: <b jumps to NEXT2 if false>; B; jmp END; NEXT2: C; END:
+    void generate_statement(const IfStmt& statement, SourcePos) {
+        if (Label* target = loop_exit_of(statement))
+            return generate_condition(*statement.clauses.front().condition, true, *target);
         Label end;
-        out_->emit_jump(Op::jmp, end, pos);
-        out_->bind(else_label);
-        generate(*statement.else_branch);
+        for (std::size_t i = 0; i < statement.clauses.size(); ++i) {
+            const IfClause& clause = statement.clauses[i];
+            Label next;
+            generate_condition(*clause.condition, false, next);
+            generate(*clause.body);
+            if (i + 1 < statement.clauses.size() || statement.else_branch) out_->emit_jump(Op::jmp, end, clause.pos);
+            out_->bind(next);
+        }
+        if (statement.else_branch) generate(*statement.else_branch);
         out_->bind(end);
     }
 
     // For `if (c) { break; }` or `if (c) { continue; }` inside a loop: the label that one conditional jump
     // can go to instead of jumping around a jmp.
     Label* loop_exit_of(const IfStmt& statement) const {
-        if (statement.else_branch || loops_.empty()) return nullptr;
-        const auto& block = std::get<BlockStmt>(statement.then_branch->node);
+        if (statement.clauses.size() != 1 || statement.else_branch || loops_.empty()) return nullptr;
+        const auto& block = std::get<BlockStmt>(statement.clauses.front().body->node);
         if (block.statements.size() != 1) return nullptr;
         const auto& only = block.statements.front()->node;
         if (std::holds_alternative<BreakStmt>(only)) return loops_.back().break_label;
@@ -318,9 +320,26 @@ private:
         out_->emit(Op::pop, expr.pos);
     }
 
-    // Evaluates `expr`, leaving its value on the stack.
+    // Evaluates `expr`, leaving its value on the stack. A left-leaning chain of arithmetic or comparison
+    // operators (`a + b + c ...`) is walked by a loop, so only right operands recurse (Expr::height).
     void generate_value(const Expr& expr) {
-        std::visit([&](const auto& node) { generate_expression(node, expr.pos); }, expr.node);
+        std::vector<const Expr*> chain;  // the operators above the leftmost operand, outermost first
+        const Expr* leftmost = &expr;
+        while (const BinaryExpr* binary = plain_binary(*leftmost)) {
+            chain.push_back(leftmost);
+            leftmost = binary->left.get();
+        }
+        std::visit([&](const auto& node) { generate_expression(node, leftmost->pos); }, leftmost->node);
+        for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+            const BinaryExpr& binary = std::get<BinaryExpr>((*it)->node);
+            generate_value(*binary.right);
+            out_->emit(binary_opcode(binary.op), (*it)->pos);
+        }
+    }
+
+    static const BinaryExpr* plain_binary(const Expr& expr) {
+        const auto* binary = std::get_if<BinaryExpr>(&expr.node);
+        return binary && binary->op != BinaryOp::and_ && binary->op != BinaryOp::or_ ? binary : nullptr;
     }
 
     void generate_expression(const Literal& literal, SourcePos pos) { out_->emit_constant(literal.value, pos); }
@@ -354,7 +373,7 @@ private:
             out_->bind(end);
             return;
         }
-        generate_value(*binary.left);
+        generate_value(*binary.left);  // not reached: generate_value compiles the other operators
         generate_value(*binary.right);
         out_->emit(binary_opcode(binary.op), pos);
     }

@@ -16,9 +16,11 @@
 namespace opscope::lang {
 namespace {
 
-// Limits that keep the recursive parser and code generator far from the end of the stack.
-constexpr int kMaxNesting = 200;               // open blocks, parentheses, unary operators, call arguments
-constexpr std::uint32_t kMaxExpressionHeight = 1000;
+// Limits that keep the recursive parser, the code generator and the syntax tree's destructors far from the
+// end of the stack (README, "The language"). Nothing else recurses: statement lists, `else if` chains and
+// operator chains are read by loops.
+constexpr int kMaxNesting = 200;  // open blocks, parentheses, unary operators, indexes and call arguments
+constexpr std::uint32_t kMaxExpressionHeight = 1000;  // nodes on an expression's longest path to a leaf
 
 struct SyntaxError {};
 
@@ -146,7 +148,7 @@ private:
         explicit Nesting(Parser& parser) : parser_(parser) {
             if (++parser_.nesting_ > kMaxNesting) {
                 --parser_.nesting_;
-                parser_.sink_.error(parser_.peek().pos, "program nested too deeply");
+                parser_.sink_.error(parser_.peek().pos, fmt::format("nesting deeper than {}", kMaxNesting));
                 throw SyntaxError{};
             }
         }
@@ -204,8 +206,8 @@ private:
 
     // `{ statements }` into `block`; statements parsed before an error stay in it.
     void parse_block(BlockStmt& block) {
+        Nesting nesting(*this);  // an error is at the `{`
         expect(TokenKind::left_brace);
-        Nesting nesting(*this);
         while (!check(TokenKind::right_brace) && !check(TokenKind::end_of_file)) {
             if (auto statement = parse_statement_recovering()) block.statements.push_back(std::move(statement));
         }
@@ -300,14 +302,22 @@ private:
         return condition;
     }
 
+    // A chain of `else if`s is read by a loop into one node, however long it is.
     StmtPtr parse_if() {
-        const SourcePos pos = advance().pos;
+        const SourcePos pos = peek().pos;
         IfStmt statement;
-        statement.condition = parse_condition();
-        statement.then_branch = parse_block_statement();
-        if (match(TokenKind::kw_else)) {
-            statement.else_branch = check(TokenKind::kw_if) ? parse_if() : parse_block_statement();
-        }
+        do {
+            IfClause clause;
+            clause.pos = advance().pos;  // if
+            clause.condition = parse_condition();
+            clause.body = parse_block_statement();
+            statement.clauses.push_back(std::move(clause));
+            if (!match(TokenKind::kw_else)) break;
+            if (!check(TokenKind::kw_if)) {
+                statement.else_branch = parse_block_statement();
+                break;
+            }
+        } while (true);
         return make_stmt(pos, std::move(statement));
     }
 
@@ -348,13 +358,24 @@ private:
         return parse_or();
     }
 
-    ExprPtr make_binary(const Token& op_token, BinaryOp op, ExprPtr left, ExprPtr right) {
-        const std::uint32_t height = std::max(height_of(left), height_of(right)) + 1;
-        if (height > kMaxExpressionHeight) {
-            sink_.error(op_token.pos, "expression too long or nested too deeply");
+    // The height of a node over children of height `below`, or a syntax error at `pos` past the limit.
+    std::uint32_t checked_height(std::uint32_t below, SourcePos pos) {
+        if (below >= kMaxExpressionHeight) {
+            sink_.error(pos, fmt::format("expression deeper than {} (operators, indexes and calls, nested or chained)",
+                                         kMaxExpressionHeight));
             throw SyntaxError{};
         }
-        return make_expr(op_token.pos, BinaryExpr{op, std::move(left), std::move(right)}, height);
+        return below + 1;
+    }
+
+    // The code generator reaches the left operand of an arithmetic or comparison operator by a loop: only
+    // its right operand, or either operand of `&&` and `||`, is a level deeper (Expr::height).
+    ExprPtr make_binary(const Token& op_token, BinaryOp op, ExprPtr left, ExprPtr right) {
+        const bool logical = op == BinaryOp::and_ || op == BinaryOp::or_;
+        const std::uint32_t right_height = checked_height(height_of(right), op_token.pos);
+        const std::uint32_t left_height = logical ? checked_height(height_of(left), op_token.pos) : height_of(left);
+        return make_expr(op_token.pos, BinaryExpr{op, std::move(left), std::move(right)},
+                         std::max(left_height, right_height));
     }
 
     ExprPtr parse_or() {
@@ -444,7 +465,7 @@ private:
         }
         Nesting nesting(*this);
         ExprPtr operand = parse_unary();
-        const std::uint32_t height = operand->height + 1;
+        const std::uint32_t height = checked_height(operand->height, op.pos);
         const UnaryOp unary = op.kind == TokenKind::minus ? UnaryOp::negate : UnaryOp::not_;
         return make_expr(op.pos, UnaryExpr{unary, std::move(operand)}, height);
     }
@@ -461,11 +482,7 @@ private:
             const Token& bracket = advance();
             ExprPtr index = parse_expression();
             expect(TokenKind::right_bracket);
-            const std::uint32_t height = std::max(expr->height, index->height) + 1;
-            if (height > kMaxExpressionHeight) {
-                sink_.error(bracket.pos, "expression too long or nested too deeply");
-                throw SyntaxError{};
-            }
+            const std::uint32_t height = checked_height(std::max(expr->height, index->height), bracket.pos);
             expr = make_expr(bracket.pos, IndexExpr{std::move(expr), std::move(index)}, height);
         }
         return expr;
@@ -507,7 +524,7 @@ private:
         if (!check(TokenKind::right_paren)) {
             do {
                 call.arguments.push_back(parse_expression());
-                height = std::max(height, call.arguments.back()->height + 1);
+                height = std::max(height, checked_height(call.arguments.back()->height, callee.pos));
             } while (match(TokenKind::comma));
         }
         if (!check(TokenKind::right_paren)) fail(peek(), "',' or ')'");
