@@ -7,10 +7,13 @@
 #   3. the host's view (tools/consumer_check.sh): the Release build installed to a temporary prefix (exactly
 #      the public headers, library, package config and CLI), each installed header compiled alone, and
 #      examples/consumer built and run both with find_package(opscope) and as an add_subdirectory sub-project;
-#   4. ASan + UBSan build with clang++ (warnings are errors), all suites again.
+#   4. every fuzz target (tests/fuzz/, libFuzzer + ASan + UBSan, clang++) for a fixed time from its committed
+#      corpus (tools/fuzz.sh; OPSCOPE_FUZZ_SECONDS per target, default 20, 0 skips): any finding fails with its
+#      reproducer;
+#   5. ASan + UBSan build with clang++ (warnings are errors), all suites again.
 # Step 1 configures build/ through tools/bootstrap.sh with the settings it uses itself (plus the benchmarks), so
 # this script and the README's first command share build/ in either order.
-# OPSCOPE_SKIP_SANITIZERS=1 skips step 4 for a quick local run.
+# OPSCOPE_SKIP_SANITIZERS=1 skips step 5 for a quick local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -34,6 +37,11 @@ echo "peers: every runner printed the same output"
 
 echo "== install and consumers (find_package, add_subdirectory)"
 tools/consumer_check.sh build
+
+if [ "${OPSCOPE_FUZZ_SECONDS:-20}" != "0" ]; then
+  echo "== fuzzing (libFuzzer + ASan + UBSan, ${OPSCOPE_FUZZ_SECONDS:-20} s per target from the committed corpora)"
+  FUZZ_JOBS=$jobs tools/fuzz.sh "${OPSCOPE_FUZZ_SECONDS:-20}"
+fi
 
 if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== ASan+UBSan build (clang++) and tests"
