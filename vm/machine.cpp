@@ -51,23 +51,24 @@ void Machine::register_native(std::string name, int arity, NativeFunction functi
     natives_.push_back(Native{std::move(name), arity, std::move(function)});
 }
 
+std::optional<std::int32_t> Machine::native_index(std::string_view name) const {
+    for (std::size_t n = 0; n < natives_.size(); ++n)
+        if (natives_[n].name == name) return static_cast<std::int32_t>(n);
+    return std::nullopt;
+}
+
 void Machine::load(Program program) {
     verify(program, [this](std::string_view name) -> std::optional<int> {
-        for (const Native& n : natives_)
-            if (n.name == name) return n.arity;
-        return std::nullopt;
+        const std::optional<std::int32_t> index = native_index(name);
+        return index ? std::optional<int>(natives_[static_cast<std::size_t>(*index)].arity) : std::nullopt;
     });
     // The new program is built beside the loaded one and swapped in whole by moves that cannot throw, so a
     // load that fails leaves the loaded program (if any) as it was, and its policy's tables still match it.
-    const auto native_index = [this](std::string_view name) -> std::optional<std::int32_t> {
-        for (std::size_t n = 0; n < natives_.size(); ++n)
-            if (natives_[n].name == name) return static_cast<std::int32_t>(n);
-        return std::nullopt;
-    };
+    const auto native_index_of = [this](std::string_view name) { return native_index(name); };
     LinkedProgram linked;
     std::vector<Value> globals;
     try {
-        linked = link(program, native_index, link_options_);  // refers to `program`'s functions, which move with it
+        linked = link(program, native_index_of, link_options_);  // refers to `program`'s functions, which move with it
         globals.assign(program.globals.size(), Value::undefined());
         loading_constants_.reserve(program.constants.size());  // a root while it fills: creating one may collect
         for (const Constant& c : program.constants) {

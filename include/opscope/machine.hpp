@@ -17,8 +17,10 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace opscope {
@@ -176,6 +178,7 @@ protected:
     Heap heap_;
 
 private:
+    std::optional<std::int32_t> native_index(std::string_view name) const;  // in natives_, by name
     LinkOptions link_options_;
     void allocate_stacks();
     std::int64_t fuel_budget() const;  // the fuel limit as a signed budget (limits above INT64_MAX clamp)

@@ -12,11 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
 
-    Program verified = program;
-    try {
-        verify(verified, fuzz::builtin_native_arity);
-    } catch (const ProgramError&) {
-    }
+    fuzz::verify_if_valid(program);
 
     const std::vector<std::uint8_t> encoded = encode_bytecode(program);
     Program again;

@@ -31,6 +31,15 @@ inline std::optional<int> builtin_native_arity(std::string_view name) {
     return std::nullopt;
 }
 
+// Verifies a copy of `program` (verify() sets max_stack): rejecting it is fine, anything else is a finding.
+inline void verify_if_valid(const Program& program) {
+    Program verified = program;
+    try {
+        verify(verified, builtin_native_arity);
+    } catch (const ProgramError&) {
+    }
+}
+
 // Program equality where a NaN constant equals any NaN: Program's == follows double's (NaN != NaN, so a program
 // with a NaN constant is not even equal to itself), and the disassembler writes every NaN as `nan`.
 inline bool same_program(const Program& a, const Program& b) {
