@@ -387,7 +387,11 @@ struct TimeSampler::Groups {
             for (std::size_t k = 0; k < f.code.size(); ++k) {
                 const double samples = static_cast<double>(sampled.self_units_[f.first_instruction + k]) / kUnits;
                 const std::string opcode(mnemonic(f.source->code[k].op));
-                if (samples > 0) {
+                const auto c = instruction_counts.find({f.source->name, static_cast<std::uint32_t>(k)});
+                // A sample at an instruction that never ran (a register held a branch target, not the pc: see
+                // running_pc) is attributed to nothing, like the samples caught mid call, when counts tell.
+                const bool never_ran = counted.instructions && c == instruction_counts.end();
+                if (samples > 0 && !never_ran) {
                     opcode_samples[opcode] += samples;
                     line_samples[f.source->position(k).line] += samples;
                     if (op_of(f.code[k]) == Op::call_native)
@@ -395,7 +399,6 @@ struct TimeSampler::Groups {
                     else
                         function_self_samples[f.index] += samples;
                 }
-                const auto c = instruction_counts.find({f.source->name, static_cast<std::uint32_t>(k)});
                 if (c != instruction_counts.end() && c->second > 0)
                     sites_by_opcode[opcode].push_back(SiteTime{ns(samples) / c->second, c->second});
             }

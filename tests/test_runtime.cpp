@@ -996,6 +996,43 @@ BOOST_AUTO_TEST_CASE(printing_arrays_shared_at_every_level_is_bounded) {
     check_bounded_dag_output(out.str());
 }
 
+std::string run_error_message(Vm<>& vm) {
+    try {
+        vm.run();
+    } catch (const RuntimeError& e) {
+        return e.message();
+    }
+    return "(no error)";
+}
+
+BOOST_AUTO_TEST_CASE(the_output_limit_stops_print_before_the_text_that_would_pass_it) {
+    // Each print writes "12345\n": with 20 bytes three fit (18 bytes) and the fourth is refused whole.
+    Vm<> vm(Limits{.output_bytes = 20});
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(compile_source("let i = 0; while (i < 10) { print(12345); i = i + 1; }", "out.ops"));
+    const std::string message = run_error_message(vm);
+    BOOST_TEST(message == "output limit: print would pass the limit of 20 bytes (18 written)");
+    BOOST_TEST(out.str() == "12345\n12345\n12345\n");
+    // The budget is per run.
+    out.str("");
+    BOOST_CHECK_THROW(vm.run(), RuntimeError);
+    BOOST_TEST(out.str() == "12345\n12345\n12345\n");
+}
+
+BOOST_AUTO_TEST_CASE(the_output_limit_bounds_printing_a_shared_array_many_times) {
+    // Without it a print of the DAG builds 1,000,000 characters per instruction, whatever the fuel: fuel
+    // bounded the instructions, not the time. Under the limit the first print builds at most the budget.
+    Vm<> vm(Limits{.fuel = 1000000, .output_bytes = 4096});
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(compile_source(std::string(kSharedDagSource) + "let k = 0; while (k < 100000) { print(a); k = k + 1; }\n",
+                           "dag.ops"));
+    const std::string message = run_error_message(vm);
+    BOOST_TEST(message.starts_with("output limit: print would pass the limit of 4096 bytes"));
+    BOOST_TEST(out.str().size() <= 4096u);
+}
+
 BOOST_AUTO_TEST_CASE(display_past_its_budget_ends_with_the_marker_and_closes_the_brackets) {
     // main returns [1, [2, 3], 4] and ["hello", 1].
     Loaded l(main_program(R"(    push 3

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
-targets=(${FUZZ_TARGETS:-fuzz_assembler fuzz_compiler fuzz_bytecode fuzz_run fuzz_profile_json})
+targets=(${FUZZ_TARGETS:-fuzz_assembler fuzz_compiler fuzz_bytecode fuzz_run fuzz_generated fuzz_profile_json})
 
 echo "== build ($build: clang++, libFuzzer + ASan + UBSan)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \

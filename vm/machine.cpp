@@ -192,6 +192,7 @@ void Machine::begin_run() {
     for (std::uint32_t k = 0; k < main.nlocals; ++k) *sp_++ = Value::nil();
     fuel_ = fuel_budget();
     fuel_used_ = 0;
+    output_written_ = 0;
     run_end_ = RunEnd::running;
     transfer_source_ = nullptr;
     if ((fuel_ -= frame_->pc->run_cost) < 0) {
@@ -352,9 +353,16 @@ Value Machine::length(const Value& v) {
 }
 
 void Machine::print(const Value& v) {
+    // Under an output limit the text is built no longer than what may still be written, so one `print` of a
+    // huge shared array costs at most the budget left, not kMaxDisplayChars per instruction.
+    const std::uint64_t left = limits_.output_bytes ? limits_.output_bytes - output_written_ : UINT64_MAX;
     std::string text;
-    append_display(text, v);
+    append_display(text, v, static_cast<std::size_t>(std::min<std::uint64_t>(kMaxDisplayChars, left)));
     text += '\n';
+    if (text.size() > left)
+        throw Fault(fmt::format("output limit: print would pass the limit of {} bytes ({} written)", limits_.output_bytes,
+                                output_written_));
+    output_written_ += text.size();
     out_->write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 

@@ -36,6 +36,7 @@ struct Limits {
     std::uint32_t max_call_depth = 100000;   // frames, counting main
     std::uint32_t stack_slots = 1u << 22;    // values for all frames' locals and operands
     std::uint64_t heap_bytes = 0;            // live heap bytes after a collection; 0 = unlimited
+    std::uint64_t output_bytes = 0;          // bytes `print` may write in one run; 0 = unlimited
 };
 
 struct Frame {
@@ -175,6 +176,7 @@ protected:
 
     Limits limits_;
     std::ostream* out_;
+    std::uint64_t output_written_ = 0;  // by `print`, this run: output_bytes bounds it
     Heap heap_;
 
 private:

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,12 +58,51 @@ inline bool same_program(const Program& a, const Program& b) {
     return a_rest == b_rest;
 }
 
-
 // A property the target checks does not hold: print what and why, then abort (libFuzzer saves the input).
 [[noreturn]] inline void finding(const char* property, const std::string& detail = {}) {
     std::fprintf(stderr, "\n==opscope fuzz finding: %s\n%s\n", property, detail.c_str());
     std::fflush(stderr);
     std::abort();
+}
+
+// What one run of a program did: the targets that run programs compare these between policies.
+struct Outcome {
+    bool loaded = false;
+    std::string result;  // to_display of main's result, or the RuntimeError's format()
+    std::string output;  // what `print` wrote
+    Profile profile;     // what the policy recorded (nothing for NullProfiler)
+
+    bool same_behaviour(const Outcome& other) const {
+        return loaded == other.loaded && result == other.result && output == other.output;
+    }
+    std::string describe(const char* name) const {
+        return std::string(name) + (loaded ? " loaded\n" : " refused\n") + result + "\n--- output:\n" + output;
+    }
+};
+
+// Loads and runs `program` in a fresh Vm<Profiler> with `limits`. `clock` reads the real clock, so runs
+// under two policies would print different values: every VM gets a fixed one.
+template <typename Profiler>
+Outcome run_in(const Program& program, const Limits& limits) {
+    Outcome outcome;
+    Vm<Profiler> vm(limits);
+    vm.register_native("clock", 0, [](Machine&, std::span<const Value>) { return Value::integer(0); });
+    std::ostringstream out;
+    vm.set_output(out);
+    try {
+        vm.load(program);
+    } catch (const ProgramError&) {
+        return outcome;
+    }
+    outcome.loaded = true;
+    try {
+        outcome.result = "result: " + to_display(vm.run());
+    } catch (const RuntimeError& e) {
+        outcome.result = e.format();
+    }
+    outcome.output = out.str();
+    outcome.profile = vm.profile();
+    return outcome;
 }
 
 } // namespace opscope::fuzz

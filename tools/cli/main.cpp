@@ -33,6 +33,7 @@ struct LimitOptions {
     std::uint64_t max_call_depth = opscope::Limits{}.max_call_depth;  // 64 bits, so a huge value is refused, not cut
     std::uint64_t stack_slots = opscope::Limits{}.stack_slots;
     std::uint64_t heap_bytes = 0;
+    std::uint64_t output_bytes = 0;
 
     void add_to(CLI::App& command) {
         command.add_option("--fuel", fuel, "Stop with an error after this many instructions (0 = unlimited)");
@@ -41,9 +42,11 @@ struct LimitOptions {
         command.add_option("--stack-slots", stack_slots, "Value-stack size in slots")
             ->check(CLI::Range(std::uint64_t{1}, kMaxStackSlotsOption));
         command.add_option("--heap-bytes", heap_bytes, "Maximum live heap bytes (0 = unlimited)");
+        command.add_option("--max-output", output_bytes, "Maximum bytes the program may print (0 = unlimited)");
     }
     opscope::Limits limits() const {
-        return {fuel, static_cast<std::uint32_t>(max_call_depth), static_cast<std::uint32_t>(stack_slots), heap_bytes};
+        return {fuel, static_cast<std::uint32_t>(max_call_depth), static_cast<std::uint32_t>(stack_slots), heap_bytes,
+                output_bytes};
     }
 };
 
