@@ -419,8 +419,9 @@ BOOST_AUTO_TEST_CASE(fuel_stops_an_infinite_loop) {
     const fs::path p = write_file("forever.opasm", ".func main 0 0\ntop:\n    jmp top\n.end\n");
     const Result r = cli("run --fuel 1000 " + quote(p.string()));
     BOOST_TEST(r.exit_code == 1);
-    BOOST_TEST(r.err == "error: fuel exhausted: the limit of 1000 instructions was reached\n  at main+0 (" + p.string() +
-                            ":3)\n");
+    BOOST_TEST(r.err == "error: fuel exhausted after 1000 of 1000 instructions: the next straight-line run of 1 "
+                        "instructions does not fit in the 0 left\n  at main+0 (" +
+                            p.string() + ":3)\n");
 }
 
 BOOST_AUTO_TEST_CASE(enough_fuel_runs_to_the_end) {
@@ -428,7 +429,8 @@ BOOST_AUTO_TEST_CASE(enough_fuel_runs_to_the_end) {
     BOOST_TEST(cli("run --fuel 100000 " + quote(small.string())).out == "4950\n");
     const Result r = cli("run --fuel 100 " + quote(small.string()));
     BOOST_TEST(r.exit_code == 1);
-    BOOST_TEST(r.err.starts_with("error: fuel exhausted: the limit of 100 instructions was reached\n"));
+    BOOST_TEST(r.err.starts_with("error: fuel exhausted after "));
+    BOOST_TEST(r.err.find(" of 100 instructions: the next straight-line run of ") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(depth_stack_and_heap_limits) {

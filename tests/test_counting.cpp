@@ -444,7 +444,8 @@ BOOST_AUTO_TEST_CASE(out_of_fuel_the_instruction_never_started) {
     // 134 = 5 + 4 + 10 * 12 + 5: ten iterations fit; the eleventh's jump back is taken, but its body never
     // starts.
     pair.load(assemble(kThousandIterations, "t.opasm"), Limits{.fuel = 134});
-    BOOST_TEST(pair.run() == "error: fuel exhausted: the limit of 134 instructions was reached\n  at main+5 (t.opasm:8)");
+    BOOST_TEST(pair.run() == "error: fuel exhausted after 129 of 134 instructions: the next straight-line run of 12 "
+                             "instructions does not fit in the 5 left\n  at main+5 (t.opasm:8)");
     check_exact(pair,
                 {{"summary", {{"total_instructions", "129"}, {"unique_instructions", "17"}, {"max_call_depth", "1"}}},
                  {"loops", {{"main+5..16", "line 8 iterations 11"}}},

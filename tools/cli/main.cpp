@@ -35,7 +35,11 @@ struct LimitOptions {
     std::uint64_t heap_bytes = 0;
 
     void add_to(CLI::App& command) {
-        command.add_option("--fuel", fuel, "Stop with an error after this many instructions (0 = unlimited)");
+        command.add_option("--fuel", fuel,
+                           "Instructions the run may execute (0 = unlimited). Charged a straight-line run at a time "
+                           "(through the next jump, branch, call, return or halt) before the run starts: a run that "
+                           "does not fit what is left stops the program there, so it may stop up to one run's "
+                           "length short of N. A program of N instructions runs with --fuel N, fails with N-1");
         command.add_option("--max-depth", max_call_depth, "Maximum call depth, counting main")
             ->check(CLI::Range(std::uint64_t{1}, kMaxDepthOption));
         command.add_option("--stack-slots", stack_slots, "Value-stack size in slots")
