@@ -1,9 +1,13 @@
 // canonicalize() and merge() of Profiles: lists combine by key, groups and fields survive only when every
 // input has them, timelines are laid end to end. Every rule here is associative, so a merge of N profiles
-// does not depend on grouping.
+// does not depend on grouping. A count or time whose sum would pass 2^64 - 1 is refused with a
+// ProfileFormatError naming it: a wrapped count would be silently wrong.
 #include <opscope/profile.hpp>
+#include <opscope/report.hpp>
 
 #include <algorithm>
+#include <limits>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -19,9 +23,37 @@ std::optional<Accuracy> combine_known(std::optional<Accuracy> a, std::optional<A
     if (!a || !b) return std::nullopt;
     return combine(*a, *b);
 }
-std::optional<std::uint64_t> add_known(std::optional<std::uint64_t> a, std::optional<std::uint64_t> b) {
+// Where a sum goes in the merged document: the JSON Pointer of its field, or of its list and the entry's key.
+struct Field {
+    std::string path;   // e.g. "/summary/total_instructions", or "/opcodes" for an entry
+    std::string entry;  // the entry's key ("add", "main+4"), empty for a group's own field
+    std::string name;   // the field within the entry ("count"), empty for a group's own field
+};
+
+// a + b, or a ProfileFormatError at the field when the sum does not fit 64 bits. `at` makes the Field, only
+// when it is needed.
+template <class At>
+std::uint64_t sum(std::uint64_t a, std::uint64_t b, At at) {
+    if (b <= std::numeric_limits<std::uint64_t>::max() - a) return a + b;
+    const Field field = at();
+    const std::string what = field.entry.empty() ? "" : field.entry + " " + field.name + " ";
+    throw ProfileFormatError(field.path, what + std::to_string(a) + " + " + std::to_string(b) +
+                                             " is past 2^64 - 1, so the merged value would wrap");
+}
+// A group's own field.
+auto at(std::string path) {
+    return [path = std::move(path)] { return Field{path, {}, {}}; };
+}
+// A field of a list entry; `key` gives the entry's key as text.
+template <class Key>
+auto at(std::string_view list, Key key, std::string_view name) {
+    return [=] { return Field{"/" + std::string(list), key(), std::string(name)}; };
+}
+
+template <class At>
+std::optional<std::uint64_t> add_known(std::optional<std::uint64_t> a, std::optional<std::uint64_t> b, At where) {
     if (!a || !b) return std::nullopt;
-    return *a + *b;
+    return sum(*a, *b, where);
 }
 std::optional<std::uint64_t> max_known(std::optional<std::uint64_t> a, std::optional<std::uint64_t> b) {
     if (!a || !b) return std::nullopt;
@@ -34,12 +66,18 @@ std::optional<std::uint64_t> equal_known(std::optional<std::uint64_t> a, std::op
 }
 
 // Entry level, where a missing side means "this key did not occur there": whatever is known adds.
-void add_into(std::optional<std::uint64_t>& into, const std::optional<std::uint64_t>& other) {
-    if (other) into = into.value_or(0) + *other;
+template <class At>
+void add_into(std::optional<std::uint64_t>& into, const std::optional<std::uint64_t>& other, At where) {
+    if (other) into = sum(into.value_or(0), *other, where);
 }
-void add_into(std::optional<TimeHistogram>& into, const std::optional<TimeHistogram>& other) {
+// Bucket counts add up to `samples`, so when the samples fit, so does every bucket.
+template <class SamplesAt, class SumAt>
+void add_into(std::optional<TimeHistogram>& into, const std::optional<TimeHistogram>& other, SamplesAt samples_at,
+              SumAt sum_at) {
     if (!other) return;
     if (!into) into.emplace();
+    (void)sum(into->samples, other->samples, samples_at);
+    (void)sum(into->sum_ns, other->sum_ns, sum_at);
     into->add(*other);
 }
 void keep_first_line(std::uint32_t& into, std::uint32_t other) {
@@ -93,9 +131,12 @@ std::vector<Entry> concat(const std::vector<Entry>& a, const std::vector<Entry>&
 void normalize(OpcodeGroup& group) {
     combine_by_key(group.entries, [](const OpcodeStats& e) { return std::tie(e.name); },
                    [](OpcodeStats& into, const OpcodeStats& e) {
-                       into.count += e.count;
-                       add_into(into.time_ns, e.time_ns);
-                       add_into(into.time_distribution, e.time_distribution);
+                       const auto key = [&] { return "'" + into.name + "'"; };
+                       into.count = sum(into.count, e.count, at("opcodes", key, "count"));
+                       add_into(into.time_ns, e.time_ns, at("opcodes", key, "time_ns"));
+                       add_into(into.time_distribution, e.time_distribution,
+                                at("opcodes", key, "time_distribution/samples"),
+                                at("opcodes", key, "time_distribution/sum_ns"));
                    });
     if (!group.time_accuracy)
         for (OpcodeStats& e : group.entries) e.time_ns.reset(), e.time_distribution.reset();
@@ -104,7 +145,8 @@ void normalize(OpcodeGroup& group) {
 void normalize(InstructionGroup& group) {
     combine_by_key(group.entries, [](const InstructionStats& e) { return std::tie(e.function, e.offset); },
                    [](InstructionStats& into, const InstructionStats& e) {
-                       into.count += e.count;
+                       const auto key = [&] { return "'" + into.function + "+" + std::to_string(into.offset) + "'"; };
+                       into.count = sum(into.count, e.count, at("hotspots", key, "count"));
                        keep_first_line(into.line, e.line);
                        if (into.opcode.empty()) into.opcode = e.opcode;
                    });
@@ -113,8 +155,9 @@ void normalize(InstructionGroup& group) {
 void normalize(LineGroup& group) {
     combine_by_key(group.entries, [](const LineStats& e) { return std::tie(e.line); },
                    [](LineStats& into, const LineStats& e) {
-                       into.count += e.count;
-                       add_into(into.time_ns, e.time_ns);
+                       const auto key = [&] { return "line " + std::to_string(into.line); };
+                       into.count = sum(into.count, e.count, at("lines", key, "count"));
+                       add_into(into.time_ns, e.time_ns, at("lines", key, "time_ns"));
                        if (!into.source_text) into.source_text = e.source_text;
                    });
     if (!group.time_accuracy)
@@ -124,9 +167,10 @@ void normalize(LineGroup& group) {
 void normalize(FunctionGroup& group) {
     combine_by_key(group.entries, [](const FunctionStats& e) { return std::tie(e.name); },
                    [](FunctionStats& into, const FunctionStats& e) {
-                       into.calls += e.calls;
-                       add_into(into.self_time_ns, e.self_time_ns);
-                       add_into(into.total_time_ns, e.total_time_ns);
+                       const auto key = [&] { return "'" + into.name + "'"; };
+                       into.calls = sum(into.calls, e.calls, at("functions", key, "calls"));
+                       add_into(into.self_time_ns, e.self_time_ns, at("functions", key, "self_time_ns"));
+                       add_into(into.total_time_ns, e.total_time_ns, at("functions", key, "total_time_ns"));
                        into.native = into.native || e.native;
                    });
     if (!group.time_accuracy)
@@ -136,8 +180,9 @@ void normalize(FunctionGroup& group) {
 void normalize(BranchGroup& group) {
     combine_by_key(group.entries, [](const BranchStats& e) { return std::tie(e.function, e.offset); },
                    [](BranchStats& into, const BranchStats& e) {
-                       into.executed += e.executed;
-                       into.taken += e.taken;
+                       const auto key = [&] { return "'" + into.function + "+" + std::to_string(into.offset) + "'"; };
+                       into.executed = sum(into.executed, e.executed, at("branches", key, "executed"));
+                       into.taken = sum(into.taken, e.taken, at("branches", key, "taken"));
                        keep_first_line(into.line, e.line);
                    });
 }
@@ -146,8 +191,12 @@ void normalize(LoopGroup& group) {
     combine_by_key(group.entries,
                    [](const LoopStats& e) { return std::tie(e.function, e.start_offset, e.end_offset); },
                    [](LoopStats& into, const LoopStats& e) {
-                       into.iterations += e.iterations;
-                       add_into(into.time_ns, e.time_ns);
+                       const auto key = [&] {
+                           return "'" + into.function + "+" + std::to_string(into.start_offset) + ".." +
+                                  std::to_string(into.end_offset) + "'";
+                       };
+                       into.iterations = sum(into.iterations, e.iterations, at("loops", key, "iterations"));
+                       add_into(into.time_ns, e.time_ns, at("loops", key, "time_ns"));
                        keep_first_line(into.line, e.line);
                    });
     if (!group.time_accuracy)
@@ -157,8 +206,9 @@ void normalize(LoopGroup& group) {
 void normalize(CallGraph& group) {
     combine_by_key(group.entries, [](const CallEdge& e) { return std::tie(e.caller, e.callee); },
                    [](CallEdge& into, const CallEdge& e) {
-                       into.calls += e.calls;
-                       add_into(into.time_ns, e.time_ns);
+                       const auto key = [&] { return "'" + into.caller + "' -> '" + into.callee + "'"; };
+                       into.calls = sum(into.calls, e.calls, at("call_graph", key, "calls"));
+                       add_into(into.time_ns, e.time_ns, at("call_graph", key, "time_ns"));
                    });
     if (!group.time_accuracy)
         for (CallEdge& e : group.entries) e.time_ns.reset();
@@ -166,7 +216,10 @@ void normalize(CallGraph& group) {
 
 void normalize(OpcodePairGroup& group) {
     combine_by_key(group.entries, [](const OpcodePair& e) { return std::tie(e.first, e.second); },
-                   [](OpcodePair& into, const OpcodePair& e) { into.count += e.count; });
+                   [](OpcodePair& into, const OpcodePair& e) {
+                       const auto key = [&] { return "'" + into.first + " " + into.second + "'"; };
+                       into.count = sum(into.count, e.count, at("opcode_pairs", key, "count"));
+                   });
 }
 
 // Times are all or nothing: one entry without a time (in any input) drops them all.
@@ -175,8 +228,13 @@ void normalize(StackSampleGroup& group) {
                                    [](const StackSample& e) { return e.time_ns.has_value(); });
     combine_by_key(group.entries, [](const StackSample& e) { return std::tie(e.frames); },
                    [](StackSample& into, const StackSample& e) {
-                       into.samples += e.samples;
-                       add_into(into.time_ns, e.time_ns);
+                       const auto key = [&] {
+                           std::string folded;
+                           for (const std::string& frame : into.frames) folded += (folded.empty() ? "" : ";") + frame;
+                           return "'" + folded + "'";
+                       };
+                       into.samples = sum(into.samples, e.samples, at("call_stacks", key, "samples"));
+                       add_into(into.time_ns, e.time_ns, at("call_stacks", key, "time_ns"));
                    });
     if (!timed)
         for (StackSample& e : group.entries) e.time_ns.reset();
@@ -185,8 +243,9 @@ void normalize(StackSampleGroup& group) {
 void normalize(MemoryStats& memory) {
     combine_by_key(memory.by_type, [](const TypeMemory& e) { return std::tie(e.type); },
                    [](TypeMemory& into, const TypeMemory& e) {
-                       into.allocations += e.allocations;
-                       into.bytes += e.bytes;
+                       const auto key = [&] { return "'" + into.type + "'"; };
+                       into.allocations = sum(into.allocations, e.allocations, at("memory/by_type", key, "allocations"));
+                       into.bytes = sum(into.bytes, e.bytes, at("memory/by_type", key, "bytes"));
                    });
 }
 
@@ -205,40 +264,42 @@ Group merge_group(const Group& a, const Group& b) {
 Summary merge_group(const Summary& a, const Summary& b) {
     Summary merged;
     merged.accuracy = combine(a.accuracy, b.accuracy);
-    merged.total_instructions = a.total_instructions + b.total_instructions;
-    merged.wall_time_ns = add_known(a.wall_time_ns, b.wall_time_ns);
+    merged.total_instructions =
+        sum(a.total_instructions, b.total_instructions, at("/summary/total_instructions"));
+    merged.wall_time_ns = add_known(a.wall_time_ns, b.wall_time_ns, at("/summary/wall_time_ns"));
     merged.max_call_depth = max_known(a.max_call_depth, b.max_call_depth);
     // unique_instructions is recounted by merge() when the instructions are known.
     return merged;
 }
 
 TimingInfo merge_group(const TimingInfo& a, const TimingInfo& b) {
-    return TimingInfo{join_distinct(a.method, b.method, "; "), a.samples + b.samples,
-                      add_known(a.overhead_ns, b.overhead_ns), equal_known(a.sample_rate_hz, b.sample_rate_hz),
-                      a.truncated_stacks + b.truncated_stacks};
+    return TimingInfo{join_distinct(a.method, b.method, "; "), sum(a.samples, b.samples, at("/timing/samples")),
+                      add_known(a.overhead_ns, b.overhead_ns, at("/timing/overhead_ns")),
+                      equal_known(a.sample_rate_hz, b.sample_rate_hz),
+                      sum(a.truncated_stacks, b.truncated_stacks, at("/timing/truncated_stacks"))};
 }
 
 FrameStats merge_group(const FrameStats& a, const FrameStats& b) {
-    return FrameStats{combine(a.accuracy, b.accuracy), a.pushed + b.pushed, a.popped + b.popped,
-                      std::max(a.max_depth, b.max_depth)};
+    return FrameStats{combine(a.accuracy, b.accuracy), sum(a.pushed, b.pushed, at("/frames/pushed")),
+                      sum(a.popped, b.popped, at("/frames/popped")), std::max(a.max_depth, b.max_depth)};
 }
 
 StackStats merge_group(const StackStats& a, const StackStats& b) {
-    return StackStats{combine(a.accuracy, b.accuracy), a.pushes + b.pushes, a.pops + b.pops,
-                      std::max(a.max_depth, b.max_depth)};
+    return StackStats{combine(a.accuracy, b.accuracy), sum(a.pushes, b.pushes, at("/stack/pushes")),
+                      sum(a.pops, b.pops, at("/stack/pops")), std::max(a.max_depth, b.max_depth)};
 }
 
 MemoryStats merge_group(const MemoryStats& a, const MemoryStats& b) {
     MemoryStats merged;
     merged.accuracy = combine(a.accuracy, b.accuracy);
-    merged.allocations = a.allocations + b.allocations;
-    merged.allocated_bytes = a.allocated_bytes + b.allocated_bytes;
-    merged.frees = a.frees + b.frees;
-    merged.freed_bytes = a.freed_bytes + b.freed_bytes;
+    merged.allocations = sum(a.allocations, b.allocations, at("/memory/allocations"));
+    merged.allocated_bytes = sum(a.allocated_bytes, b.allocated_bytes, at("/memory/allocated_bytes"));
+    merged.frees = sum(a.frees, b.frees, at("/memory/frees"));
+    merged.freed_bytes = sum(a.freed_bytes, b.freed_bytes, at("/memory/freed_bytes"));
     merged.peak_bytes = std::max(a.peak_bytes, b.peak_bytes);
-    merged.live_bytes = a.live_bytes + b.live_bytes;  // each run's heap is its own
-    merged.gc_cycles = a.gc_cycles + b.gc_cycles;
-    merged.gc_time_ns = add_known(a.gc_time_ns, b.gc_time_ns);
+    merged.live_bytes = sum(a.live_bytes, b.live_bytes, at("/memory/live_bytes"));  // each run's heap is its own
+    merged.gc_cycles = sum(a.gc_cycles, b.gc_cycles, at("/memory/gc_cycles"));
+    merged.gc_time_ns = add_known(a.gc_time_ns, b.gc_time_ns, at("/memory/gc_time_ns"));
     merged.by_type = concat(a.by_type, b.by_type);
     normalize(merged);
     return merged;
@@ -259,12 +320,15 @@ std::optional<Timeline> merge_timelines(const Profile& first, const Profile& sec
     Timeline merged;
     merged.time_accuracy = combine(a.time_accuracy, b.time_accuracy);
     merged.capacity = std::max(a.capacity, b.capacity);
-    merged.recorded = a.recorded + b.recorded;
-    merged.dropped = a.dropped + b.dropped;
+    merged.recorded = sum(a.recorded, b.recorded, at("/timeline/recorded"));
+    merged.dropped = sum(a.dropped, b.dropped, at("/timeline/dropped"));
     merged.window = std::max(a.window, b.window);
-    merged.skipped = a.skipped + b.skipped;
+    merged.skipped = sum(a.skipped, b.skipped, at("/timeline/skipped"));
     merged.events = concat(a.events, b.events);
-    for (std::size_t i = a.events.size(); i < merged.events.size(); ++i) merged.events[i].time_ns += shift;
+    for (std::size_t i = a.events.size(); i < merged.events.size(); ++i)
+        merged.events[i].time_ns =
+            sum(merged.events[i].time_ns, shift,
+                [i] { return Field{"/timeline/events/" + std::to_string(i) + "/time_ns", {}, {}}; });
     return merged;
 }
 

@@ -14,6 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <tuple>
+#include <utility>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -413,14 +416,79 @@ done:
     if (r.exit_code == 1) BOOST_TEST(r.err.starts_with("error: "), r.err);
 }
 
+// Issue 12: a profile's source text and source_file come from the file its line numbers refer to, the one
+// backtraces name. The CLI used to take the text from the assembly file's own lines (which `.line` numbers
+// do not refer to) and name the command-line file.
+BOOST_AUTO_TEST_SUITE(profile_source)
+
+// The profile of `program` as the counting policy's JSON document, and the command's result.
+std::pair<opscope::Profile, Result> profile_json(const fs::path& program) {
+    const fs::path out = scratch() / "source_profile.json";
+    fs::remove(out);
+    const Result r = cli("profile --policy counting --format json -o " + quote(out.string()) + " " +
+                         quote(program.string()));
+    return {opscope::parse_json(read_file(out)), r};
+}
+
+// Line -> source text (empty for none), for every line entry.
+std::map<std::uint32_t, std::string> texts(const opscope::Profile& p) {
+    std::map<std::uint32_t, std::string> out;
+    for (const opscope::LineStats& l : p.lines->entries) out[l.line] = l.source_text.value_or("");
+    return out;
+}
+
+BOOST_AUTO_TEST_CASE(text_comes_from_the_file_line_directives_refer_to) {
+    const fs::path source = write_file("lines_source.ops", "first source line\nsecond source line\nthird\r\n");
+    const fs::path program = write_file("lines_program.opasm", ".source \"" + source.string() + "\"\n"
+                                        ".func main 0 0\n.line 2\n  push 1\n  push 0\n.line 3\n  div\n  ret\n.end\n");
+    const auto [profile, r] = profile_json(program);
+    BOOST_TEST(r.exit_code == 1);  // division by zero: the backtrace names the `.source` file
+    BOOST_TEST(r.err == "error: division by zero\n  at main+2 (" + source.string() + ":3)\n");
+    BOOST_TEST(profile.source_file == source.string());
+    BOOST_TEST((texts(profile) == std::map<std::uint32_t, std::string>{{2, "second source line"}, {3, "third"}}));
+
+    // Without `.line`, the numbers are the assembly's own lines; a `.ops` program's are its own.
+    const fs::path own = write_file("own_lines.opasm", ".func main 0 0\n  push 1\n  pop\n  halt\n.end\n");
+    auto [own_profile, own_result] = profile_json(own);
+    BOOST_TEST(own_profile.source_file == own.string());
+    BOOST_TEST((texts(own_profile) == std::map<std::uint32_t, std::string>{{2, "  push 1"}, {3, "  pop"}, {4, "  halt"}}));
+    const fs::path ops = write_file("own_lines.ops", "let x = 1;\nprint(x);\n");
+    std::tie(own_profile, own_result) = profile_json(ops);
+    BOOST_TEST(own_result.out == "1\n");
+    BOOST_TEST(own_profile.source_file == ops.string());
+    BOOST_TEST(texts(own_profile).at(2) == "print(x);");
+}
+
+BOOST_AUTO_TEST_CASE(line_directives_naming_no_file_give_no_text) {
+    const fs::path program = write_file("no_source.opasm", ".func main 0 0\n.line 2\n  push 1\n  pop\n  halt\n.end\n");
+    const auto [profile, r] = profile_json(program);
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(profile.source_file == "");  // as backtraces, which print "?"
+    BOOST_TEST((texts(profile) == std::map<std::uint32_t, std::string>{{2, ""}}));
+}
+
+BOOST_AUTO_TEST_CASE(a_source_that_is_not_a_readable_regular_file_gives_no_text) {
+    for (const std::string& named : {scratch().string(), (scratch() / "missing.ops").string()}) {
+        const fs::path program = write_file("odd_source.opasm", ".source \"" + named + "\"\n"
+                                            ".func main 0 0\n.line 1\n  push 1\n  pop\n  halt\n.end\n");
+        const auto [profile, r] = profile_json(program);
+        BOOST_TEST(r.exit_code == 0, named);
+        BOOST_TEST(profile.source_file == named);
+        BOOST_TEST((texts(profile) == std::map<std::uint32_t, std::string>{{1, ""}}), named);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(limits)
 
 BOOST_AUTO_TEST_CASE(fuel_stops_an_infinite_loop) {
     const fs::path p = write_file("forever.opasm", ".func main 0 0\ntop:\n    jmp top\n.end\n");
     const Result r = cli("run --fuel 1000 " + quote(p.string()));
     BOOST_TEST(r.exit_code == 1);
-    BOOST_TEST(r.err == "error: fuel exhausted: the limit of 1000 instructions was reached\n  at main+0 (" + p.string() +
-                            ":3)\n");
+    BOOST_TEST(r.err == "error: fuel exhausted after 1000 of 1000 instructions: the next straight-line run of 1 "
+                        "instructions does not fit in the 0 left\n  at main+0 (" +
+                            p.string() + ":3)\n");
 }
 
 BOOST_AUTO_TEST_CASE(enough_fuel_runs_to_the_end) {
@@ -428,7 +496,8 @@ BOOST_AUTO_TEST_CASE(enough_fuel_runs_to_the_end) {
     BOOST_TEST(cli("run --fuel 100000 " + quote(small.string())).out == "4950\n");
     const Result r = cli("run --fuel 100 " + quote(small.string()));
     BOOST_TEST(r.exit_code == 1);
-    BOOST_TEST(r.err.starts_with("error: fuel exhausted: the limit of 100 instructions was reached\n"));
+    BOOST_TEST(r.err.starts_with("error: fuel exhausted after "));
+    BOOST_TEST(r.err.find(" of 100 instructions: the next straight-line run of ") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(depth_stack_and_heap_limits) {

@@ -444,7 +444,8 @@ BOOST_AUTO_TEST_CASE(out_of_fuel_the_instruction_never_started) {
     // 134 = 5 + 4 + 10 * 12 + 5: ten iterations fit; the eleventh's jump back is taken, but its body never
     // starts.
     pair.load(assemble(kThousandIterations, "t.opasm"), Limits{.fuel = 134});
-    BOOST_TEST(pair.run() == "error: fuel exhausted: the limit of 134 instructions was reached\n  at main+5 (t.opasm:8)");
+    BOOST_TEST(pair.run() == "error: fuel exhausted after 129 of 134 instructions: the next straight-line run of 12 "
+                             "instructions does not fit in the 5 left\n  at main+5 (t.opasm:8)");
     check_exact(pair,
                 {{"summary", {{"total_instructions", "129"}, {"unique_instructions", "17"}, {"max_call_depth", "1"}}},
                  {"loops", {{"main+5..16", "line 8 iterations 11"}}},
@@ -521,6 +522,113 @@ done:
               {});
     BOOST_TEST(pair.run() == "=> 0");
     check_exact(pair, {{"loops", {{"main+2..12", "line 5 iterations 0"}}}}, "a loop left on its first pass");
+}
+
+// docs/profile-format.md, "Which entries are listed": every bytecode function and every conditional jump is
+// listed, called or run or not; natives, hotspots and lines only when they ran. And `stack.max_depth` is
+// per frame: main holds 3 values when it calls f, whose 2 make 5 on the stack, but no frame holds more
+// than 4.
+BOOST_AUTO_TEST_CASE(zero_count_entries_and_the_per_frame_stack_depth) {
+    Pair pair;
+    pair.load(assemble(R"(.func unused 0 0
+    push 1
+    jz out
+out:
+    push 2
+    call sqrt
+    ret
+.end
+.func f 0 0
+    push 1
+    push 2
+    add
+    ret
+.end
+.func main 0 0
+    push 7
+    push 8
+    push 9
+    call f
+    pop
+    pop
+    pop
+    ret
+.end
+)",
+                       "t.opasm"),
+              {});
+    BOOST_TEST(pair.run() == "=> 7");
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "12"}, {"unique_instructions", "12"}, {"max_call_depth", "2"}}},
+                 {"functions", {{"unused", "calls 0"}, {"f", "calls 1"}, {"main", "calls 1"}}},
+                 {"branches", {{"unused+1", "line 3 executed 0 taken 0"}}},
+                 {"lines",
+                  {{"10", "1"}, {"11", "1"}, {"12", "1"}, {"13", "1"}, {"16", "1"}, {"17", "1"}, {"18", "1"},
+                   {"19", "1"}, {"20", "1"}, {"21", "1"}, {"22", "1"}, {"23", "1"}}},
+                 {"frames", {{"pushed", "2"}, {"popped", "2"}, {"max_depth", "2"}}},
+                 {"stack", {{"pushes", "7"}, {"pops", "7"}, {"max_depth", "4"}}}},
+                "zero counts");
+}
+
+// docs/profile-format.md, `loops`: the compiler's loop is one backward jump, at the bottom, to the body.
+BOOST_AUTO_TEST_CASE(a_compiled_while_loop_is_one_loop_at_its_body) {
+    Pair pair;
+    const Program program = compile_source("let i = 0;\nwhile (i < 3) {\n    i = i + 1;\n    if (i == 9) { break; }\n}\n"
+                                           "print(i);\n",
+                                           "t.ops", {});
+    pair.load(program, {});
+    BOOST_TEST(pair.run() == "3\n=> nil");
+    const test::GroupView loops = group(count_view(pair.counting.profile()), "loops");
+    BOOST_TEST_REQUIRE(loops.size() == 1u);
+    BOOST_TEST(loops.begin()->second == "line 3 iterations 3");  // the body's first statement; three passes
+    BOOST_TEST(pair.differences() == "");
+}
+
+// docs/profile-format.md, "Faults": a native that throws was called (it ran), and its call instruction is
+// executed with its full stack effect; no pair follows it.
+BOOST_AUTO_TEST_CASE(a_native_that_throws_counts_as_called) {
+    Pair pair;
+    const auto refuse = [](Machine&, std::span<const Value>) -> Value { throw Fault("refused"); };
+    pair.counting.register_native("refuse", 1, refuse);
+    pair.naive.register_native("refuse", 1, refuse);
+    pair.load(assemble(".func main 0 0\n    push 1\n    call refuse\n    ret\n.end\n", "t.opasm"), {});
+    BOOST_TEST(pair.run() == "error: in native 'refuse': refused\n  at main+1 (t.opasm:3)");
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "2"}, {"unique_instructions", "2"}, {"max_call_depth", "1"}}},
+                 {"functions", {{"main", "calls 1"}, {"refuse", "calls 1 native"}}},
+                 {"stack", {{"pushes", "2"}, {"pops", "1"}, {"max_depth", "1"}}},
+                 {"opcode_pairs", {{"push call", "1"}}}},
+                "a native that throws");
+}
+
+// docs/profile-format.md, "Pausing": recording stops after the `call` of profile_stop() (counted) and
+// resumes after the `call` of profile_start() (not counted); a pair counts only when both its instructions do.
+BOOST_AUTO_TEST_CASE(where_pausing_and_resuming_fall) {
+    Pair pair;
+    pair.load(assemble(R"(.func main 0 0
+    push 1
+    pop
+    call pstop
+    pop
+    push 2
+    pop
+    call pstart
+    pop
+    push 3
+    ret
+.end
+)",
+                       "t.opasm"),
+              {});
+    BOOST_TEST(pair.run() == "=> 3");
+    check_exact(pair,
+                {{"summary", {{"total_instructions", "6"}, {"unique_instructions", "6"}, {"max_call_depth", "1"}}},
+                 {"instructions",
+                  {{"main+0", "push line 2 x1"}, {"main+1", "pop line 3 x1"}, {"main+2", "call line 4 x1"},
+                   {"main+7", "pop line 9 x1"}, {"main+8", "push line 10 x1"}, {"main+9", "ret line 11 x1"}}},
+                 {"functions", {{"main", "calls 1"}, {"pstop", "calls 1 native"}}},
+                 {"opcode_pairs", {{"push pop", "1"}, {"pop call", "1"}, {"pop push", "1"}, {"push ret", "1"}}}},
+                "pause and resume");
 }
 
 BOOST_AUTO_TEST_CASE(native_calls_are_counted_as_native_functions) {

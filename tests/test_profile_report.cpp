@@ -564,6 +564,65 @@ BOOST_AUTO_TEST_CASE(timeline_merge_is_associative_and_canonical_form_keeps_even
     BOOST_TEST(parse_json(format_json(reversed)).timeline->events.front().function == "main");
 }
 
+// Issue 12: merging huge or hostile profiles used to wrap counts around 2^64 and report them as exact. A sum
+// that does not fit is refused with a ProfileFormatError naming the field (and the entry's key in a list).
+BOOST_AUTO_TEST_CASE(sums_past_two_to_the_64_are_refused_naming_the_field) {
+    constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+    const auto refusal = [](const Profile& a, const Profile& b) -> std::string {
+        try {
+            merge(a, b);
+        } catch (const ProfileFormatError& e) {
+            BOOST_TEST(std::string(e.what()).starts_with("invalid opscope profile at " + e.path() + ": "));
+            return e.what();
+        }
+        return "(merged)";
+    };
+    const Profile b = full_profile();
+    Profile a = full_profile();
+    a.summary->total_instructions = kMax - 10'000;  // fits exactly
+    BOOST_TEST(merge(a, b).summary->total_instructions == kMax);
+    a.summary->total_instructions = kMax - 9'999;
+    BOOST_TEST(refusal(a, b) == "invalid opscope profile at /summary/total_instructions: 18446744073709541616 + "
+                                "10000 is past 2^64 - 1, so the merged value would wrap");
+
+    a = full_profile();
+    a.opcodes->entries[0].count = kMax;  // "add"
+    BOOST_TEST(refusal(a, b) == "invalid opscope profile at /opcodes: 'add' count 18446744073709551615 + 4000 is "
+                                "past 2^64 - 1, so the merged value would wrap");
+    a = full_profile();
+    a.opcodes->entries[0].time_distribution->sum_ns = kMax;
+    BOOST_TEST(refusal(a, b).starts_with("invalid opscope profile at /opcodes: 'add' time_distribution/sum_ns "));
+    a = full_profile();
+    a.branches->entries[0].taken = a.branches->entries[0].executed = kMax;
+    BOOST_TEST(refusal(a, b).starts_with("invalid opscope profile at /branches: 'fib+"), refusal(a, b));
+    a = full_profile();
+    a.memory->live_bytes = kMax;
+    BOOST_TEST(refusal(a, b).starts_with("invalid opscope profile at /memory/live_bytes: "));
+    a = full_profile();
+    a.summary->wall_time_ns = kMax - 1'000'000;
+    BOOST_TEST(refusal(a, b).starts_with("invalid opscope profile at /summary/wall_time_ns: "));
+    Profile late = full_profile();  // its last event, shifted by the first run's wall time, passes 2^64 - 1
+    late.timeline->events.back().time_ns = kMax - 5;
+    BOOST_TEST(refusal(b, late).starts_with("invalid opscope profile at /timeline/events/7/time_ns: "));
+
+    // A document listing one key twice is combined when read, and refused the same way.
+    Profile twice = full_profile();
+    twice.opcodes->entries.push_back(twice.opcodes->entries[0]);
+    twice.opcodes->entries[0].count = kMax;
+    BOOST_CHECK_THROW(canonicalize(twice), ProfileFormatError);
+    nlohmann::json doc = nlohmann::json::parse(format_json(full_profile()));
+    nlohmann::json copy = doc["opcodes"][0];
+    copy["count"] = kMax;
+    doc["opcodes"].push_back(copy);
+    try {
+        parse_json(doc.dump());
+        BOOST_FAIL("accepted");
+    } catch (const ProfileFormatError& e) {
+        BOOST_TEST(e.path() == "/opcodes");
+        BOOST_TEST(contains(e.what(), "'add' count 4000 + 18446744073709551615 is past 2^64 - 1"), e.what());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(derived_figures) {
     const Profile p = full_profile();
     BOOST_TEST(*p.summary->instructions_per_second() == 5e6);

@@ -175,6 +175,7 @@ void Machine::allocate_stacks() {
 }
 
 void Machine::begin_run() {
+    fuel_used_ = 0;  // also when the run fails before it starts
     if (main_index_ < 0) throw RuntimeError("no program is loaded", {});
     allocate_stacks();
     sp_ = stack_.get();
@@ -191,17 +192,16 @@ void Machine::begin_run() {
     frame_->pc = main.code.data();
     for (std::uint32_t k = 0; k < main.nlocals; ++k) *sp_++ = Value::nil();
     fuel_ = fuel_budget();
-    fuel_used_ = 0;
     output_written_ = 0;
     run_end_ = RunEnd::running;
     transfer_source_ = nullptr;
-    if ((fuel_ -= frame_->pc->run_cost) < 0) {
+    if (main.entry_cost > fuel_) {  // main's first run does not fit: nothing runs
         run_end_ = RunEnd::out_of_fuel;
-        fuel_used_ = limits_.fuel;
         sp_ = stack_.get();
-        throw RuntimeError(fmt::format("fuel exhausted: the limit of {} instructions was reached", limits_.fuel),
+        throw RuntimeError(out_of_fuel_message(main.entry_cost),
                            {TraceFrame{"main", 0, main.source->position(0).line, program_.source_file}});
     }
+    fuel_ -= main.entry_cost;
 }
 
 std::int64_t Machine::fuel_budget() const {
@@ -211,7 +211,12 @@ std::int64_t Machine::fuel_budget() const {
 
 void Machine::end_run() {
     if (run_end_ == RunEnd::running) run_end_ = RunEnd::fault;
-    fuel_used_ = limits_.fuel ? static_cast<std::uint64_t>(fuel_budget() - std::max<std::int64_t>(fuel_, 0)) : 0;
+    fuel_used_ = 0;
+    if (limits_.fuel) {
+        fuel_used_ = static_cast<std::uint64_t>(fuel_budget() - fuel_);  // out_of_fuel gave back its charge
+        // A fault stops its run part way: the instructions after the faulting one were charged, never run.
+        if (run_end_ == RunEnd::fault && frame_) fuel_used_ -= frame_->pc->run_cost - 1;
+    }
     sp_ = stack_.get();
     frame_ = nullptr;
 }
@@ -385,10 +390,20 @@ void Machine::call_overflow(const Frame* frame, const LinkedFunction& callee) {
                             callee.source->name, callee.frame_slots, limits_.stack_slots));
 }
 
-void Machine::out_of_fuel(const Instr* transfer_source) {
+void Machine::out_of_fuel(const Instr* transfer_source, std::uint32_t run_cost) {
     run_end_ = RunEnd::out_of_fuel;
     transfer_source_ = transfer_source;
-    throw Fault(fmt::format("fuel exhausted: the limit of {} instructions was reached", limits_.fuel));
+    fuel_ += run_cost;  // the run was charged but never started
+    throw Fault(out_of_fuel_message(run_cost));
+}
+
+// Fuel is charged a whole straight-line run at a time, so a run can stop with fuel left over: the message
+// says what ran and why the next run may not, rather than claim the limit was reached.
+std::string Machine::out_of_fuel_message(std::uint32_t run_cost) const {
+    const auto executed = static_cast<std::uint64_t>(fuel_budget() - fuel_);
+    return fmt::format("fuel exhausted after {} of {} instructions: the next straight-line run of {} "
+                       "instructions does not fit in the {} left",
+                       executed, limits_.fuel, run_cost, limits_.fuel - executed);
 }
 
 } // namespace opscope

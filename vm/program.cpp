@@ -1,8 +1,9 @@
 // Program lookups, ProgramBuilder's interning, and the text form of constants.
 //
 // Interning is by exact value and type: int 1 and float 1.0 are different constants, and floats compare by
-// bit pattern, so 0.0 and -0.0 are two constants while a NaN equals itself. Tables are searched linearly;
-// `program()` hands out the Program mutably, so a side index could go stale.
+// bit pattern, so 0.0 and -0.0 are two constants while a NaN equals itself. Each table has a hash index
+// (hash -> indices), so interning is O(1) amortised; `program()` hands out the Program mutably, so the index
+// is checked against the table on every hit and rebuilt if the table's size changed behind its back.
 #include <opscope/program.hpp>
 
 #include <opscope/errors.hpp>
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <type_traits>
 
 namespace opscope {
 
@@ -30,15 +32,38 @@ bool same_constant(const Constant& a, const Constant& b) {
     return a == b;
 }
 
+// Consistent with same_constant: the type, then the value (a float by its bits).
+std::size_t hash_constant(const Constant& c) {
+    const std::size_t value = std::visit(
+        [](const auto& v) -> std::size_t {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, Nil>) return 0;
+            else if constexpr (std::is_same_v<T, double>) return std::hash<std::uint64_t>{}(std::bit_cast<std::uint64_t>(v));
+            else return std::hash<T>{}(v);
+        },
+        c);
+    return value * 31 + c.index();
+}
+
 // Index of `value` in `table`, appending it first if absent. Operands are int32, so tables stop at kMaxTableSize.
-template <class T, class Equal>
-std::int32_t intern(std::vector<T>& table, const T& value, Equal equal, const Program& program, const char* what) {
-    for (std::size_t i = 0; i < table.size(); ++i)
-        if (equal(table[i], value)) return static_cast<std::int32_t>(i);
+template <class T, class Index, class Hash, class Equal>
+std::int32_t intern(std::vector<T>& table, Index& index, const T& value, Hash hash, Equal equal,
+                    const Program& program, const char* what) {
+    if (index.size != table.size()) {  // the table changed through program(): index it afresh
+        index.slots.clear();
+        for (std::size_t i = 0; i < table.size(); ++i) index.slots.emplace(hash(table[i]), static_cast<std::int32_t>(i));
+        index.size = table.size();
+    }
+    const std::size_t h = hash(value);
+    for (auto [it, end] = index.slots.equal_range(h); it != end; ++it)
+        if (equal(table[static_cast<std::size_t>(it->second)], value)) return it->second;
     if (table.size() >= kMaxTableSize)
         throw ProgramError({Diagnostic{program.source_file, 0, 0, std::string("too many ") + what, {}}});
     table.push_back(value);
-    return static_cast<std::int32_t>(table.size() - 1);
+    const auto i = static_cast<std::int32_t>(table.size() - 1);
+    index.slots.emplace(h, i);
+    index.size = table.size();
+    return i;
 }
 
 } // namespace
@@ -46,15 +71,17 @@ std::int32_t intern(std::vector<T>& table, const T& value, Equal equal, const Pr
 ProgramBuilder::ProgramBuilder(std::string source_file) { program_.source_file = std::move(source_file); }
 
 std::int32_t ProgramBuilder::constant(const Constant& c) {
-    return intern(program_.constants, c, same_constant, program_, "constants");
+    return intern(program_.constants, constant_index_, c, hash_constant, same_constant, program_, "constants");
 }
 
 std::int32_t ProgramBuilder::global(std::string_view name) {
-    return intern(program_.globals, std::string(name), std::equal_to<>{}, program_, "globals");
+    return intern(program_.globals, global_index_, std::string(name), std::hash<std::string>{}, std::equal_to<>{},
+                  program_, "globals");
 }
 
 std::int32_t ProgramBuilder::call_target(std::string_view name) {
-    return intern(program_.call_targets, std::string(name), std::equal_to<>{}, program_, "call targets");
+    return intern(program_.call_targets, call_target_index_, std::string(name), std::hash<std::string>{},
+                  std::equal_to<>{}, program_, "call targets");
 }
 
 namespace {

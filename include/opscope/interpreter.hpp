@@ -145,7 +145,7 @@ Value Vm<Profiler>::interpret() {
     do {                                                                        \
         if (OPSCOPE_UNLIKELY((fuel -= (cost)) < 0)) {                           \
             SAVE();                                                             \
-            out_of_fuel(from);                                                  \
+            out_of_fuel(from, cost);                                            \
         }                                                                       \
     } while (0)
 #define CHARGE(from) CHARGE_COST(pc->run_cost, from)

@@ -32,7 +32,13 @@ class Machine;
 using NativeFunction = std::function<Value(Machine&, std::span<const Value> args)>;
 
 struct Limits {
-    std::uint64_t fuel = 0;                  // instructions one run may execute; 0 = unlimited
+    // Instructions one run may execute; 0 = unlimited. Charged a straight-line run at a time (the
+    // instructions from where control lands through the next jump, branch, call, return or halt), when
+    // control lands on it and before its first instruction starts: a run that does not fit the fuel left
+    // stops the program there, so a run ends with at most `fuel` instructions executed, possibly fewer
+    // (up to one run's length short). Exact at the threshold: a program that executes N instructions in
+    // all runs with fuel N and fails with N - 1. fuel_used() says how many ran.
+    std::uint64_t fuel = 0;
     std::uint32_t max_call_depth = 100000;   // frames, counting main
     std::uint32_t stack_slots = 1u << 22;    // values for all frames' locals and operands
     std::uint64_t heap_bytes = 0;            // live heap bytes after a collection; 0 = unlimited
@@ -90,7 +96,8 @@ public:
     void set_global(std::string_view name, Value value);  // the name must be one the program uses
     std::optional<Value> global(std::string_view name) const;
 
-    // Instructions executed by the last run, when a fuel limit was set (else 0).
+    // Instructions executed by the last run, however it ended (a faulting instruction counts, a run out of
+    // fuel never started is not), when a fuel limit was set (else 0).
     std::uint64_t fuel_used() const { return fuel_used_; }
 
     // --- for profiler policies ---
@@ -145,7 +152,8 @@ protected:
     void print(const Value& v);
     Value call_native(std::int32_t index, Value* args);
     [[noreturn]] void call_overflow(const Frame* frame, const LinkedFunction& callee);
-    [[noreturn]] void out_of_fuel(const Instr* transfer_source);
+    // `run_cost`: the run control landed on, charged and found not to fit (it is given back).
+    [[noreturn]] void out_of_fuel(const Instr* transfer_source, std::uint32_t run_cost);
 
     Program program_;
     LinkedProgram linked_;  // refers to program_'s functions
@@ -184,6 +192,7 @@ private:
     LinkOptions link_options_;
     void allocate_stacks();
     std::int64_t fuel_budget() const;  // the fuel limit as a signed budget (limits above INT64_MAX clamp)
+    std::string out_of_fuel_message(std::uint32_t run_cost) const;
     std::uint32_t allocated_stack_slots_ = 0;
     std::uint32_t allocated_frames_ = 0;
 };

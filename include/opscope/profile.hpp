@@ -280,7 +280,7 @@ struct Profile {
 std::optional<std::uint64_t> total_instructions(const Profile& profile);
 
 // Sorts every list by its key and combines entries with equal keys (as merge() would); keeps the order of
-// the timeline's events.
+// the timeline's events. Throws ProfileFormatError (report.hpp) as merge() does.
 void canonicalize(Profile& profile);
 
 // The profile of the runs one after another, in canonical form. Counts, times and histograms add; maxima
@@ -292,7 +292,10 @@ void canonicalize(Profile& profile);
 // stays native. Timelines are laid end to end: the second's events follow the first's, shifted by the
 // first run's summary wall time when both runs know theirs, else by the first's last event time (a mix
 // of the two gives no timeline); capacity takes the max, recorded and dropped add. Associative; merge of
-// one profile is its canonical form, of none an empty Profile.
+// one profile is its canonical form, of none an empty Profile. A count or time whose sum would pass
+// 2^64 - 1 is refused, never wrapped: ProfileFormatError (report.hpp) whose path() is the field's JSON
+// Pointer ("/summary/total_instructions") or, for a list entry, the list's ("/opcodes"), with the entry's
+// key and field in the message.
 Profile merge(const Profile& first, const Profile& second);
 Profile merge(std::span<const Profile> profiles);
 

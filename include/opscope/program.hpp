@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -66,8 +67,8 @@ struct Program {
     friend bool operator==(const Program&, const Program&) = default;
 };
 
-// Builds a Program while interning constants, globals and call targets in order of first use.
-// The assembler and the compiler both emit through it, so equal sources give equal bytecode.
+// Builds a Program while interning constants, globals and call targets in order of first use (O(1)
+// amortised each). The assembler and the compiler both emit through it, so equal sources give equal bytecode.
 class ProgramBuilder {
 public:
     explicit ProgramBuilder(std::string source_file = {});
@@ -78,7 +79,13 @@ public:
     Program take() { return std::move(program_); }
 
 private:
+    // A hash index over one table: value hash -> table indices.
+    struct Index {
+        std::unordered_multimap<std::size_t, std::int32_t> slots;
+        std::size_t size = 0;  // the table size it indexes
+    };
     Program program_;
+    Index constant_index_, global_index_, call_target_index_;
 };
 
 // Binary bytecode (.opc): magic "OPSC", version, tables, functions with names and debug positions.

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -36,7 +37,11 @@ struct LimitOptions {
     std::uint64_t output_bytes = 0;
 
     void add_to(CLI::App& command) {
-        command.add_option("--fuel", fuel, "Stop with an error after this many instructions (0 = unlimited)");
+        command.add_option("--fuel", fuel,
+                           "Instructions the run may execute (0 = unlimited). Charged a straight-line run at a time "
+                           "(through the next jump, branch, call, return or halt) before the run starts: a run that "
+                           "does not fit what is left stops the program there, so it may stop up to one run's "
+                           "length short of N. A program of N instructions runs with --fuel N, fails with N-1");
         command.add_option("--max-depth", max_call_depth, "Maximum call depth, counting main")
             ->check(CLI::Range(std::uint64_t{1}, kMaxDepthOption));
         command.add_option("--stack-slots", stack_slots, "Value-stack size in slots")
@@ -110,12 +115,32 @@ struct ProfileOptions {
     opscope::ReportOptions report;
 };
 
-// Fills in each hot line's source text when the program came from a text file.
-void attach_source_lines(opscope::Profile& profile, const std::string& file) {
-    if (!profile.lines || !(file.ends_with(".ops") || file.ends_with(".opasm"))) return;
+// The largest source file whose text goes into a report (a `.source` directive may name any file).
+constexpr std::uintmax_t kMaxSourceTextBytes = std::uintmax_t{64} << 20;
+
+// Fills in each line's text from the file the program's line numbers refer to: its source_file, which is
+// what backtraces name (a `.source` path in assembly with `.line`, the `.ops` file compiled, the `.opasm`
+// file itself otherwise), read as named, so relative to the working directory. Only a regular file of at
+// most kMaxSourceTextBytes is read; otherwise, and when the program names no file, lines have no text.
+void attach_source_lines(opscope::Profile& profile, const std::string& source_file) {
+    if (!profile.lines || source_file.empty()) return;
+    std::error_code error;
+    const std::filesystem::path path(source_file);
+    if (!std::filesystem::is_regular_file(path, error)) return;
+    const std::uintmax_t size = std::filesystem::file_size(path, error);
+    if (error || size > kMaxSourceTextBytes) return;
+    std::string text;
+    try {
+        text = opscope::read_text_file(source_file);
+    } catch (const opscope::InputError&) {
+        return;  // unreadable: the report goes without text rather than fail after the run
+    }
     std::vector<std::string> lines;
-    std::istringstream text(opscope::read_text_file(file));
-    for (std::string line; std::getline(text, line);) lines.push_back(line);
+    std::istringstream stream(text);
+    for (std::string line; std::getline(stream, line);) {
+        if (line.ends_with('\r')) line.pop_back();  // CRLF: the line as the assembler and lexer read it
+        lines.push_back(std::move(line));
+    }
     for (opscope::LineStats& l : profile.lines->entries)
         if (l.line >= 1 && l.line <= lines.size()) l.source_text = lines[l.line - 1];
 }
@@ -138,10 +163,10 @@ int profile_with(Policy policy, const std::string& file, const LimitOptions& lim
         code = runtime_error;
     }
     opscope::Profile profile = vm.profile();
-    profile.source_file = file;
+    profile.source_file = vm.program().source_file;  // as backtraces name it
     profile.partial = code != ok;
     profile.error = error;
-    attach_source_lines(profile, file);
+    attach_source_lines(profile, profile.source_file);
     const std::string report = opscope::find_report_format(options.format)->write(profile, options.report);
     if (options.output.empty()) {
         std::cout.flush();
