@@ -7,7 +7,8 @@
 #   3. exits 1 if any target crashed, hit a sanitizer report, a timeout or the memory limit, after printing
 #      the report, each reproducer's path, a hex dump and its base64 (decode with `base64 -d > repro`).
 # Environment: FUZZ_TARGETS="fuzz_run ..." runs only those; FUZZ_JOBS build jobs (default 2);
-# FUZZ_BUILD_DIR (default build-fuzz). Logs, grown corpora and reproducers stay in BUILD_DIR/fuzz-work/.
+# FUZZ_BUILD_DIR (default build-fuzz); FUZZ_RUNS=N also stops a target after N executions (long campaigns:
+# FUZZ_RUNS=10000000 tools/fuzz.sh 3600 stops each at 10 million executions or an hour, whichever is first). Logs, grown corpora and reproducers stay in BUILD_DIR/fuzz-work/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -35,12 +36,13 @@ for target in "${targets[@]}"; do
   [ -f tests/fuzz/"$dict_name".dict ] && dict=(-dict=tests/fuzz/"$dict_name".dict)
   echo "== $target: ${seconds}s on $seeds seeds"
   status=0
-  "$build/tests/fuzz/$target" "$work/corpus" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+  runs_limit=(); [ -n "${FUZZ_RUNS:-}" ] && runs_limit=(-runs="$FUZZ_RUNS")
+  "$build/tests/fuzz/$target" "$work/corpus" "${dict[@]}" "${runs_limit[@]}" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" >"$work/log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1 || true)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -1 || true)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' "$work/log" | tail -1 || true)
-  echo "$target: ${runs:-?} executions, ${rate:-?} exec/s, ${cov:-no coverage line}"
+  echo "$target: ${runs:-?} executions, ${rate:-?} exec/s, ${cov:-no coverage line}, $(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1 s/p' "$work/log" | tail -1)"
   artifacts=$(find "$work/artifacts" -type f)
   if [ "$status" != 0 ] || [ -n "$artifacts" ]; then
     failed+=("$target")
