@@ -338,7 +338,7 @@ struct CountingProfiler::Groups {
     void call_graph(Profile& out) const {
         CallGraph graph;
         for (const auto& [edge, n] : edges)
-            if (n) graph.entries.push_back(CallEdge{edge.first, edge.second, n, {}});
+            if (n) graph.entries.push_back(CallEdge{edge.first, edge.second, n, {}, {}, {}});
         out.call_graph = std::move(graph);
     }
 

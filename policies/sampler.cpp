@@ -522,7 +522,7 @@ struct TimeSampler::Groups {
                                    [&](const CallEdge& c) { return c.caller == caller && c.callee == callee; });
             if (it == out.call_graph->entries.end()) {
                 if (!sampled.edge_samples_[e]) continue;
-                it = out.call_graph->entries.insert(it, CallEdge{caller, callee, 0, {}});
+                it = out.call_graph->entries.insert(it, CallEdge{caller, callee, 0, {}, {}, {}});
             }
             it->time_ns = ns(static_cast<double>(sampled.edge_samples_[e]));
         }

@@ -219,7 +219,7 @@ FunctionGroup functions_from(const GroupNode& group, std::optional<Accuracy> tim
         const auto native = e.added("native");
         out.entries.push_back(FunctionStats{e.at("name").str(), e.at("calls").u64(),
                                             time_at(e, "self_time_ns", times), time_at(e, "total_time_ns", times),
-                                            native ? native->boolean() : false});
+                                            native ? native->boolean() : false, {}, {}, {}});
     }
     return out;
 }
@@ -247,7 +247,7 @@ CallGraph call_graph_from(const GroupNode& group, std::optional<Accuracy> times)
     CallGraph out{group.accuracy, times, {}};
     for (const Node& e : group.data.items())
         out.entries.push_back(CallEdge{e.at("caller").str(), e.at("callee").str(), e.at("calls").u64(),
-                                       time_at(e, "time_ns", times)});
+                                       time_at(e, "time_ns", times), {}, {}});
     return out;
 }
 

@@ -156,14 +156,14 @@ public:
         CallGraph graph;
         for (std::uint32_t fi = 0; fi < program.functions.size(); ++fi) {
             const auto it = function_calls_.find(fi);
-            functions.entries.push_back({program.functions[fi].name, it != function_calls_.end() ? it->second : 0, {}, {}, false});
+            functions.entries.push_back({program.functions[fi].name, it != function_calls_.end() ? it->second : 0, {}, {}, false, {}, {}, {}});
         }
         for (const auto& [op, n] : opcodes_) opcodes.entries.push_back({std::string(mnemonic(op)), n, {}, {}});
         for (const auto& [line, n] : lines_) lines.entries.push_back({line, n, {}, {}});
         for (const auto& [pair, n] : pairs_)
             pairs.entries.push_back({std::string(mnemonic(pair.first)), std::string(mnemonic(pair.second)), n});
-        for (const auto& [native, n] : native_calls_) functions.entries.push_back({native, n, {}, {}, true});
-        for (const auto& [edge, n] : edges_) graph.entries.push_back({edge.first, edge.second, n, {}});
+        for (const auto& [native, n] : native_calls_) functions.entries.push_back({native, n, {}, {}, true, {}, {}, {}});
+        for (const auto& [edge, n] : edges_) graph.entries.push_back({edge.first, edge.second, n, {}, {}, {}});
         out.opcodes = std::move(opcodes);
         out.instructions = std::move(instructions);
         out.lines = std::move(lines);

@@ -35,7 +35,7 @@ Profile counting_profile() {
     Profile p;
     p.policy = "counting";
     p.source_file = "fib.ops";
-    p.summary = Summary{Accuracy::exact, 10'000, 7, 2'000'000, 3};
+    p.summary = Summary{Accuracy::exact, 10'000, 7, 2'000'000, 3, {}};
     p.opcodes = OpcodeGroup{Accuracy::exact,
                             std::nullopt,
                             {{"add", 4000, {}, {}},
@@ -58,14 +58,14 @@ Profile counting_profile() {
                          {2, 5950, {}, "    if n < 2 { return n }"},
                          {3, 700, {}, "    return fib(n - 1) + fib(n - 2)"},
                          {5, 350, {}, "print(fib(20))"}}};
-    p.functions = FunctionGroup{Accuracy::exact, std::nullopt, {{"fib", 300, {}, {}, false}, {"main", 1, {}, {}, false}}};
+    p.functions = FunctionGroup{Accuracy::exact, std::nullopt, {{"fib", 300, {}, {}, false, {}, {}, {}}, {"main", 1, {}, {}, false, {}, {}, {}}}};
     p.frames = FrameStats{Accuracy::exact, 301, 301, 3};
     p.stack = StackStats{Accuracy::exact, 9000, 9000, 7};
     p.branches = BranchGroup{Accuracy::exact, {{"fib", 2, 2, 1950, 1000}}};
     p.loops = LoopGroup{Accuracy::exact, std::nullopt, {{"main", 4, 9, 6, 500, {}}, {"main", 12, 15, 8, 20, {}}}};
     p.call_graph = CallGraph{Accuracy::exact,
                              std::nullopt,
-                             {{"", "main", 1, {}}, {"fib", "fib", 299, {}}, {"main", "fib", 1, {}}}};
+                             {{"", "main", 1, {}, {}, {}}, {"fib", "fib", 299, {}, {}, {}}, {"main", "fib", 1, {}, {}, {}}}};
     p.opcode_pairs = OpcodePairGroup{
         Accuracy::exact, {{"add", "ret", 400}, {"jz", "add", 950}, {"load", "jz", 1950}}};
     return p;
@@ -91,7 +91,7 @@ Profile full_profile() {
     p.functions->entries[0].total_time_ns = 1'900'000;
     p.functions->entries[1].self_time_ns = 80'000;  // main
     p.functions->entries[1].total_time_ns = 2'000'000;
-    p.functions->entries.push_back({"print", 1, 20'000, 20'000, true});
+    p.functions->entries.push_back({"print", 1, 20'000, 20'000, true, {}, {}, {}});
     p.loops->time_accuracy = Accuracy::exact;
     p.loops->entries[0].time_ns = 300'000;
     p.loops->entries[1].time_ns = 1000;
@@ -99,15 +99,15 @@ Profile full_profile() {
     p.call_graph->entries[0].time_ns = 2'000'000;  // (host) -> main
     p.call_graph->entries[1].time_ns = 1'800'000;  // fib -> fib
     p.call_graph->entries[2].time_ns = 1'900'000;  // main -> fib
-    p.call_graph->entries.push_back({"main", "print", 1, 20'000});
+    p.call_graph->entries.push_back({"main", "print", 1, 20'000, {}, {}});
     p.memory = MemoryStats{Accuracy::exact, 10, 4096, 4, 1024, 3072, 3072, 1, 5000,
                            {{"array", 2, 2048}, {"string", 8, 2048}}};
     p.call_stacks = StackSampleGroup{Accuracy::statistical,
-                                     {{{"main"}, 10, 100'000},
-                                      {{"main", "[truncated]", "fib", "fib"}, 1, 10'000},
-                                      {{"main", "fib"}, 60, 600'000},
-                                      {{"main", "fib", "fib"}, 120, 1'200'000},
-                                      {{"main", "print"}, 9, 90'000}}};
+                                     {{{"main"}, 10, 100'000, {}},
+                                      {{"main", "[truncated]", "fib", "fib"}, 1, 10'000, {}},
+                                      {{"main", "fib"}, 60, 600'000, {}},
+                                      {{"main", "fib", "fib"}, 120, 1'200'000, {}},
+                                      {{"main", "print"}, 9, 90'000, {}}}};
     using Kind = TimelineEvent::Kind;
     p.timeline = Timeline{Accuracy::exact,
                           4,
@@ -194,7 +194,7 @@ Profile profile_of_runs(const std::vector<Run>& runs) {
     }
     Profile p;
     p.policy = "reference";
-    p.summary = Summary{Accuracy::exact, total, instructions.size(), wall, 1};
+    p.summary = Summary{Accuracy::exact, total, instructions.size(), wall, 1, {}};
     p.opcodes = OpcodeGroup{Accuracy::exact, Accuracy::exact, {}};
     for (const auto& [name, stats] : opcodes) p.opcodes->entries.push_back(stats);
     p.instructions = InstructionGroup{Accuracy::exact, {}};
@@ -445,7 +445,7 @@ BOOST_AUTO_TEST_CASE(canonical_form_sorts_by_key_and_combines_duplicates) {
 BOOST_AUTO_TEST_CASE(natives_sample_rates_truncations_and_call_stacks_merge) {
     Profile a = full_profile(), b = full_profile();
     b.timing->truncated_stacks = 4;
-    b.call_stacks->entries.insert(b.call_stacks->entries.begin() + 4, {{"main", "g"}, 5, 50'000});  // only in b
+    b.call_stacks->entries.insert(b.call_stacks->entries.begin() + 4, {{"main", "g"}, 5, 50'000, {}});  // only in b
     const Profile m = merge(a, b);
     BOOST_TEST(m.timing->samples == 24u);
     BOOST_TEST(*m.timing->sample_rate_hz == 1000u);
@@ -495,7 +495,7 @@ BOOST_AUTO_TEST_CASE(stack_times_are_all_or_nothing) {
     for (const StackSample& e : m.call_stacks->entries) BOOST_TEST(!e.time_ns.has_value());
     // Duplicate stacks combine in canonical form.
     Profile duplicated = full_profile();
-    duplicated.call_stacks->entries.push_back({{"main"}, 5, 50'000});
+    duplicated.call_stacks->entries.push_back({{"main"}, 5, 50'000, {}});
     canonicalize(duplicated);
     BOOST_TEST(duplicated.call_stacks->entries.size() == 5u);
     BOOST_TEST(duplicated.call_stacks->entries[0].samples == 15u);
@@ -798,7 +798,7 @@ BOOST_AUTO_TEST_CASE(long_call_stacks_lose_their_root_end_to_fit) {
     Profile p = full_profile();
     std::vector<std::string> deep{"main"};
     for (int i = 0; i < 30; ++i) deep.push_back("recurse_" + std::to_string(i));
-    p.call_stacks->entries = {{deep, 7, 70'000}, {{"main", std::string(120, 'x') + "_leaf"}, 3, 30'000}};
+    p.call_stacks->entries = {{deep, 7, 70'000, {}}, {{"main", std::string(120, 'x') + "_leaf"}, 3, 30'000, {}}};
     const auto stacks = section_of(format_text(p), "Call stacks");
     BOOST_TEST(stacks.size() == 4u);
     const std::string prefix = "        7  ~70.0%  ~70.0 us  ...;";
@@ -827,7 +827,7 @@ BOOST_AUTO_TEST_CASE(summary_lines_of_natives_timing_and_timeline) {
     p.timing->truncated_stacks = 0;
     p.summary->wall_time_ns.reset();
     p.functions->time_accuracy = Accuracy::statistical;
-    p.functions->entries.push_back({"clock", 4, 5'000, 5'000, true});
+    p.functions->entries.push_back({"clock", 4, 5'000, 5'000, true, {}, {}, {}});
     p.timeline->time_accuracy = Accuracy::statistical;
     const std::string text = format_text(p);
     const auto summary = section_of(text, "Summary");

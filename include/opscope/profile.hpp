@@ -33,6 +33,7 @@ struct Summary {
     std::optional<std::uint64_t> unique_instructions;  // distinct (function, offset) executed
     std::optional<std::uint64_t> wall_time_ns;
     std::optional<std::uint64_t> max_call_depth;  // `main` alone = 1
+    std::optional<std::uint64_t> start_unix_ns;   // when the run (or the first merged run) began, Unix time
 
     std::optional<double> instructions_per_second() const;  // needs a non-zero wall time
     bool operator==(const Summary&) const = default;
@@ -103,6 +104,11 @@ struct FunctionStats {
     std::optional<std::uint64_t> self_time_ns;   // excluding callees
     std::optional<std::uint64_t> total_time_ns;  // inclusive of callees
     bool native = false;
+    std::optional<std::string> file;    // the source file it is defined in; absent for natives and when unknown
+    std::optional<std::uint32_t> line;  // its first line; absent when unknown
+    // Exact: instructions executed by its activations and their callees, an activation inside another of
+    // the same function counted once (as callgrind does), so main's equals the total.
+    std::optional<std::uint64_t> inclusive_instructions;
     bool operator==(const FunctionStats&) const = default;
 };
 struct FunctionGroup {
@@ -166,11 +172,21 @@ struct LoopGroup {
 };
 
 // caller -> callee; the caller is "" for the host's call of `main`.
+// One `call` instruction of an edge: where it is, how often it ran, what its calls cost.
+struct CallSite {
+    std::uint32_t offset = 0;  // of the call instruction in the caller
+    std::uint32_t line = 0;
+    std::uint64_t calls = 0;
+    std::optional<std::uint64_t> inclusive_instructions;  // exact: executed by the calls made here
+    bool operator==(const CallSite&) const = default;
+};
 struct CallEdge {
     std::string caller;
     std::string callee;
     std::uint64_t calls = 0;
     std::optional<std::uint64_t> time_ns;  // inclusive time of the callee under this caller
+    std::optional<std::uint64_t> inclusive_instructions;  // exact: the sum of its sites'
+    std::vector<CallSite> sites;                          // key: offset; empty when unknown
     bool operator==(const CallEdge&) const = default;
 };
 struct CallGraph {
@@ -222,6 +238,8 @@ struct StackSample {
     std::vector<std::string> frames;  // root (main) first, leaf last
     std::uint64_t samples = 0;
     std::optional<std::uint64_t> time_ns;
+    // Per frame when known, else empty: the leaf's line is the sampled instruction's, a caller's its call's.
+    std::vector<std::uint32_t> lines;
     bool operator==(const StackSample&) const = default;
 };
 struct StackSampleGroup {
