@@ -640,6 +640,16 @@ BOOST_AUTO_TEST_CASE(integer_literals_out_of_range) {
                "-9223372036854775808\n9223372036854775807\n");
 }
 
+// Issue 16: `1e999` compiled to 0.0 without a word (from_chars leaves the value alone when out of range). Like
+// the assembler (test_assembler's bad_literals), a float literal beyond double's range either way is an error.
+BOOST_AUTO_TEST_CASE(float_literals_out_of_range) {
+    BOOST_TEST(errors_of("print(1e999);") == (Errors{"1:7: float literal '1e999' out of range"}));
+    BOOST_TEST(errors_of("let x = 1;\nprint(x + 2.5e400);") == (Errors{"2:11: float literal '2.5e400' out of range"}));
+    BOOST_TEST(errors_of("print(-1e-999);") == (Errors{"1:8: float literal '1e-999' out of range"}));
+    BOOST_TEST(errors_of("print(1e999x);") == (Errors{"1:7: invalid number '1e999x'"}));  // one error, not two
+    BOOST_TEST(output_of("print(1.7976931348623157e308);\nprint(5e-324 > 0.0);") == "1.7976931348623157e+308\ntrue\n");
+}
+
 BOOST_AUTO_TEST_CASE(undefined_names) {
     BOOST_TEST(errors_of("print(y);") == (Errors{"1:7: undefined variable 'y'"}));
     BOOST_TEST(errors_of("print(1);\nfoo(1, 2);") == (Errors{"2:1: undefined function 'foo'"}));
