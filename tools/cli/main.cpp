@@ -82,7 +82,8 @@ void write_file(const std::string& path, std::string_view bytes) {
         std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr), &std::free);
         if (resolved) target = resolved.get();
     }
-    if (::stat(target.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+    const bool exists = ::stat(target.c_str(), &info) == 0;
+    if (exists && !S_ISREG(info.st_mode)) {
         if (S_ISDIR(info.st_mode)) write_failed(path, EISDIR);
         const int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
         if (fd < 0) write_failed(path, errno);
@@ -97,9 +98,10 @@ void write_file(const std::string& path, std::string_view bytes) {
                             (slash == std::string::npos ? target : target.substr(slash + 1)) + ".XXXXXX";
     const int fd = ::mkstemp(temporary.data());
     if (fd < 0) write_failed(path, errno);
+    // mkstemp makes the file 0600: give it the mode the file had, or a new file's (0666 less the umask).
     const mode_t mask = ::umask(0);
     ::umask(mask);
-    bool ok = ::fchmod(fd, 0666 & ~mask) == 0 && write_all(fd, bytes);
+    bool ok = ::fchmod(fd, exists ? info.st_mode & 07777 : 0666 & ~mask) == 0 && write_all(fd, bytes);
     int error = errno;
     if (::close(fd) != 0 && ok) {
         ok = false;
