@@ -7,13 +7,24 @@
 
 namespace opscope {
 
+namespace {
+bool printable(char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte >= 0x20 && byte < 0x7f) || c == '\t';
+}
+} // namespace
+
 std::string printable_text(std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
     std::string out;
     out.reserve(text.size());
     for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if ((byte >= 0x20 && byte < 0x7f) || c == '\t') out += c;
-        else out += fmt::format("\\x{:02x}", byte);
+        if (printable(c)) {
+            out += c;
+        } else {
+            const auto byte = static_cast<unsigned char>(c);
+            out += {'\\', 'x', kHex[byte >> 4], kHex[byte & 15]};
+        }
     }
     return out;
 }
@@ -42,8 +53,7 @@ std::string Diagnostic::format() const {
             // Keep tabs so the caret lines up under the same characters; an escaped byte is as wide as its \xNN.
             std::string pad;
             for (std::size_t k = 0; k + source_line_column < column && k < source_line.size(); ++k)
-                pad += source_line[k] == '\t' ? std::string(1, '\t')
-                                              : std::string(printable_text(source_line.substr(k, 1)).size(), ' ');
+                pad.append(printable(source_line[k]) ? 1 : 4, source_line[k] == '\t' ? '\t' : ' ');
             out += "\n    " + pad + "^";
         }
     }
