@@ -436,4 +436,34 @@ BOOST_AUTO_TEST_CASE(diagnostics_carry_file_and_source_line) {
     }
 }
 
+// Issue 16: binary garbage was echoed raw (terminal escape sequences included). The message and the source line
+// show every non-printable byte as \xNN (printable_text), and the caret still points at the offending token.
+BOOST_AUTO_TEST_CASE(messages_escape_non_printable_bytes) {
+    const ProgramError e = test::thrown_by<ProgramError>(
+        [] { assemble(".func main 0 0\n\x1b[2J \xff\x01 ; \x07\n.end\n", "g.opasm"); });
+    const std::string message = e.what();
+    BOOST_TEST(message == "g.opasm:2:1: error: unknown instruction '\\x1b[2J'\n"
+                         "    \\x1b[2J \\xff\\x01 ; \\x07\n"
+                         "    ^");
+    BOOST_TEST(e.diagnostics()[0].message == "unknown instruction '\x1b[2J'");  // the data stays as it was
+    const Diagnostic d{"f", 1, 6, "m", "\x01\tab\x02z"};
+    BOOST_TEST(d.format() == "f:1:6: error: m\n    \\x01\tab\\x02z\n    \x20\x20\x20\x20\t  \x20\x20\x20\x20^");
+    BOOST_TEST(printable_text("ok\t\n\x7f\x80\xc3\xa9") == "ok\t\\x0a\\x7f\\x80\\xc3\\xa9");
+}
+
+// Issue 16: a diagnostic kept its whole line, so a long line with many errors cost (errors x line) memory and a
+// message as long. It keeps a window of kSourceWindow bytes around the column; the caret still lines up.
+BOOST_AUTO_TEST_CASE(a_long_line_is_shown_as_a_window_around_the_error) {
+    const std::string line = "    push 1 " + std::string(10000, ' ') + "oops";
+    const ProgramError e = test::thrown_by<ProgramError>([&] { assemble(".func main 0 0\n" + line + "\n.end\n", "w.opasm"); });
+    const Diagnostic& d = e.diagnostics().at(0);
+    BOOST_TEST(d.column == 10012u);
+    BOOST_TEST(d.source_line.size() == Diagnostic::kSourceWindow);
+    BOOST_TEST(line.substr(d.source_line_column - 1, d.source_line.size()) == d.source_line);
+    BOOST_TEST(d.source_line.ends_with("oops"));  // the window stops at the end of the line
+    const std::string shown = d.format();
+    const std::size_t source = shown.find('\n') + 1, caret = shown.find('\n', source) + 1;
+    BOOST_TEST(shown.substr(source + shown.substr(caret).find('^'), 4) == "oops");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -487,7 +487,7 @@ BOOST_AUTO_TEST_CASE(fuel_stops_an_infinite_loop) {
     const Result r = cli("run --fuel 1000 " + quote(p.string()));
     BOOST_TEST(r.exit_code == 1);
     BOOST_TEST(r.err == "error: fuel exhausted after 1000 of 1000 instructions: the next straight-line run of 1 "
-                        "instructions does not fit in the 0 left\n  at main+0 (" +
+                        "instruction does not fit in the 0 left\n  at main+0 (" +
                             p.string() + ":3)\n");
 }
 
@@ -517,6 +517,169 @@ BOOST_AUTO_TEST_CASE(depth_stack_and_heap_limits) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// --- bad input (issue 12's table, issue 16's rows) ------------------------------------------------------------
+
+namespace {
+
+// The files the README's "Bad input" table names, made in `dir`.
+void make_bad_inputs(const fs::path& dir) {
+    fs::create_directories(dir);
+    const auto write = [&](const std::string& name, const std::string& content) {
+        std::ofstream(dir / name, std::ios::binary) << content;
+    };
+    fs::create_directories(dir / "dir.opc");
+    for (const char* name : {"empty.ops", "empty.opasm", "empty.opc"}) write(name, "");
+    write("garbage.opasm", std::string("\x1b[31m\xff\xfe\n\x00\x01\x02\n", 10));
+    write("hello.opasm", read_file(example("hello.opasm")));
+    const Result assembled = run_program("/bin/sh", "-c " + quote("cd " + quote(dir.string()) + " && " + quote(OPSCOPE_CLI) +
+                                                                  " asm hello.opasm -o hello.opc"));
+    BOOST_TEST_REQUIRE(assembled.exit_code == 0, assembled.err);
+    const std::string bytecode = read_file(dir / "hello.opc");
+    BOOST_TEST_REQUIRE(bytecode.size() > 100u);
+    write("truncated.opc", bytecode.substr(0, 100));
+    std::string flipped = bytecode;
+    flipped[98] = static_cast<char>(flipped[98] ^ 0x80);
+    write("flipped.opc", flipped);
+    write("huge_float.ops", "print(1e999);\n");
+    write("huge_int.ops", "print(99999999999999999999);\n");
+    std::string line = "let a = 0; ";
+    for (int i = 0; i < 953250; ++i) line += "a = a + 1; ";
+    write("long_line.ops", line + "print(a);\n");
+    write("nested.ops", "print(" + std::string(100000, '(') + "1" + std::string(100000, ')') + ");\n");
+    write("forever.opasm", ".func main 0 0\ntop:\n    jmp top\n.end\n");
+    write("recursion.ops", "fn f(n) { return f(n + 1); }\nf(0);\n");
+    write("bomb.ops", "let a = array(1000000);\nprint(len(a));\n");
+    fs::create_directories(dir / "readonly");
+    fs::permissions(dir / "readonly", fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                          fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+    std::ofstream(dir / "big.ops").close();
+    fs::resize_file(dir / "big.ops", (std::uintmax_t{16} << 20) + 1);  // sparse: costs no disk
+}
+
+struct BadInputRow {
+    std::string input, command, message;
+    int exit_code = -1;
+};
+
+// The rows of README.md's "Bad input" table (cells in backquotes are taken without them).
+std::vector<BadInputRow> bad_input_rows() {
+    std::istringstream readme(read_file(std::string(OPSCOPE_SOURCE_DIR) + "/README.md"));
+    std::vector<BadInputRow> rows;
+    bool inside = false;
+    for (std::string line; std::getline(readme, line);) {
+        if (line.starts_with("<!-- bad-input table:")) inside = true;
+        else if (line.starts_with("<!-- bad-input table end")) inside = false;
+        if (!inside || !line.starts_with("| ") || line.starts_with("| input | command |")) continue;  // not the header
+        std::vector<std::string> cells;
+        for (std::size_t start = 2;;) {
+            const std::size_t end = line.find(" | ", start);
+            std::string cell = line.substr(start, end == std::string::npos ? line.size() - start - 2 : end - start);
+            if (cell.size() >= 2 && cell.front() == '`' && cell.back() == '`') cell = cell.substr(1, cell.size() - 2);
+            cells.push_back(cell);
+            if (end == std::string::npos) break;
+            start = end + 3;
+        }
+        BOOST_TEST_REQUIRE(cells.size() == 4u, line);
+        rows.push_back({cells[0], cells[1], cells[3] == "(none)" ? "" : cells[3], std::stoi(cells[2])});
+    }
+    return rows;
+}
+
+} // namespace
+
+// Each row of the README's table is run as written (in a folder of generated files, with 1 GB of address space:
+// the 10 MB line took 1.05 GB before the lexer streamed its tokens), and must give its exit code and first line
+// on stderr; a command that failed to write -o leaves neither the file nor a temporary behind.
+BOOST_AUTO_TEST_CASE(bad_input_table_is_what_the_cli_does) {
+    const fs::path dir = scratch() / "bad_input";
+    make_bad_inputs(dir);
+    const std::vector<BadInputRow> rows = bad_input_rows();
+    BOOST_TEST(rows.size() == 18u);  // every row of the table is read
+    for (const BadInputRow& row : rows) {
+        BOOST_TEST_REQUIRE(row.command.starts_with("opscope "), row.command);
+        std::string command = quote(OPSCOPE_CLI) + row.command.substr(7);
+        // Root writes into a read-only directory: that row runs as nobody, for whom mode 555 means what it says.
+        if (::geteuid() == 0 && row.command.find("readonly/") != std::string::npos)
+            command = "setpriv --reuid=65534 --regid=65534 --clear-groups " + command;
+        const Result r = run_program("/bin/sh", "-c " + quote("cd " + quote(dir.string()) + " && ulimit -v 1000000 && " + command));
+        BOOST_TEST(r.exit_code == row.exit_code, row.input << ": " << row.command << "\n" << r.err);
+        const std::string first_line = r.err.substr(0, r.err.find('\n'));
+        BOOST_TEST(first_line == row.message, row.input << ": " << row.command << " printed: " << first_line);
+        const std::size_t output = row.command.find(" -o ");
+        if (output != std::string::npos && row.exit_code != 0) {
+            const fs::path target = dir / row.command.substr(output + 4, row.command.find(' ', output + 4) - output - 4);
+            if (!target.string().starts_with("/dev/")) BOOST_TEST(!fs::exists(target), target);
+        }
+    }
+    for (const auto& entry : fs::recursive_directory_iterator(dir))
+        BOOST_TEST(!entry.path().filename().string().starts_with(".opscope-"), entry.path());
+}
+
+// Issue 16, row 1: a directory named like a program, for every command that reads one. `.ops` used to run as an
+// empty program (exit 0), `.opasm` said "no main" (exit 3), `.opc` aborted on an uncaught ios_failure (134).
+BOOST_AUTO_TEST_CASE(a_directory_as_the_program_exits_4_for_every_command) {
+    for (const std::string name : {"folder.ops", "folder.opasm", "folder.opc"}) {
+        const fs::path dir = scratch() / name;
+        fs::create_directories(dir);
+        const std::string out = quote((scratch() / "from_folder.out").string());
+        for (const std::string& command :
+             {std::string("run"), std::string("profile"), std::string("disasm"), "asm -o " + out, "compile -o " + out}) {
+            if (command.starts_with("compile") && !name.ends_with(".ops")) continue;
+            const Result r = cli(command + " " + quote(dir.string()));
+            BOOST_TEST(r.exit_code == 4, command << " " << name << ": " << r.err);
+            BOOST_TEST(r.err == "opscope: error: '" + dir.string() + "': is a directory\n", command << " " << name);
+            BOOST_TEST(!fs::exists(scratch() / "from_folder.out"));
+        }
+    }
+}
+
+// Issue 16, row 2: every command that writes -o, and every command writing to a standard output that fails,
+// exits 4 naming the error. All of these used to exit 0 with nothing written.
+BOOST_AUTO_TEST_CASE(write_errors_exit_4_for_every_command) {
+    const std::string hello = quote(example("hello.opasm"));
+    const std::string source = quote(example("hello.ops"));
+    for (const std::string& arguments : {"profile " + hello + " -o /dev/full", "asm " + hello + " -o /dev/full",
+                                        "disasm " + hello + " -o /dev/full", "compile " + source + " -o /dev/full",
+                                        "compile -S " + source + " -o /dev/full"}) {
+        const Result r = cli(arguments);
+        BOOST_TEST(r.exit_code == 4, arguments);
+        BOOST_TEST(r.err == "opscope: error: cannot write '/dev/full': No space left on device\n", arguments);
+    }
+    for (const std::string& arguments : {"disasm " + hello, "compile -S " + source, "profile " + hello, "run " + hello}) {
+        const Result r = run_program("/bin/sh", "-c " + quote(quote(OPSCOPE_CLI) + " " + arguments + " >/dev/full"));
+        BOOST_TEST(r.exit_code == 4, arguments);
+        BOOST_TEST(r.err.starts_with("opscope: error: cannot write to standard output"), arguments << ": " << r.err);
+    }
+    // A device that accepts the bytes is written in place (it cannot be replaced by a rename).
+    const Result r = run_program("/bin/sh", "-c " + quote(quote(OPSCOPE_CLI) + " disasm " + hello + " -o /dev/stdout"));
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(r.out == cli("disasm " + hello).out);
+}
+
+// Issue 16, row 3: a write that fails midway (here past `ulimit -f`, one 512-byte block) leaves the target as it
+// was and no temporary beside it; it used to leave a partial file (and SIGXFSZ killed the process).
+BOOST_AUTO_TEST_CASE(a_failed_write_leaves_the_target_as_it_was) {
+    const fs::path dir = scratch() / "atomic";
+    fs::create_directories(dir);
+    const fs::path existing = dir / "report.json";
+    std::ofstream(existing) << "the previous report\n";
+    const fs::path fresh = dir / "fresh.json";
+    for (const fs::path& target : {existing, fresh}) {
+        const Result r = run_program("/bin/sh", "-c " + quote("ulimit -f 1 && exec " + quote(OPSCOPE_CLI) +
+                                                              " profile --format json " + quote(example("fib.opasm")) +
+                                                              " -o " + quote(target.string())));
+        BOOST_TEST(r.exit_code == 4, r.err);
+        BOOST_TEST(r.err == "opscope: error: cannot write '" + target.string() + "': File too large\n");
+    }
+    BOOST_TEST(read_file(existing) == "the previous report\n");
+    BOOST_TEST(!fs::exists(fresh));
+    for (const auto& entry : fs::directory_iterator(dir)) BOOST_TEST(entry.path() == existing, entry.path());
+    // Within the limit the write replaces the file whole.
+    const Result r = cli("profile --format json " + quote(example("fib.opasm")) + " -o " + quote(existing.string()));
+    BOOST_TEST(r.exit_code == 0, r.err);
+    BOOST_TEST(read_file(existing).starts_with("{"));
+}
 
 BOOST_AUTO_TEST_CASE(embedding_example_prints_the_result) {
     const Result r = run_program(OPSCOPE_EMBED_EXAMPLE, "");

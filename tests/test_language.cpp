@@ -640,6 +640,30 @@ BOOST_AUTO_TEST_CASE(integer_literals_out_of_range) {
                "-9223372036854775808\n9223372036854775807\n");
 }
 
+// Issue 16: `1e999` compiled to 0.0 without a word (from_chars leaves the value alone when out of range). Like
+// the assembler (test_assembler's bad_literals), a float literal beyond double's range either way is an error.
+BOOST_AUTO_TEST_CASE(float_literals_out_of_range) {
+    BOOST_TEST(errors_of("print(1e999);") == (Errors{"1:7: float literal '1e999' out of range"}));
+    BOOST_TEST(errors_of("let x = 1;\nprint(x + 2.5e400);") == (Errors{"2:11: float literal '2.5e400' out of range"}));
+    BOOST_TEST(errors_of("print(-1e-999);") == (Errors{"1:8: float literal '1e-999' out of range"}));
+    BOOST_TEST(errors_of("print(1e999x);") == (Errors{"1:7: invalid number '1e999x'"}));  // one error, not two
+    BOOST_TEST(output_of("print(1.7976931348623157e308);\nprint(5e-324 > 0.0);") == "1.7976931348623157e+308\ntrue\n");
+}
+
+// Issue 16: a line of garbage had one diagnostic per byte, each holding a copy of the whole line (a 100 KB line:
+// 4 GB, and minutes; 10 MB: killed). A ProgramError keeps the first kMaxDiagnostics by position, then one line
+// counting the rest, and each keeps only a window of its line.
+BOOST_AUTO_TEST_CASE(errors_of_a_long_garbage_line_are_bounded) {
+    const std::string source = "print(1);\n" + std::string(200000, '@') + "\n";
+    const ProgramError e = test::thrown_by<ProgramError>([&] { compile(source); });
+    BOOST_TEST_REQUIRE(e.diagnostics().size() == kMaxDiagnostics + 1);
+    BOOST_TEST(e.diagnostics()[0].column == 1u);
+    BOOST_TEST(e.diagnostics()[kMaxDiagnostics - 1].column == kMaxDiagnostics);
+    BOOST_TEST(e.diagnostics().back().message == fmt::format("{} more errors not shown", 200000 - kMaxDiagnostics));
+    for (const Diagnostic& d : e.diagnostics()) BOOST_TEST(d.source_line.size() <= Diagnostic::kSourceWindow);
+    BOOST_TEST(std::string_view(e.what()).size() < 100000u);
+}
+
 BOOST_AUTO_TEST_CASE(undefined_names) {
     BOOST_TEST(errors_of("print(y);") == (Errors{"1:7: undefined variable 'y'"}));
     BOOST_TEST(errors_of("print(1);\nfoo(1, 2);") == (Errors{"2:1: undefined function 'foo'"}));

@@ -454,7 +454,7 @@ BOOST_AUTO_TEST_CASE(an_infinite_loop_stops) {
 BOOST_AUTO_TEST_CASE(infinite_recursion_under_fuel_stops) {
     Loaded l(kInfiniteRecursion, Limits{.fuel = 5000});
     BOOST_TEST(l.error().message() == "fuel exhausted after 5000 of 5000 instructions: the next straight-line run of 1 "
-                                              "instructions does not fit in the 0 left");
+                                              "instruction does not fit in the 0 left");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

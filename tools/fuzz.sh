@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
-targets=(${FUZZ_TARGETS:-fuzz_assembler fuzz_compiler fuzz_bytecode fuzz_run fuzz_generated fuzz_profile_json})
+all_targets=$(sed -n 's/^set(OPSCOPE_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/targets.cmake)
+targets=(${FUZZ_TARGETS:-$all_targets})
 
 echo "== build ($build: clang++, libFuzzer + ASan + UBSan)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
@@ -32,7 +33,8 @@ for target in "${targets[@]}"; do
   seeds=$(ls "$work/corpus" | wc -l)
   dict=()
   # fuzz_run reads .opasm text (or .opc bytes): it shares the assembler's dictionary.
-  dict_name=$target; [ "$target" = fuzz_run ] && dict_name=fuzz_assembler
+  # fuzz_load_file reads any program file: it shares the assembler's dictionary too.
+  dict_name=$target; [ "$target" = fuzz_run ] || [ "$target" = fuzz_load_file ] && dict_name=fuzz_assembler
   [ -f tests/fuzz/"$dict_name".dict ] && dict=(-dict=tests/fuzz/"$dict_name".dict)
   echo "== $target: ${seconds}s on $seeds seeds"
   status=0

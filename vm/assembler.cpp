@@ -272,7 +272,8 @@ private:
         error_at(line_number_, column, line_text_, std::move(message));
     }
     void error_at(std::uint32_t line, std::uint32_t column, std::string_view source_line, std::string message) {
-        diagnostics_.push_back({file_, line, column, std::move(message), std::string(source_line)});
+        diagnostics_.push_back({file_, line, column, std::move(message), {}});
+        diagnostics_.back().set_source_line(source_line);
     }
 
     std::string_view text_;

@@ -402,8 +402,8 @@ void Machine::out_of_fuel(const Instr* transfer_source, std::uint32_t run_cost) 
 std::string Machine::out_of_fuel_message(std::uint32_t run_cost) const {
     const auto executed = static_cast<std::uint64_t>(fuel_budget() - fuel_);
     return fmt::format("fuel exhausted after {} of {} instructions: the next straight-line run of {} "
-                       "instructions does not fit in the {} left",
-                       executed, limits_.fuel, run_cost, limits_.fuel - executed);
+                       "instruction{} does not fit in the {} left",
+                       executed, limits_.fuel, run_cost, run_cost == 1 ? "" : "s", limits_.fuel - executed);
 }
 
 } // namespace opscope

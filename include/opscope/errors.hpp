@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace opscope {
@@ -16,14 +17,32 @@ struct Diagnostic {
     std::uint32_t column = 0;  // 1-based; 0 when not applicable
     std::string message;
     std::string source_line;   // the offending line of text, for a caret display; may be empty
+    std::uint32_t source_line_column = 1;  // the column of source_line's first byte (see set_source_line)
 
-    std::string format() const;  // "file:line:col: error: message" (+ source line and caret)
+    // Keeps `line_text` as source_line, or only a window of it around `column` when it is longer than
+    // kSourceWindow bytes: a diagnostic's size does not grow with its line (a 10 MB line with many errors).
+    void set_source_line(std::string_view line_text);
+    static constexpr std::uint32_t kSourceWindow = 160;
+
+    // "file:line:col: error: message" (+ source line and caret), with non-printable bytes of the message and
+    // the source line escaped (printable_text).
+    std::string format() const;
 };
+
+// `text` safe to print to a terminal: printable ASCII and tabs as they are, every other byte as \xNN
+// (control characters, escape sequences, bytes of binary garbage; UTF-8 too, as its bytes). Every message
+// that echoes input text is formatted through this.
+std::string printable_text(std::string_view text);
+
+// How many diagnostics a ProgramError keeps (the first given); the rest are counted in one last line.
+inline constexpr std::size_t kMaxDiagnostics = 100;
 
 // A program that cannot be loaded: assembly, compile, bytecode-format or verification errors.
 class ProgramError : public std::runtime_error {
 public:
-    explicit ProgramError(std::vector<Diagnostic> diagnostics);
+    // Keeps the first kMaxDiagnostics and adds one last "N more errors not shown" when there were more, or when
+    // `left_out` (errors the caller already dropped) is not 0.
+    explicit ProgramError(std::vector<Diagnostic> diagnostics, std::size_t left_out = 0);
     const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
 
 private:

@@ -4,22 +4,36 @@
 #include <opscope/compiler.hpp>
 #include <opscope/program.hpp>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace opscope {
 
-// The file could not be read (missing, unreadable, unknown extension).
+// The file could not be read (missing, a directory, unreadable, too large, unknown extension).
 class InputError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
 
+// The largest file read_text_file, read_binary_file and read_program read: 16 MiB. Programs people write or
+// generate are kilobytes to a few megabytes (the examples are under 4 KiB). Compiling dense .ops source peaks
+// at about 50 bytes of memory per byte of input (the syntax tree; README "Bad input"), so the limit keeps a
+// hostile file under about 1 GiB. A longer file, or a device that never ends, is an InputError
+// "'FILE': larger than the limit of 16777216 bytes".
+inline constexpr std::uint64_t kMaxInputFileBytes = std::uint64_t{16} << 20;
+
 std::string read_text_file(const std::string& path);               // throws InputError
 std::vector<std::uint8_t> read_binary_file(const std::string& path);  // throws InputError
 
-// Throws InputError or ProgramError. `natives` are host functions the .ops compiler should accept.
+// The program in `contents`, read from a file named `path`, whose extension picks the front end (assemble,
+// decode_bytecode or compile_source). Throws InputError (unknown extension) or ProgramError.
+Program load_program(std::string_view contents, const std::string& path,
+                     const std::vector<NativeDeclaration>& natives = {});
+
+// read_text_file, then load_program. `natives` are host functions the .ops compiler should accept.
 Program read_program(const std::string& path, const std::vector<NativeDeclaration>& natives = {});
 
 } // namespace opscope

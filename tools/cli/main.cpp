@@ -9,12 +9,20 @@
 #include <opscope/policies/full.hpp>
 #include <opscope/policies/timing.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -55,10 +63,67 @@ struct LimitOptions {
     }
 };
 
+// Writes all of `bytes` to the open descriptor `fd`; false with errno set on failure (EFBIG past `ulimit -f`:
+// main ignores SIGXFSZ so that the write fails instead of the signal killing the process).
+bool write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+[[noreturn]] void write_failed(const std::string& path, int error) {
+    throw opscope::InputError(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
+}
+
+// Every -o goes through here: the file ends up with all of `bytes` or is left as it was. A regular file (or a new
+// one) is written to a temporary in the same directory, then renamed over `path`; on any failure the temporary
+// is removed, so no half-written report or bytecode is left. A device or pipe (-o /dev/stdout, /dev/full)
+// cannot be replaced: it is written in place, and a failed write is still an error.
 void write_file(const std::string& path, std::string_view bytes) {
-    std::ofstream out(path, std::ios::binary);
-    if (out) out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw opscope::InputError(fmt::format("cannot write '{}'", path));
+    std::string target = path;
+    struct stat info {};
+    if (::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode)) {
+        // Replace the file the link points to, not the link.
+        std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr), &std::free);
+        if (resolved) target = resolved.get();
+    }
+    const bool exists = ::stat(target.c_str(), &info) == 0;
+    if (exists && !S_ISREG(info.st_mode)) {
+        if (S_ISDIR(info.st_mode)) write_failed(path, EISDIR);
+        const int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) write_failed(path, errno);
+        const bool written = write_all(fd, bytes);
+        const int error = errno;
+        if (::close(fd) != 0 && written) write_failed(path, errno);
+        if (!written) write_failed(path, error);
+        return;
+    }
+    const std::size_t slash = target.rfind('/');
+    std::string temporary = (slash == std::string::npos ? std::string() : target.substr(0, slash + 1)) + ".opscope-" +
+                            (slash == std::string::npos ? target : target.substr(slash + 1)) + ".XXXXXX";
+    const int fd = ::mkstemp(temporary.data());
+    if (fd < 0) write_failed(path, errno);
+    // mkstemp makes the file 0600: give it the mode the file had, or a new file's (0666 less the umask).
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    bool ok = ::fchmod(fd, exists ? info.st_mode & 07777 : 0666 & ~mask) == 0 && write_all(fd, bytes);
+    int error = errno;
+    if (::close(fd) != 0 && ok) {
+        ok = false;
+        error = errno;
+    }
+    if (ok && ::rename(temporary.c_str(), target.c_str()) != 0) {
+        ok = false;
+        error = errno;
+    }
+    if (!ok) {
+        ::unlink(temporary.c_str());
+        write_failed(path, error);
+    }
 }
 
 // Natives every program run by the CLI may call: profile_start() and profile_stop() bracket the region to
@@ -186,8 +251,7 @@ int profile(const std::string& file, const LimitOptions& limits, const ProfileOp
 
 } // namespace
 
-int main(int argc, char** argv) {
-    std::ios::sync_with_stdio(false);
+int cli_main(int argc, char** argv) {
     CLI::App app{"opscope: a stack-based bytecode VM with zero-cost profiling policies"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "opscope 0.1.0");
@@ -289,4 +353,21 @@ int main(int argc, char** argv) {
         return usage_error;
     }
     return ok;
+}
+
+int main(int argc, char** argv) {
+    std::ios::sync_with_stdio(false);
+    std::signal(SIGXFSZ, SIG_IGN);  // past `ulimit -f`, a write fails with EFBIG (handled) instead of killing us
+    const int code = cli_main(argc, argv);
+    // A listing, report or program output that did not reach standard output (a full disk, /dev/full) is an
+    // I/O error, not a success; an earlier error's exit code is kept.
+    errno = 0;
+    std::cout.flush();
+    if (!std::cout) {
+        const int error = errno;
+        std::cerr << "opscope: error: cannot write to standard output" << (error ? std::string(": ") + std::strerror(error) : "")
+                  << '\n';
+        return code == ok ? io_error : code;
+    }
+    return code;
 }

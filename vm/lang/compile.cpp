@@ -3,7 +3,6 @@
 
 #include "codegen.hpp"
 #include "diagnostics.hpp"
-#include "lexer.hpp"
 #include "parser.hpp"
 
 namespace opscope {
@@ -11,10 +10,12 @@ namespace opscope {
 Program compile_source(std::string_view source, const std::string& file,
                        const std::vector<NativeDeclaration>& natives) {
     lang::DiagnosticSink sink(source, file);
-    const std::vector<lang::Token> tokens = lang::tokenize(source, sink);
-    const lang::Module module = lang::parse(tokens, sink);
+    const lang::Module module = lang::parse(source, sink);
     Program program = lang::generate(module, file, natives, sink);
-    if (sink.has_errors()) throw ProgramError(sink.take_sorted());
+    if (sink.has_errors()) {
+        std::vector<Diagnostic> errors = sink.take_sorted();
+        throw ProgramError(std::move(errors), sink.left_out());
+    }
     return program;
 }
 

@@ -20,32 +20,28 @@ int hex_value(char c) {
 }
 
 // A character as an error message shows it: printable ASCII as is, anything else as \xNN.
-std::string show_char(char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7f) return std::string(1, c);
-    return fmt::format("\\x{:02x}", byte);
-}
+std::string show_char(char c) { return printable_text(std::string_view(&c, 1)); }
 
-class Lexer {
+} // namespace
+
+// The lexer's state and rules; Lexer hands out its tokens one at a time.
+class Lexer::Scanner {
 public:
-    Lexer(std::string_view source, DiagnosticSink& sink) : source_(source), sink_(sink) {}
+    Scanner(std::string_view source, DiagnosticSink& sink) : source_(source), sink_(sink) {}
 
-    std::vector<Token> run() {
-        std::vector<Token> tokens;
-        SourcePos end_pos{1, 1};
+    Token next() {
         for (;;) {
             skip_space_and_comments();
             if (at_end()) break;
             Token token = next_token();
             if (token.kind == TokenKind::end_of_file) continue;  // an unexpected character, already reported
-            end_pos = SourcePos{line_, column_};
-            tokens.push_back(std::move(token));
+            end_pos_ = here();
+            return token;
         }
         Token end;
         end.kind = TokenKind::end_of_file;
-        end.pos = end_pos;
-        tokens.push_back(std::move(end));
-        return tokens;
+        end.pos = end_pos_;
+        return end;
     }
 
 private:
@@ -54,6 +50,7 @@ private:
         return offset_ + ahead < source_.size() ? source_[offset_ + ahead] : '\0';
     }
     SourcePos here() const { return SourcePos{line_, column_}; }
+    bool at_identifier_char() const { return !at_end() && is_identifier_char(peek()); }
 
     void advance() {
         if (source_[offset_] == '\n') {
@@ -128,11 +125,16 @@ private:
                 while (!at_end() && is_digit(peek())) advance();
             }
             if (token.kind == TokenKind::floating) {
+                // Out of range both ways (1e999, 1e-999) is an error, as in the assembler: never inf or 0.
                 const std::string_view text = source_.substr(start, offset_ - start);
-                std::from_chars(text.data(), text.data() + text.size(), token.floating);  // overflow: inf
+                double value = 0.0;
+                const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+                if (result.ec == std::errc::result_out_of_range && !at_identifier_char())
+                    sink_.error(token.pos, fmt::format("float literal '{}' out of range", text));
+                token.floating = value;
             }
         }
-        if (!at_end() && is_identifier_char(peek())) {
+        if (at_identifier_char()) {
             malformed = true;
             while (!at_end() && is_identifier_char(peek())) advance();
         }
@@ -162,24 +164,15 @@ private:
                 return;
             }
             if (c != '\\') {
-                token.string += c;
                 advance();
                 continue;
             }
             const SourcePos escape_pos = here();
             advance();
             const char e = at_end() ? '\0' : peek();
-            switch (e) {
-            case 'n': token.string += '\n'; break;
-            case 't': token.string += '\t'; break;
-            case 'r': token.string += '\r'; break;
-            case '"': token.string += '"'; break;
-            case '\\': token.string += '\\'; break;
-            case '0': token.string += '\0'; break;
-            default:
+            if (!escaped_char(e)) {
                 if (at_end() || e == '\n') continue;  // reported as unterminated on the next turn
                 sink_.error(escape_pos, fmt::format("invalid escape sequence '\\{}' in string", show_char(e)));
-                break;
             }
             advance();
         }
@@ -237,10 +230,11 @@ private:
     std::size_t offset_ = 0;
     std::uint32_t line_ = 1;
     std::uint32_t column_ = 1;
+    SourcePos end_pos_{1, 1};  // just after the last token
 };
 
-} // namespace
-
-std::vector<Token> tokenize(std::string_view source, DiagnosticSink& sink) { return Lexer(source, sink).run(); }
+Lexer::Lexer(std::string_view source, DiagnosticSink& sink) : scanner_(std::make_unique<Scanner>(source, sink)) {}
+Lexer::~Lexer() = default;
+Token Lexer::next() { return scanner_->next(); }
 
 } // namespace opscope::lang

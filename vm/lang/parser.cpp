@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -72,7 +73,7 @@ StmtPtr make_stmt(SourcePos pos, Node node) {
 
 class Parser {
 public:
-    Parser(const std::vector<Token>& tokens, DiagnosticSink& sink) : tokens_(tokens), sink_(sink) {}
+    Parser(std::string_view source, DiagnosticSink& sink) : lexer_(source, sink), sink_(sink) {}
 
     Module parse_module() {
         Module module;
@@ -92,11 +93,23 @@ public:
 
 private:
     // --- tokens --------------------------------------------------------------------------------------------
-    const Token& peek(std::size_t ahead = 0) const { return tokens_[std::min(index_ + ahead, tokens_.size() - 1)]; }
-    bool check(TokenKind kind) const { return peek().kind == kind; }
-    const Token& advance() {
-        const Token& token = peek();
-        if (index_ + 1 < tokens_.size()) ++index_;
+    // Tokens come from the lexer as they are needed: `lookahead_` holds the next ones read (two at most, for
+    // peek(1)). A reference from peek() lasts until the next advance(); advance() returns a copy.
+    const Token& peek(std::size_t ahead = 0) {
+        while (lookahead_.size() <= ahead) {
+            if (!lookahead_.empty() && lookahead_.back().kind == TokenKind::end_of_file) return lookahead_.back();
+            lookahead_.push_back(lexer_.next());
+        }
+        return lookahead_[ahead];
+    }
+    bool check(TokenKind kind) { return peek().kind == kind; }
+    // The end_of_file token stays: advancing past it gives it again.
+    Token advance() {
+        const Token token = peek();
+        if (token.kind != TokenKind::end_of_file) {
+            lookahead_.pop_front();
+            ++index_;
+        }
         return token;
     }
     bool match(TokenKind kind) {
@@ -109,11 +122,11 @@ private:
         sink_.error(at.pos, fmt::format("expected {}, found {}", expected, describe(at)));
         throw SyntaxError{};
     }
-    const Token& expect(TokenKind kind) {
+    Token expect(TokenKind kind) {
         if (!check(kind)) fail(peek(), quoted(kind));
         return advance();
     }
-    const Token& expect_identifier(const std::string& what) {
+    Token expect_identifier(const std::string& what) {
         if (!check(TokenKind::identifier)) fail(peek(), what);
         return advance();
     }
@@ -222,7 +235,7 @@ private:
     }
 
     StmtPtr parse_statement() {
-        const Token& first = peek();
+        const Token first = peek();
         switch (first.kind) {
         case TokenKind::kw_let: return parse_let_statement();
         case TokenKind::kw_if: return parse_if();
@@ -489,7 +502,7 @@ private:
     }
 
     ExprPtr parse_primary() {
-        const Token& token = peek();
+        const Token token = peek();
         switch (token.kind) {
         case TokenKind::integer:
             advance();
@@ -499,7 +512,7 @@ private:
             }
             return make_expr(token.pos, Literal{static_cast<std::int64_t>(token.integer)});
         case TokenKind::floating: advance(); return make_expr(token.pos, Literal{token.floating});
-        case TokenKind::string: advance(); return make_expr(token.pos, Literal{token.string});
+        case TokenKind::string: advance(); return make_expr(token.pos, Literal{string_value(token.text)});
         case TokenKind::kw_true: advance(); return make_expr(token.pos, Literal{true});
         case TokenKind::kw_false: advance(); return make_expr(token.pos, Literal{false});
         case TokenKind::kw_nil: advance(); return make_expr(token.pos, Literal{Nil{}});
@@ -532,14 +545,15 @@ private:
         return make_expr(callee.pos, std::move(call), height);
     }
 
-    const std::vector<Token>& tokens_;
+    Lexer lexer_;
+    std::deque<Token> lookahead_;
     DiagnosticSink& sink_;
-    std::size_t index_ = 0;
+    std::size_t index_ = 0;  // tokens consumed
     int nesting_ = 0;
 };
 
 } // namespace
 
-Module parse(const std::vector<Token>& tokens, DiagnosticSink& sink) { return Parser(tokens, sink).parse_module(); }
+Module parse(std::string_view source, DiagnosticSink& sink) { return Parser(source, sink).parse_module(); }
 
 } // namespace opscope::lang

@@ -1,17 +1,17 @@
-// The parser: tokens to a Module by recursive descent. Syntax errors ("expected X, found Y") are reported
-// to the sink; the parser then skips to the end of the statement (`;`, a closing `}` or a statement keyword)
-// and continues, so one compile reports an error for each broken statement.
+// The parser: source to a Module by recursive descent, pulling tokens from the lexer as it goes. Syntax errors
+// ("expected X, found Y") are reported to the sink; the parser then skips to the end of the statement (`;`, a
+// closing `}` or a statement keyword) and continues, so one compile reports an error for each broken statement.
 #pragma once
 
 #include "ast.hpp"
 #include "diagnostics.hpp"
-#include "token.hpp"
+#include "lexer.hpp"
 
-#include <vector>
+#include <string_view>
 
 namespace opscope::lang {
 
-// `tokens` ends with an end_of_file token (as tokenize() returns them).
-Module parse(const std::vector<Token>& tokens, DiagnosticSink& sink);
+// Lexes `source` as it goes (lexical errors go to the same sink).
+Module parse(std::string_view source, DiagnosticSink& sink);
 
 } // namespace opscope::lang

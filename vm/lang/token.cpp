@@ -20,6 +20,30 @@ TokenKind keyword_kind(std::string_view text) {
     return TokenKind::identifier;
 }
 
+std::optional<char> escaped_char(char e) {
+    switch (e) {
+    case 'n': return '\n';
+    case 't': return '\t';
+    case 'r': return '\r';
+    case '"': return '"';
+    case '\\': return '\\';
+    case '0': return '\0';
+    default: return std::nullopt;
+    }
+}
+
+std::string string_value(std::string_view text) {
+    std::string value;
+    for (std::size_t i = 1; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] != '\\') {
+            value += text[i];
+        } else if (++i < text.size()) {
+            if (const std::optional<char> c = escaped_char(text[i])) value += *c;
+        }
+    }
+    return value;
+}
+
 std::string describe(const Token& token) {
     switch (token.kind) {
     case TokenKind::end_of_file: return "end of file";
