@@ -126,7 +126,14 @@ function checkPprofGo() {
       const calls = (json.doc.hotspots ?? []).filter(h => h.opcode === 'call').reduce((s, h) => s + h.count, 0);
       const focused = pprofRaw(['-tagfocus=opcode=^call$', pb], 'tagfocus');
       same(`${json.name} -tagfocus=opcode=call total`, sumOf(focused.leaf(0)), calls);
-      let line = `pprof-go ${json.name}: instructions ${sumOf(raw.leaf(0))} = ${total}, call opcodes ${sumOf(focused.leaf(0))} = ${calls}`;
+      // -list: the annotated source of every function, each line's flat count == the JSON's line count.
+      const listed = {};
+      for (const l of must('go', ['tool', 'pprof', '-list=.', pb], 'list').stdout.split('\n')) {
+        const m = /^\s+(\.|\d+)\s+(\.|\d+)\s+(\d+):/.exec(l);
+        if (m && m[1] !== '.') add(listed, m[3], Number(m[1]));
+      }
+      same(`${json.name} -list: instructions per source line`, sorted(listed), instructionsByLine(json.doc));
+      let line = `pprof-go ${json.name}: instructions ${sumOf(raw.leaf(0))} = ${total}, call opcodes ${sumOf(focused.leaf(0))} = ${calls}, ${Object.keys(listed).length} listed lines equal`;
       if (policy === 'full') {
         // merge: opscope's merge of a profile with itself == go's own merge of the two exports; -diff_base
         // of the merged against one run leaves one run.
