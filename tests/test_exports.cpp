@@ -609,6 +609,7 @@ BOOST_AUTO_TEST_CASE(a_format_the_policy_cannot_feed_exits_2_naming_the_policy) 
     const Run r = opscope("profile --policy counting --format folded " + example("hello.opasm"));
     BOOST_TEST(r.exit_code == 2);
     BOOST_TEST(r.err.find("--policy timing or full") != std::string::npos, r.err);
+    BOOST_TEST(r.out.empty());  // refused before the run
     // Binary output needs -o: refused before the run (the program prints nothing).
     const Run binary = opscope("profile --format pprof " + example("hello.opasm"));
     BOOST_TEST(binary.exit_code == 2);

@@ -184,6 +184,14 @@ int profile(const std::string& file, const LimitOptions& limits, const ProfileOp
     // Bytes (pprof's gzip) cannot follow the program's output on standard output: refused before the run.
     if (opscope::find_report_format(options.format)->binary && options.output.empty())
         throw CLI::ValidationError(fmt::format("--format {} writes binary data: give -o FILE", options.format));
+    // A format that needs the sampled stacks is refused before running under counting, which records the
+    // hotspots but no stacks: the writer, given an empty profile of that shape, throws MissingGroupError.
+    if (options.policy == "counting") {
+        opscope::Profile shape;
+        shape.policy = options.policy;
+        shape.instructions.emplace();
+        (void)opscope::find_report_format(options.format)->write(shape, options.report);
+    }
     if (options.policy == "counting") return profile_with(opscope::CountingProfiler{}, file, limits, options);
     if (options.policy == "timing") return profile_with(opscope::TimingProfiler{options.sample_rate}, file, limits, options);
     return profile_with(opscope::FullProfiler{options.sample_rate}, file, limits, options);
