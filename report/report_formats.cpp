@@ -10,6 +10,12 @@ constexpr std::array kFormats = {
     ReportFormat{"text", "the human-readable report", [](const Profile& p, const ReportOptions& o) { return format_text(p, o); }},
     ReportFormat{"json", "the versioned, lossless JSON document (docs/profile-format.md)",
                  [](const Profile& p, const ReportOptions&) { return format_json(p); }},
+    ReportFormat{"folded", "folded stacks for flamegraph.pl, inferno and speedscope (sampled; --weight, --no-lines)",
+                 [](const Profile& p, const ReportOptions& o) { return format_folded(p, o.folded); }},
+    ReportFormat{"pprof", "gzipped pprof profile.proto for go tool pprof, Pyroscope, Parca (--metric cpu|instructions)",
+                 [](const Profile& p, const ReportOptions& o) { return format_pprof(p, o.pprof); }, true},
+    ReportFormat{"callgrind", "callgrind format for callgrind_annotate and KCachegrind (exact Ir per line)",
+                 [](const Profile& p, const ReportOptions&) { return format_callgrind(p); }},
 };
 } // namespace
 

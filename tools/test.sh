@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
-#   1. Release build with g++ (warnings are errors), all Boost.Test suites via ctest;
+#   1. Release build with g++ (warnings are errors), the exports' real readers installed (tools/readers.sh
+#      --install), all Boost.Test suites and the reader checks via ctest;
 #   2. the benchmark and overhead binaries in smoke mode (tiny sizes; every workload's output is checked),
 #      the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed), and the peers
 #      script in smoke mode (installs lua5.4 and luajit if missing; every interpreter's output agrees);
@@ -20,6 +21,9 @@ jobs=$(nproc)
 
 echo "== release build (g++) and tests"
 BUILD_DIR=build tools/bootstrap.sh -DCMAKE_CXX_COMPILER=g++ -DOPSCOPE_WERROR=ON -DOPSCOPE_BUILD_BENCHMARKS=ON
+# The real readers of the exports (go tool pprof, pprof-format, callgrind_annotate, flamegraph.pl): CI runs every
+# reader check (ctest readers_*); without them a check reports itself skipped.
+tools/readers.sh --install
 ctest --test-dir build --output-on-failure -j "$jobs"
 
 echo "== benchmark smoke run"

@@ -1,10 +1,13 @@
-// Reports of a Profile: the human-readable text report (report_text.cpp) and the versioned JSON format
-// (report_json.cpp, documented in docs/profile-format.md). Both read only the plain Profile value.
+// Reports of a Profile: the human-readable text report (report_text.cpp), the versioned JSON format
+// (report_json.cpp, documented in docs/profile-format.md) and the exports other tools open (folded stacks,
+// pprof, callgrind: report_folded.cpp, report_pprof.cpp, report_callgrind.cpp, documented in docs/exports.md).
+// All read only the plain Profile value.
 #pragma once
 
 #include <opscope/profile.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -12,10 +15,27 @@
 
 namespace opscope {
 
+// Folded stacks (flamegraph.pl input): what a stack's count is, and whether frames carry their line.
+struct FoldedOptions {
+    enum class Weight : std::uint8_t { samples, time } weight = Weight::samples;  // time: integer nanoseconds
+    bool lines = true;  // `fib (fib.ops:6)` when the stack's lines are known, as py-spy writes them
+};
+
+// pprof: cpu = the sampled call stacks (samples and nanoseconds); instructions = the exact count of every
+// executed instruction, labelled with its opcode and offset.
+struct PprofOptions {
+    enum class Metric : std::uint8_t { cpu, instructions } metric = Metric::cpu;
+    // time_nanos when the profile has no summary.start_unix_ns: this "now" minus the wall time (unset: the
+    // clock's now; tests set it so the output is deterministic).
+    std::optional<std::uint64_t> now_unix_ns;
+};
+
 struct ReportOptions {
     std::size_t top = 10;              // rows per ranked section
     double threshold_percent = 1.0;    // hotspots and lines below this share of instructions are left out
     std::uint64_t hot_loop_min = 100;  // loops with fewer iterations are left out
+    FoldedOptions folded;
+    PprofOptions pprof;
 };
 
 // Sections, in order: header, summary (with the timing, overhead, time in natives and timeline lines),
@@ -30,9 +50,41 @@ struct ReportFormat {
     std::string_view name;
     std::string_view description;
     std::string (*write)(const Profile& profile, const ReportOptions& options);
+    bool binary = false;  // bytes (pprof's gzip), not text
 };
 std::span<const ReportFormat> report_formats();
 const ReportFormat* find_report_format(std::string_view name);  // null when there is none
+
+// A format that needs a metric group the profile lacks (its policy did not record it): the message names
+// the format, the group, the profile's policy and the policies that record it ("... use --policy timing or
+// full").
+class MissingGroupError : public std::runtime_error {
+public:
+    MissingGroupError(std::string_view format, std::string_view group, std::string_view policy,
+                      std::string_view recorded_by);
+    const std::string& group() const { return group_; }
+
+private:
+    std::string group_;
+};
+
+// Folded stacks from call_stacks: one line per stack, `main;fib;fib 3`, frames root first, sorted; counts
+// are integers (samples, or nanoseconds with Weight::time), all statistical. A partial profile gets a
+// zero-count first line `[partial: ...] 0`. Throws MissingGroupError without call_stacks (or without their
+// times for Weight::time).
+std::string format_folded(const Profile& profile, const FoldedOptions& options = {});
+
+// pprof's profile.proto, gzipped (binary). Cpu needs call_stacks, instructions needs the hotspots
+// (instructions group); MissingGroupError otherwise. Ids are 1..N and string_table[0] is "" (Parca's and
+// Pyroscope's rules); comments say which values are exact and whether the run was partial. Deterministic
+// but for time_nanos when the profile has no start time.
+std::string format_pprof(const Profile& profile, const PprofOptions& options = {});
+
+// callgrind's format (callgrind_annotate, KCachegrind): event Ir = exact instructions per (function, line)
+// from the hotspots, event Time = sampled nanoseconds when measured; `calls=` lines with exact call counts
+// and exact inclusive instructions per call site when the call graph has them (else a comment says they
+// were left out: never estimated). Throws MissingGroupError without the hotspots.
+std::string format_callgrind(const Profile& profile);
 
 inline constexpr std::string_view kProfileFormat = "opscope-profile";
 inline constexpr int kProfileFormatVersion = 1;

@@ -1,6 +1,8 @@
 // fuzz_profile_json: the input as a profile JSON document. parse_json() may throw ProfileFormatError and
-// nothing else; a profile it accepts is written as text and JSON, merged with itself (which may refuse
-// counts past 2^64 - 1 with a ProfileFormatError, nothing else), and reads back equal.
+// nothing else; a profile it accepts is written as text and JSON and in every export (folded, pprof, callgrind,
+// with each option; they may refuse a missing group with a MissingGroupError, nothing else: `opscope export`
+// hands them any saved profile), merged with itself (which may refuse counts past 2^64 - 1 with a
+// ProfileFormatError, nothing else), and reads back equal.
 #include "fuzz_support.hpp"
 
 using namespace opscope;
@@ -14,6 +16,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     (void)format_text(profile);
+    for (const FoldedOptions& options : {FoldedOptions{}, FoldedOptions{FoldedOptions::Weight::time, false}}) {
+        try {
+            (void)format_folded(profile, options);
+        } catch (const MissingGroupError&) {
+        }
+    }
+    for (PprofOptions::Metric metric : {PprofOptions::Metric::cpu, PprofOptions::Metric::instructions}) {
+        try {
+            (void)format_pprof(profile, {metric, 0});
+        } catch (const MissingGroupError&) {
+        }
+    }
+    try {
+        (void)format_callgrind(profile);
+    } catch (const MissingGroupError&) {
+    }
     const std::string json = format_json(profile);
     try {
         (void)merge(profile, profile);

@@ -1,4 +1,4 @@
-// The `opscope` command-line tool: run, profile, asm, disasm, compile.
+// The `opscope` command-line tool: run, profile, export, merge, asm, disasm, compile.
 //
 // Exit codes (also in README): 0 success, 1 runtime error in the program, 2 usage error,
 // 3 bad program (assembly, compile, bytecode or verification errors), 4 input/output error.
@@ -20,10 +20,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -244,9 +246,87 @@ int profile_with(Policy policy, const std::string& file, const LimitOptions& lim
 }
 
 int profile(const std::string& file, const LimitOptions& limits, const ProfileOptions& options) {
+    // Bytes (pprof's gzip) cannot follow the program's output on standard output: refused before the run.
+    if (opscope::find_report_format(options.format)->binary && options.output.empty())
+        throw CLI::ValidationError(fmt::format("--format {} writes binary data: give -o FILE", options.format));
+    // A format that needs the sampled stacks is refused before running under counting, which records the
+    // hotspots but no stacks: the writer, given an empty profile of that shape, throws MissingGroupError.
+    if (options.policy == "counting") {
+        opscope::Profile shape;
+        shape.policy = options.policy;
+        shape.instructions.emplace();
+        (void)opscope::find_report_format(options.format)->write(shape, options.report);
+    }
     if (options.policy == "counting") return profile_with(opscope::CountingProfiler{}, file, limits, options);
     if (options.policy == "timing") return profile_with(opscope::TimingProfiler{options.sample_rate}, file, limits, options);
     return profile_with(opscope::FullProfiler{options.sample_rate}, file, limits, options);
+}
+
+// --format and the export options, shared by profile, export and merge.
+void add_format_options(CLI::App& command, std::string& format, opscope::ReportOptions& report) {
+    std::vector<std::string> format_names;
+    for (const opscope::ReportFormat& f : opscope::report_formats()) format_names.emplace_back(f.name);
+    command.add_option("--format", format, "Report format")->check(CLI::IsMember(format_names))->capture_default_str();
+    command.add_option("--metric", report.pprof.metric, "pprof: cpu (sampled stacks) or instructions (exact counts)")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, opscope::PprofOptions::Metric>{
+            {"cpu", opscope::PprofOptions::Metric::cpu}, {"instructions", opscope::PprofOptions::Metric::instructions}}));
+    command.add_option("--weight", report.folded.weight, "folded: count samples or sampled nanoseconds (time)")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, opscope::FoldedOptions::Weight>{
+            {"samples", opscope::FoldedOptions::Weight::samples}, {"time", opscope::FoldedOptions::Weight::time}}));
+    command.add_flag_callback("--no-lines", [&report] { report.folded.lines = false; },
+                              "folded: frames without their (file:line)");
+}
+
+// Writes a report of a saved or merged profile to OUTPUT, or standard output (binary only when it is not a
+// terminal).
+void write_report(const opscope::Profile& profile, const std::string& format_name, const opscope::ReportOptions& options,
+                  const std::string& output) {
+    const opscope::ReportFormat& format = *opscope::find_report_format(format_name);
+    if (format.binary && output.empty() && isatty(STDOUT_FILENO))
+        throw CLI::ValidationError(fmt::format("--format {} writes binary data: give -o FILE or redirect the output", format.name));
+    const std::string report = format.write(profile, options);
+    if (output.empty()) {
+        std::cout << report;
+        std::cout.flush();
+    } else {
+        write_file(output, report);
+    }
+}
+
+opscope::Profile read_profile(const std::string& path) {
+    try {
+        return opscope::parse_json(opscope::read_text_file(path));
+    } catch (const opscope::ProfileFormatError& e) {
+        throw opscope::InputError(fmt::format("'{}' is not an opscope profile: {}{}", path,
+                                              e.path().empty() ? std::string() : "at " + e.path() + ": ", e.what()));
+    }
+}
+
+// opscope export PROFILE.json: a saved profile in any format.
+struct ExportOptions {
+    std::vector<std::string> inputs;
+    std::string format = "json";
+    std::string output;
+    opscope::ReportOptions report;
+};
+
+int export_profile(const ExportOptions& options) {
+    write_report(read_profile(options.inputs.front()), options.format, options.report, options.output);
+    return ok;
+}
+
+// opscope merge A.json B.json ...: the profiles of the runs one after another (opscope::merge), in any format.
+int merge_profiles(const ExportOptions& options) {
+    std::vector<opscope::Profile> profiles;
+    for (const std::string& input : options.inputs) profiles.push_back(read_profile(input));
+    opscope::Profile merged;
+    try {
+        merged = opscope::merge(profiles);
+    } catch (const opscope::ProfileFormatError& e) {
+        throw opscope::InputError(fmt::format("cannot merge: {}", e.what()));
+    }
+    write_report(merged, options.format, options.report, options.output);
+    return ok;
 }
 
 } // namespace
@@ -271,11 +351,7 @@ int cli_main(int argc, char** argv) {
     profile_cmd->add_option("--policy", profile_options.policy, "counting (exact counts), timing (+ sampled times), full (+ memory, timeline)")
         ->check(CLI::IsMember({"counting", "timing", "full"}))
         ->capture_default_str();
-    std::vector<std::string> format_names;
-    for (const opscope::ReportFormat& format : opscope::report_formats()) format_names.emplace_back(format.name);
-    profile_cmd->add_option("--format", profile_options.format, "Report format")
-        ->check(CLI::IsMember(format_names))
-        ->capture_default_str();
+    add_format_options(*profile_cmd, profile_options.format, profile_options.report);
     profile_cmd->add_option("-o,--output", profile_options.output, "Write the report here (default: after the program's output)");
     profile_cmd->add_option("--top", profile_options.report.top, "Rows per ranked section")->check(CLI::PositiveNumber)
         ->capture_default_str();
@@ -290,6 +366,16 @@ int cli_main(int argc, char** argv) {
         ->capture_default_str();
     profile_cmd->add_flag("--print-result", profile_options.print_result, "Print main's result value after the program's output");
     limits.add_to(*profile_cmd);
+
+    ExportOptions export_options, merge_options;
+    CLI::App* export_cmd = app.add_subcommand("export", "Write a saved profile (JSON) in another format");
+    export_cmd->add_option("PROFILE", export_options.inputs, "Profile written by --format json")->required()->expected(1);
+    add_format_options(*export_cmd, export_options.format, export_options.report);
+    export_cmd->add_option("-o,--output", export_options.output, "Write here (default: standard output)");
+    CLI::App* merge_cmd = app.add_subcommand("merge", "Merge saved profiles (JSON) of runs one after another");
+    merge_cmd->add_option("PROFILES", merge_options.inputs, "Profiles written by --format json")->required();
+    add_format_options(*merge_cmd, merge_options.format, merge_options.report);
+    merge_cmd->add_option("-o,--output", merge_options.output, "Write here (default: standard output)");
 
     CLI::App* asm_cmd = app.add_subcommand("asm", "Assemble .opasm into bytecode (.opc)");
     asm_cmd->add_option("FILE", file, "Assembly file")->required();
@@ -315,6 +401,8 @@ int cli_main(int argc, char** argv) {
     try {
         if (*run_cmd) return run(file, limits, print_result);
         if (*profile_cmd) return profile(file, limits, profile_options);
+        if (*export_cmd) return export_profile(export_options);
+        if (*merge_cmd) return merge_profiles(merge_options);
         if (*asm_cmd) {
             opscope::Program program = opscope::assemble(opscope::read_text_file(file), file);
             if (!no_verify) program = verified(std::move(program));
@@ -349,6 +437,10 @@ int cli_main(int argc, char** argv) {
         std::cerr << "opscope: error: " << e.what() << '\n';
         return io_error;
     } catch (const CLI::Error& e) {
+        std::cerr << "opscope: error: " << e.what() << '\n';
+        return usage_error;
+    } catch (const opscope::MissingGroupError& e) {  // the format needs what the policy did not record
+        std::cout.flush();
         std::cerr << "opscope: error: " << e.what() << '\n';
         return usage_error;
     }
