@@ -25,6 +25,15 @@ using namespace opscope;
 
 namespace {
 
+// The text report's ranking options (the others keep their defaults).
+ReportOptions ranked(std::size_t top, double threshold_percent, std::uint64_t hot_loop_min) {
+    ReportOptions options;
+    options.top = top;
+    options.threshold_percent = threshold_percent;
+    options.hot_loop_min = hot_loop_min;
+    return options;
+}
+
 TimeHistogram histogram_of(std::initializer_list<std::uint64_t> samples) {
     TimeHistogram h;
     for (std::uint64_t ns : samples) h.record(ns);
@@ -736,7 +745,7 @@ BOOST_AUTO_TEST_CASE(no_line_exceeds_100_columns) {
     p.timing->truncated_stacks = std::numeric_limits<std::uint64_t>::max();
     p.timing->sample_rate_hz = std::numeric_limits<std::uint64_t>::max();
     for (const Profile& profile : {p, counting_profile(), Profile{}}) {
-        const std::string text = format_text(profile, ReportOptions{50, 0.0, 0});
+        const std::string text = format_text(profile, ranked(50, 0.0, 0));
         for (const std::string& line : lines_of(text)) {
             BOOST_TEST(report::display_width(line) <= 100u, line);
             BOOST_TEST(line.find('\t') == std::string::npos);
@@ -781,14 +790,14 @@ BOOST_AUTO_TEST_CASE(statistical_counts_are_marked) {
 }
 
 BOOST_AUTO_TEST_CASE(options_choose_rows_threshold_and_hot_loops) {
-    const std::string text = format_text(full_profile(), ReportOptions{2, 30.0, 10});
+    const std::string text = format_text(full_profile(), ranked(2, 30.0, 10));
     BOOST_TEST(section_of(text, "Top opcodes")[0] == "Top opcodes (2 of 6; ~ sampled, 12 samples)");
     BOOST_TEST(section_of(text, "Top opcodes").size() == 4u);
     const auto hotspots = section_of(text, "Hotspots");
     BOOST_TEST(hotspots[0] == "Hotspots (instructions with >= 30.0% of all executed)");
     BOOST_TEST(hotspots.size() == 4u);  // add 40%, load 30%
     BOOST_TEST(section_of(text, "Hot loops").size() == 4u);  // both loops
-    const std::string none = format_text(full_profile(), ReportOptions{10, 50.0, 1000});
+    const std::string none = format_text(full_profile(), ranked(10, 50.0, 1000));
     BOOST_TEST(section_of(none, "Hotspots")[1] == "  none");
     BOOST_TEST(section_of(none, "Hot loops")[1] == "  none");
     BOOST_TEST(section_of(none, "Hot lines")[0] == "Hot lines (~ sampled, 12 samples)");
@@ -848,7 +857,7 @@ BOOST_AUTO_TEST_CASE(summary_lines_of_natives_timing_and_timeline) {
     quiet.call_stacks->accuracy = Accuracy::exact;
     for (StackSample& e : quiet.call_stacks->entries) e.time_ns.reset();
     quiet.timing->truncated_stacks = 0;
-    const std::string quiet_text = format_text(quiet, ReportOptions{2, 1.0, 100});
+    const std::string quiet_text = format_text(quiet, ranked(2, 1.0, 100));
     const auto quiet_summary = section_of(quiet_text, "Summary");
     BOOST_TEST(row_starting(quiet_summary, "timeline") == "  timeline         0 of 6 events kept (6 dropped)");
     BOOST_TEST(row_starting(quiet_summary, "time in natives") == "  time in natives  0.00 ns (0.0% of wall time)");
