@@ -16,6 +16,8 @@ constexpr std::array kFormats = {
                  [](const Profile& p, const ReportOptions& o) { return format_pprof(p, o.pprof); }, true},
     ReportFormat{"callgrind", "callgrind format for callgrind_annotate and KCachegrind (exact Ir per line)",
                  [](const Profile& p, const ReportOptions&) { return format_callgrind(p); }},
+    ReportFormat{"html", "one self-contained HTML page: flame graph, annotated source, tables (no network, works without JS)",
+                 [](const Profile& p, const ReportOptions& o) { return format_html(p, o); }},
 };
 } // namespace
 

@@ -6,7 +6,8 @@
 # Usage: tools/readers.sh --install                 installs the readers that are missing (apt, npm ci)
 #        tools/readers.sh [OPSCOPE] READER...        checks with each READER; OPSCOPE defaults to build/opscope
 # Readers: pprof-go (go tool pprof -raw/-top/-diff_base), pprof-format (npm pprof-format 2.3.2 with Parca's and
-# Pyroscope's structural rules), callgrind (callgrind_annotate), flamegraph (flamegraph.pl), or `all`.
+# Pyroscope's structural rules), callgrind (callgrind_annotate), flamegraph (flamegraph.pl), html (the HTML
+# report in Debian's headless chromium, driven by npm puppeteer-core: tools/readers/htmlcheck.mjs), or `all`.
 # Profiles come from every workload in examples/ (the .ops ones at small sizes) under each policy that records
 # what the format needs, written as JSON by `opscope profile` and exported by `opscope export` and `opscope
 # merge`. A reader that is not installed: "skipped: reader X not installed", exit 77 (CTest's skip code)
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 readers_dir=tools/readers
-apt_packages=(golang-go valgrind libdevel-nytprof-perl nodejs npm)
+apt_packages=(golang-go valgrind libdevel-nytprof-perl chromium nodejs npm)
 
 if [ "${1:-}" = --install ]; then
   missing=()
@@ -36,12 +37,13 @@ if [ "${1:-}" = --install ]; then
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   if [ ! -f "$readers_dir/node_modules/pprof-format/package.json" ] ||
+     [ ! -f "$readers_dir/node_modules/puppeteer-core/package.json" ] ||
      ! cmp -s "$readers_dir/package-lock.json" "$readers_dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
     echo "readers: npm ci in $readers_dir"
-    (cd "$readers_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    (cd "$readers_dir" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     cp "$readers_dir/package-lock.json" "$readers_dir/node_modules/.package-lock.json.installed"
   fi
-  echo "readers: installed (go tool pprof, pprof-format, callgrind_annotate, flamegraph.pl)"
+  echo "readers: installed (go tool pprof, pprof-format, callgrind_annotate, flamegraph.pl, chromium + puppeteer-core)"
   exit 0
 fi
 
@@ -50,7 +52,7 @@ if [ $# -gt 0 ] && [ -x "$1" ] && [ ! -d "$1" ]; then opscope=$1; shift; fi
 [ -x "$opscope" ] || { echo "readers: $opscope not built" >&2; exit 1; }
 opscope=$(realpath "$opscope")
 (($#)) || set -- all
-if [ "$1" = all ]; then set -- pprof-go pprof-format callgrind flamegraph; fi
+if [ "$1" = all ]; then set -- pprof-go pprof-format callgrind flamegraph html; fi
 
 # Why a reader cannot run here (empty: it can).
 absent() {
@@ -60,7 +62,9 @@ absent() {
     pprof-format) [ -f "$readers_dir/node_modules/pprof-format/package.json" ] || echo "pprof-format (npm ci in $readers_dir)" ;;
     callgrind) command -v callgrind_annotate >/dev/null || echo "callgrind_annotate (apt valgrind)" ;;
     flamegraph) [ -n "$(flamegraph_pl)" ] || echo "flamegraph.pl (apt libdevel-nytprof-perl)" ;;
-    *) echo "unknown reader $1 (pprof-go, pprof-format, callgrind, flamegraph, all)" >&2; exit 2 ;;
+    html) if ! command -v chromium >/dev/null; then echo "chromium (apt chromium)"
+          elif [ ! -f "$readers_dir/node_modules/puppeteer-core/package.json" ]; then echo "puppeteer-core (npm ci in $readers_dir)"; fi ;;
+    *) echo "unknown reader $1 (pprof-go, pprof-format, callgrind, flamegraph, html, all)" >&2; exit 2 ;;
   esac
 }
 flamegraph_pl() { dpkg -L libdevel-nytprof-perl 2>/dev/null | grep 'flamegraph.pl$' | head -n 1 || true; }
@@ -95,7 +99,9 @@ for reader in "$@"; do
     continue
   fi
   ran=$((ran + 1))
-  if FLAMEGRAPH_PL=$(flamegraph_pl) node "$readers_dir/check.mjs" "$reader" "$opscope" "$work" "${workloads[@]}"; then
+  script=(check.mjs "$reader")
+  [ "$reader" != html ] || script=(htmlcheck.mjs)
+  if FLAMEGRAPH_PL=$(flamegraph_pl) node "$readers_dir/${script[0]}" "${script[@]:1}" "$opscope" "$work" "${workloads[@]}"; then
     :
   else
     failed=1

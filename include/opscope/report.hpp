@@ -1,6 +1,7 @@
 // Reports of a Profile: the human-readable text report (report_text.cpp), the versioned JSON format
 // (report_json.cpp, documented in docs/profile-format.md) and the exports other tools open (folded stacks,
-// pprof, callgrind: report_folded.cpp, report_pprof.cpp, report_callgrind.cpp, documented in docs/exports.md).
+// pprof, callgrind: report_folded.cpp, report_pprof.cpp, report_callgrind.cpp, documented in docs/exports.md)
+// and the self-contained HTML report (report_html.cpp, its flame graph flamegraph_svg.cpp).
 // All read only the plain Profile value.
 #pragma once
 
@@ -85,6 +86,16 @@ std::string format_pprof(const Profile& profile, const PprofOptions& options = {
 // and exact inclusive instructions per call site when the call graph has them (else a comment says they
 // were left out: never estimated). Throws MissingGroupError without the hotspots.
 std::string format_callgrind(const Profile& profile);
+
+// One self-contained HTML page for a browser: header (program, policy, samples and rate, wall time,
+// overhead, partial banner), the flame graph of call_stacks as static inline SVG, the annotated source
+// (every line's exact count, heat bar, sampled time, branch and loop figures), then tables of functions,
+// opcodes, hotspots (options.top), branches, loops, call graph, memory, frames, opcode pairs (options.top)
+// and a timeline summary. A group the profile lacks gets its heading and a note saying why, never an error:
+// every policy's profile can be written. No URL anywhere (a CSP meta tag forbids every fetch); readable with
+// JavaScript off (the inline script only zooms, searches and sorts); every string from the profile
+// escaped. Statistical figures carry '~'. The DOM contract (ids, data- attributes) is in docs/exports.md.
+std::string format_html(const Profile& profile, const ReportOptions& options = {});
 
 inline constexpr std::string_view kProfileFormat = "opscope-profile";
 inline constexpr int kProfileFormatVersion = 1;

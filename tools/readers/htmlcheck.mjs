@@ -1,0 +1,173 @@
+// Opens opscope's HTML report in headless Chromium (Debian's, driven by puppeteer-core: never a downloaded
+// Chrome) and checks its DOM contract (docs/exports.md, "html") against the profile's JSON.
+// Usage: node htmlcheck.mjs OPSCOPE WORKDIR WORKLOAD...        every workload under every policy (readers.sh)
+//        node htmlcheck.mjs --file REPORT.html PROFILE.json [PNG [FLAME.png]]   one report; optional screenshots
+// Each report is loaded twice, with JavaScript on and off, offline and with request interception: any
+// request that is not file:, data:, blob: or about:, any console error or warning, page error or dialog fails,
+// as does any src/href that leaves the page. Then: the flame graph's frames (data-frame -> data-value) equal the
+// JSON's call_stacks summed by stack prefix, the root equals the total samples; every #source row's data-count
+// equals lines[].count; the function, opcode, call graph and memory rows equal the JSON's entries; groups the
+// profile lacks are omitted sections; the SVG and the tables are laid out (visible) with JavaScript off. With
+// JavaScript on, a click zooms, a heading sorts and the search box finds `main`, all without an error.
+import puppeteer from 'puppeteer-core';
+import { execSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const exe = process.env.CHROMIUM ?? execSync('command -v chromium', { shell: '/bin/sh' }).toString().trim();
+let failures = 0, checks = 0;
+const fail = (what, message) => { failures++; console.error(`FAIL html ${what}: ${message}`); };
+const same = (what, got, want) => {
+  checks++;
+  const g = JSON.stringify(got), w = JSON.stringify(want);
+  if (g !== w) fail(what, `page shows ${g}, the profile says ${w}`);
+  return g === w;
+};
+const truth = (what, ok, message) => { checks++; if (!ok) fail(what, message); };
+const sorted = (map) => Object.fromEntries(Object.entries(map).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
+
+// What the JSON says the page must show.
+function expected(doc) {
+  const want = { frames: null, total: null, lines: null, functions: null, opcodes: null, edges: null, memory: null };
+  if (doc.call_stacks) {
+    const frames = { all: 0 };
+    for (const s of doc.call_stacks) {
+      if (!s.samples || !s.frames.length) continue;
+      frames.all += s.samples;
+      for (let i = 1; i <= s.frames.length; i++) {
+        const key = s.frames.slice(0, i).join(';');
+        frames[key] = (frames[key] ?? 0) + s.samples;
+      }
+    }
+    want.frames = sorted(frames); want.total = frames.all;
+  }
+  if (doc.lines) want.lines = sorted(Object.fromEntries(doc.lines.map(l => [String(l.line), l.count])));
+  if (doc.functions) want.functions = sorted(Object.fromEntries(doc.functions.map(f => [f.name, f.calls])));
+  if (doc.opcodes) want.opcodes = sorted(Object.fromEntries(doc.opcodes.map(o => [o.name, o.count])));
+  if (doc.call_graph) want.edges = doc.call_graph.length;
+  if (doc.memory) want.memory = sorted(Object.fromEntries(doc.memory.by_type.map(t => [t.type, t.bytes])));
+  return want;
+}
+
+// What the page shows (evaluated in the page: no page script needed).
+function shown() {
+  const rows = (selector, key, value) => {
+    const out = {};
+    for (const tr of document.querySelectorAll(selector)) out[tr.getAttribute(key)] = Number(tr.getAttribute(value));
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
+  };
+  const visible = (selector) => { const e = document.querySelector(selector); if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const omitted = (id) => document.querySelector(`section#${id}[data-omitted="true"]`) !== null;
+  const svg = document.getElementById('flamegraph-svg');
+  const external = [...document.querySelectorAll('[src],[href]')]
+    .map(e => e.getAttribute('src') ?? e.getAttribute('href')).filter(u => !/^(#|data:)/.test(u));
+  return {
+    csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? null,
+    external,
+    frames: svg ? rows('#flamegraph-svg g.frame[data-frame]', 'data-frame', 'data-value') : null,
+    total: svg ? Number(svg.dataset.totalSamples) : null,
+    lines: document.getElementById('source-table') ? rows('#source tr[data-line]', 'data-line', 'data-count') : null,
+    functions: document.getElementById('functions-table') ? rows('#functions tr[data-function]', 'data-function', 'data-calls') : null,
+    opcodes: document.getElementById('opcodes-table') ? rows('#opcodes tr[data-opcode]', 'data-opcode', 'data-count') : null,
+    edges: document.getElementById('callgraph-table') ? document.querySelectorAll('#callgraph tr[data-caller]').length : null,
+    memory: document.getElementById('memory-table') ? rows('#memory tr[data-type]', 'data-type', 'data-bytes') : null,
+    omitted: { flamegraph: omitted('flamegraph'), source: omitted('source'), functions: omitted('functions'), memory: omitted('memory') },
+    flameNote: document.querySelector('#flamegraph .note')?.textContent ?? '',
+    visible: { svg: visible('#flamegraph-svg'), source: visible('#source-table'), functions: visible('#functions-table') },
+    search: getComputedStyle(document.querySelector('nav')).display !== 'none',
+  };
+}
+
+async function checkReport(browser, html, doc, name, pngs = []) {
+  const raw = fs.readFileSync(html, 'utf8');
+  truth(`${name}: no URL in the file`, !/https?:\/\//i.test(raw), 'the file contains http(s)://');
+  const want = expected(doc);
+  const summary = [];
+  for (const js of [true, false]) {
+    const mode = `${name} (JavaScript ${js ? 'on' : 'off'})`, bad = [];
+    const page = await browser.newPage();
+    await page.setJavaScriptEnabled(js);
+    await page.setOfflineMode(true);
+    await page.setRequestInterception(true);
+    page.on('request', r => { if (/^(file|data|blob|about):/.test(r.url())) r.continue(); else { bad.push('network ' + r.url()); r.abort(); } });
+    page.on('console', m => { if (['error', 'warn', 'warning'].includes(m.type())) bad.push(`console ${m.type()} ${m.text()}`); });
+    page.on('pageerror', e => bad.push('pageerror ' + e.message));
+    page.on('dialog', d => { bad.push('dialog ' + d.message()); d.dismiss(); });
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.goto('file://' + path.resolve(html), { waitUntil: 'load' });
+    const got = await page.evaluate(shown);
+    same(`${mode}: CSP`, got.csp, "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:");
+    same(`${mode}: external src/href`, got.external, []);
+    if (want.frames) {
+      same(`${mode}: flame graph frames`, got.frames, want.frames);
+      same(`${mode}: flame graph total samples`, got.total, want.total);
+      truth(`${mode}: flame graph laid out`, got.visible.svg, 'the SVG has no size');
+    } else {
+      truth(`${mode}: flame graph omitted`, got.omitted.flamegraph && /timing or full/.test(got.flameNote),
+            `no omitted section naming --policy timing or full: ${got.flameNote}`);
+    }
+    if (want.lines) { same(`${mode}: source line counts`, got.lines, want.lines); truth(`${mode}: source laid out`, got.visible.source, 'no size'); }
+    else truth(`${mode}: source omitted`, got.omitted.source, 'no omitted section');
+    if (want.functions) { same(`${mode}: function rows`, got.functions, want.functions); truth(`${mode}: functions laid out`, got.visible.functions, 'no size'); }
+    if (want.opcodes) same(`${mode}: opcode rows`, got.opcodes, want.opcodes);
+    if (want.edges !== null) same(`${mode}: call graph rows`, got.edges, want.edges);
+    if (want.memory) same(`${mode}: memory rows`, got.memory, want.memory); else truth(`${mode}: memory omitted`, got.omitted.memory, 'no omitted section');
+    same(`${mode}: search box shown only with JavaScript`, got.search, js);
+    if (js) {
+      // The script's three jobs, each without an error: zoom into the widest child of the root, sort, search.
+      await page.evaluate(() => {
+        const frames = [...document.querySelectorAll('#flamegraph-svg g.frame')];
+        const child = frames.filter(g => g.dataset.depth === '1').sort((a, b) => b.dataset.value - a.dataset.value)[0];
+        if (child) child.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+        document.querySelector('#functions-table th:nth-child(2)')?.click();
+        const input = document.getElementById('search'); input.value = 'main'; input.dispatchEvent(new Event('input'));
+      });
+      const after = await page.evaluate(() => ({
+        hidden: [...document.querySelectorAll('#flamegraph-svg g.frame')].filter(g => g.style.display === 'none').length,
+        result: document.getElementById('search-result').textContent,
+      }));
+      truth(`${mode}: search`, /\d+ frames, \d+ rows match/.test(after.result), `search shows "${after.result}"`);
+      summary.push(`zoom hid ${after.hidden} frames, search "${after.result}"`);
+      if (pngs[0]) {
+        await page.evaluate(() => { const i = document.getElementById('search'); i.value = ''; i.dispatchEvent(new Event('input')); document.getElementById('flame-reset')?.click(); });
+        await page.screenshot({ path: pngs[0] });
+        const flame = await page.$('#flamegraph');
+        if (pngs[1] && flame) await flame.screenshot({ path: pngs[1] });
+      }
+    }
+    for (const b of bad) fail(mode, b);
+    checks++;
+    await page.close();
+  }
+  const frames = want.frames ? Object.entries(want.frames).slice(0, 4).map(([k, v]) => `${k}:${v}`).join(', ') : 'no stacks (omitted)';
+  console.log(`html ${name}: frames ${frames}; ${want.lines ? Object.keys(want.lines).length : 0} lines, ` +
+              `${want.functions ? Object.keys(want.functions).length : 0} functions; ${summary.join('; ')}`);
+}
+
+const browser = await puppeteer.launch({ executablePath: exe, headless: true, args: ['--no-sandbox'] });
+try {
+  const args = process.argv.slice(2);
+  if (args[0] === '--file') {
+    const [, html, json, png, flame] = args;
+    await checkReport(browser, html, JSON.parse(fs.readFileSync(json, 'utf8')), path.basename(html), [png, flame]);
+  } else {
+    const [opscope, work, ...workloads] = args;
+    for (const workload of workloads)
+      for (const policy of ['counting', 'timing', 'full']) {
+        const base = path.join(work, `${path.basename(workload)}.${policy}`);
+        if (!fs.existsSync(base + '.json')) {
+          const r = spawnSync(opscope, ['profile', workload, '--policy', policy, '--format', 'json', '-o', base + '.json', '--sample-rate', '20000'], { encoding: 'utf8' });
+          if (r.status !== 0) { fail(`${workload} ${policy}`, `opscope profile exited ${r.status}: ${r.stderr}`); continue; }
+        }
+        const r = spawnSync(opscope, ['export', base + '.json', '--format', 'html', '-o', base + '.html'], { encoding: 'utf8' });
+        if (r.status !== 0) { fail(`${workload} ${policy}`, `opscope export exited ${r.status}: ${r.stderr}`); continue; }
+        await checkReport(browser, base + '.html', JSON.parse(fs.readFileSync(base + '.json', 'utf8')), `${path.basename(workload)} ${policy}`);
+      }
+  }
+} catch (e) {
+  fail('run', e.stack ?? e.message);
+} finally {
+  await browser.close();
+}
+console.log(`html: ${checks} checks, ${failures} failed`);
+process.exit(failures ? 1 : 0);
