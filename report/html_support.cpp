@@ -1,7 +1,7 @@
 // What the HTML report's files share (html_support.hpp): escaping, and the inline style sheet and script.
-// The page is complete without the script: it only zooms the flame graph (click a frame; "reset zoom"), searches (highlights frames and table
-// rows whose text contains the query) and sorts tables (click a column heading). Elements of class js-only
-// are hidden until the script runs. Neither may contain a URL: the page's CSP allows no fetch at all.
+// The page is complete without the script: it only zooms the flame graph (click a frame; "reset zoom"),
+// searches (highlights frames and table rows whose text contains the query) and sorts tables (click a column
+// heading). Elements of class js-only are hidden until the script runs. Neither may contain a URL: the page's CSP allows no fetch at all.
 #include "html_support.hpp"
 
 namespace opscope::html {

@@ -40,6 +40,7 @@ std::string significant(double value) {
 }
 
 std::string duration(double ns) {
+    if (ns == 0) return "0 ns";
     if (ns < 1e3) return significant(ns) + " ns";
     if (ns < 1e6) return significant(ns / 1e3) + " us";
     if (ns < 1e9) return significant(ns / 1e6) + " ms";
