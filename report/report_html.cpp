@@ -210,6 +210,10 @@ void flamegraph(std::string& out, const Profile& p) {
     out += "<p class=\"note\">Sampled call stacks, root at the bottom; a frame's width is its share of the "
            "samples. " + sampled_note(p) + ". <span class=\"js-only\">Click a frame to zoom, "
            "<button id=\"flame-reset\" type=\"button\">reset zoom</button>.</span></p>\n";
+    std::uint64_t samples = 0;
+    for (const StackSample& s : p.call_stacks->entries) samples += s.samples;
+    if (samples == 0) out += "<p class=\"note\" id=\"no-samples\">No sample landed: the run was shorter than the sampling "
+                             "period (raise --sample-rate or run longer).</p>\n";
     out += html::flamegraph_svg(p);
     close_section(out);
 }

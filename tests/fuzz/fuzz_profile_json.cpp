@@ -1,6 +1,6 @@
 // fuzz_profile_json: the input as a profile JSON document. parse_json() may throw ProfileFormatError and
 // nothing else; a profile it accepts is written as text and JSON and in every export (folded, pprof, callgrind,
-// with each option; they may refuse a missing group with a MissingGroupError, nothing else: `opscope export`
+// html — whose page must hold no script but its own and no URL, whatever the strings —, with each option; they may refuse a missing group with a MissingGroupError, nothing else: `opscope export`
 // hands them any saved profile), merged with itself (which may refuse counts past 2^64 - 1 with a
 // ProfileFormatError, nothing else), and reads back equal.
 #include "fuzz_support.hpp"
@@ -32,6 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)format_callgrind(profile);
     } catch (const MissingGroupError&) {
     }
+    const std::string page = format_html(profile);  // never refuses: every group is optional
+    std::size_t scripts = 0;
+    for (std::size_t at = page.find("<script"); at != std::string::npos; at = page.find("<script", at + 1)) ++scripts;
+    if (scripts != 1 || page.find("http://") != std::string::npos || page.find("https://") != std::string::npos)
+        fuzz::finding("format_html let a profile string through unescaped", page);
     const std::string json = format_json(profile);
     try {
         (void)merge(profile, profile);
