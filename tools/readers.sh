@@ -6,7 +6,8 @@
 # Usage: tools/readers.sh --install                 installs the readers that are missing (apt, npm ci)
 #        tools/readers.sh [OPSCOPE] READER...        checks with each READER; OPSCOPE defaults to build/opscope
 # Readers: pprof-go (go tool pprof -raw/-top/-diff_base), pprof-format (npm pprof-format 2.3.2 with Parca's and
-# Pyroscope's structural rules), callgrind (callgrind_annotate), flamegraph (flamegraph.pl), or `all`.
+# Pyroscope's structural rules), callgrind (callgrind_annotate), flamegraph (flamegraph.pl), flamegraph-diff
+# (flamegraph.pl on `opscope diff --format folded` of two runs), or `all`.
 # Profiles come from every workload in examples/ (the .ops ones at small sizes) under each policy that records
 # what the format needs, written as JSON by `opscope profile` and exported by `opscope export` and `opscope
 # merge`. A reader that is not installed: "skipped: reader X not installed", exit 77 (CTest's skip code)
@@ -50,7 +51,7 @@ if [ $# -gt 0 ] && [ -x "$1" ] && [ ! -d "$1" ]; then opscope=$1; shift; fi
 [ -x "$opscope" ] || { echo "readers: $opscope not built" >&2; exit 1; }
 opscope=$(realpath "$opscope")
 (($#)) || set -- all
-if [ "$1" = all ]; then set -- pprof-go pprof-format callgrind flamegraph; fi
+if [ "$1" = all ]; then set -- pprof-go pprof-format callgrind flamegraph flamegraph-diff; fi
 
 # Why a reader cannot run here (empty: it can).
 absent() {
@@ -59,8 +60,8 @@ absent() {
     pprof-go) command -v go >/dev/null || echo "go tool pprof (apt golang-go)" ;;
     pprof-format) [ -f "$readers_dir/node_modules/pprof-format/package.json" ] || echo "pprof-format (npm ci in $readers_dir)" ;;
     callgrind) command -v callgrind_annotate >/dev/null || echo "callgrind_annotate (apt valgrind)" ;;
-    flamegraph) [ -n "$(flamegraph_pl)" ] || echo "flamegraph.pl (apt libdevel-nytprof-perl)" ;;
-    *) echo "unknown reader $1 (pprof-go, pprof-format, callgrind, flamegraph, all)" >&2; exit 2 ;;
+    flamegraph|flamegraph-diff) [ -n "$(flamegraph_pl)" ] || echo "flamegraph.pl (apt libdevel-nytprof-perl)" ;;
+    *) echo "unknown reader $1 (pprof-go, pprof-format, callgrind, flamegraph, flamegraph-diff, all)" >&2; exit 2 ;;
   esac
 }
 flamegraph_pl() { dpkg -L libdevel-nytprof-perl 2>/dev/null | grep 'flamegraph.pl$' | head -n 1 || true; }
