@@ -193,8 +193,11 @@ std::uint64_t sum(const std::map<std::string, std::uint64_t>& values) {
 // n of a sampled time row: its share of the group's time times the profile's samples.
 std::uint64_t estimated_samples(std::uint64_t time, std::uint64_t group_time, std::uint64_t samples) {
     if (group_time == 0) return 0;
-    return static_cast<std::uint64_t>(
-        std::llround(static_cast<double>(time) / static_cast<double>(group_time) * static_cast<double>(samples)));
+    const double n = std::round(static_cast<double>(time) / static_cast<double>(group_time) * static_cast<double>(samples));
+    // A hostile profile's sums may wrap: clamp rather than convert a double past the range (undefined).
+    if (!(n >= 0)) return 0;
+    if (n >= 18446744073709549568.0) return std::numeric_limits<std::uint64_t>::max();
+    return static_cast<std::uint64_t>(n);
 }
 
 int group_rank(const std::string& group) {

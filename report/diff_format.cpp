@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -68,7 +69,16 @@ std::string format_diff_text(const ProfileDiff& diff, const DiffOptions& options
     out += "exact rows: any nonzero delta is real\n";
     out += "statistical rows (~): changed only beyond sampling noise: a two-proportion z-test on the shares\n"
            "  of samples, |z| > 1.96 (95%); totals: Poisson. samples: row/total, base -> new (~: time shares)\n";
-    for (const std::string& note : diff.notes) out += report::wrap({"note:", note});
+    for (const std::string& note : diff.notes) {
+        std::vector<std::string> words = {"note:"};
+        std::size_t start = 0;
+        while (start <= note.size()) {  // wrapped between words, never inside one
+            const std::size_t end = std::min(note.find(' ', start), note.size());
+            if (end > start) words.push_back(note.substr(start, end - start));
+            start = end + 1;
+        }
+        out += report::wrap(words);
+    }
     const std::vector<std::string> groups = groups_of(diff, options.metric);
     if (groups.empty()) {
         out += report::wrap({fmt::format("Neither profile pair measured {} in a group both have.", to_string(options.metric))});
