@@ -114,9 +114,9 @@ Groups collect(const Profile& p) {
             calls += f.calls;
             put(g, "functions", M::calls, p.functions->accuracy, f.name, f.calls);
             if (f.inclusive_instructions)
-                put(g, "functions", M::instructions, Accuracy::exact, f.name, *f.inclusive_instructions, "inclusive");
+                put(g, "functions", M::instructions, Accuracy::exact, f.name, *f.inclusive_instructions);
             if (p.functions->time_accuracy && f.self_time_ns)
-                put(g, "functions", M::time, *p.functions->time_accuracy, f.name, *f.self_time_ns, "self");
+                put(g, "functions", M::time, *p.functions->time_accuracy, f.name, *f.self_time_ns);
         }
         put(g, "summary", M::calls, p.functions->accuracy, "total", calls);
     }
@@ -130,7 +130,7 @@ Groups collect(const Profile& p) {
     if (p.loops) {
         for (const LoopStats& l : p.loops->entries) {
             const std::string key = fmt::format("{}+{}..{}", l.function, l.start_offset, l.end_offset);
-            put(g, "loops", M::instructions, p.loops->accuracy, key, l.iterations, fmt::format("line {} iterations", l.line));
+            put(g, "loops", M::instructions, p.loops->accuracy, key, l.iterations, fmt::format("line {}", l.line));
             if (p.loops->time_accuracy && l.time_ns) put(g, "loops", M::time, *p.loops->time_accuracy, key, *l.time_ns);
         }
     }
@@ -139,9 +139,9 @@ Groups collect(const Profile& p) {
             const std::string key = caller_name(e.caller) + " -> " + e.callee;
             put(g, "call_graph", M::calls, p.call_graph->accuracy, key, e.calls);
             if (e.inclusive_instructions)
-                put(g, "call_graph", M::instructions, Accuracy::exact, key, *e.inclusive_instructions, "inclusive");
+                put(g, "call_graph", M::instructions, Accuracy::exact, key, *e.inclusive_instructions);
             if (p.call_graph->time_accuracy && e.time_ns)
-                put(g, "call_graph", M::time, *p.call_graph->time_accuracy, key, *e.time_ns, "inclusive");
+                put(g, "call_graph", M::time, *p.call_graph->time_accuracy, key, *e.time_ns);
         }
     }
     if (p.opcode_pairs)
@@ -184,16 +184,29 @@ std::map<std::string, std::uint64_t> stack_samples(const Profile& p) {
     return out;
 }
 
-std::uint64_t sum(const std::map<std::string, std::uint64_t>& values) {
-    std::uint64_t n = 0;
-    for (const auto& [key, value] : values) n += value;
-    return n;
+// The sampled time the profile's samples add up to: the call stacks' times, else the lines' (each sample's
+// time goes to one line), else the opcodes'.
+std::uint64_t sampled_time(const Profile& p) {
+    std::uint64_t time = 0;
+    if (p.call_stacks) {
+        for (const StackSample& s : p.call_stacks->entries) time += s.time_ns.value_or(0);
+        if (time) return time;
+    }
+    if (p.lines && p.lines->time_accuracy) {
+        for (const LineStats& l : p.lines->entries) time += l.time_ns.value_or(0);
+        if (time) return time;
+    }
+    if (p.opcodes && p.opcodes->time_accuracy)
+        for (const OpcodeStats& o : p.opcodes->entries) time += o.time_ns.value_or(0);
+    return time;
 }
 
-// n of a sampled time row: its share of the group's time times the profile's samples.
-std::uint64_t estimated_samples(std::uint64_t time, std::uint64_t group_time, std::uint64_t samples) {
-    if (group_time == 0) return 0;
-    const double n = std::round(static_cast<double>(time) / static_cast<double>(group_time) * static_cast<double>(samples));
+// n of a sampled time row: its time over the profile's sampled time, times the profile's samples, at most
+// all of them (an inclusive time may hold every sample).
+std::uint64_t estimated_samples(std::uint64_t time, std::uint64_t total_time, std::uint64_t samples) {
+    if (total_time == 0) return 0;
+    const double n = std::round(std::min(1.0, static_cast<double>(time) / static_cast<double>(total_time)) *
+                                static_cast<double>(samples));
     // A hostile profile's sums may wrap: clamp rather than convert a double past the range (undefined).
     if (!(n >= 0)) return 0;
     if (n >= 18446744073709549568.0) return std::numeric_limits<std::uint64_t>::max();
@@ -226,6 +239,7 @@ ProfileDiff diff(const Profile& base, const Profile& next) {
     const Groups b = collect(base), n = collect(next);
     const std::uint64_t base_samples = total_samples(base), next_samples = total_samples(next);
     const auto base_stacks = stack_samples(base), next_stacks = stack_samples(next);
+    const std::uint64_t base_time = sampled_time(base), next_time = sampled_time(next);
     for (const auto& [id, entry] : b)
         if (!n.contains(id))
             out.notes.push_back(fmt::format("{} ({}): only in the base profile, not compared", id.first, to_string(id.second)));
@@ -245,7 +259,6 @@ ProfileDiff diff(const Profile& base, const Profile& next) {
         std::map<std::string, int> keys;
         for (const auto& [key, value] : bs.values) keys[key];
         for (const auto& [key, value] : ns.values) keys[key];
-        const std::uint64_t base_group = sum(bs.values), next_group = sum(ns.values);
         std::vector<DiffRow> rows;
         for (const auto& [key, unused] : keys) {
             DiffRow row;
@@ -278,8 +291,8 @@ ProfileDiff diff(const Profile& base, const Profile& next) {
                         row.next_samples = at(next_stacks);
                     } else {
                         row.samples_estimated = true;
-                        row.base_samples = estimated_samples(row.base_value(), base_group, base_samples);
-                        row.next_samples = estimated_samples(row.next_value(), next_group, next_samples);
+                        row.base_samples = estimated_samples(row.base_value(), base_time, base_samples);
+                        row.next_samples = estimated_samples(row.next_value(), next_time, next_samples);
                     }
                     row.z = two_proportion_z(*row.base_samples, base_samples, *row.next_samples, next_samples);
                 }

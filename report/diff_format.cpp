@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 
 namespace opscope {
@@ -50,6 +51,18 @@ std::vector<std::string> groups_of(const ProfileDiff& diff, DiffMetric metric) {
     for (const DiffRow& row : diff.rows)
         if (row.metric == metric && (groups.empty() || groups.back() != row.group)) groups.push_back(row.group);
     return groups;
+}
+
+// What a group's figure is for the metric, when the group and metric names do not say it.
+std::string_view meaning(const std::string& group, DiffMetric metric) {
+    if (group == "functions" && metric == DiffMetric::instructions) return "inclusive instructions, ";
+    if (group == "functions" && metric == DiffMetric::time) return "self time in ns, ";
+    if (group == "call_graph" && metric == DiffMetric::instructions) return "inclusive instructions, ";
+    if (group == "call_graph" && metric == DiffMetric::time) return "inclusive time in ns, ";
+    if (group == "loops" && metric == DiffMetric::instructions) return "iterations, ";
+    if (group == "branches") return "decisions, ";
+    if (metric == DiffMetric::time) return "time in ns, ";
+    return "";
 }
 
 std::string samples_text(const DiffRow& row) {
@@ -91,7 +104,8 @@ std::string format_diff_text(const ProfileDiff& diff, const DiffOptions& options
         std::size_t changed = 0;
         for (const DiffRow* row : rows) changed += row->changed ? 1 : 0;
         out += '\n';
-        out += report::fit(fmt::format("{} ({}, {}): {} of {} keys changed{}", group, to_string(options.metric),
+        out += report::fit(fmt::format("{} ({}, {}{}): {} of {} keys changed{}", group, to_string(options.metric),
+                                       meaning(group, options.metric),
                                        statistical ? "statistical" : "exact", changed, rows.size(),
                                        rows.size() > options.top ? fmt::format(", top {} by |delta|", options.top) : ""));
         out += '\n';
@@ -119,7 +133,9 @@ std::string format_diff_text(const ProfileDiff& diff, const DiffOptions& options
             cells.push_back(row->detail);
             table.add(std::move(cells));
         }
-        out += table.render();
+        // The table narrows its text columns; the figures of a statistical row may still pass the width.
+        std::istringstream rendered(table.render());
+        for (std::string line; std::getline(rendered, line);) out += report::fit(line) + '\n';
     }
     return out;
 }

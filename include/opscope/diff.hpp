@@ -36,8 +36,9 @@ struct DiffRow {
     std::optional<std::uint64_t> base;  // absent: the key is not in the base profile (counts as 0)
     std::optional<std::uint64_t> next;  // absent: the key is not in the new profile (counts as 0)
     // Statistical rows: the samples behind the row and behind its profile (the test's n and N). A sampled
-    // time row whose group records no per-row samples uses its share of the group's time times the
-    // profile's samples (rounded): `samples_estimated`.
+    // time row of a group that records no samples per row (lines, opcodes, ...) has n = its time over the
+    // profile's sampled time (the stacks', else the lines', else the opcodes') times N, rounded, at most N:
+    // `samples_estimated`.
     std::optional<std::uint64_t> base_samples, next_samples, base_total_samples, next_total_samples;
     bool samples_estimated = false;
     std::optional<double> z;  // statistical rows with samples on both sides: the z statistic
