@@ -6,8 +6,9 @@
 # Usage: tools/readers.sh --install                 installs the readers that are missing (apt, npm ci)
 #        tools/readers.sh [OPSCOPE] READER...        checks with each READER; OPSCOPE defaults to build/opscope
 # Readers: pprof-go (go tool pprof -raw/-top/-diff_base), pprof-format (npm pprof-format 2.3.2 with Parca's and
-# Pyroscope's structural rules), callgrind (callgrind_annotate), flamegraph (flamegraph.pl), html (the HTML
-# report in Debian's headless chromium, driven by npm puppeteer-core: tools/readers/htmlcheck.mjs), or `all`.
+# Pyroscope's structural rules), callgrind (callgrind_annotate), flamegraph (flamegraph.pl), flamegraph-diff
+# (flamegraph.pl on `opscope diff --format folded` of two runs), html (the HTML report in Debian's headless
+# chromium, driven by npm puppeteer-core: tools/readers/htmlcheck.mjs), or `all`.
 # Profiles come from every workload in examples/ (the .ops ones at small sizes) under each policy that records
 # what the format needs, written as JSON by `opscope profile` and exported by `opscope export` and `opscope
 # merge`. A reader that is not installed: "skipped: reader X not installed", exit 77 (CTest's skip code)
@@ -52,7 +53,9 @@ if [ $# -gt 0 ] && [ -x "$1" ] && [ ! -d "$1" ]; then opscope=$1; shift; fi
 [ -x "$opscope" ] || { echo "readers: $opscope not built" >&2; exit 1; }
 opscope=$(realpath "$opscope")
 (($#)) || set -- all
-if [ "$1" = all ]; then set -- pprof-go pprof-format callgrind flamegraph html; fi
+# Every reader, in order: `all`, and CTest's readers_* tests (tests/CMakeLists.txt reads this line).
+readers=(pprof-go pprof-format callgrind flamegraph flamegraph-diff html)
+if [ "$1" = all ]; then set -- "${readers[@]}"; fi
 
 # Why a reader cannot run here (empty: it can).
 absent() {
@@ -61,10 +64,10 @@ absent() {
     pprof-go) command -v go >/dev/null || echo "go tool pprof (apt golang-go)" ;;
     pprof-format) [ -f "$readers_dir/node_modules/pprof-format/package.json" ] || echo "pprof-format (npm ci in $readers_dir)" ;;
     callgrind) command -v callgrind_annotate >/dev/null || echo "callgrind_annotate (apt valgrind)" ;;
-    flamegraph) [ -n "$(flamegraph_pl)" ] || echo "flamegraph.pl (apt libdevel-nytprof-perl)" ;;
+    flamegraph|flamegraph-diff) [ -n "$(flamegraph_pl)" ] || echo "flamegraph.pl (apt libdevel-nytprof-perl)" ;;
     html) if ! command -v chromium >/dev/null; then echo "chromium (apt chromium)"
           elif [ ! -f "$readers_dir/node_modules/puppeteer-core/package.json" ]; then echo "puppeteer-core (npm ci in $readers_dir)"; fi ;;
-    *) echo "unknown reader $1 (pprof-go, pprof-format, callgrind, flamegraph, html, all)" >&2; exit 2 ;;
+    *) echo "unknown reader $1 (${readers[*]}, all)" >&2; exit 2 ;;
   esac
 }
 flamegraph_pl() { dpkg -L libdevel-nytprof-perl 2>/dev/null | grep 'flamegraph.pl$' | head -n 1 || true; }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <opscope/compiler.hpp>
+#include <opscope/diff.hpp>
 #include <opscope/errors.hpp>
 #include <opscope/hooks.hpp>
 #include <opscope/heap.hpp>

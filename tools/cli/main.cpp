@@ -1,6 +1,6 @@
-// The `opscope` command-line tool: run, profile, export, merge, asm, disasm, compile.
+// The `opscope` command-line tool: run, profile, export, merge, diff, asm, disasm, compile.
 //
-// Exit codes (also in README): 0 success, 1 runtime error in the program, 2 usage error,
+// Exit codes (also in README): 0 success, 1 runtime error in the program (diff: a --fail-if rule tripped), 2 usage error,
 // 3 bad program (assembly, compile, bytecode or verification errors), 4 input/output error.
 #include <opscope/opscope.hpp>
 #include <opscope/report.hpp>
@@ -329,6 +329,75 @@ int merge_profiles(const ExportOptions& options) {
     return ok;
 }
 
+// opscope diff BASE.json NEW.json: every group joined by key (opscope::diff), written as text, JSON or
+// differential folded stacks; --fail-if rules exit 1 when one trips (printing which, to standard error).
+struct DiffCommandOptions {
+    std::string base, next;
+    std::string format = "text";
+    std::string metric = "instructions";
+    std::string output;
+    std::string fail_if;
+    opscope::DiffOptions report;
+};
+
+void add_diff_command(CLI::App& app, CLI::App*& command, DiffCommandOptions& options) {
+    command = app.add_subcommand("diff", "Compare two saved profiles (JSON) key by key; --fail-if gates a change");
+    command->add_option("BASE", options.base, "The base profile (--format json)")->required();
+    command->add_option("NEW", options.next, "The new profile (--format json)")->required();
+    command->add_option("--format", options.format, "text, json or folded (flamegraph.pl's differential input)")
+        ->check(CLI::IsMember({"text", "json", "folded"}))
+        ->capture_default_str();
+    command->add_option("--metric", options.metric, "instructions and calls (exact), samples and time (statistical)")
+        ->check(CLI::IsMember({"instructions", "calls", "samples", "time"}))
+        ->capture_default_str();
+    command->add_option("--top", options.report.top, "text: rows per group")->check(CLI::PositiveNumber)->capture_default_str();
+    command->add_option("--threshold", options.report.threshold_percent,
+                        "Leave out rows whose |delta| is below this percent of the group's base total")
+        ->check(CLI::Range(0.0, 100.0))
+        ->capture_default_str();
+    command->add_option("--fail-if", options.fail_if,
+                        "Exit 1 when a rule trips: '[GROUP:KEY ]METRIC(>|<)(+|-)N[%]', comma separated, "
+                        "e.g. 'instructions>+2%'");
+    command->add_option("-o,--output", options.output, "Write here (default: standard output)");
+}
+
+int diff_profiles(const DiffCommandOptions& options) {
+    std::vector<opscope::DiffRule> rules;
+    if (!options.fail_if.empty()) {
+        try {
+            rules = opscope::parse_fail_if(options.fail_if);
+        } catch (const opscope::DiffRuleError& e) {
+            throw CLI::ValidationError(fmt::format("{} (in '{}')", e.what(), options.fail_if));
+        }
+    }
+    const opscope::Profile base = read_profile(options.base), next = read_profile(options.next);
+    const opscope::ProfileDiff diff = opscope::diff(base, next);
+    opscope::DiffOptions report = options.report;
+    report.metric = *opscope::parse_diff_metric(options.metric);
+    std::string text;
+    try {
+        if (options.format == "json") text = opscope::format_diff_json(diff, report);
+        else if (options.format == "folded") text = opscope::format_diff_folded(base, next, report.metric);
+        else text = opscope::format_diff_text(diff, report);
+    } catch (const std::invalid_argument& e) {
+        throw CLI::ValidationError(e.what());
+    }
+    if (options.output.empty()) {
+        std::cout << text;
+        std::cout.flush();
+    } else {
+        write_file(options.output, text);
+    }
+    std::vector<opscope::TrippedRule> tripped;
+    try {
+        tripped = opscope::evaluate_fail_if(diff, rules);
+    } catch (const opscope::DiffRuleError& e) {
+        throw CLI::ValidationError(e.what());
+    }
+    for (const opscope::TrippedRule& t : tripped) std::cerr << "opscope: --fail-if tripped: " << t.message << '\n';
+    return tripped.empty() ? ok : runtime_error;
+}
+
 } // namespace
 
 int cli_main(int argc, char** argv) {
@@ -377,6 +446,10 @@ int cli_main(int argc, char** argv) {
     add_format_options(*merge_cmd, merge_options.format, merge_options.report);
     merge_cmd->add_option("-o,--output", merge_options.output, "Write here (default: standard output)");
 
+    DiffCommandOptions diff_options;
+    CLI::App* diff_cmd = nullptr;
+    add_diff_command(app, diff_cmd, diff_options);
+
     CLI::App* asm_cmd = app.add_subcommand("asm", "Assemble .opasm into bytecode (.opc)");
     asm_cmd->add_option("FILE", file, "Assembly file")->required();
     asm_cmd->add_option("-o,--output", output, "Output bytecode file")->required();
@@ -403,6 +476,7 @@ int cli_main(int argc, char** argv) {
         if (*profile_cmd) return profile(file, limits, profile_options);
         if (*export_cmd) return export_profile(export_options);
         if (*merge_cmd) return merge_profiles(merge_options);
+        if (*diff_cmd) return diff_profiles(diff_options);
         if (*asm_cmd) {
             opscope::Program program = opscope::assemble(opscope::read_text_file(file), file);
             if (!no_verify) program = verified(std::move(program));

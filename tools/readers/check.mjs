@@ -1,6 +1,6 @@
 // Opens opscope's exports with a real reader and checks what the reader shows against the profile's JSON.
 // Usage (tools/readers.sh runs it): node check.mjs READER OPSCOPE WORKDIR WORKLOAD...
-// READER: pprof-go | pprof-format | callgrind | flamegraph. Each workload is profiled once per policy as JSON
+// READER: pprof-go | pprof-format | callgrind | flamegraph | flamegraph-diff. Each workload is profiled once per policy as JSON
 // (`opscope profile --format json`, kept in WORKDIR for the other readers) and exported from that JSON
 // (`opscope export`, `opscope merge`), so the reader's figures and the JSON's come from the same run.
 // Prints one line per profile with the totals compared; exits 1 on any mismatch.
@@ -285,11 +285,46 @@ function checkFlamegraph() {
   }
 }
 
+// --- flamegraph.pl on `opscope diff --format folded` (two count columns: base, new) ---
+
+// Each workload profiled twice (a second run, as a CI gate compares two); the differential folded stacks of
+// the two, by samples and by exact instructions, drawn by flamegraph.pl: exit 0, empty stderr, and the SVG's
+// total == the new profile's (flamegraph.pl draws the widths from the second column, colours from the delta).
+function checkFlamegraphDiff() {
+  const fg = process.env.FLAMEGRAPH_PL;
+  for (const workload of workloads) {
+    const base = profileJson(workload, 'timing');
+    const nextFile = base.file.replace(/\.json$/, '.again.json');
+    must(opscope, ['profile', workload, '--policy', 'timing', '--format', 'json', '-o', nextFile, '--sample-rate', '20000'],
+         `profiling ${workload} again`);
+    const next = JSON.parse(fs.readFileSync(nextFile, 'utf8'));
+    const shown = [];
+    for (const [metric, unit, want] of [['samples', 'samples', totalSamples(next)],
+                                        ['instructions', 'instructions', next.summary.total_instructions]]) {
+      const out = base.file.replace(/\.json$/, `.diff.${metric}.folded`);
+      must(opscope, ['diff', base.file, nextFile, '--format', 'folded', '--metric', metric, '-o', out],
+           `diffing ${base.name} (${metric})`);
+      const text = fs.readFileSync(out, 'utf8');
+      checks++;
+      if (!/^(.+ \d+ \d+\n)*$/.test(text)) fail(`${base.name} diff ${metric}`, 'a line is not `stack base new`');
+      if (want === 0) { shown.push(`0 ${unit} (nothing to draw)`); continue; }
+      const r = run('perl', [fg, '--countname', unit, out]);
+      checks++;
+      if (r.status !== 0 || r.stderr !== '') fail(`${base.name} diff ${metric}`, `flamegraph.pl exited ${r.status}: ${r.stderr}`);
+      const m = new RegExp(`<title>all \\(([\\d,]+) ${unit}, 100%\\)`).exec(r.stdout);
+      same(`${base.name} diff ${metric}: SVG total`, m ? number(m[1]) : null, want);
+      shown.push(`${m ? number(m[1]) : '?'} = ${want} ${unit}`);
+    }
+    console.log(`flamegraph-diff ${base.name}: ${shown.join(', ')}`);
+  }
+}
+
 try {
   if (reader === 'pprof-go') checkPprofGo();
   else if (reader === 'pprof-format') await checkPprofFormat();
   else if (reader === 'callgrind') checkCallgrind();
   else if (reader === 'flamegraph') checkFlamegraph();
+  else if (reader === 'flamegraph-diff') checkFlamegraphDiff();
   else throw new Error(`unknown reader ${reader}`);
 } catch (e) {
   fail('run', e.message);

@@ -1,0 +1,234 @@
+// The writers of a ProfileDiff (include/opscope/diff.hpp): text (a table per group, 100 columns at most),
+// the "opscope-profile-diff" JSON document (docs/exports.md) and differential folded stacks
+// (`stack base new`, flamegraph.pl's two-column input).
+#include <opscope/diff.hpp>
+#include <opscope/report.hpp>
+
+#include "export_support.hpp"
+#include "text_table.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+namespace opscope {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string signed_count(double delta) { return delta == 0 ? "0" : delta > 0 ? fmt::format("+{:.0f}", delta) : fmt::format("{:.0f}", delta); }
+std::string percent_text(const DiffRow& row) {
+    const std::optional<double> percent = row.delta_percent();
+    if (!percent) return row.next_value() ? "new" : "";
+    return fmt::format("{:+.2f}%", *percent);
+}
+std::string value_text(const std::optional<std::uint64_t>& value) { return value ? std::to_string(*value) : "-"; }
+
+// Rows of the metric worth showing: |delta| at least threshold percent of the group's base total (rows with
+// a delta only; with threshold 0, every row with a delta, and unchanged rows after them).
+std::vector<const DiffRow*> shown(const ProfileDiff& diff, const DiffOptions& options, const std::string& group) {
+    std::uint64_t base_total = 0;
+    for (const DiffRow& row : diff.rows)
+        if (row.group == group && row.metric == options.metric) base_total += row.base_value();
+    std::vector<const DiffRow*> out;
+    for (const DiffRow& row : diff.rows) {
+        if (row.group != group || row.metric != options.metric) continue;
+        if (options.threshold_percent > 0 &&
+            std::abs(row.delta()) < options.threshold_percent / 100.0 * static_cast<double>(base_total))
+            continue;
+        out.push_back(&row);
+    }
+    return out;
+}
+
+std::vector<std::string> groups_of(const ProfileDiff& diff, DiffMetric metric) {
+    std::vector<std::string> groups;
+    for (const DiffRow& row : diff.rows)
+        if (row.metric == metric && (groups.empty() || groups.back() != row.group)) groups.push_back(row.group);
+    return groups;
+}
+
+// What a group's figure is for the metric, when the group and metric names do not say it.
+std::string_view meaning(const std::string& group, DiffMetric metric) {
+    if (group == "functions" && metric == DiffMetric::instructions) return "inclusive instructions, ";
+    if (group == "functions" && metric == DiffMetric::time) return "self time in ns, ";
+    if (group == "call_graph" && metric == DiffMetric::instructions) return "inclusive instructions, ";
+    if (group == "call_graph" && metric == DiffMetric::time) return "inclusive time in ns, ";
+    if (group == "loops" && metric == DiffMetric::instructions) return "iterations, ";
+    if (group == "branches") return "decisions, ";
+    if (metric == DiffMetric::time) return "time in ns, ";
+    return "";
+}
+
+std::string samples_text(const DiffRow& row) {
+    return fmt::format("{}{}/{} -> {}{}/{}", row.samples_estimated ? "~" : "", row.base_samples.value_or(0),
+                       row.base_total_samples.value_or(0), row.samples_estimated ? "~" : "", row.next_samples.value_or(0),
+                       row.next_total_samples.value_or(0));
+}
+
+} // namespace
+
+std::string format_diff_text(const ProfileDiff& diff, const DiffOptions& options) {
+    using report::Align;
+    std::string out;
+    out += report::fit(fmt::format("opscope diff: {} ({}) -> {} ({}), metric {}", diff.base_source.empty() ? "?" : diff.base_source,
+                                   diff.base_policy, diff.next_source.empty() ? "?" : diff.next_source, diff.next_policy,
+                                   to_string(options.metric))) + '\n';
+    out += "exact rows: any nonzero delta is real\n";
+    out += "statistical rows (~): changed only beyond sampling noise: a two-proportion z-test on the shares\n"
+           "  of samples, |z| > 1.96 (95%); totals: Poisson. samples: row/total, base -> new (~: time shares)\n";
+    for (const std::string& note : diff.notes) {
+        std::vector<std::string> words = {"note:"};
+        std::size_t start = 0;
+        while (start <= note.size()) {  // wrapped between words, never inside one
+            const std::size_t end = std::min(note.find(' ', start), note.size());
+            if (end > start) words.push_back(note.substr(start, end - start));
+            start = end + 1;
+        }
+        out += report::wrap(words);
+    }
+    const std::vector<std::string> groups = groups_of(diff, options.metric);
+    if (groups.empty()) {
+        out += report::wrap({fmt::format("Neither profile pair measured {} in a group both have.", to_string(options.metric))});
+        return out;
+    }
+    for (const std::string& group : groups) {
+        const std::vector<const DiffRow*> rows = shown(diff, options, group);
+        if (rows.empty()) continue;
+        const bool statistical = rows.front()->accuracy == Accuracy::statistical;
+        std::size_t changed = 0;
+        for (const DiffRow* row : rows) changed += row->changed ? 1 : 0;
+        out += '\n';
+        out += report::fit(fmt::format("{} ({}, {}{}): {} of {} keys changed{}", group, to_string(options.metric),
+                                       meaning(group, options.metric),
+                                       statistical ? "statistical" : "exact", changed, rows.size(),
+                                       rows.size() > options.top ? fmt::format(", top {} by |delta|", options.top) : ""));
+        out += '\n';
+        std::vector<report::Column> columns = {{"key", Align::left},  {"base", Align::right},   {"new", Align::right},
+                                               {"delta", Align::right}, {"delta %", Align::right}};
+        if (statistical) {
+            columns.push_back({"samples", Align::right});
+            columns.push_back({"z", Align::right});
+            columns.push_back({"changed", Align::left});
+        }
+        columns.push_back({"", Align::left});
+        report::Table table(columns);
+        std::size_t n = 0;
+        for (const DiffRow* row : rows) {
+            if (n++ == options.top) break;
+            // A long stack keeps its leaf end.
+            const std::string key = row->group == "call_stacks" ? report::cut_front(row->key, 48) : row->key;
+            std::vector<std::string> cells = {(statistical ? "~" : "") + key, value_text(row->base), value_text(row->next),
+                                              signed_count(row->delta()), percent_text(*row)};
+            if (statistical) {
+                cells.push_back(samples_text(*row));
+                cells.push_back(row->z ? fmt::format("{:+.2f}", *row->z) : "-");
+                cells.push_back(row->changed ? "yes" : "noise");
+            }
+            cells.push_back(row->detail);
+            table.add(std::move(cells));
+        }
+        // The table narrows its text columns; the figures of a statistical row may still pass the width.
+        std::istringstream rendered(table.render());
+        for (std::string line; std::getline(rendered, line);) out += report::fit(line) + '\n';
+    }
+    return out;
+}
+
+std::string format_diff_json(const ProfileDiff& diff, const DiffOptions& options) {
+    Json rows = Json::array();
+    for (const std::string& group : groups_of(diff, options.metric)) {
+        for (const DiffRow* row : shown(diff, options, group)) {
+            Json r{{"group", row->group},
+                   {"key", row->key},
+                   {"detail", row->detail.empty() ? Json(nullptr) : Json(row->detail)},
+                   {"accuracy", std::string(to_string(row->accuracy))},
+                   {"base", row->base ? Json(*row->base) : Json(nullptr)},
+                   {"new", row->next ? Json(*row->next) : Json(nullptr)},
+                   {"delta", row->delta()},
+                   {"delta_percent", row->delta_percent() ? Json(*row->delta_percent()) : Json(nullptr)},
+                   {"changed", row->changed}};
+            if (row->accuracy == Accuracy::statistical) {
+                r["samples"] = Json{{"base", row->base_samples.value_or(0)},
+                                    {"base_total", row->base_total_samples.value_or(0)},
+                                    {"new", row->next_samples.value_or(0)},
+                                    {"new_total", row->next_total_samples.value_or(0)},
+                                    {"estimated", row->samples_estimated}};
+                r["z"] = row->z ? Json(*row->z) : Json(nullptr);
+            } else {
+                r["samples"] = nullptr;
+                r["z"] = nullptr;
+            }
+            rows.push_back(std::move(r));
+        }
+    }
+    Json doc{{"format", "opscope-profile-diff"},
+             {"version", 1},
+             {"metric", std::string(to_string(options.metric))},
+             {"noise_test", "two-proportion z-test on the share of samples, |z| > 1.96 (95%, two-sided); totals: "
+                            "Poisson, |n2 - n1| > 1.96 sqrt(n1 + n2)"},
+             {"base", Json{{"source_file", diff.base_source}, {"policy", diff.base_policy}, {"partial", diff.base_partial}}},
+             {"new", Json{{"source_file", diff.next_source}, {"policy", diff.next_policy}, {"partial", diff.next_partial}}},
+             {"notes", diff.notes},
+             {"rows", std::move(rows)}};
+    return doc.dump(2) + '\n';
+}
+
+namespace {
+
+// stack -> count of one profile, for the folded diff.
+std::map<std::string, std::uint64_t> folded_counts(const Profile& profile, DiffMetric metric) {
+    std::map<std::string, std::uint64_t> out;
+    if (metric == DiffMetric::instructions) {
+        if (!profile.instructions)
+            throw MissingGroupError("folded --metric instructions", "the hotspots (instructions)", profile.policy,
+                                    exports::kHotspotsRecordedBy);
+        const exports::FunctionIndex functions(profile);
+        for (const InstructionStats& i : profile.instructions->entries) {
+            const std::string name = exports::sanitized(i.function, ";");
+            const std::optional<std::string> file = functions.file(i.function);
+            const std::string line = i.line == 0 ? fmt::format("{} (line ?)", name)
+                                     : file      ? fmt::format("{} ({}:{})", name, exports::sanitized(*file, ";"), i.line)
+                                                 : fmt::format("{} (line {})", name, i.line);
+            out[name + ";" + line] += i.count;
+        }
+        return out;
+    }
+    const bool by_time = metric == DiffMetric::time;
+    if (!profile.call_stacks)
+        throw MissingGroupError("folded", "the sampled call stacks (call_stacks)", profile.policy, exports::kStacksRecordedBy);
+    for (const StackSample& s : profile.call_stacks->entries) {
+        if (by_time && !s.time_ns)
+            throw MissingGroupError("folded --metric time", "sampled times of the call stacks", profile.policy,
+                                    exports::kStacksRecordedBy);
+        std::string stack;
+        for (std::size_t i = 0; i < s.frames.size(); ++i) {
+            if (i) stack += ';';
+            stack += exports::sanitized(s.frames[i], ";");
+        }
+        if (!stack.empty()) out[stack] += by_time ? *s.time_ns : s.samples;
+    }
+    return out;
+}
+
+} // namespace
+
+std::string format_diff_folded(const Profile& base, const Profile& next, DiffMetric metric) {
+    if (metric == DiffMetric::calls)
+        throw std::invalid_argument("--format folded draws instructions, samples or time, not calls");
+    const auto b = folded_counts(base, metric), n = folded_counts(next, metric);
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> lines;
+    for (const auto& [stack, count] : b) lines[stack].first = count;
+    for (const auto& [stack, count] : n) lines[stack].second = count;
+    std::string out;
+    for (const auto& [stack, counts] : lines)
+        if (counts.first || counts.second) out += fmt::format("{} {} {}\n", stack, counts.first, counts.second);
+    return out;
+}
+
+} // namespace opscope
