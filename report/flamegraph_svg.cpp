@@ -2,6 +2,7 @@
 // flamegraph.pl draws it: the root `all` at the bottom, each frame as wide as its samples, children left to
 // right by name. Coordinates are in a fixed 1200-unit wide viewBox; the report's script only changes them
 // to zoom.
+#include "figures.hpp"
 #include "flamegraph_svg.hpp"
 #include "html_support.hpp"
 
@@ -71,13 +72,7 @@ std::string colour(const Node& node, const Profile& profile) {
     return fmt::format("rgb({},{},{})", r, g, b);
 }
 
-std::string duration(std::uint64_t ns) {
-    const double v = static_cast<double>(ns);
-    if (v < 1e3) return fmt::format("{} ns", ns);
-    if (v < 1e6) return fmt::format("{:.3g} us", v / 1e3);
-    if (v < 1e9) return fmt::format("{:.3g} ms", v / 1e6);
-    return fmt::format("{:.3g} s", v / 1e9);
-}
+using report::duration;
 
 struct Writer {
     const Profile& profile;

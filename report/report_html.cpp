@@ -8,6 +8,7 @@
 // Naming: section ids and data- attributes are the DOM contract documented in docs/exports.md; each
 // section writer is named after its id.
 #include "export_support.hpp"
+#include "figures.hpp"
 #include "flamegraph_svg.hpp"
 
 #include <fmt/format.h>
@@ -23,42 +24,12 @@ using html::escaped;
 
 // --- numbers ---
 
-std::string digits(std::uint64_t n) {
-    std::string plain = std::to_string(n);
-    std::string grouped;
-    for (std::size_t i = 0; i < plain.size(); ++i) {
-        if (i > 0 && (plain.size() - i) % 3 == 0) grouped += ',';
-        grouped += plain[i];
-    }
-    return grouped;
-}
-
-std::string significant(double value) {
-    if (value < 10) return fmt::format("{:.2f}", value);
-    if (value < 100) return fmt::format("{:.1f}", value);
-    return fmt::format("{:.0f}", value);
-}
-
-std::string duration(double ns) {
-    if (ns == 0) return "0 ns";
-    if (ns < 1e3) return significant(ns) + " ns";
-    if (ns < 1e6) return significant(ns / 1e3) + " us";
-    if (ns < 1e9) return significant(ns / 1e6) + " ms";
-    return significant(ns / 1e9) + " s";
-}
-std::string duration(std::uint64_t ns) { return duration(static_cast<double>(ns)); }
-
-std::string byte_size(std::uint64_t bytes) {
-    const double b = static_cast<double>(bytes);
-    if (bytes < 1024) return std::to_string(bytes) + " B";
-    if (b < 1024.0 * 1024) return significant(b / 1024) + " KiB";
-    return significant(b / (1024.0 * 1024)) + " MiB";
-}
-
-double share(std::uint64_t part, std::uint64_t whole) {
-    return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
-}
-std::string percent(double value) { return fmt::format("{:.1f}%", value); }
+using report::byte_size;
+using report::digits;
+using report::duration;
+using report::percent;
+using report::share;
+using report::significant;
 
 bool statistical(std::optional<Accuracy> accuracy) { return accuracy == Accuracy::statistical; }
 

@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "cli_support.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,44 +216,14 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // --- the CLI ---
 
+using namespace opscope::test;
+
 namespace {
-
-const fs::path& scratch() {
-    struct Dir {
-        fs::path path = fs::temp_directory_path() / ("opscope_test_diff_" + std::to_string(::getpid()));
-        Dir() { fs::create_directories(path); }
-        ~Dir() {
-            std::error_code ignored;
-            fs::remove_all(path, ignored);
-        }
-    };
-    static const Dir dir;
-    return dir.path;
-}
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-struct Result {
-    int exit_code = -1;
-    std::string out, err;
-};
-
-Result cli(const std::string& arguments) {
-    BOOST_TEST_REQUIRE(std::string(OPSCOPE_CLI) != "", "the opscope CLI was not built");
-    const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
-    const std::string command = std::string(OPSCOPE_CLI) + " " + arguments + " >" + out.string() + " 2>" + err.string() +
-                                " </dev/null";
-    const int status = std::system(command.c_str());
-    return {status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
 
 // examples/loop.opasm at N = 1000, optionally with one more instruction in its loop body: `jmp` to the
 // instruction right after it (no stack effect, one instruction per iteration).
 fs::path loop_program(const std::string& name, bool extra_instruction) {
-    std::istringstream in(slurp(std::string(OPSCOPE_SOURCE_DIR) + "/examples/loop.opasm"));
+    std::istringstream in(read_file(std::string(OPSCOPE_SOURCE_DIR) + "/examples/loop.opasm"));
     std::string text;
     int edited = 0;
     for (std::string line; std::getline(in, line);) {

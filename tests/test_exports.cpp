@@ -8,6 +8,8 @@
 #include <opscope/report.hpp>
 
 #include <boost/test/unit_test.hpp>
+
+#include "cli_support.hpp"
 #include <zlib.h>
 
 #include <sys/wait.h>
@@ -572,46 +574,19 @@ BOOST_AUTO_TEST_CASE(exports_are_report_formats_with_their_options) {
 BOOST_AUTO_TEST_SUITE_END()
 
 // The CLI: --format for the exports, `opscope export` and `opscope merge`, exit codes.
-BOOST_AUTO_TEST_SUITE(cli)
+BOOST_AUTO_TEST_SUITE(exports_cli)
 
 namespace fs = std::filesystem;
 
-struct Run {
-    int exit_code = -1;
-    std::string out, err;
-};
-
-fs::path scratch() {
-    static const fs::path dir = [] {
-        fs::path d = fs::temp_directory_path() / ("opscope_test_exports_" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
-    return dir;
-}
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-Run opscope(const std::string& arguments) {
-    BOOST_TEST_REQUIRE(std::string(OPSCOPE_CLI) != "", "the opscope CLI was not built (OPSCOPE_BUILD_CLI=OFF)");
-    const fs::path out = scratch() / "stdout", err = scratch() / "stderr";
-    const std::string command = std::string(OPSCOPE_CLI) + " " + arguments + " >" + out.string() + " 2>" + err.string() + " </dev/null";
-    const int status = std::system(command.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
-
-std::string example(const std::string& name) { return std::string(OPSCOPE_SOURCE_DIR) + "/examples/" + name; }
+using namespace opscope::test;
 
 BOOST_AUTO_TEST_CASE(a_format_the_policy_cannot_feed_exits_2_naming_the_policy) {
-    const Run r = opscope("profile --policy counting --format folded " + example("hello.opasm"));
+    const Result r = cli("profile --policy counting --format folded " + example("hello.opasm"));
     BOOST_TEST(r.exit_code == 2);
     BOOST_TEST(r.err.find("--policy timing or full") != std::string::npos, r.err);
     BOOST_TEST(r.out.empty());  // refused before the run
     // Binary output needs -o: refused before the run (the program prints nothing).
-    const Run binary = opscope("profile --format pprof " + example("hello.opasm"));
+    const Result binary = cli("profile --format pprof " + example("hello.opasm"));
     BOOST_TEST(binary.exit_code == 2);
     BOOST_TEST(binary.out.empty());
     BOOST_TEST(binary.err.find("-o") != std::string::npos, binary.err);
@@ -621,21 +596,21 @@ BOOST_AUTO_TEST_CASE(export_and_merge_write_any_format_from_saved_profiles) {
     // timing, not full: full's timeline would make the JSON megabytes, slow to parse in the sanitizer build.
     const fs::path program = scratch() / "fib.ops", json = scratch() / "fib.json";
     std::ofstream(program) << "fn fib(n) {\n    if (n < 2) { return n; }\n    return fib(n - 1) + fib(n - 2);\n}\nprint(fib(20));\n";
-    BOOST_TEST_REQUIRE(opscope("profile --policy timing --sample-rate 20000 --format json -o " + json.string() + " " + program.string()).exit_code == 0);
-    const Profile profile = parse_json(slurp(json));
+    BOOST_TEST_REQUIRE(cli("profile --policy timing --sample-rate 20000 --format json -o " + json.string() + " " + program.string()).exit_code == 0);
+    const Profile profile = parse_json(read_file(json));
 
-    Run r = opscope("export " + json.string() + " --format folded --weight samples");
+    Result r = cli("export " + json.string() + " --format folded --weight samples");
     BOOST_TEST(r.exit_code == 0, r.err);
     BOOST_TEST(r.out == format_folded(profile));
-    r = opscope("export " + json.string() + " --format folded --no-lines --weight time");
+    r = cli("export " + json.string() + " --format folded --no-lines --weight time");
     BOOST_TEST(r.out == format_folded(profile, {FoldedOptions::Weight::time, false}));
-    r = opscope("export " + json.string() + " --format callgrind");
+    r = cli("export " + json.string() + " --format callgrind");
     BOOST_TEST(r.out == format_callgrind(profile));
     const fs::path pb = scratch() / "fib.pb.gz";
-    r = opscope("export " + json.string() + " --format pprof --metric instructions -o " + pb.string());
+    r = cli("export " + json.string() + " --format pprof --metric instructions -o " + pb.string());
     BOOST_TEST(r.exit_code == 0, r.err);
     // The same samples as the library's writer (time_nanos differs: the profile has no start time yet).
-    const Pprof written(slurp(pb)), library(format_pprof(profile, {PprofOptions::Metric::instructions, {}}));
+    const Pprof written(read_file(pb)), library(format_pprof(profile, {PprofOptions::Metric::instructions, {}}));
     written.check_valid();
     BOOST_TEST(all(written.root, 2).size() == all(library.root, 2).size());
     std::uint64_t total = 0;
@@ -644,29 +619,29 @@ BOOST_AUTO_TEST_CASE(export_and_merge_write_any_format_from_saved_profiles) {
 
     // merge: the library's merge, then the writer.
     const fs::path merged = scratch() / "merged.json";
-    r = opscope("merge " + json.string() + " " + json.string() + " -o " + merged.string());
+    r = cli("merge " + json.string() + " " + json.string() + " -o " + merged.string());
     BOOST_TEST(r.exit_code == 0, r.err);
-    const Profile twice = parse_json(slurp(merged));
+    const Profile twice = parse_json(read_file(merged));
     BOOST_TEST((twice == merge(profile, profile)));
     BOOST_TEST(twice.summary->total_instructions == 2 * profile.summary->total_instructions);
-    r = opscope("merge " + json.string() + " " + json.string() + " --format callgrind");
+    r = cli("merge " + json.string() + " " + json.string() + " --format callgrind");
     BOOST_TEST(r.out == format_callgrind(merge(profile, profile)));
 
     // Not a profile: an input error (4); no such option value: a usage error (2).
     const fs::path bogus = scratch() / "bogus.json";
     std::ofstream(bogus) << "{\"format\": \"something else\"}";
-    BOOST_TEST(opscope("export " + bogus.string() + " --format folded").exit_code == 4);
-    BOOST_TEST(opscope("export " + json.string() + " --format pprof --metric wall -o " + pb.string()).exit_code == 2);
+    BOOST_TEST(cli("export " + bogus.string() + " --format folded").exit_code == 4);
+    BOOST_TEST(cli("export " + json.string() + " --format pprof --metric wall -o " + pb.string()).exit_code == 2);
 }
 
 BOOST_AUTO_TEST_CASE(a_partial_run_exports_what_ran_and_says_so) {
     const fs::path cg = scratch() / "partial.callgrind", folded = scratch() / "partial.folded";
-    Run r = opscope("profile --policy counting --fuel 5000 --format callgrind -o " + cg.string() + " " + example("fib.opasm"));
+    Result r = cli("profile --policy counting --fuel 5000 --format callgrind -o " + cg.string() + " " + example("fib.opasm"));
     BOOST_TEST(r.exit_code == 1);  // the runtime error's code, the report written all the same
-    BOOST_TEST(slurp(cg).find("desc: partial: the run stopped at a runtime error") != std::string::npos);
-    r = opscope("profile --policy full --fuel 500000 --format folded -o " + folded.string() + " " + example("fib.opasm"));
+    BOOST_TEST(read_file(cg).find("desc: partial: the run stopped at a runtime error") != std::string::npos);
+    r = cli("profile --policy full --fuel 500000 --format folded -o " + folded.string() + " " + example("fib.opasm"));
     BOOST_TEST(r.exit_code == 1);
-    BOOST_TEST(slurp(folded).starts_with("[partial: the run stopped at a runtime error"));
+    BOOST_TEST(read_file(folded).starts_with("[partial: the run stopped at a runtime error"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

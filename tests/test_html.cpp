@@ -9,6 +9,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "cli_support.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include <string>
 
 using namespace opscope;
+using namespace opscope::test;
 
 namespace {
 
@@ -164,22 +167,18 @@ BOOST_AUTO_TEST_CASE(statistical_figures_are_marked_with_their_sample_count) {
 
 // The CLI writes it under every policy, counting included (no sampled stacks: the flame graph is omitted).
 BOOST_AUTO_TEST_CASE(cli_writes_it_under_every_policy) {
-    BOOST_TEST_REQUIRE(std::string(OPSCOPE_CLI) != "", "the opscope CLI was not built");
-    namespace fs = std::filesystem;
-    const fs::path dir = fs::temp_directory_path() / ("opscope_test_html_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
+    // fib(22) at 10 kHz, not the example's fib(30): three runs, also in the sanitizer build.
+    const fs::path program = write_file("fib22.ops", "fn fib(n) {\n    if (n < 2) { return n; }\n    return fib(n - 1) + "
+                                                     "fib(n - 2);\n}\nprint(fib(22));\n");
     for (const char* policy : {"counting", "timing", "full"}) {
-        const fs::path out = dir / (std::string(policy) + ".html");
-        const std::string command = std::string(OPSCOPE_CLI) + " profile --policy " + policy + " --format html -o " +
-                                    out.string() + " " + OPSCOPE_SOURCE_DIR + "/examples/fib.opasm >/dev/null 2>&1";
-        const int status = std::system(command.c_str());
-        BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), policy);
-        std::ifstream in(out);
-        const std::string page{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+        const fs::path out = scratch() / (std::string(policy) + ".html");
+        const Result r = cli(std::string("profile --sample-rate 10000 --policy ") + policy + " --format html -o " +
+                             quote(out.string()) + " " + quote(program.string()));
+        BOOST_TEST(r.exit_code == 0, policy << ": " << r.err);
+        const std::string page = read_file(out);
         BOOST_TEST(has(page, kCsp), policy);
         BOOST_TEST(has(page, "<svg id=\"flamegraph-svg\"") == (std::string(policy) != "counting"), policy);
     }
-    fs::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,52 @@
+#include "figures.hpp"
+
+#include <fmt/format.h>
+
+namespace opscope::report {
+
+std::string digits(std::uint64_t n) {
+    const std::string plain = std::to_string(n);
+    std::string grouped;
+    for (std::size_t i = 0; i < plain.size(); ++i) {
+        if (i > 0 && (plain.size() - i) % 3 == 0) grouped += ',';
+        grouped += plain[i];
+    }
+    return grouped;
+}
+
+std::string significant(double value) {
+    if (value < 10) return fmt::format("{:.2f}", value);
+    if (value < 100) return fmt::format("{:.1f}", value);
+    return fmt::format("{:.0f}", value);
+}
+
+std::string duration(double ns) {
+    if (ns == 0) return "0 ns";  // nothing measured: not "0.00 ns", which claims a precision
+    if (ns < 1e3) return significant(ns) + " ns";
+    if (ns < 1e6) return significant(ns / 1e3) + " us";
+    if (ns < 1e9) return significant(ns / 1e6) + " ms";
+    return significant(ns / 1e9) + " s";
+}
+std::string duration(std::uint64_t ns) { return duration(static_cast<double>(ns)); }
+
+std::string byte_size(std::uint64_t bytes) {
+    const double b = static_cast<double>(bytes);
+    if (bytes < 1024) return std::to_string(bytes) + " B";
+    if (b < 1024.0 * 1024) return significant(b / 1024) + " KiB";
+    if (b < 1024.0 * 1024 * 1024) return significant(b / (1024.0 * 1024)) + " MiB";
+    return significant(b / (1024.0 * 1024 * 1024)) + " GiB";
+}
+
+std::string per_second(double rate) {
+    if (rate < 1e3) return significant(rate);
+    if (rate < 1e6) return significant(rate / 1e3) + " k";
+    if (rate < 1e9) return significant(rate / 1e6) + " M";
+    return significant(rate / 1e9) + " G";
+}
+
+double share(std::uint64_t part, std::uint64_t whole) {
+    return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+std::string percent(double value) { return fmt::format("{:.1f}%", value); }
+
+} // namespace opscope::report
