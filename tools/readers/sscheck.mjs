@@ -85,11 +85,13 @@ async function sandwich(page) {
   const rows = await page.evaluate(() => [...document.querySelectorAll('tr')].map(tr => [...tr.querySelectorAll('td')].map(td => td.innerText.trim())));
   const out = { total: {}, self: {}, raw: [] };
   for (const cells of rows) {
-    if (cells.length < 3) continue;
-    const value = (cell) => parseValue(cell.replace(/\s*\([\d.]+%\)\s*$/, ''));
+    // Sandwich rows: "TOTAL (P%)", "SELF (P%)", name (the profile list's rows have no percentages).
+    if (cells.length < 3 || !/%\)$/.test(cells[0]) || !/%\)$/.test(cells[1])) continue;
+    const value = (cell) => parseValue(cell.replace(/\s*\([<>\d.]+%\)\s*$/, ''));
     const name = cells[cells.length - 1];
     add(out.total, name, value(cells[0])); add(out.self, name, value(cells[1]));
     out.raw.push(cells.join(' | '));
+    if (process.env.SSDEBUG) console.log(JSON.stringify(cells));  // SSDEBUG=1: print the rows read
   }
   out.total = sorted(out.total); out.self = sorted(out.self);
   return out;
