@@ -140,7 +140,8 @@ std::string format_chrome_trace(const Profile& profile) {
     if (!profile.error.empty()) other["error"] = profile.error;
 
     const Json trace = {{"traceEvents", std::move(events)}, {"displayTimeUnit", "ns"}, {"otherData", std::move(other)}};
-    return trace.dump() + "\n";
+    // Invalid UTF-8 (a host may name functions anyhow) becomes U+FFFD rather than an exception.
+    return trace.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 } // namespace opscope

@@ -145,7 +145,8 @@ std::string format_speedscope(const Profile& profile, const SpeedscopeOptions& o
         {"shared", {{"frames", frames.json()}}},
         {"profiles", std::move(profiles)},
     };
-    return file.dump() + "\n";
+    // Invalid UTF-8 (a host may name functions anyhow) becomes U+FFFD rather than an exception.
+    return file.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 } // namespace opscope

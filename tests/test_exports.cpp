@@ -948,6 +948,15 @@ BOOST_AUTO_TEST_CASE(a_partial_run_exports_what_ran_and_says_so) {
     r = opscope("profile --policy full --fuel 500000 --format folded -o " + folded.string() + " " + example("fib.opasm"));
     BOOST_TEST(r.exit_code == 1);
     BOOST_TEST(slurp(folded).starts_with("[partial: the run stopped at a runtime error"));
+    const fs::path trace = scratch() / "partial.trace.json", speedscope = scratch() / "partial.speedscope.json";
+    r = opscope("profile --policy full --fuel 500000 --format chrome -o " + trace.string() + " " + example("fib.opasm"));
+    BOOST_TEST(r.exit_code == 1);
+    const nlohmann::json other = nlohmann::json::parse(slurp(trace))["otherData"];
+    BOOST_TEST(other["partial"] == true);
+    BOOST_TEST(other["partial_note"].get<std::string>().starts_with("partial: the run stopped at a runtime error"));
+    r = opscope("profile --policy full --fuel 500000 --format speedscope -o " + speedscope.string() + " " + example("fib.opasm"));
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(nlohmann::json::parse(slurp(speedscope))["name"].get<std::string>().find("[partial: the run stopped") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
