@@ -1,6 +1,7 @@
 // Reports of a Profile: the human-readable text report (report_text.cpp), the versioned JSON format
 // (report_json.cpp, documented in docs/profile-format.md) and the exports other tools open (folded stacks,
-// pprof, callgrind: report_folded.cpp, report_pprof.cpp, report_callgrind.cpp, documented in docs/exports.md)
+// speedscope, Chrome trace, pprof, callgrind: report_folded.cpp, report_speedscope.cpp, report_chrome.cpp,
+// report_pprof.cpp, report_callgrind.cpp; the timeline's balanced spans timeline_spans.cpp; docs/exports.md)
 // and the self-contained HTML report (report_html.cpp, its flame graph flamegraph_svg.cpp).
 // All read only the plain Profile value.
 #pragma once
