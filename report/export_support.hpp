@@ -16,6 +16,7 @@ namespace opscope::exports {
 // The policies that record each group a format may need (as the built-in policies do).
 inline constexpr std::string_view kStacksRecordedBy = "timing or full";
 inline constexpr std::string_view kHotspotsRecordedBy = "counting, timing or full";
+inline constexpr std::string_view kTimelineRecordedBy = "full";
 
 // What the profile says of each function, by name (empty when it has no functions group).
 class FunctionIndex {

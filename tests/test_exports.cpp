@@ -8,6 +8,7 @@
 #include <opscope/report.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
 #include <zlib.h>
@@ -555,6 +556,271 @@ BOOST_AUTO_TEST_CASE(counting_profile_has_one_event_and_a_partial_run_says_so) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+namespace {
+
+// --- speedscope and Chrome trace: the timeline, balanced across gaps ---
+
+using TimelineKind = TimelineEvent::Kind;
+TimelineEvent timeline_event(std::uint64_t t, TimelineKind kind, const std::string& function, std::uint32_t depth) {
+    TimelineEvent e;
+    e.time_ns = t;
+    e.kind = kind;
+    e.function = function;
+    e.depth = depth;
+    return e;
+}
+
+// A timeline whose ring buffer overwrote the start (main and the outer fib entered unseen) and with a gap
+// (windows of 4): fib at depth 3 returns and another fib at depth 3 is entered and its exit recorded without
+// its enter; then everything returns, main last.
+Timeline gapped_timeline() {
+    Timeline t;
+    t.time_accuracy = Accuracy::statistical;
+    t.capacity = 8;
+    t.recorded = 12;
+    t.dropped = 4;  // windows begin at every 4th recorded event: kept events 0 and 4
+    t.window = 4;
+    t.skipped = 6;
+    t.events = {timeline_event(100, TimelineKind::enter, "fib", 3),   // main (1), fib (2) live, not recorded
+                timeline_event(150, TimelineKind::exit, "fib", 3),
+                timeline_event(160, TimelineKind::enter, "print", 3),
+                timeline_event(170, TimelineKind::exit, "print", 3),
+                // gap: fib (3) entered and fib (4) entered unseen
+                timeline_event(300, TimelineKind::exit, "fib", 4),
+                timeline_event(320, TimelineKind::exit, "fib", 3),  // its enter in the gap
+                timeline_event(400, TimelineKind::exit, "fib", 2),
+                timeline_event(500, TimelineKind::exit, "main", 1)};
+    return t;
+}
+
+Profile timeline_profile() {
+    Profile p = export_profile();
+    p.timeline = gapped_timeline();
+    p.memory = MemoryStats{Accuracy::exact, 3, 300, 1, 100, 250, 200, 1, 5000, {{"string", 3, 300}}};
+    return p;
+}
+
+// Replays open/close events: every close matches the open on top, times never go back, nothing left open.
+struct Replay {
+    bool balanced = true;
+    std::size_t opens = 0;
+    std::map<std::string, std::uint64_t> self;  // time on top per name
+};
+template <class Events, class IsOpen, class Name, class Time>
+Replay replay(const Events& events, IsOpen is_open, Name name, Time time) {
+    Replay r;
+    std::vector<std::string> stack;
+    double last = -1;
+    for (const auto& e : events) {
+        const double t = time(e);
+        if (t < last) r.balanced = false;
+        if (!stack.empty() && last >= 0) r.self[stack.back()] += static_cast<std::uint64_t>(t - last + 0.5);
+        last = t;
+        if (is_open(e)) {
+            stack.push_back(name(e));
+            ++r.opens;
+        } else {
+            if (stack.empty() || stack.back() != name(e)) r.balanced = false;
+            if (!stack.empty()) stack.pop_back();
+        }
+    }
+    if (!stack.empty()) r.balanced = false;
+    return r;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(speedscope)
+
+BOOST_AUTO_TEST_CASE(sampled_profile_is_the_call_stacks_by_time_or_samples) {
+    const nlohmann::json file = nlohmann::json::parse(format_speedscope(export_profile()));
+    BOOST_TEST(file["$schema"] == "https://www.speedscope.app/file-format-schema.json");
+    BOOST_TEST_REQUIRE(file["profiles"].size() == 1u);  // no timeline: no evented profile, and it says so
+    BOOST_TEST(file["exporter"].get<std::string>().find("no evented profile") != std::string::npos);
+    const nlohmann::json& sampled = file["profiles"][0];
+    BOOST_TEST(sampled["type"] == "sampled");
+    BOOST_TEST(sampled["unit"] == "nanoseconds");
+    BOOST_TEST(sampled["name"].get<std::string>().find("statistical") != std::string::npos);
+    BOOST_TEST(sampled["samples"].size() == sampled["weights"].size());
+    // Self weight per function (by leaf) equals the call stacks'; frames carry file and line.
+    const nlohmann::json& frames = file["shared"]["frames"];
+    std::map<std::string, std::uint64_t> self;
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < sampled["samples"].size(); ++i) {
+        const nlohmann::json& stack = sampled["samples"][i];
+        self[frames[stack.back().get<std::size_t>()]["name"]] += sampled["weights"][i].get<std::uint64_t>();
+        total += sampled["weights"][i].get<std::uint64_t>();
+    }
+    BOOST_TEST((self == std::map<std::string, std::uint64_t>{{"fib", 18'000'000}, {"print", 2'000'000}}));
+    BOOST_TEST(sampled["endValue"] == total);
+    bool fib_line_3 = false;
+    for (const nlohmann::json& f : frames) {
+        if (f["name"] == "fib" && f["line"] == 3) fib_line_3 = f["file"] == "fib.ops";  // a caller's call line
+        if (f["name"] == "print") BOOST_TEST(f["file"] == "<native>");
+    }
+    BOOST_TEST(fib_line_3);
+
+    const nlohmann::json by_samples = nlohmann::json::parse(format_speedscope(export_profile(), {SpeedscopeOptions::Weight::samples}));
+    BOOST_TEST(by_samples["profiles"][0]["unit"] == "none");
+    BOOST_TEST(by_samples["profiles"][0]["endValue"] == 10u);
+    // Without stack lines: one frame per function, at its first line.
+    const nlohmann::json bare = nlohmann::json::parse(format_speedscope(bare_profile()));
+    BOOST_TEST(bare["shared"]["frames"].size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(evented_profile_is_balanced_across_the_dropped_start_and_gaps) {
+    const std::string text = format_speedscope(timeline_profile());
+    BOOST_TEST(text == format_speedscope(timeline_profile()));  // deterministic
+    const nlohmann::json file = nlohmann::json::parse(text);
+    BOOST_TEST_REQUIRE(file["profiles"].size() == 2u);
+    const nlohmann::json& evented = file["profiles"][1];
+    BOOST_TEST(evented["type"] == "evented");
+    BOOST_TEST(evented["name"].get<std::string>().find("order exact") != std::string::npos);
+    const nlohmann::json& frames = file["shared"]["frames"];
+    const Replay r = replay(
+        evented["events"], [](const nlohmann::json& e) { return e["type"] == "O"; },
+        [&](const nlohmann::json& e) { return frames[e["frame"].get<std::size_t>()]["name"].get<std::string>(); },
+        [](const nlohmann::json& e) { return e["at"].get<double>(); });
+    BOOST_TEST(r.balanced);
+    // main and fib (2) live since the start, fib (3) and print recorded, fib (3) and fib (4) of the gap.
+    BOOST_TEST(r.opens == 6u);
+    BOOST_TEST(evented["startValue"] == 100u);
+    BOOST_TEST(evented["endValue"] == 500u);
+    // main's only self time is after fib (2) returned; print ran 10 ns.
+    BOOST_TEST(r.self.at("main") == 100u);
+    BOOST_TEST(r.self.at("print") == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(missing_stacks_and_partial_runs) {
+    Profile p = timeline_profile();
+    p.call_stacks.reset();
+    p.policy = "counting";
+    try {
+        (void)format_speedscope(p);
+        BOOST_FAIL("no MissingGroupError");
+    } catch (const MissingGroupError& e) {
+        BOOST_TEST(std::string(e.what()).find("--policy timing or full") != std::string::npos, e.what());
+    }
+    Profile untimed = export_profile();
+    for (StackSample& s : untimed.call_stacks->entries) s.time_ns.reset();
+    BOOST_CHECK_THROW((void)format_speedscope(untimed), MissingGroupError);
+    BOOST_CHECK_NO_THROW((void)format_speedscope(untimed, {SpeedscopeOptions::Weight::samples}));
+
+    Profile partial = timeline_profile();
+    partial.partial = true;
+    partial.error = "out of fuel";
+    const nlohmann::json file = nlohmann::json::parse(format_speedscope(partial));
+    BOOST_TEST(file["name"].get<std::string>().find("partial: the run stopped at a runtime error (out of fuel)") != std::string::npos);
+    for (const nlohmann::json& profile : file["profiles"]) BOOST_TEST(profile["name"].get<std::string>().find("partial") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(chrome)
+
+BOOST_AUTO_TEST_CASE(balanced_slices_gaps_heap_and_what_is_exact) {
+    const std::string text = format_chrome_trace(timeline_profile());
+    BOOST_TEST(text == format_chrome_trace(timeline_profile()));  // deterministic
+    const nlohmann::json trace = nlohmann::json::parse(text);
+    const nlohmann::json& events = trace["traceEvents"];
+    std::vector<nlohmann::json> slices;
+    std::size_t gaps = 0, counters = 0, not_recorded = 0;
+    for (const nlohmann::json& e : events) {
+        if (e["ph"] == "B" || e["ph"] == "E") slices.push_back(e);
+        if (e["ph"] == "B" && e["cat"] == "call,enter-not-recorded") ++not_recorded;
+        if (e["ph"] == "i") {
+            ++gaps;
+            BOOST_TEST(e["name"].get<std::string>().starts_with("[gap: "));
+        }
+        if (e["ph"] == "C") {
+            ++counters;
+            BOOST_TEST(e["args"]["live_bytes"] == 200u);
+        }
+    }
+    const Replay r = replay(
+        slices, [](const nlohmann::json& e) { return e["ph"] == "B"; }, [](const nlohmann::json& e) { return e["name"].get<std::string>(); },
+        [](const nlohmann::json& e) { return e["ts"].get<double>() * 1000.0; });
+    BOOST_TEST(r.balanced);
+    BOOST_TEST(r.opens == 6u);
+    BOOST_TEST(not_recorded == 4u);  // main, fib (2) before the kept events; fib (3), fib (4) in the gap
+    BOOST_TEST(counters == 1u);
+    // The dropped start (4 events, exact) and the gap the depths show (fib at 4 exits after print at 3 returned).
+    BOOST_TEST(gaps == 2u);
+    BOOST_TEST(events[2]["name"] == "[gap: 4 older events not recorded (overwritten in the ring buffer)]");
+    const nlohmann::json& other = trace["otherData"];
+    BOOST_TEST(other["policy"] == "full");
+    BOOST_TEST(other["enter_events"] == 2u);
+    BOOST_TEST(other["enters_not_recorded"] == 4u);
+    BOOST_TEST(other["dropped"] == 4u);
+    BOOST_TEST(other["skipped"] == 6u);
+    BOOST_TEST(other["partial"] == false);
+    BOOST_TEST(other["gaps"].size() == 2u);
+    BOOST_TEST(other["statistical"].get<std::string>().find("event times") != std::string::npos);
+    BOOST_TEST(other["exact"].get<std::string>().find("order") != std::string::npos);
+    BOOST_TEST(other["memory"]["over_time"].get<std::string>().find("not recorded") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_unbroken_timeline_has_no_gaps_and_one_slice_per_enter) {
+    Profile p = export_profile();
+    Timeline t;
+    t.capacity = 64;
+    t.recorded = 6;
+    t.events = {timeline_event(0, TimelineKind::enter, "main", 1), timeline_event(10, TimelineKind::enter, "fib", 2),
+                timeline_event(20, TimelineKind::enter, "fib", 3), timeline_event(30, TimelineKind::exit, "fib", 3),
+                timeline_event(40, TimelineKind::exit, "fib", 2), timeline_event(50, TimelineKind::exit, "main", 1)};
+    p.timeline = t;
+    const nlohmann::json trace = nlohmann::json::parse(format_chrome_trace(p));
+    std::size_t begins = 0, ends = 0, gaps = 0;
+    for (const nlohmann::json& e : trace["traceEvents"]) {
+        begins += e["ph"] == "B";
+        ends += e["ph"] == "E";
+        gaps += e["ph"] == "i";
+        if (e["ph"] == "B") BOOST_TEST(e["cat"] == "call");
+    }
+    BOOST_TEST(begins == 3u);
+    BOOST_TEST(ends == 3u);
+    BOOST_TEST(gaps == 0u);
+    BOOST_TEST(trace["otherData"]["heap_counter"].get<std::string>().starts_with("absent"));
+    BOOST_TEST(trace["traceEvents"][0]["args"]["name"] == "opscope fib.ops");
+}
+
+BOOST_AUTO_TEST_CASE(a_window_boundary_without_depth_evidence_is_marked_inferred) {
+    // Windows of 2 events: fib's second call is in the next window, after a gap the depths cannot show.
+    Profile p = export_profile();
+    Timeline t;
+    t.capacity = 64;
+    t.recorded = 4;
+    t.window = 2;
+    t.skipped = 8;
+    t.events = {timeline_event(10, TimelineKind::enter, "fib", 2), timeline_event(20, TimelineKind::exit, "fib", 2),
+                timeline_event(90, TimelineKind::enter, "fib", 2), timeline_event(95, TimelineKind::exit, "fib", 2)};
+    p.timeline = t;
+    const nlohmann::json trace = nlohmann::json::parse(format_chrome_trace(p));
+    BOOST_TEST_REQUIRE(trace["otherData"]["gaps"].size() == 1u);
+    BOOST_TEST(trace["otherData"]["gaps"][0]["before_event"] == 2u);
+    BOOST_TEST(trace["otherData"]["gaps"][0]["evidence"].get<std::string>().starts_with("window length"));
+}
+
+BOOST_AUTO_TEST_CASE(needs_the_timeline_and_says_when_partial) {
+    Profile p = export_profile();
+    p.policy = "timing";
+    try {
+        (void)format_chrome_trace(p);
+        BOOST_FAIL("no MissingGroupError");
+    } catch (const MissingGroupError& e) {
+        BOOST_TEST(std::string(e.what()).find("policy 'timing'") != std::string::npos, e.what());
+        BOOST_TEST(std::string(e.what()).find("--policy full") != std::string::npos, e.what());
+    }
+    Profile partial = timeline_profile();
+    partial.partial = true;
+    partial.error = "division by zero";
+    const nlohmann::json trace = nlohmann::json::parse(format_chrome_trace(partial));
+    BOOST_TEST(trace["otherData"]["partial"] == true);
+    BOOST_TEST(trace["otherData"]["partial_note"].get<std::string>().find("division by zero") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(formats)
 
 BOOST_AUTO_TEST_CASE(exports_are_report_formats_with_their_options) {
@@ -586,6 +852,13 @@ BOOST_AUTO_TEST_CASE(a_format_the_policy_cannot_feed_exits_2_naming_the_policy) 
     BOOST_TEST(r.err.find("--policy timing or full") != std::string::npos, r.err);
     BOOST_TEST(r.out.empty());  // refused before the run
     // Binary output needs -o: refused before the run (the program prints nothing).
+    // The timeline only full records: refused under counting and timing before the run.
+    for (const std::string policy : {"counting", "timing"}) {
+        const Result chrome = cli("profile --policy " + policy + " --format chrome " + example("hello.opasm"));
+        BOOST_TEST(chrome.exit_code == 2);
+        BOOST_TEST(chrome.err.find("--policy full") != std::string::npos, chrome.err);
+        BOOST_TEST(chrome.out.empty());
+    }
     const Result binary = cli("profile --format pprof " + example("hello.opasm"));
     BOOST_TEST(binary.exit_code == 2);
     BOOST_TEST(binary.out.empty());
@@ -606,6 +879,20 @@ BOOST_AUTO_TEST_CASE(export_and_merge_write_any_format_from_saved_profiles) {
     BOOST_TEST(r.out == format_folded(profile, {FoldedOptions::Weight::time, false}));
     r = cli("export " + json.string() + " --format callgrind");
     BOOST_TEST(r.out == format_callgrind(profile));
+    // One --weight, each format's own default: folded counts samples, speedscope weighs by time.
+    r = cli("export " + json.string() + " --format speedscope");
+    BOOST_TEST(r.exit_code == 0, r.err);
+    BOOST_TEST(r.out == format_speedscope(profile));
+    r = cli("export " + json.string() + " --format speedscope --weight samples");
+    BOOST_TEST(r.out == format_speedscope(profile, {SpeedscopeOptions::Weight::samples}));
+    // Chrome's trace needs full's timeline: a fib(10) keeps it small.
+    const fs::path small = write_file("fib10.ops", "fn fib(n) {\n    if (n < 2) { return n; }\n    return fib(n - 1) + "
+                                                   "fib(n - 2);\n}\nprint(fib(10));\n");
+    const fs::path full_json = scratch() / "fib10.json";
+    BOOST_TEST_REQUIRE(cli("profile --policy full --format json -o " + full_json.string() + " " + small.string()).exit_code == 0);
+    r = cli("export " + full_json.string() + " --format chrome");
+    BOOST_TEST(r.exit_code == 0, r.err);
+    BOOST_TEST(r.out == format_chrome_trace(parse_json(read_file(full_json))));
     const fs::path pb = scratch() / "fib.pb.gz";
     r = cli("export " + json.string() + " --format pprof --metric instructions -o " + pb.string());
     BOOST_TEST(r.exit_code == 0, r.err);
@@ -642,6 +929,15 @@ BOOST_AUTO_TEST_CASE(a_partial_run_exports_what_ran_and_says_so) {
     r = cli("profile --policy full --fuel 500000 --format folded -o " + folded.string() + " " + example("fib.opasm"));
     BOOST_TEST(r.exit_code == 1);
     BOOST_TEST(read_file(folded).starts_with("[partial: the run stopped at a runtime error"));
+    const fs::path trace = scratch() / "partial.trace.json", speedscope = scratch() / "partial.speedscope.json";
+    r = cli("profile --policy full --fuel 500000 --format chrome -o " + trace.string() + " " + example("fib.opasm"));
+    BOOST_TEST(r.exit_code == 1);
+    const nlohmann::json other = nlohmann::json::parse(read_file(trace))["otherData"];
+    BOOST_TEST(other["partial"] == true);
+    BOOST_TEST(other["partial_note"].get<std::string>().starts_with("partial: the run stopped at a runtime error"));
+    r = cli("profile --policy full --fuel 500000 --format speedscope -o " + speedscope.string() + " " + example("fib.opasm"));
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(nlohmann::json::parse(read_file(speedscope))["name"].get<std::string>().find("[partial: the run stopped") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

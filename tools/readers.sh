@@ -8,7 +8,9 @@
 # Readers: pprof-go (go tool pprof -raw/-top/-diff_base), pprof-format (npm pprof-format 2.3.2 with Parca's and
 # Pyroscope's structural rules), callgrind (callgrind_annotate), flamegraph (flamegraph.pl), flamegraph-diff
 # (flamegraph.pl on `opscope diff --format folded` of two runs), html (the HTML report in Debian's headless
-# chromium, driven by npm puppeteer-core: tools/readers/htmlcheck.mjs), or `all`.
+# chromium, driven by npm puppeteer-core: tools/readers/htmlcheck.mjs), speedscope (npm speedscope 1.25.0's own
+# importer in headless chromium: tools/readers/sscheck.mjs), chrome (the Chrome DevTools trace engine, npm
+# @paulirish/trace_engine 0.0.65, under node: tools/readers/techeck.mjs), or `all`.
 # Profiles come from every workload in examples/ (the .ops ones at small sizes) under each policy that records
 # what the format needs, written as JSON by `opscope profile` and exported by `opscope export` and `opscope
 # merge`. A reader that is not installed: "skipped: reader X not installed", exit 77 (CTest's skip code)
@@ -39,12 +41,14 @@ if [ "${1:-}" = --install ]; then
   fi
   if [ ! -f "$readers_dir/node_modules/pprof-format/package.json" ] ||
      [ ! -f "$readers_dir/node_modules/puppeteer-core/package.json" ] ||
+     [ ! -f "$readers_dir/node_modules/speedscope/package.json" ] ||
+     [ ! -f "$readers_dir/node_modules/@paulirish/trace_engine/package.json" ] ||
      ! cmp -s "$readers_dir/package-lock.json" "$readers_dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
     echo "readers: npm ci in $readers_dir"
     (cd "$readers_dir" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     cp "$readers_dir/package-lock.json" "$readers_dir/node_modules/.package-lock.json.installed"
   fi
-  echo "readers: installed (go tool pprof, pprof-format, callgrind_annotate, flamegraph.pl, chromium + puppeteer-core)"
+  echo "readers: installed (go tool pprof, pprof-format, callgrind_annotate, flamegraph.pl, chromium + puppeteer-core, speedscope, trace_engine)"
   exit 0
 fi
 
@@ -54,7 +58,7 @@ if [ $# -gt 0 ] && [ -x "$1" ] && [ ! -d "$1" ]; then opscope=$1; shift; fi
 opscope=$(realpath "$opscope")
 (($#)) || set -- all
 # Every reader, in order: `all`, and CTest's readers_* tests (tests/CMakeLists.txt reads this line).
-readers=(pprof-go pprof-format callgrind flamegraph flamegraph-diff html)
+readers=(pprof-go pprof-format callgrind flamegraph flamegraph-diff html speedscope chrome)
 if [ "$1" = all ]; then set -- "${readers[@]}"; fi
 
 # Why a reader cannot run here (empty: it can).
@@ -67,6 +71,10 @@ absent() {
     flamegraph|flamegraph-diff) [ -n "$(flamegraph_pl)" ] || echo "flamegraph.pl (apt libdevel-nytprof-perl)" ;;
     html) if ! command -v chromium >/dev/null; then echo "chromium (apt chromium)"
           elif [ ! -f "$readers_dir/node_modules/puppeteer-core/package.json" ]; then echo "puppeteer-core (npm ci in $readers_dir)"; fi ;;
+    speedscope) if ! command -v chromium >/dev/null; then echo "chromium (apt chromium)"
+          elif [ ! -f "$readers_dir/node_modules/puppeteer-core/package.json" ]; then echo "puppeteer-core (npm ci in $readers_dir)"
+          elif [ ! -f "$readers_dir/node_modules/speedscope/package.json" ]; then echo "speedscope (npm ci in $readers_dir)"; fi ;;
+    chrome) [ -f "$readers_dir/node_modules/@paulirish/trace_engine/package.json" ] || echo "@paulirish/trace_engine (npm ci in $readers_dir)" ;;
     *) echo "unknown reader $1 (${readers[*]}, all)" >&2; exit 2 ;;
   esac
 }
@@ -103,7 +111,11 @@ for reader in "$@"; do
   fi
   ran=$((ran + 1))
   script=(check.mjs "$reader")
-  [ "$reader" != html ] || script=(htmlcheck.mjs)
+  case $reader in
+    html) script=(htmlcheck.mjs) ;;
+    speedscope) script=(sscheck.mjs) ;;
+    chrome) script=(techeck.mjs) ;;
+  esac
   if FLAMEGRAPH_PL=$(flamegraph_pl) node "$readers_dir/${script[0]}" "${script[@]:1}" "$opscope" "$work" "${workloads[@]}"; then
     :
   else

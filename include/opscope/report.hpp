@@ -1,6 +1,7 @@
 // Reports of a Profile: the human-readable text report (report_text.cpp), the versioned JSON format
 // (report_json.cpp, documented in docs/profile-format.md) and the exports other tools open (folded stacks,
-// pprof, callgrind: report_folded.cpp, report_pprof.cpp, report_callgrind.cpp, documented in docs/exports.md)
+// speedscope, Chrome trace, pprof, callgrind: report_folded.cpp, report_speedscope.cpp, report_chrome.cpp,
+// report_pprof.cpp, report_callgrind.cpp; the timeline's balanced spans timeline_spans.cpp; docs/exports.md)
 // and the self-contained HTML report (report_html.cpp, its flame graph flamegraph_svg.cpp).
 // All read only the plain Profile value.
 #pragma once
@@ -31,12 +32,19 @@ struct PprofOptions {
     std::optional<std::uint64_t> now_unix_ns;
 };
 
+// speedscope: the sampled profile's weights are the stacks' sampled nanoseconds (time, the default, unit
+// nanoseconds) or their sample counts (unit none).
+struct SpeedscopeOptions {
+    enum class Weight : std::uint8_t { samples, time } weight = Weight::time;
+};
+
 struct ReportOptions {
     std::size_t top = 10;              // rows per ranked section
     double threshold_percent = 1.0;    // hotspots and lines below this share of instructions are left out
     std::uint64_t hot_loop_min = 100;  // loops with fewer iterations are left out
     FoldedOptions folded;
     PprofOptions pprof;
+    SpeedscopeOptions speedscope;
 };
 
 // Sections, in order: header, summary (with the timing, overhead, time in natives and timeline lines),
@@ -96,6 +104,22 @@ std::string format_callgrind(const Profile& profile);
 // JavaScript off (the inline script only zooms, searches and sorts); every string from the profile
 // escaped. Statistical figures carry '~'. The DOM contract (ids, data- attributes) is in docs/exports.md.
 std::string format_html(const Profile& profile, const ReportOptions& options = {});
+
+// speedscope's file format (https://www.speedscope.app/file-format-schema.json, named by `$schema` only,
+// never fetched): shared frames (one per function, with its file and first line; one per (function, line)
+// when the stacks' lines are known), a sampled profile of call_stacks (statistical) and, when the profile has
+// a timeline (policy full), an evented profile of its enters and exits, balanced across gaps and the
+// overwritten start (exact order, times as the timeline's time_accuracy). Names say which is exact and
+// whether the run was partial. Throws MissingGroupError without call_stacks (or their times for
+// Weight::time). Deterministic.
+std::string format_speedscope(const Profile& profile, const SpeedscopeOptions& options = {});
+
+// Chrome's Trace Event JSON (Perfetto UI, chrome://tracing): one B/E slice per span of the timeline,
+// balanced across gaps (frames whose enter was not recorded have cat "call,enter-not-recorded"), gaps as
+// instant events "[gap: ...]", the heap as a counter where the profile has a value at a time, and otherData
+// saying what is exact and statistical, the policy, the timeline's counts and whether the run was partial.
+// Throws MissingGroupError without the timeline. Deterministic.
+std::string format_chrome_trace(const Profile& profile);
 
 inline constexpr std::string_view kProfileFormat = "opscope-profile";
 inline constexpr int kProfileFormatVersion = 1;

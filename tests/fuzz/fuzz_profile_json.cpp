@@ -1,6 +1,6 @@
 // fuzz_profile_json: the input as a profile JSON document. parse_json() may throw ProfileFormatError and
-// nothing else; a profile it accepts is written as text and JSON and in every export (folded, pprof, callgrind,
-// html — whose page must hold no script but its own and no URL, whatever the strings —, with each option; they may refuse a missing group with a MissingGroupError, nothing else: `opscope export`
+// nothing else; a profile it accepts is written as text and JSON and in every export (folded, speedscope,
+// chrome, pprof, callgrind, html — whose page must hold no script but its own and no URL, whatever the strings —, with each option; they may refuse a missing group with a MissingGroupError, nothing else: `opscope export`
 // hands them any saved profile), merged with itself (which may refuse counts past 2^64 - 1 with a
 // ProfileFormatError, nothing else), and reads back equal. It is also diffed against itself (no exact row may
 // change) and against an empty profile, in every diff format and metric (folded may refuse a missing group or
@@ -25,6 +25,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (void)format_folded(profile, options);
         } catch (const MissingGroupError&) {
         }
+    }
+    for (SpeedscopeOptions::Weight weight : {SpeedscopeOptions::Weight::time, SpeedscopeOptions::Weight::samples}) {
+        try {
+            (void)format_speedscope(profile, {weight});
+        } catch (const MissingGroupError&) {
+        }
+    }
+    try {
+        (void)format_chrome_trace(profile);
+    } catch (const MissingGroupError&) {
     }
     for (PprofOptions::Metric metric : {PprofOptions::Metric::cpu, PprofOptions::Metric::instructions}) {
         try {

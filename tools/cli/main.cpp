@@ -251,10 +251,12 @@ int profile(const std::string& file, const LimitOptions& limits, const ProfileOp
         throw CLI::ValidationError(fmt::format("--format {} writes binary data: give -o FILE", options.format));
     // A format that needs the sampled stacks is refused before running under counting, which records the
     // hotspots but no stacks: the writer, given an empty profile of that shape, throws MissingGroupError.
-    if (options.policy == "counting") {
+    // Likewise a format that needs the timeline (chrome) under counting or timing, which record none.
+    if (options.policy == "counting" || options.policy == "timing") {
         opscope::Profile shape;
         shape.policy = options.policy;
         shape.instructions.emplace();
+        if (options.policy == "timing") shape.call_stacks.emplace();
         (void)opscope::find_report_format(options.format)->write(shape, options.report);
     }
     if (options.policy == "counting") return profile_with(opscope::CountingProfiler{}, file, limits, options);
@@ -270,9 +272,13 @@ void add_format_options(CLI::App& command, std::string& format, opscope::ReportO
     command.add_option("--metric", report.pprof.metric, "pprof: cpu (sampled stacks) or instructions (exact counts)")
         ->transform(CLI::CheckedTransformer(std::map<std::string, opscope::PprofOptions::Metric>{
             {"cpu", opscope::PprofOptions::Metric::cpu}, {"instructions", opscope::PprofOptions::Metric::instructions}}));
-    command.add_option("--weight", report.folded.weight, "folded: count samples or sampled nanoseconds (time)")
-        ->transform(CLI::CheckedTransformer(std::map<std::string, opscope::FoldedOptions::Weight>{
-            {"samples", opscope::FoldedOptions::Weight::samples}, {"time", opscope::FoldedOptions::Weight::time}}));
+    // One --weight for both formats, with each format's own default (folded: samples, speedscope: time).
+    command.add_option_function<std::string>("--weight", [&report](const std::string& weight) {
+            const bool by_time = weight == "time";
+            report.folded.weight = by_time ? opscope::FoldedOptions::Weight::time : opscope::FoldedOptions::Weight::samples;
+            report.speedscope.weight = by_time ? opscope::SpeedscopeOptions::Weight::time : opscope::SpeedscopeOptions::Weight::samples;
+        }, "folded, speedscope: count samples or sampled nanoseconds (time); default: samples for folded, time for speedscope")
+        ->check(CLI::IsMember({"samples", "time"}));
     command.add_flag_callback("--no-lines", [&report] { report.folded.lines = false; },
                               "folded: frames without their (file:line)");
 }
