@@ -283,8 +283,8 @@ ProfileDiff diff(const Profile& base, const Profile& next) {
                     if (spread > 0) row.z = (static_cast<double>(next_samples) - static_cast<double>(base_samples)) / spread;
                 } else {
                     if (group == "call_stacks") {
-                        auto at = [&key](const std::map<std::string, std::uint64_t>& m) {
-                            const auto it = m.find(key);
+                        auto at = [&row](const std::map<std::string, std::uint64_t>& m) {
+                            const auto it = m.find(row.key);
                             return it == m.end() ? std::uint64_t{0} : it->second;
                         };
                         row.base_samples = at(base_stacks);
