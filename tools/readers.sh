@@ -14,7 +14,8 @@
 # Profiles come from every workload in examples/ (the .ops ones at small sizes) under each policy that records
 # what the format needs, written as JSON by `opscope profile` and exported by `opscope export` and `opscope
 # merge`. A reader that is not installed: "skipped: reader X not installed", exit 77 (CTest's skip code)
-# when every reader asked for was skipped. Any mismatch exits 1.
+# when every reader asked for was skipped (with OPSCOPE_REQUIRE_READERS=1, as tools/test.sh sets: exit 1).
+# Any mismatch exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -107,6 +108,8 @@ for reader in "$@"; do
   why=$(absent "$reader")
   if [ -n "$why" ]; then
     echo "skipped: reader $reader not installed ($why)"
+    # CI (tools/test.sh) requires every reader: a failed install must not pass as a skipped check.
+    [ "${OPSCOPE_REQUIRE_READERS:-0}" = 1 ] && { echo "readers: OPSCOPE_REQUIRE_READERS=1 and $reader is missing" >&2; failed=1; }
     continue
   fi
   ran=$((ran + 1))
