@@ -1,9 +1,11 @@
 // How the human-readable reports (text, HTML, the flame graph's tooltips) write numbers: digit groups, three
-// significant figures, durations, sizes, rates and shares. Private to report/.
+// significant figures, durations, sizes, rates and shares; and how they rank rows. Private to report/.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace opscope::report {
 
@@ -15,5 +17,14 @@ std::string byte_size(std::uint64_t bytes);  // "512 B", "1.50 KiB", "3.00 MiB",
 std::string per_second(double rate);         // "950", "1.20 k", "3.40 M", "2.00 G"
 double share(std::uint64_t part, std::uint64_t whole);  // percent; 0 when whole is 0
 std::string percent(double value);                      // "12.5%"
+
+// Pointers to `entries`, ordered by `rank` (descending); ties keep canonical order.
+template <class Entry, class Rank>
+std::vector<const Entry*> ranked(const std::vector<Entry>& entries, Rank rank) {
+    std::vector<const Entry*> order;
+    for (const Entry& e : entries) order.push_back(&e);
+    std::stable_sort(order.begin(), order.end(), [&](const Entry* a, const Entry* b) { return rank(*a) > rank(*b); });
+    return order;
+}
 
 } // namespace opscope::report

@@ -107,14 +107,7 @@ std::string not_recorded(const Profile& p, std::string_view what, std::string_vi
                        p.policy.empty() ? "has" : "records", what, recorded_by);
 }
 
-// Pointers to `entries`, ordered by `rank` (descending); ties keep canonical order.
-template <class Entry, class Rank>
-std::vector<const Entry*> ranked(const std::vector<Entry>& entries, Rank rank) {
-    std::vector<const Entry*> order;
-    for (const Entry& e : entries) order.push_back(&e);
-    std::stable_sort(order.begin(), order.end(), [&](const Entry* a, const Entry* b) { return rank(*a) > rank(*b); });
-    return order;
-}
+using report::ranked;
 
 void header(std::string& out, const Profile& p) {
     const std::string program = p.source_file.empty() ? std::string("(unknown program)") : p.source_file;

@@ -48,14 +48,7 @@ std::string title(std::string name, const std::string& detail, const std::string
     return inner.empty() ? name : name + " (" + inner + ")";
 }
 
-// Pointers to `entries`, ordered by `rank` (descending); ties keep canonical order.
-template <class Entry, class Rank>
-std::vector<const Entry*> ranked(const std::vector<Entry>& entries, Rank rank) {
-    std::vector<const Entry*> order;
-    for (const Entry& e : entries) order.push_back(&e);
-    std::stable_sort(order.begin(), order.end(), [&](const Entry* a, const Entry* b) { return rank(*a) > rank(*b); });
-    return order;
-}
+using report::ranked;
 
 // The heading, the table, a blank line.
 void section(std::string& out, const std::string& heading, const Table& table) {
