@@ -1048,22 +1048,28 @@ BOOST_AUTO_TEST_CASE(round_trip_is_lossless) {
     }
 }
 
+// The JSON path parse_json's error names for `text` (which its message must contain), or "(accepted)".
+std::string path_of_error(const std::string& text) {
+    try {
+        parse_json(text);
+    } catch (const ProfileFormatError& e) {
+        BOOST_TEST(contains(e.what(), e.path()));
+        return e.path();
+    }
+    return "(accepted)";
+}
+
+// The same for `doc` after `edit`.
+template <class Edit>
+std::string edited_error_path(const nlohmann::json& doc, Edit edit) {
+    nlohmann::json copy = doc;
+    edit(copy);
+    return path_of_error(copy.dump());
+}
+
 BOOST_AUTO_TEST_CASE(bad_documents_are_rejected_with_their_json_path) {
     const auto doc = nlohmann::json::parse(format_json(full_profile()));
-    const auto path_of_error = [](const std::string& text) -> std::string {
-        try {
-            parse_json(text);
-        } catch (const ProfileFormatError& e) {
-            BOOST_TEST(contains(e.what(), e.path()));
-            return e.path();
-        }
-        return "(accepted)";
-    };
-    const auto edited = [&](auto edit) {
-        nlohmann::json copy = doc;
-        edit(copy);
-        return path_of_error(copy.dump());
-    };
+    const auto edited = [&](auto edit) { return edited_error_path(doc, edit); };
     BOOST_TEST(path_of_error("{\"format\": ") == "");
     BOOST_TEST(path_of_error("[1, 2]") == "");
     BOOST_TEST(path_of_error("{}") == "/format");
@@ -1126,20 +1132,7 @@ BOOST_AUTO_TEST_CASE(bad_documents_are_rejected_with_their_json_path) {
 
 BOOST_AUTO_TEST_CASE(hostile_numbers_are_rejected_with_their_json_path) {
     const auto doc = nlohmann::json::parse(format_json(full_profile()));
-    const auto path_of_error = [](const std::string& text) -> std::string {
-        try {
-            parse_json(text);
-        } catch (const ProfileFormatError& e) {
-            BOOST_TEST(contains(e.what(), e.path()));
-            return e.path();
-        }
-        return "(accepted)";
-    };
-    const auto edited = [&](auto edit) {
-        nlohmann::json copy = doc;
-        edit(copy);
-        return path_of_error(copy.dump());
-    };
+    const auto edited = [&](auto edit) { return edited_error_path(doc, edit); };
     // A number nlohmann::json would not write: the edit puts a placeholder string where it goes.
     const auto with_number = [&](std::string_view number, auto edit) {
         nlohmann::json copy = doc;
