@@ -8,7 +8,10 @@
 #      the report, each reproducer's path, a hex dump and its base64 (decode with `base64 -d > repro`).
 # Environment: FUZZ_TARGETS="fuzz_run ..." runs only those; FUZZ_JOBS build jobs (default 2);
 # FUZZ_BUILD_DIR (default build-fuzz); FUZZ_RUNS=N also stops a target after N executions (long campaigns:
-# FUZZ_RUNS=10000000 tools/fuzz.sh 3600 stops each at 10 million executions or an hour, whichever is first). Logs, grown corpora and reproducers stay in BUILD_DIR/fuzz-work/.
+# FUZZ_RUNS=10000000 tools/fuzz.sh 3600 stops each at 10 million executions or an hour, whichever is first);
+# FUZZ_CPU_SECONDS=S stops a target once its process has used S seconds of CPU (an hour on one core, however
+# loaded the machine: run it nice'd next to other work, with a large SECONDS as the wall-clock cap).
+# Logs, grown corpora and reproducers stay in BUILD_DIR/fuzz-work/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -40,11 +43,29 @@ for target in "${targets[@]}"; do
   status=0
   runs_limit=(); [ -n "${FUZZ_RUNS:-}" ] && runs_limit=(-runs="$FUZZ_RUNS")
   "$build/tests/fuzz/$target" "$work/corpus" "${dict[@]}" "${runs_limit[@]}" -max_total_time="$seconds" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" >"$work/log" 2>&1 || status=$?
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" >"$work/log" 2>&1 &
+  pid=$!
+  started=$SECONDS
+  cpu_ticks=0 stopped_for_cpu=0
+  ticks_per_second=$(getconf CLK_TCK)
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 2
+    # Fields 14 and 15 of /proc/PID/stat: user and system CPU time in clock ticks.
+    cpu_ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo "$cpu_ticks")
+    if [ -n "${FUZZ_CPU_SECONDS:-}" ] && [ "$stopped_for_cpu" = 0 ] &&
+       [ "$cpu_ticks" -ge $((FUZZ_CPU_SECONDS * ticks_per_second)) ]; then
+      stopped_for_cpu=1
+      kill -INT "$pid"  # libFuzzer prints its final stats and exits 72 (its -interrupted_exitcode)
+    fi
+  done
+  wait "$pid" || status=$?
+  [ "$stopped_for_cpu" = 1 ] && [ "$status" = 72 ] && status=0
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1 || true)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -1 || true)
   cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' "$work/log" | tail -1 || true)
-  echo "$target: ${runs:-?} executions, ${rate:-?} exec/s, ${cov:-no coverage line}, $(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1 s/p' "$work/log" | tail -1)"
+  cpu=$((cpu_ticks / ticks_per_second))
+  wall=$((SECONDS - started))
+  echo "$target: ${runs:-?} executions, ${rate:-?} exec/s, ${cov:-no coverage line}, ${wall} s wall, about ${cpu} s CPU$([ "$stopped_for_cpu" = 1 ] && echo ' (stopped at its CPU budget)')"
   artifacts=$(find "$work/artifacts" -type f)
   if [ "$status" != 0 ] || [ -n "$artifacts" ]; then
     failed+=("$target")
