@@ -112,7 +112,6 @@ void CountingProfiler::on_load(const Machine& machine) {
     block_delta_ = reinterpret_cast<std::uintptr_t>(block_entries_.data()) - code;
     taken_delta_ = reinterpret_cast<std::uintptr_t>(branch_taken_.data()) - code;
     site_cost_delta_ = reinterpret_cast<std::uintptr_t>(costs_.site.data()) - code;
-    cyclic_delta_ = reinterpret_cast<std::uintptr_t>(cyclic_.data()) - code;
 }
 
 // Functions on a cycle of two or more functions in the static call graph (Tarjan's strongly connected
@@ -170,18 +169,21 @@ void CountingProfiler::find_call_cycles(const Machine& machine) {
         }
     }
     cyclic_.assign(machine.linked().instruction_count(), 0);
+    cycles_ = false;
     for (const LinkedFunction& f : functions)
         for (std::size_t k = 0; k < f.code.size(); ++k)
             if (const LinkedFunction* callee = callee_of(machine, f, k); callee && on_cycle_[callee->index])
-                cyclic_[f.first_instruction + k] = 1;
+                cyclic_[f.first_instruction + k] = 1, cycles_ = true;
 }
 
 // A call into (a return from) a function on a cycle: its outermost activation adds its exit - entry fuel.
 void CountingProfiler::cyclic_call(const Instr* site, std::int64_t fuel) {
+    if (!cyclic_[static_cast<std::size_t>(site - bound_code_)]) return;
     const auto callee = static_cast<std::size_t>(site->operand);
     if (active_[callee]++ == 0) costs_.function[callee] += static_cast<std::uint64_t>(fuel);
 }
 void CountingProfiler::cyclic_return(const Instr* site, std::int64_t fuel) {
+    if (!cyclic_[static_cast<std::size_t>(site - bound_code_)]) return;
     const auto callee = static_cast<std::size_t>(site->operand);
     if (--active_[callee] == 0) costs_.function[callee] -= static_cast<std::uint64_t>(fuel);
 }

@@ -16,8 +16,9 @@
 // Per function, an activation inside another of the same function counts once (as callgrind does): a
 // function no other function calls back (no cycle through two or more functions in the program's static call
 // graph) is entered outermost exactly by the calls from other functions, so its inclusive is theirs, summed
-// in profile_into; only the call sites into a function on such a cycle (mutual recursion) take an out-of-line
-// path that counts its live activations and adds the fuel at the outermost entry and exit.
+// in profile_into; only in a program with such a cycle (mutual recursion) does every call and return take an
+// out-of-line path, which for the calls into a function on the cycle counts its live activations and adds the
+// fuel at the outermost entry and exit.
 //
 // Recording can pause: stop() and start() move counters between "live" (always incremented) and
 // "recorded" (closed intervals), so pausing costs nothing per instruction. A new program (on_load) starts
@@ -43,11 +44,11 @@ public:
     void on_counted_branch(const Instr* at, bool taken) { *counter(at, taken_delta_) += taken ? 1u : 0u; }
     void on_call_fuel(const Instr* site, std::int64_t fuel) {
         *counter(site, site_cost_delta_) += static_cast<std::uint64_t>(fuel);
-        if (*counter(site, cyclic_delta_)) [[unlikely]] cyclic_call(site, fuel);
+        if (cycles_) [[unlikely]] cyclic_call(site, fuel);
     }
     void on_return_fuel(const Instr* site, std::int64_t fuel) {
         *counter(site, site_cost_delta_) -= static_cast<std::uint64_t>(fuel);
-        if (*counter(site, cyclic_delta_)) [[unlikely]] cyclic_return(site, fuel);
+        if (cycles_) [[unlikely]] cyclic_return(site, fuel);
     }
     void on_load(const Machine& machine);  // sizes the counters for the new program (and zeroes them)
     void on_run_begin(const Machine& machine);
@@ -108,14 +109,15 @@ private:
 
     // Live call costs (always written) and, while paused, their values when recording stopped.
     CallCosts costs_, costs_at_stop_;
-    std::vector<std::uint64_t> cyclic_;   // per instruction id: 1 for a call into a function on a cycle
+    std::vector<std::uint8_t> cyclic_;    // per instruction id: 1 for a call into a function on a cycle
+    bool cycles_ = false;                 // the program has such calls (else no call takes the slow path)
     std::vector<std::uint32_t> active_;   // per function on a cycle: its live activations
     std::vector<bool> on_cycle_;          // per function
     std::uint64_t start_unix_ns_ = 0;     // CLOCK_REALTIME when the first recorded run began (0: none yet)
     const Machine* machine_ = nullptr;    // during a run
 
     std::uintptr_t block_delta_ = 0, taken_delta_ = 0;  // counter tables' distance from LinkedProgram::code()
-    std::uintptr_t site_cost_delta_ = 0, cyclic_delta_ = 0;
+    std::uintptr_t site_cost_delta_ = 0;
     const Instr* bound_code_ = nullptr;                  // the code they were sized for (on_load)
     bool recording_ = true;
     bool in_run_ = false;
