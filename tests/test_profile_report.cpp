@@ -588,6 +588,10 @@ BOOST_AUTO_TEST_CASE(timelines_are_laid_end_to_end) {
     BOOST_TEST(t.events[7].function == "main");
     BOOST_TEST((t.events[5].kind == TimelineEvent::Kind::enter));
     BOOST_TEST(t.dropped == t.recorded - t.events.size());
+    // The second run's first event starts a window (another run: what came between was not recorded).
+    BOOST_TEST(!a.timeline->events[0].window_start);
+    BOOST_TEST(t.events[4].window_start);
+    BOOST_TEST(t.events[5].window_start);  // b's own window start, kept
 
     // Without wall times, the second run starts at the first's last event.
     Profile c = full_profile(), d = full_profile();

@@ -220,6 +220,9 @@ BOOST_AUTO_TEST_CASE(full_timeline_accounts_for_frames_a_fault_or_halt_leaves) {
         const Timeline t = *vm.profile().timeline;
         BOOST_TEST(t.recorded == 6u, (halt ? "halt" : "fault"));  // main, f, g enter; g, f, main exit
         BOOST_TEST(t.skipped == 0u, (halt ? "halt" : "fault"));
+        // One window from the run's start; the exits at the run's end follow it without a gap.
+        BOOST_REQUIRE(t.events.size() == 6u);
+        for (std::size_t i = 0; i < t.events.size(); ++i) BOOST_TEST(t.events[i].window_start == (i == 0), i);
     }
 }
 

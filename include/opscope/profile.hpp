@@ -185,8 +185,10 @@ struct CallEdge {
     std::string callee;
     std::uint64_t calls = 0;
     std::optional<std::uint64_t> time_ns;  // inclusive time of the callee under this caller
-    std::optional<std::uint64_t> inclusive_instructions;  // exact: the sum of its sites'
-    std::vector<CallSite> sites;                          // key: offset; empty when unknown
+    // Exact: what its calls executed, each call its own (a recursive edge can exceed the total, as callgrind's
+    // calls= do); the sum of its sites'; the host's call of main (no site) has the total.
+    std::optional<std::uint64_t> inclusive_instructions;
+    std::vector<CallSite> sites;  // key: offset; empty when unknown (and for the host's call of main)
     bool operator==(const CallEdge&) const = default;
 };
 struct CallGraph {
