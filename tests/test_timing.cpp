@@ -270,11 +270,13 @@ BOOST_AUTO_TEST_CASE(sampled_stacks_carry_each_frames_line) {
 BOOST_AUTO_TEST_CASE(timeline_windows_are_marked_where_they_start) {
     const Timeline t = timeline_of(FullProfiler(4000), 300000);
     BOOST_REQUIRE(!t.events.empty());
-    BOOST_TEST(t.events.front().window_start);
+    // The run's first event starts a window, unless the ring dropped it (slow builds record more windows);
+    // the kept events before the first window start are the rest of a window whose start was dropped.
+    if (t.dropped == 0) BOOST_TEST(t.events.front().window_start);
     std::vector<std::size_t> sizes;
     for (const TimelineEvent& e : t.events) {
         if (e.window_start) sizes.push_back(0);
-        ++sizes.back();
+        if (!sizes.empty()) ++sizes.back();
     }
     BOOST_TEST(sizes.size() >= 2u);
     for (std::size_t i = 0; i + 1 < sizes.size(); ++i) BOOST_TEST(sizes[i] == CallTimeline::kWindow);
