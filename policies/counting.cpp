@@ -13,7 +13,9 @@
 #include <opscope/policies/counting.hpp>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -77,6 +79,17 @@ std::vector<int> stack_heights(const Machine& m, const LinkedFunction& f) {
     return height;
 }
 
+std::optional<std::uint32_t> first_line(const LinkedFunction& f) {
+    const std::uint32_t line = f.source->first_line();
+    return line ? std::optional<std::uint32_t>(line) : std::nullopt;
+}
+
+std::uint64_t unix_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 } // namespace
 
 // --- recording ------------------------------------------------------------------------------------------
@@ -86,11 +99,108 @@ void CountingProfiler::on_load(const Machine& machine) {
     for (auto* v : {&block_entries_, &branch_taken_, &block_base_, &taken_base_, &block_recorded_, &taken_recorded_})
         v->resize(n);
     instruction_delta_.resize(n);
+    const std::size_t functions = machine.linked().functions().size();
+    for (CallCosts* c : {&costs_, &costs_at_stop_}) {
+        c->site.resize(n);
+        c->function.resize(functions);
+    }
+    active_.assign(functions, 0);
+    find_call_cycles(machine);
     reset();
     bound_code_ = machine.linked().code().data();
     const auto code = reinterpret_cast<std::uintptr_t>(bound_code_);
     block_delta_ = reinterpret_cast<std::uintptr_t>(block_entries_.data()) - code;
     taken_delta_ = reinterpret_cast<std::uintptr_t>(branch_taken_.data()) - code;
+    site_cost_delta_ = reinterpret_cast<std::uintptr_t>(costs_.site.data()) - code;
+}
+
+// Functions on a cycle of two or more functions in the static call graph (Tarjan's strongly connected
+// components, iteratively), and the call sites into them.
+void CountingProfiler::find_call_cycles(const Machine& machine) {
+    const auto& functions = machine.linked().functions();
+    const std::size_t n = functions.size();
+    std::vector<std::vector<std::uint32_t>> callees(n);
+    for (const LinkedFunction& f : functions)
+        for (std::size_t k = 0; k < f.code.size(); ++k)
+            if (const LinkedFunction* callee = callee_of(machine, f, k)) callees[f.index].push_back(callee->index);
+    on_cycle_.assign(n, false);
+    constexpr std::uint32_t kUnvisited = UINT32_MAX;
+    std::vector<std::uint32_t> order(n, kUnvisited), low(n, 0), stack;
+    std::vector<bool> on_stack(n, false);
+    std::uint32_t next_order = 0;
+    struct Visit {
+        std::uint32_t function;
+        std::size_t next_callee;
+    };
+    for (std::uint32_t root = 0; root < n; ++root) {
+        if (order[root] != kUnvisited) continue;
+        std::vector<Visit> dfs{{root, 0}};
+        order[root] = low[root] = next_order++;
+        stack.push_back(root);
+        on_stack[root] = true;
+        while (!dfs.empty()) {
+            Visit& v = dfs.back();
+            if (v.next_callee < callees[v.function].size()) {
+                const std::uint32_t w = callees[v.function][v.next_callee++];
+                if (order[w] == kUnvisited) {
+                    order[w] = low[w] = next_order++;
+                    stack.push_back(w);
+                    on_stack[w] = true;
+                    dfs.push_back({w, 0});
+                } else if (on_stack[w]) {
+                    low[v.function] = std::min(low[v.function], order[w]);
+                }
+                continue;
+            }
+            const std::uint32_t f = v.function;
+            dfs.pop_back();
+            if (!dfs.empty()) low[dfs.back().function] = std::min(low[dfs.back().function], low[f]);
+            if (low[f] != order[f]) continue;
+            std::size_t size = 0;
+            for (std::size_t k = stack.size(); k-- > 0;) {
+                ++size;
+                if (stack[k] == f) break;
+            }
+            for (std::size_t k = 0; k < size; ++k) {
+                on_stack[stack.back()] = false;
+                if (size > 1) on_cycle_[stack.back()] = true;
+                stack.pop_back();
+            }
+        }
+    }
+    cyclic_.assign(machine.linked().instruction_count(), 0);
+    cycles_ = false;
+    for (const LinkedFunction& f : functions)
+        for (std::size_t k = 0; k < f.code.size(); ++k)
+            if (const LinkedFunction* callee = callee_of(machine, f, k); callee && on_cycle_[callee->index])
+                cyclic_[f.first_instruction + k] = 1, cycles_ = true;
+}
+
+// A call into (a return from) a function on a cycle: its outermost activation adds its exit - entry fuel.
+void CountingProfiler::cyclic_call(const Instr* site, std::int64_t fuel) {
+    if (!cyclic_[static_cast<std::size_t>(site - bound_code_)]) return;
+    const auto callee = static_cast<std::size_t>(site->operand);
+    if (active_[callee]++ == 0) costs_.function[callee] += static_cast<std::uint64_t>(fuel);
+}
+void CountingProfiler::cyclic_return(const Instr* site, std::int64_t fuel) {
+    if (!cyclic_[static_cast<std::size_t>(site - bound_code_)]) return;
+    const auto callee = static_cast<std::size_t>(site->operand);
+    if (--active_[callee] == 0) costs_.function[callee] -= static_cast<std::uint64_t>(fuel);
+}
+
+// Each live frame but main waits on the call in the frame below it; each function on a cycle with live
+// activations has an outermost one. Leaving adds what they ran up to `fuel`; entering starts them there.
+void CountingProfiler::account_live_calls(const Machine& machine, CallCosts& costs, int sign, std::int64_t fuel) const {
+    const std::span<const Frame> frames = machine.live_frames();
+    const auto value = static_cast<std::uint64_t>(fuel);
+    const Instr* code = machine.linked().code().data();
+    for (std::size_t i = 1; i < frames.size(); ++i) {
+        const auto id = static_cast<std::size_t>(frames[i - 1].pc - code);
+        costs.site[id] += sign > 0 ? value : 0 - value;
+    }
+    const int main = machine.program().find_function("main");
+    for (std::size_t f = 0; f < active_.size(); ++f)
+        if (active_[f] != 0 && static_cast<int>(f) != main) costs.function[f] += sign > 0 ? value : 0 - value;
 }
 
 // Zeroes everything recorded, keeping the tables' sizes (and so the counters' addresses).
@@ -103,6 +213,13 @@ void CountingProfiler::reset() {
     fault_sites_.clear();
     fuel_landings_.clear();
     runs_ = halt_frames_popped_ = max_call_depth_ = wall_ns_ = 0;
+    start_unix_ns_ = 0;
+    for (CallCosts* c : {&costs_, &costs_at_stop_}) {
+        std::fill(c->site.begin(), c->site.end(), 0);
+        std::fill(c->function.begin(), c->function.end(), 0);
+    }
+    // Mid-run (from a native), the live calls start now.
+    if (in_run_ && machine_ && recording_) account_live_calls(*machine_, costs_, +1, machine_->exact_fuel_register());
     interval_start_ = Clock::now();
 }
 
@@ -111,8 +228,12 @@ void CountingProfiler::on_run_begin(const Machine& machine) {
     // through vm.profiler()) has no tables for this program yet, so it gets them before anything counts.
     if (bound_code_ != machine.linked().code().data()) on_load(machine);
     in_run_ = true;
+    machine_ = &machine;
+    // main's activation by the host is the outermost: calls back into main are nested in it.
+    if (const int main = machine.program().find_function("main"); main >= 0) active_[static_cast<std::size_t>(main)] = 1;
     if (recording_) {
         ++runs_;
+        if (start_unix_ns_ == 0) start_unix_ns_ = unix_now_ns();
         machine.forget_depth_reached();
         interval_start_ = Clock::now();
     }
@@ -124,8 +245,11 @@ void CountingProfiler::on_run_end(const Machine& machine) {
         reconcile(machine, -1, /*run_ended=*/true);
         max_call_depth_ = std::max<std::uint64_t>(max_call_depth_, machine.depth_reached());
         if (machine.run_end() == RunEnd::halted) halt_frames_popped_ += machine.live_frames().size();
+        account_live_calls(machine, costs_, -1, machine.exact_fuel_register());  // they ran up to the end
     }
+    std::fill(active_.begin(), active_.end(), 0);
     in_run_ = false;
+    machine_ = nullptr;
 }
 
 void CountingProfiler::fold_live_into_recorded() {
@@ -141,8 +265,10 @@ void CountingProfiler::stop(const Machine& machine) {
         wall_ns_ += nanoseconds_since(interval_start_);
         reconcile(machine, -1, /*run_ended=*/false);
         max_call_depth_ = std::max<std::uint64_t>(max_call_depth_, machine.depth_reached());
+        account_live_calls(machine, costs_, -1, machine.exact_fuel_register());
     }
     fold_live_into_recorded();
+    costs_at_stop_ = costs_;  // what calls and returns add while paused is dropped at start()
     recording_ = false;
 }
 
@@ -151,7 +277,11 @@ void CountingProfiler::start(const Machine& machine) {
     block_base_ = block_entries_;
     taken_base_ = branch_taken_;
     recording_ = true;
+    // Copied element-wise: the hooks write costs_.site at a fixed distance from the code.
+    std::copy(costs_at_stop_.site.begin(), costs_at_stop_.site.end(), costs_.site.begin());
+    std::copy(costs_at_stop_.function.begin(), costs_at_stop_.function.end(), costs_.function.begin());
     if (in_run_) {
+        account_live_calls(machine, costs_, +1, machine.exact_fuel_register());
         reconcile(machine, +1, /*run_ended=*/false);
         interval_start_ = Clock::now();
         machine.forget_depth_reached();
@@ -265,7 +395,14 @@ struct CountingProfiler::Groups {
     std::vector<std::uint64_t> taken;     // per instruction id: a conditional jump's jumps (else 0)
     std::vector<std::uint64_t> calls;     // per function: frames pushed, the host's calls of main included
     std::map<std::string, std::uint64_t> native_calls;
-    std::map<std::pair<std::string, std::string>, std::uint64_t> edges;  // caller ("" for the host), callee
+    struct Edge {
+        std::uint64_t calls = 0;
+        std::map<std::uint32_t, CallSite> sites;  // by offset
+    };
+    std::map<std::pair<std::string, std::string>, Edge> edges;  // caller ("" for the host), callee
+    CallCosts costs;                  // closed: every call's entry - exit (live frames up to now)
+    std::vector<std::uint64_t> inclusive;  // per function
+    std::uint64_t total = 0;
 
     Groups(const CountingProfiler& profiler, const Machine& m) : recorded(profiler), machine(m) {
         Counts counts = recorded.derive_counts(machine);
@@ -274,7 +411,12 @@ struct CountingProfiler::Groups {
         for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
             if (is_branch(op)) taken[id] = taken_count(f, k, counts.entered);
         });
+        for (const std::uint64_t n : executed) total += n;
+        costs = recorded.recording_ ? recorded.costs_ : recorded.costs_at_stop_;
+        if (recorded.recording_ && recorded.in_run_)  // mid-run: the live calls up to now
+            recorded.account_live_calls(machine, costs, -1, machine.exact_fuel_register());
         count_calls();
+        count_inclusive();
     }
 
     void summary(Profile& out) const {
@@ -287,6 +429,7 @@ struct CountingProfiler::Groups {
         totals.unique_instructions = unique;
         totals.wall_time_ns = recorded.wall_ns_;
         totals.max_call_depth = recorded.max_call_depth_;
+        if (recorded.start_unix_ns_) totals.start_unix_ns = recorded.start_unix_ns_;
         out.summary = totals;
         if (out.source_file.empty()) out.source_file = machine.program().source_file;
     }
@@ -323,22 +466,41 @@ struct CountingProfiler::Groups {
 
     void functions(Profile& out) const {
         FunctionGroup group;
-        const auto add = [&](const std::string& function, std::uint64_t n, bool native) {
+        const std::string& file = machine.program().source_file;
+        for (const LinkedFunction& f : machine.linked().functions()) {
             FunctionStats stats;
-            stats.name = function;
-            stats.calls = n;
-            stats.native = native;
+            stats.name = f.source->name;
+            stats.calls = calls[f.index];
+            if (!file.empty()) stats.file = file;
+            stats.line = first_line(f);
+            stats.inclusive_instructions = inclusive[f.index];
             group.entries.push_back(std::move(stats));
-        };
-        for (const LinkedFunction& f : machine.linked().functions()) add(f.source->name, calls[f.index], false);
-        for (const auto& [native, n] : native_calls) add(native, n, true);
+        }
+        for (const auto& [native, n] : native_calls) {
+            FunctionStats stats;
+            stats.name = native;
+            stats.calls = n;
+            stats.native = true;
+            stats.inclusive_instructions = 0;  // a host function runs no instructions of the program
+            group.entries.push_back(std::move(stats));
+        }
         out.functions = std::move(group);
     }
 
+    // Sites by offset; an edge's inclusive instructions are its sites' (the host's call of main has no site:
+    // it ran everything).
     void call_graph(Profile& out) const {
         CallGraph graph;
-        for (const auto& [edge, n] : edges)
-            if (n) graph.entries.push_back(CallEdge{edge.first, edge.second, n, {}, {}, {}});
+        for (const auto& [key, edge] : edges) {
+            CallEdge e{key.first, key.second, edge.calls, {}, 0, {}};
+            for (const auto& [offset, site] : edge.sites) {
+                if (!site.calls && !*site.inclusive_instructions) continue;
+                e.sites.push_back(site);
+                *e.inclusive_instructions += *site.inclusive_instructions;
+            }
+            if (key.first.empty()) e.inclusive_instructions = total;
+            if (e.calls || *e.inclusive_instructions) graph.entries.push_back(std::move(e));
+        }
         out.call_graph = std::move(graph);
     }
 
@@ -452,27 +614,59 @@ private:
         for (const std::uint32_t site : recorded.failed_calls_) {
             for (const LinkedFunction& f : linked)
                 if (site >= f.first_instruction && site < f.first_instruction + f.code.size()) {
-                    const LinkedFunction& callee = *callee_of(machine, f, site - f.first_instruction);
+                    const std::size_t k = site - f.first_instruction;
+                    const LinkedFunction& callee = *callee_of(machine, f, k);
                     --calls[callee.index];
-                    --edges[{f.source->name, callee.source->name}];
+                    Edge& edge = edges[{f.source->name, callee.source->name}];
+                    --edge.calls;
+                    --edge.sites[static_cast<std::uint32_t>(k)].calls;
                 }
         }
         if (const int main = machine.program().find_function("main"); main >= 0 && recorded.runs_) {
             calls[static_cast<std::size_t>(main)] += recorded.runs_;
-            edges[{"", "main"}] += recorded.runs_;
+            edges[{"", "main"}].calls += recorded.runs_;
         }
+        // A call made while paused can still run instructions after recording resumes: its site then has
+        // inclusive instructions and no calls.
         for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
             const std::uint64_t n = executed[id];
-            if (op != Op::call || n == 0) return;
+            if (op != Op::call || (n == 0 && costs.site[id] == 0)) return;
+            const auto add_site = [&](Edge& edge, std::uint64_t cost) {
+                edge.calls += n;
+                CallSite& site = edge.sites[static_cast<std::uint32_t>(k)];
+                site.offset = static_cast<std::uint32_t>(k);
+                site.line = line_of(f, k);
+                site.calls += n;
+                site.inclusive_instructions = cost;
+            };
             if (const LinkedFunction* callee = callee_of(machine, f, k)) {
                 calls[callee->index] += n;
-                edges[{f.source->name, callee->source->name}] += n;
+                add_site(edges[{f.source->name, callee->source->name}], costs.site[id]);
             } else {
                 const Native& native = machine.natives()[static_cast<std::size_t>(f.code[k].operand)];
                 native_calls[native.name] += n;
-                edges[{f.source->name, native.name}] += n;
+                add_site(edges[{f.source->name, native.name}], 0);
             }
         });
+    }
+
+    // Per function, an activation inside another of the same function counted once: main's is everything
+    // (the host's activation is the outermost); a function on a call cycle measured its outermost activations;
+    // any other is entered outermost exactly by the calls from other functions (see counting.hpp).
+    void count_inclusive() {
+        const auto& functions = machine.linked().functions();
+        inclusive.assign(functions.size(), 0);
+        for (const LinkedFunction& f : functions) {
+            for (std::size_t k = 0; k < f.code.size(); ++k) {
+                const LinkedFunction* callee = callee_of(machine, f, k);
+                if (callee && callee != &f && !recorded.on_cycle_[callee->index])
+                    inclusive[callee->index] += costs.site[f.first_instruction + k];
+            }
+        }
+        for (std::size_t f = 0; f < functions.size(); ++f)
+            if (recorded.on_cycle_[f]) inclusive[f] = costs.function[f];
+        if (const int main = machine.program().find_function("main"); main >= 0)
+            inclusive[static_cast<std::size_t>(main)] = total;
     }
 };
 

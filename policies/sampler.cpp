@@ -95,6 +95,7 @@ void TimeSampler::on_load(const Machine& machine) {
     const std::size_t frames = functions.size() + machine.natives().size();
     covers_.assign(n, 1);
     site_edge_.assign(n, -1);
+    line_of_.assign(n, 0);
     edges_.clear();
     loops_.clear();
     std::map<std::pair<std::int32_t, std::int32_t>, std::int32_t> edge_index;
@@ -102,6 +103,7 @@ void TimeSampler::on_load(const Machine& machine) {
         for (std::size_t k = 0; k < f.code.size(); ++k) {
             const std::size_t id = f.first_instruction + k;
             covers_[id] = static_cast<std::uint8_t>(info(op_of(f.code[k])).covers);
+            line_of_[id] = f.source->position(k).line;
             const Op op = op_of(f.code[k]);
             if (info(op).flow == Flow::call || info(op).flow == Flow::native) {
                 const std::int32_t callee = op == Op::call
@@ -138,6 +140,7 @@ void TimeSampler::on_load(const Machine& machine) {
     loop_stamp_.resize(loops_.size());
     nodes_.reserve(1u << 16);
     walk_.assign(kMaxWalk + 3, 0);  // walked frames, the truncation mark, main, a native
+    walk_lines_.assign(kMaxWalk + 3, 0);
     reset();
 }
 
@@ -148,6 +151,7 @@ void TimeSampler::reset() {
     nodes_.clear();
     nodes_.push_back(StackNode{});
     samples_ = truncated_ = handler_ns_ = wall_ns_ = 0;
+    start_unix_ns_ = 0;
     interval_start_ = Clock::now();
 }
 
@@ -183,14 +187,16 @@ void TimeSampler::disarm_timer() {
     if (active_sampler == this) active_sampler = nullptr;
 }
 
-std::int32_t TimeSampler::child(std::int32_t parent, std::int32_t frame) {
+// A node is a (frame, line) under its parent: the same function called from two lines is two contexts.
+std::int32_t TimeSampler::child(std::int32_t parent, std::int32_t frame, std::uint32_t line) {
     for (std::int32_t c = nodes_[static_cast<std::size_t>(parent)].first_child; c >= 0;
          c = nodes_[static_cast<std::size_t>(c)].next_sibling)
-        if (nodes_[static_cast<std::size_t>(c)].frame == frame) return c;
+        if (nodes_[static_cast<std::size_t>(c)].frame == frame && nodes_[static_cast<std::size_t>(c)].line == line) return c;
     if (nodes_.size() == nodes_.capacity()) return -1;  // never reallocate in a signal handler
     StackNode node;
     node.parent = parent;
     node.frame = frame;
+    node.line = line;
     node.next_sibling = nodes_[static_cast<std::size_t>(parent)].first_child;
     nodes_.push_back(node);
     const auto index = static_cast<std::int32_t>(nodes_.size() - 1);
@@ -303,10 +309,12 @@ void TimeSampler::take_sample(const void* context) {
         if (const Instr& in = *pc; op_of(in) == Op::call_native) {
             const std::int32_t native = natives_base + in.operand;
             count_frame(native);
+            walk_lines_[walked] = 0;  // a host function has no line; its caller's is the call's
             walk_[walked++] = native;
         }
         for (std::size_t i = depth; i-- > 0;) {
             if (truncated && i == depth - 1 - kMaxWalk) {
+                walk_lines_[walked] = 0;
                 walk_[walked++] = -2;  // "[truncated]"
                 i = 0;
             }
@@ -314,10 +322,11 @@ void TimeSampler::take_sample(const void* context) {
             const std::uint32_t id = f == top ? leaf : f->function->instruction_id(f->pc);
             count_frame(static_cast<std::int32_t>(f->function->index));
             count_site(id);
+            walk_lines_[walked] = line_of_[id];  // the leaf's sampled instruction, a caller's call
             walk_[walked++] = static_cast<std::int32_t>(f->function->index);
         }
         std::int32_t node = 0;  // the calling context, root first
-        while (walked-- > 0 && node >= 0) node = child(node, walk_[walked]);
+        while (walked-- > 0 && node >= 0) node = child(node, walk_[walked], walk_lines_[walked]);
         if (node >= 0) ++nodes_[static_cast<std::size_t>(node)].samples;  // else the tree is full
     }
     handler_ns_ += monotonic_ns() - begin;
@@ -329,6 +338,11 @@ void TimeSampler::on_run_begin(const Machine& machine) {
     if (machine_ != &machine || covers_.size() != machine.linked().instruction_count()) on_load(machine);
     ran_ = true;
     in_run_ = true;
+    if (recording_ && start_unix_ns_ == 0) {
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        start_unix_ns_ = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+    }
     interval_start_ = Clock::now();
     arm_timer();
 }
@@ -432,6 +446,7 @@ struct TimeSampler::Groups {
             out.summary = estimated;
         }
         if (!out.summary->wall_time_ns) out.summary->wall_time_ns = sampled.wall_ns_;
+        if (!out.summary->start_unix_ns && sampled.start_unix_ns_) out.summary->start_unix_ns = sampled.start_unix_ns_;
     }
 
     // Each opcode's self time, and the distribution of its execution times, each execution taking its
@@ -486,8 +501,11 @@ struct TimeSampler::Groups {
             out.functions->entries.push_back(s);
             return out.functions->entries.back();
         };
+        const std::string& file = machine.program().source_file;
         for (const LinkedFunction& f : linked) {
             FunctionStats& s = entry(f.source->name, false);
+            if (!s.file && !file.empty()) s.file = file;
+            if (!s.line && f.source->first_line()) s.line = f.source->first_line();
             s.self_time_ns = ns(function_self_samples[f.index]);
             s.total_time_ns = ns(static_cast<double>(sampled.inclusive_[f.index]));
         }
@@ -553,14 +571,20 @@ struct TimeSampler::Groups {
         const std::vector<StackNode>& nodes = sampled.nodes_;
         StackSampleGroup stacks;
         std::vector<std::string> path;
+        std::vector<std::uint32_t> lines;
         for (std::size_t i = 1; i < nodes.size(); ++i) {
             if (!nodes[i].samples) continue;
             path.clear();
-            for (std::int32_t n = static_cast<std::int32_t>(i); n > 0; n = nodes[static_cast<std::size_t>(n)].parent)
+            lines.clear();
+            for (std::int32_t n = static_cast<std::int32_t>(i); n > 0; n = nodes[static_cast<std::size_t>(n)].parent) {
                 path.push_back(frame_name(nodes[static_cast<std::size_t>(n)].frame));
+                lines.push_back(nodes[static_cast<std::size_t>(n)].line);
+            }
             std::reverse(path.begin(), path.end());
+            std::reverse(lines.begin(), lines.end());
             StackSample sample;
             sample.frames = path;
+            sample.lines = lines;
             sample.samples = nodes[i].samples;
             sample.time_ns = ns(static_cast<double>(nodes[i].samples));
             stacks.entries.push_back(std::move(sample));

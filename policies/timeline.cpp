@@ -32,12 +32,15 @@ void CallTimeline::anchor(std::uint64_t sequence) {
 
 void CallTimeline::record(std::uint32_t function, bool exit, std::size_t depth) {
     if ((sequence_ & (kAnchorEvery - 1)) == 0) anchor(sequence_);
-    events_[sequence_ & mask_] = Event{function | (exit ? 0x80000000u : 0u), static_cast<std::uint32_t>(depth)};
+    events_[sequence_ & mask_] = Event{function | (exit ? 0x80000000u : 0u),
+                                       (static_cast<std::uint32_t>(depth) & 0x7FFFFFFFu) | (gap_pending_ ? 0x80000000u : 0u)};
+    gap_pending_ = false;
     ++sequence_;
 }
 
 void CallTimeline::open_window(std::size_t depth) {
     window_left_ = 0;
+    gap_pending_ = true;
     if (ticked_) {
         armed_ = 1;
         return;
@@ -71,6 +74,7 @@ void CallTimeline::event(const LinkedFunction& f, bool exit, bool main) {
     record(f.index, exit, depth);
     if (!ticked_) countdown_ = 1;
     if (window_ == 0 || --window_left_ != 0) return;
+    gap_pending_ = true;    // the window is complete: what follows it is not recorded until the next one
     anchor(sequence_ - 1);  // the window's last event is timed too
     if (ticked_) {          // then nothing until the next tick (profile_into derives the skipped events)
         armed_ = 0;
@@ -93,6 +97,7 @@ void CallTimeline::reset() {
     in_window_ = recording_ && !ticked_;
     armed_ = recording_ && ticked_;
     started_ = false;
+    gap_pending_ = true;
 }
 
 void CallTimeline::start(const Machine& machine) {
@@ -105,6 +110,7 @@ void CallTimeline::stop(const Machine& machine) {
     if (!recording_) return;
     if (!ticked_) close_gap(machine.live_frames().size());
     recording_ = false;
+    gap_pending_ = true;
     countdown_ = kNever;
     in_window_ = false;
     armed_ = 0;
@@ -129,6 +135,7 @@ void CallTimeline::on_run_end(const Machine& machine) {
     for (std::size_t k = frames.size(); k-- > 0;) record(frames[k].function->index, /*exit=*/true, k + 1);
     if (machine.run_end() != RunEnd::halted) unpopped_exits_ += frames.size();  // Counting pops halt's frames only
     anchor(sequence_);
+    gap_pending_ = true;
     countdown_ = kNever;  // until the next run opens a window
     in_window_ = false;
     armed_ = 0;
@@ -174,7 +181,8 @@ void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
         event.kind = (e.function & 0x80000000u) ? TimelineEvent::Kind::exit : TimelineEvent::Kind::enter;
         const std::uint32_t index = e.function & 0x7FFFFFFFu;
         event.function = index < functions.size() ? functions[index].source->name : "?";
-        event.depth = e.depth;
+        event.depth = e.depth & 0x7FFFFFFFu;
+        event.window_start = (e.depth & 0x80000000u) != 0;
         timeline.events.push_back(std::move(event));
     }
     out.timeline = std::move(timeline);

@@ -80,6 +80,16 @@ void add_into(std::optional<TimeHistogram>& into, const std::optional<TimeHistog
     (void)sum(into->sum_ns, other->sum_ns, sum_at);
     into->add(*other);
 }
+// Both entries known: the sum; either unknown: unknown (an exact total cannot be had from one side).
+template <class At>
+void add_both(std::optional<std::uint64_t>& into, const std::optional<std::uint64_t>& other, At where) {
+    if (!into || !other) into.reset();
+    else into = sum(*into, *other, where);
+}
+std::optional<std::uint64_t> min_known(std::optional<std::uint64_t> a, std::optional<std::uint64_t> b) {
+    if (!a || !b) return std::nullopt;
+    return std::min(*a, *b);
+}
 void keep_first_line(std::uint32_t& into, std::uint32_t other) {
     if (into == 0) into = other;
 }
@@ -172,6 +182,10 @@ void normalize(FunctionGroup& group) {
                        add_into(into.self_time_ns, e.self_time_ns, at("functions", key, "self_time_ns"));
                        add_into(into.total_time_ns, e.total_time_ns, at("functions", key, "total_time_ns"));
                        into.native = into.native || e.native;
+                       if (!into.file) into.file = e.file;
+                       if (!into.line) into.line = e.line;
+                       add_both(into.inclusive_instructions, e.inclusive_instructions,
+                                at("functions", key, "inclusive_instructions"));
                    });
     if (!group.time_accuracy)
         for (FunctionStats& e : group.entries) e.self_time_ns.reset(), e.total_time_ns.reset();
@@ -203,13 +217,30 @@ void normalize(LoopGroup& group) {
         for (LoopStats& e : group.entries) e.time_ns.reset();
 }
 
+// An edge's sites combine by offset; sites known on one side only (the other's empty: unknown) are dropped.
+void normalize_sites(CallEdge& edge) {
+    const auto edge_key = "'" + edge.caller + "' -> '" + edge.callee + "'";
+    combine_by_key(edge.sites, [](const CallSite& s) { return s.offset; }, [&](CallSite& into, const CallSite& s) {
+        const auto key = [&] { return edge_key + " site " + std::to_string(into.offset); };
+        into.calls = sum(into.calls, s.calls, at("call_graph", key, "calls"));
+        add_both(into.inclusive_instructions, s.inclusive_instructions,
+                 at("call_graph", key, "inclusive_instructions"));
+        keep_first_line(into.line, s.line);
+    });
+}
+
 void normalize(CallGraph& group) {
     combine_by_key(group.entries, [](const CallEdge& e) { return std::tie(e.caller, e.callee); },
                    [](CallEdge& into, const CallEdge& e) {
                        const auto key = [&] { return "'" + into.caller + "' -> '" + into.callee + "'"; };
                        into.calls = sum(into.calls, e.calls, at("call_graph", key, "calls"));
                        add_into(into.time_ns, e.time_ns, at("call_graph", key, "time_ns"));
+                       add_both(into.inclusive_instructions, e.inclusive_instructions,
+                                at("call_graph", key, "inclusive_instructions"));
+                       if (into.sites.empty() || e.sites.empty()) into.sites.clear();
+                       else into.sites.insert(into.sites.end(), e.sites.begin(), e.sites.end());
                    });
+    for (CallEdge& e : group.entries) normalize_sites(e);
     if (!group.time_accuracy)
         for (CallEdge& e : group.entries) e.time_ns.reset();
 }
@@ -226,7 +257,8 @@ void normalize(OpcodePairGroup& group) {
 void normalize(StackSampleGroup& group) {
     const bool timed = std::all_of(group.entries.begin(), group.entries.end(),
                                    [](const StackSample& e) { return e.time_ns.has_value(); });
-    combine_by_key(group.entries, [](const StackSample& e) { return std::tie(e.frames); },
+    // A frame's line is part of the key: the same functions called from other lines are another stack.
+    combine_by_key(group.entries, [](const StackSample& e) { return std::tie(e.frames, e.lines); },
                    [](StackSample& into, const StackSample& e) {
                        const auto key = [&] {
                            std::string folded;
@@ -268,6 +300,7 @@ Summary merge_group(const Summary& a, const Summary& b) {
         sum(a.total_instructions, b.total_instructions, at("/summary/total_instructions"));
     merged.wall_time_ns = add_known(a.wall_time_ns, b.wall_time_ns, at("/summary/wall_time_ns"));
     merged.max_call_depth = max_known(a.max_call_depth, b.max_call_depth);
+    merged.start_unix_ns = min_known(a.start_unix_ns, b.start_unix_ns);  // the earlier run's start
     // unique_instructions is recounted by merge() when the instructions are known.
     return merged;
 }
@@ -325,6 +358,7 @@ std::optional<Timeline> merge_timelines(const Profile& first, const Profile& sec
     merged.window = std::max(a.window, b.window);
     merged.skipped = sum(a.skipped, b.skipped, at("/timeline/skipped"));
     merged.events = concat(a.events, b.events);
+    if (a.events.size() < merged.events.size()) merged.events[a.events.size()].window_start = true;  // another run
     for (std::size_t i = a.events.size(); i < merged.events.size(); ++i)
         merged.events[i].time_ns =
             sum(merged.events[i].time_ns, shift,

@@ -62,7 +62,8 @@ Json summary_json(const Summary& s) {
                 {"unique_instructions", or_null(s.unique_instructions)},
                 {"wall_time_ns", or_null(s.wall_time_ns)},
                 {"instructions_per_second", or_null(s.instructions_per_second())},
-                {"max_call_depth", or_null(s.max_call_depth)}};
+                {"max_call_depth", or_null(s.max_call_depth)},
+                {"start_unix_ns", or_null(s.start_unix_ns)}};
 }
 
 Json timing_json(const TimingInfo& t, const std::optional<Summary>& summary) {
@@ -147,7 +148,10 @@ Json functions_json(const FunctionGroup& group) {
                             {"calls", e.calls},
                             {"self_time_ns", or_null(e.self_time_ns)},
                             {"total_time_ns", or_null(e.total_time_ns)},
-                            {"native", e.native}});
+                            {"native", e.native},
+                            {"file", or_null(e.file)},
+                            {"line", or_null(e.line)},
+                            {"inclusive_instructions", or_null(e.inclusive_instructions)}});
     return list;
 }
 
@@ -177,9 +181,20 @@ Json loops_json(const LoopGroup& group) {
 
 Json call_graph_json(const CallGraph& group) {
     Json list = Json::array();
-    for (const CallEdge& e : group.entries)
-        list.push_back(
-            Json{{"caller", e.caller}, {"callee", e.callee}, {"calls", e.calls}, {"time_ns", or_null(e.time_ns)}});
+    for (const CallEdge& e : group.entries) {
+        Json sites = Json::array();
+        for (const CallSite& s : e.sites)
+            sites.push_back(Json{{"offset", s.offset},
+                                 {"line", s.line},
+                                 {"calls", s.calls},
+                                 {"inclusive_instructions", or_null(s.inclusive_instructions)}});
+        list.push_back(Json{{"caller", e.caller},
+                            {"callee", e.callee},
+                            {"calls", e.calls},
+                            {"time_ns", or_null(e.time_ns)},
+                            {"inclusive_instructions", or_null(e.inclusive_instructions)},
+                            {"sites", std::move(sites)}});
+    }
     return list;
 }
 
@@ -208,7 +223,10 @@ Json memory_json(const MemoryStats& m) {
 Json call_stacks_json(const StackSampleGroup& group) {
     Json list = Json::array();
     for (const StackSample& e : group.entries)
-        list.push_back(Json{{"frames", e.frames}, {"samples", e.samples}, {"time_ns", or_null(e.time_ns)}});
+        list.push_back(Json{{"frames", e.frames},
+                            {"samples", e.samples},
+                            {"time_ns", or_null(e.time_ns)},
+                            {"lines", e.lines.empty() ? Json(nullptr) : Json(e.lines)}});
     return list;
 }
 
@@ -218,7 +236,8 @@ Json timeline_json(const Timeline& t) {
         events.push_back(Json{{"time_ns", e.time_ns},
                               {"kind", std::string(to_string(e.kind))},
                               {"function", e.function},
-                              {"depth", e.depth}});
+                              {"depth", e.depth},
+                              {"window_start", e.window_start}});
     return Json{{"time_accuracy", std::string(to_string(t.time_accuracy))},
                 {"capacity", t.capacity},
                 {"recorded", t.recorded},

@@ -173,6 +173,7 @@ Summary summary_from(const Node& node, Accuracy accuracy) {
     s.unique_instructions = maybe_u64(node, "unique_instructions");
     s.wall_time_ns = maybe_u64(node, "wall_time_ns");
     s.max_call_depth = maybe_u64(node, "max_call_depth");
+    s.start_unix_ns = maybe_u64(node, "start_unix_ns");
     return s;
 }
 
@@ -217,9 +218,14 @@ FunctionGroup functions_from(const GroupNode& group, std::optional<Accuracy> tim
     FunctionGroup out{group.accuracy, times, {}};
     for (const Node& e : group.data.items()) {
         const auto native = e.added("native");
+        const auto file = e.maybe("file");
+        const auto line = e.maybe("line");
         out.entries.push_back(FunctionStats{e.at("name").str(), e.at("calls").u64(),
                                             time_at(e, "self_time_ns", times), time_at(e, "total_time_ns", times),
-                                            native ? native->boolean() : false, {}, {}, {}});
+                                            native ? native->boolean() : false,
+                                            file ? std::optional(file->str()) : std::nullopt,
+                                            line ? std::optional(line->u32()) : std::nullopt,
+                                            maybe_u64(e, "inclusive_instructions")});
     }
     return out;
 }
@@ -245,9 +251,15 @@ LoopGroup loops_from(const GroupNode& group, std::optional<Accuracy> times) {
 
 CallGraph call_graph_from(const GroupNode& group, std::optional<Accuracy> times) {
     CallGraph out{group.accuracy, times, {}};
-    for (const Node& e : group.data.items())
-        out.entries.push_back(CallEdge{e.at("caller").str(), e.at("callee").str(), e.at("calls").u64(),
-                                       time_at(e, "time_ns", times), {}, {}});
+    for (const Node& e : group.data.items()) {
+        CallEdge edge{e.at("caller").str(), e.at("callee").str(), e.at("calls").u64(),
+                      time_at(e, "time_ns", times), maybe_u64(e, "inclusive_instructions"), {}};
+        if (const auto sites = e.maybe("sites"))
+            for (const Node& site : sites->items())
+                edge.sites.push_back(CallSite{site.at("offset").u32(), site.at("line").u32(), site.at("calls").u64(),
+                                              maybe_u64(site, "inclusive_instructions")});
+        out.entries.push_back(std::move(edge));
+    }
     return out;
 }
 
@@ -286,6 +298,12 @@ StackSampleGroup call_stacks_from(const GroupNode& group) {
         if (sample.frames.empty()) frames.fail("expected at least one frame");
         sample.samples = e.at("samples").u64();
         sample.time_ns = maybe_u64(e, "time_ns");
+        if (const auto lines = e.maybe("lines")) {
+            for (const Node& line : lines->items()) sample.lines.push_back(line.u32());
+            if (sample.lines.size() != sample.frames.size())
+                lines->fail(std::to_string(sample.lines.size()) + " lines for " + std::to_string(sample.frames.size()) +
+                            " frames");
+        }
         if (!out.entries.empty() && sample.time_ns.has_value() != out.entries.front().time_ns.has_value())
             throw ProfileFormatError(e.path() + "/time_ns", sample.time_ns
                                                                 ? "present, but the first entry has no time"
@@ -311,9 +329,12 @@ Timeline timeline_from(const Node& node) {
     if (const auto window = node.added("window")) out.window = window->u64();
     if (const auto skipped = node.added("skipped")) out.skipped = skipped->u64();
     const Node events = node.at("events");
-    for (const Node& e : events.items())
+    for (const Node& e : events.items()) {
+        const auto window_start = e.added("window_start");
         out.events.push_back(TimelineEvent{e.at("time_ns").u64(), event_kind_from(e.at("kind")),
-                                           e.at("function").str(), e.at("depth").u32()});
+                                           e.at("function").str(), e.at("depth").u32(),
+                                           window_start ? window_start->boolean() : false});
+    }
     if (out.events.size() > out.recorded)
         events.fail(std::to_string(out.events.size()) + " events, but only " + std::to_string(out.recorded) +
                     " recorded");

@@ -285,6 +285,11 @@ void functions(std::string& out, const Profile& p, const ReportOptions& options)
     std::vector<report::Column> columns{{"function", Align::left}};
     if (any_native) columns.push_back({"kind", Align::left});
     columns.push_back({"calls", Align::right});
+    // Exact instructions executed by the function and its callees (an activation nested in another of the
+    // same function counted once).
+    const bool instructions = std::any_of(g.entries.begin(), g.entries.end(),
+                                          [](const FunctionStats& e) { return e.inclusive_instructions.has_value(); });
+    if (instructions) columns.push_back({"incl instr", Align::right});
     if (timed)
         columns.insert(columns.end(), {{"self", Align::right}, {"self %", Align::right}, {"inclusive", Align::right},
                                        {"incl %", Align::right}});
@@ -297,6 +302,7 @@ void functions(std::string& out, const Profile& p, const ReportOptions& options)
         std::vector<std::string> row{e.name};
         if (any_native) row.push_back(e.native ? "native" : "bytecode");
         row.push_back(mark(g.accuracy, digits(e.calls)));
+        if (instructions) row.push_back(e.inclusive_instructions ? digits(*e.inclusive_instructions) : "-");
         if (timed) {
             const std::uint64_t self = e.self_time_ns.value_or(0), inclusive = e.total_time_ns.value_or(0);
             for (const std::string& figure : {duration(self), percent(share(self, all_self)), duration(inclusive),
@@ -313,6 +319,11 @@ void call_graph(std::string& out, const Profile& p, const ReportOptions& options
     const CallGraph& g = *p.call_graph;
     const bool timed = g.time_accuracy.has_value();
     std::vector<report::Column> columns{{"caller", Align::left}, {"callee", Align::left}, {"calls", Align::right}};
+    // Exact instructions the calls of the edge executed (each call its own: a recursive edge can exceed the
+    // total).
+    const bool instructions = std::any_of(g.entries.begin(), g.entries.end(),
+                                          [](const CallEdge& e) { return e.inclusive_instructions.has_value(); });
+    if (instructions) columns.push_back({"incl instr", Align::right});
     if (timed) columns.push_back({"time", Align::right});
     Table table(columns);
     const auto order = ranked(g.entries, [&](const CallEdge& e) {
@@ -322,6 +333,7 @@ void call_graph(std::string& out, const Profile& p, const ReportOptions& options
         const CallEdge& e = *order[i];
         std::vector<std::string> row{e.caller.empty() ? "(host)" : e.caller, e.callee,
                                      mark(g.accuracy, digits(e.calls))};
+        if (instructions) row.push_back(e.inclusive_instructions ? digits(*e.inclusive_instructions) : "-");
         if (timed) row.push_back(mark(g.time_accuracy, duration(e.time_ns.value_or(0))));
         table.add(std::move(row));
     }

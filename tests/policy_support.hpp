@@ -25,6 +25,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,7 @@ public:
         previous_.reset();
     }
     void on_run_end(const Machine&) {
+        while (!open_.empty()) close_top();  // frames a fault or fuel left live ran up to the end
         in_run_ = false;
         previous_.reset();
     }
@@ -62,6 +64,7 @@ public:
         }
         const Key key{f.index, static_cast<std::uint32_t>(offset)};
         ++executed_[key];
+        ++recorded_total_;
         ++opcodes_[in.op];
         ++lines_[f.source->position(offset).line];
         stack_pushes_ += static_cast<std::uint64_t>(pushes);
@@ -74,14 +77,19 @@ public:
             if (machine_->program().find_function(target) < 0) {  // a native: no frame, so no on_call
                 ++native_calls_[target];
                 ++edges_[{f.source->name, target}];
+                edge_inclusive_[{f.source->name, target}] += 0;  // it runs no instructions of the program
+                ++sites_[{f.source->name, target, static_cast<std::uint32_t>(offset)}].first;
             }
         }
     }
 
-    void on_call(const LinkedFunction* caller, std::size_t, const LinkedFunction& callee, std::size_t depth) {
+    void on_call(const LinkedFunction* caller, std::size_t offset, const LinkedFunction& callee, std::size_t depth) {
         heights_.push_back(0);
         if (depth != heights_.size()) ++inconsistencies_;
+        open_.push_back(Open{callee.index, caller ? caller->source->name : std::string(), callee.source->name,
+                             static_cast<std::uint32_t>(offset), caller == nullptr, recorded_total_});
         if (!recording_) return;
+        if (caller) ++sites_[{caller->source->name, callee.source->name, static_cast<std::uint32_t>(offset)}].first;
         ++function_calls_[callee.index];
         ++edges_[{caller ? caller->source->name : std::string(), callee.source->name}];
         ++frames_pushed_;
@@ -90,10 +98,12 @@ public:
     void on_return(const LinkedFunction&, std::size_t depth) {
         if (depth != heights_.size()) ++inconsistencies_;
         heights_.pop_back();
+        close_top();
         if (recording_) ++frames_popped_;
     }
     void on_halt(std::size_t depth) {
         if (depth != heights_.size()) ++inconsistencies_;
+        while (!open_.empty()) close_top();
         if (recording_) frames_popped_ += heights_.size();
         last_halt_depth_ = heights_.size();
         heights_.clear();
@@ -156,14 +166,32 @@ public:
         CallGraph graph;
         for (std::uint32_t fi = 0; fi < program.functions.size(); ++fi) {
             const auto it = function_calls_.find(fi);
-            functions.entries.push_back({program.functions[fi].name, it != function_calls_.end() ? it->second : 0, {}, {}, false, {}, {}, {}});
+            const auto inclusive = function_inclusive_.find(fi);
+            functions.entries.push_back({program.functions[fi].name, it != function_calls_.end() ? it->second : 0, {}, {},
+                                         false, {}, {}, inclusive == function_inclusive_.end() ? 0 : inclusive->second});
         }
         for (const auto& [op, n] : opcodes_) opcodes.entries.push_back({std::string(mnemonic(op)), n, {}, {}});
         for (const auto& [line, n] : lines_) lines.entries.push_back({line, n, {}, {}});
         for (const auto& [pair, n] : pairs_)
             pairs.entries.push_back({std::string(mnemonic(pair.first)), std::string(mnemonic(pair.second)), n});
-        for (const auto& [native, n] : native_calls_) functions.entries.push_back({native, n, {}, {}, true, {}, {}, {}});
-        for (const auto& [edge, n] : edges_) graph.entries.push_back({edge.first, edge.second, n, {}, {}, {}});
+        for (const auto& [native, n] : native_calls_) functions.entries.push_back({native, n, {}, {}, true, {}, {}, 0});
+        // Edges called while recording, or whose calls ran instructions while recording (made while paused).
+        std::map<std::pair<std::string, std::string>, CallEdge> edges;
+        for (const auto& [edge, n] : edges_) edges[edge] = {edge.first, edge.second, n, {}, 0, {}};
+        for (const auto& [edge, cost] : edge_inclusive_) {
+            if (!cost && !edges.contains(edge)) continue;
+            CallEdge& e = edges.try_emplace(edge, CallEdge{edge.first, edge.second, 0, {}, 0, {}}).first->second;
+            e.inclusive_instructions = cost;
+        }
+        for (const auto& [site, counts] : sites_) {
+            if (!counts.first && !counts.second) continue;
+            const auto& [caller, callee, offset] = site;
+            const auto it = edges.find({caller, callee});
+            if (it == edges.end()) continue;
+            const Function& f = program.functions[static_cast<std::size_t>(program.find_function(caller))];
+            it->second.sites.push_back({offset, f.position(offset).line, counts.first, counts.second});
+        }
+        for (auto& [edge, e] : edges) graph.entries.push_back(std::move(e));
         out.opcodes = std::move(opcodes);
         out.instructions = std::move(instructions);
         out.lines = std::move(lines);
@@ -202,6 +230,25 @@ private:
         native_calls_.clear();
         edges_.clear();
         frames_pushed_ = frames_popped_ = max_call_depth_ = stack_pushes_ = stack_pops_ = stack_max_ = 0;
+        recorded_total_ = 0;
+        function_inclusive_.clear();
+        edge_inclusive_.clear();
+        sites_.clear();
+        // Live frames (a reset from a native) start over now.
+        for (Open& o : open_) o.entry = 0;
+    }
+
+    // Inclusive instructions by brute force: every activation remembers the recorded instructions at its
+    // entry; at its end (return, halt, or the run's end) its call site and edge add the difference, and its
+    // function too when no other activation of it is live (the outermost: callgrind's rule).
+    void close_top() {
+        const Open o = open_.back();
+        open_.pop_back();
+        const std::uint64_t cost = recorded_total_ - o.entry;
+        edge_inclusive_[{o.caller, o.callee_name}] += cost;
+        if (!o.host) sites_[{o.caller, o.callee_name, o.offset}].second += cost;
+        if (std::none_of(open_.begin(), open_.end(), [&](const Open& other) { return other.callee == o.callee; }))
+            function_inclusive_[o.callee] += cost;
     }
 
     const Machine* machine_ = nullptr;  // the running machine (its program and natives)
@@ -221,7 +268,53 @@ private:
     std::uint64_t stack_pushes_ = 0, stack_pops_ = 0, stack_max_ = 0;
     std::uint64_t inconsistencies_ = 0;
     std::size_t last_halt_depth_ = 0;
+    struct Open {  // a live activation
+        std::uint32_t callee;
+        std::string caller, callee_name;
+        std::uint32_t offset;  // of the call in the caller
+        bool host;             // main's, by the host
+        std::uint64_t entry;   // recorded_total_ when it began
+    };
+    std::vector<Open> open_;
+    std::uint64_t recorded_total_ = 0;  // instructions executed while recording
+    std::map<std::uint32_t, std::uint64_t> function_inclusive_;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> edge_inclusive_;
+    // (caller, callee, offset) -> (calls while recording, inclusive instructions)
+    std::map<std::tuple<std::string, std::string, std::uint32_t>, std::pair<std::uint64_t, std::uint64_t>> sites_;
 };
+
+// The inclusive instructions of `p`: per function, and per call edge with its sites.
+inline std::map<std::string, std::string> inclusive_view(const Profile& p) {
+    std::map<std::string, std::string> view;
+    const auto opt = [](const std::optional<std::uint64_t>& v) { return v ? std::to_string(*v) : "-"; };
+    if (p.functions)
+        for (const FunctionStats& e : p.functions->entries) view["function " + e.name] = opt(e.inclusive_instructions);
+    if (p.call_graph)
+        for (const CallEdge& e : p.call_graph->entries) {
+            std::string text = fmt::format("calls {} incl {} sites", e.calls, opt(e.inclusive_instructions));
+            for (const CallSite& s : e.sites)
+                text += fmt::format(" [{} line {} calls {} incl {}]", s.offset, s.line, s.calls, opt(s.inclusive_instructions));
+            view["edge " + (e.caller.empty() ? std::string("<host>") : e.caller) + " -> " + e.callee] = text;
+        }
+    return view;
+}
+
+// One line per key that differs.
+inline std::string view_differences(const std::map<std::string, std::string>& expected,
+                                    const std::map<std::string, std::string>& actual, std::size_t max_lines = 20) {
+    std::set<std::string> keys;
+    for (const auto& [k, v] : expected) keys.insert(k);
+    for (const auto& [k, v] : actual) keys.insert(k);
+    std::string out;
+    std::size_t lines = 0;
+    for (const std::string& k : keys) {
+        const auto e = expected.find(k);
+        const auto a = actual.find(k);
+        const std::string want = e == expected.end() ? "<none>" : e->second, got = a == actual.end() ? "<none>" : a->second;
+        if (want != got && lines++ < max_lines) out += fmt::format("  {}: expected {}, got {}\n", k, want, got);
+    }
+    return out;
+}
 
 // --- comparing profiles by their counts -----------------------------------------------------------------
 
@@ -338,13 +431,13 @@ inline std::string count_differences(const CountView& expected, const CountView&
     return out;
 }
 
-// The profile with every time removed (times, time accuracies, histograms, wall time, timing info, sampled
-// stacks and the timeline), leaving what must be exact.
+// The profile with every time removed (times, time accuracies, histograms, wall time and start, timing info,
+// sampled stacks and the timeline), leaving what must be exact.
 inline Profile strip_times(Profile p) {
     p.timing.reset();
     p.call_stacks.reset();
     p.timeline.reset();
-    if (p.summary) p.summary->wall_time_ns.reset();
+    if (p.summary) p.summary->wall_time_ns.reset(), p.summary->start_unix_ns.reset();
     if (p.opcodes) {
         p.opcodes->time_accuracy.reset();
         for (auto& e : p.opcodes->entries) {

@@ -10,6 +10,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -17,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 using namespace opscope;
 using test::count_differences;
@@ -71,9 +73,14 @@ struct Pair {
         return actual;
     }
     std::int64_t stopped_at = -1;  // where the last run stopped (program-wide id), if it raised
-    // What differs between the two profiles ("" when equal).
+    // What differs between the two profiles ("" when equal): every count, and the inclusive instructions per
+    // function (callgrind's rule), per call edge and per call site, which the naive counter measures with a
+    // stack of its own.
     std::string differences() const {
-        return count_differences(count_view(naive.profile()), count_view(counting.profile()));
+        const Profile expected = naive.profile(), actual = counting.profile();
+        std::string inclusive = test::view_differences(test::inclusive_view(expected), test::inclusive_view(actual));
+        if (!inclusive.empty()) inclusive = "  inclusive [instructions]:\n" + inclusive;
+        return count_differences(count_view(expected), count_view(actual)) + inclusive;
     }
 };
 
@@ -114,7 +121,7 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
     int reported = 0, mismatches = 0, runs = 0;
     std::map<std::string, int> mismatched_groups;  // group -> differing entries, over all runs
     std::set<Op> linked;                           // what the counting VM ran, over all programs
-    int derived_blocks = 0, faults_entering_derived = 0, fuel_out_at_derived = 0;
+    int derived_blocks = 0, faults_entering_derived = 0, fuel_out_at_derived = 0, nested_mutual_recursion = 0;
     std::set<std::size_t> entry_sources;  // of the current program's derived blocks
 
     for (int n = 0; n < kPrograms; ++n) {
@@ -179,6 +186,17 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
         note(transcript);
         compare("whole run");
         if (test::count_view(pair.naive.profile())["functions"].contains("pstop")) ++outcomes.paused;
+        {  // mutual recursion ran: a function's inclusive is less than its calls from other functions add up to
+            const Profile p = pair.counting.profile();
+            std::map<std::string, std::uint64_t> from_others;
+            for (const CallEdge& e : p.call_graph->entries)
+                if (e.caller != e.callee && !e.caller.empty()) from_others[e.callee] += e.inclusive_instructions.value_or(0);
+            for (const FunctionStats& f : p.functions->entries)
+                if (f.name != "main" && f.inclusive_instructions < from_others[f.name]) {
+                    ++nested_mutual_recursion;
+                    break;
+                }
+        }
         const std::uint64_t executed = pair.naive.profile().summary->total_instructions;
 
         // 2. The same program out of fuel somewhere (or, now and then, before main's first instructions).
@@ -229,6 +247,9 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
     BOOST_TEST(outcomes.call_overflow > 10);
     BOOST_TEST(outcomes.out_of_fuel > kPrograms / 2);
     BOOST_TEST(outcomes.paused > kPrograms / 8);
+    BOOST_TEST_MESSAGE(fmt::format("{} programs ran an activation nested in another of its function through "
+                                   "another function (mutual recursion)", nested_mutual_recursion));
+    BOOST_TEST(nested_mutual_recursion > kPrograms / 20);
 }
 
 // --- hand-written programs with known counts ------------------------------------------------------------
@@ -689,6 +710,238 @@ BOOST_AUTO_TEST_CASE(compiled_examples_count_exactly) {
         pair.run();
         check_exact(pair, {}, name);
     }
+}
+
+// --- inclusive instructions (docs/profile-format.md, "Inclusive instructions") --------------------------
+
+// The inclusive instructions of `p`: per function, per edge ("caller -> callee") and per site ("caller+offset").
+struct Inclusive {
+    std::map<std::string, std::uint64_t> function, edge, site;
+    std::map<std::string, std::uint64_t> site_calls;
+};
+Inclusive inclusive_of(const Profile& p) {
+    Inclusive out;
+    for (const FunctionStats& f : p.functions->entries) out.function[f.name] = f.inclusive_instructions.value();
+    for (const CallEdge& e : p.call_graph->entries) {
+        out.edge[(e.caller.empty() ? "<host>" : e.caller) + " -> " + e.callee] = e.inclusive_instructions.value();
+        std::uint64_t sites = 0;
+        for (const CallSite& s : e.sites) {
+            out.site[e.caller + "+" + std::to_string(s.offset)] = s.inclusive_instructions.value();
+            out.site_calls[e.caller + "+" + std::to_string(s.offset)] = s.calls;
+            sites += s.inclusive_instructions.value();
+        }
+        if (!e.caller.empty()) BOOST_TEST(sites == *e.inclusive_instructions, "an edge's inclusive is its sites'");
+    }
+    return out;
+}
+
+// fib(n)'s activation: a leaf runs 6 instructions, any other 14 of its own plus its two calls'.
+std::uint64_t fib_activation(int n) { return n < 2 ? 6 : 14 + fib_activation(n - 1) + fib_activation(n - 2); }
+// Every activation under fib(n), fib(n) included.
+std::uint64_t fib_activations(int n) { return fib_activation(n) + (n < 2 ? 0 : fib_activations(n - 1) + fib_activations(n - 2)); }
+
+BOOST_AUTO_TEST_CASE(inclusive_instructions_of_fib_count_a_recursive_activation_once_per_function) {
+    Pair pair;
+    pair.load(assemble(test::opasm_example_sized("fib.opasm", 10), "fib.opasm"), {});
+    BOOST_TEST(pair.run() == "55\n=> nil");
+    check_exact(pair, {}, "fib(10)");
+    const Profile p = pair.counting.profile();
+    const Inclusive incl = inclusive_of(p);
+    const std::uint64_t total = p.summary->total_instructions;  // 1770
+    BOOST_TEST(total == 1770u);
+    BOOST_TEST(incl.function.at("main") == total);
+    BOOST_TEST(incl.function.at("fib") == total - 4);  // all but main's push, call, print, halt
+    BOOST_TEST(incl.function.at("fib") == fib_activation(10));
+    BOOST_TEST(incl.edge.at("<host> -> main") == total);
+    BOOST_TEST(incl.edge.at("main -> fib") == fib_activation(10));
+    BOOST_TEST(incl.site.at("main+1") == fib_activation(10));
+    // Each recursive call adds its own cost: the edge counts nested activations again and again, so it is
+    // far more than the total (as callgrind's calls= lines are).
+    BOOST_TEST(incl.edge.at("fib -> fib") == fib_activations(10) - fib_activation(10));
+    BOOST_TEST(incl.edge.at("fib -> fib") > total);
+    // fib(n - 1) from offset 9, fib(n - 2) from offset 13, each 88 times.
+    BOOST_TEST(incl.site_calls.at("fib+9") == 88u);
+    BOOST_TEST(incl.site_calls.at("fib+13") == 88u);
+    std::uint64_t first = 0, second = 0;
+    for (int n = 2; n <= 10; ++n) {  // how often fib(n) runs, times what its calls cost
+        const auto runs = [](int k) {
+            std::uint64_t a = 1, b = 1;  // fib(k) runs fibonacci(10 - k + 1) times under fib(10)
+            for (int i = k; i < 10; ++i) std::tie(a, b) = std::pair(b, a + b);
+            return k == 10 ? std::uint64_t{1} : a;
+        };
+        first += runs(n) * fib_activation(n - 1);
+        second += runs(n) * fib_activation(n - 2);
+    }
+    BOOST_TEST(incl.site.at("fib+9") == first);
+    BOOST_TEST(incl.site.at("fib+13") == second);
+    const auto& sites = p.call_graph->entries;
+    const auto edge = std::find_if(sites.begin(), sites.end(), [](const CallEdge& e) { return e.caller == "fib"; });
+    BOOST_TEST_REQUIRE(edge->sites.size() == 2u);
+    BOOST_TEST(edge->sites[0].line == 13u);  // `call fib` lines of fib.opasm
+    BOOST_TEST(edge->sites[1].line == 17u);
+}
+
+// a(n) calls b(n - 1) while n > 0, b(n) calls a(n): an activation of a is nested in another of a through b.
+constexpr std::string_view kMutual = R"(.func main 0 0
+    push 3
+    call a
+    ret
+.end
+.func a 1 1
+    load 0
+    jz done
+    load 0
+    push 1
+    sub
+    call b
+    ret
+done:
+    push 0
+    ret
+.end
+.func b 1 1
+    load 0
+    call a
+    ret
+.end
+)";
+
+BOOST_AUTO_TEST_CASE(inclusive_instructions_of_mutual_recursion) {
+    Pair pair;
+    pair.load(assemble(kMutual, "t.opasm"), {});
+    BOOST_TEST(pair.run() == "=> 0");
+    check_exact(pair, {}, "a -> b -> a");
+    const Inclusive incl = inclusive_of(pair.counting.profile());
+    // a(0) runs 4, b(n) 3 + a(n), a(n > 0) 7 + b(n - 1): a(0) 4, b(0) 7, a(1) 14, b(1) 17, a(2) 24, b(2) 27,
+    // a(3) 34; main 3 + a(3) = 37.
+    BOOST_TEST(incl.function.at("main") == 37u);
+    BOOST_TEST(incl.function.at("a") == 34u);  // the outermost a(3) only
+    BOOST_TEST(incl.function.at("b") == 27u);  // the outermost b(2) only
+    BOOST_TEST(incl.edge.at("main -> a") == 34u);
+    BOOST_TEST(incl.edge.at("a -> b") == 27u + 17u + 7u);   // every call's own cost
+    BOOST_TEST(incl.edge.at("b -> a") == 24u + 14u + 4u);
+}
+
+BOOST_AUTO_TEST_CASE(inclusive_instructions_of_frames_a_fault_halt_or_fuel_leaves_live) {
+    {  // main -> f -> g, whose div faults: each live frame ran up to the fault, the faulting div included
+        Pair pair;
+        pair.load(assemble(test::kThreeDeep, "t.opasm"), {});
+        BOOST_TEST(pair.run().starts_with("error: division by zero"));
+        check_exact(pair, {}, "fault at depth 3");
+        const Inclusive incl = inclusive_of(pair.counting.profile());
+        BOOST_TEST(incl.function.at("main") == 7u);
+        BOOST_TEST(incl.function.at("f") == 5u);
+        BOOST_TEST(incl.function.at("g") == 3u);
+        BOOST_TEST(incl.edge.at("f -> g") == 3u);
+    }
+    {  // `halt` in b under a under main
+        Pair pair;
+        pair.load(assemble(".func main 0 0\n    call a\n    ret\n.end\n.func a 0 0\n    call b\n    ret\n.end\n"
+                           ".func b 0 0\n    push 7\n    print\n    halt\n.end\n",
+                           "t.opasm"),
+                  {});
+        BOOST_TEST(pair.run() == "7\n=> nil");
+        check_exact(pair, {}, "halt at depth 3");
+        const Inclusive incl = inclusive_of(pair.counting.profile());
+        BOOST_TEST(incl.function.at("main") == 5u);
+        BOOST_TEST(incl.function.at("a") == 4u);
+        BOOST_TEST(incl.function.at("b") == 3u);
+    }
+    {  // fib(10) out of fuel part way: main = the instructions run, fib = all but main's two
+        Pair pair;
+        pair.load(assemble(test::opasm_example_sized("fib.opasm", 10), "fib.opasm"), Limits{.fuel = 500});
+        BOOST_TEST(pair.run().starts_with("error: fuel exhausted"));
+        check_exact(pair, {}, "fib(10) out of fuel");
+        const Profile p = pair.counting.profile();
+        const Inclusive incl = inclusive_of(p);
+        BOOST_TEST(incl.function.at("main") == p.summary->total_instructions);
+        BOOST_TEST(incl.function.at("fib") == p.summary->total_instructions - 2);
+        BOOST_TEST(incl.edge.at("main -> fib") == p.summary->total_instructions - 2);
+    }
+}
+
+// docs/profile-format.md, "Inclusive instructions": only instructions run while recording count, whenever
+// their call was made.
+BOOST_AUTO_TEST_CASE(inclusive_instructions_across_a_pause) {
+    {  // f pauses and resumes inside itself: its 3 + 3 recorded instructions
+        Pair pair;
+        pair.load(assemble(R"(.func main 0 0
+    call f
+    pop
+    push 1
+    ret
+.end
+.func f 0 0
+    push 1
+    pop
+    call pstop
+    pop
+    push 2
+    pop
+    call pstart
+    pop
+    push 3
+    ret
+.end
+)",
+                           "t.opasm"),
+                  {});
+        BOOST_TEST(pair.run() == "=> 1");
+        check_exact(pair, {}, "a pause inside f");
+        const Inclusive incl = inclusive_of(pair.counting.profile());
+        BOOST_TEST(pair.counting.profile().summary->total_instructions == 10u);
+        BOOST_TEST(incl.function.at("main") == 10u);
+        BOOST_TEST(incl.function.at("f") == 6u);
+        BOOST_TEST(incl.edge.at("main -> f") == 6u);
+        BOOST_TEST(incl.edge.at("f -> pstop") == 0u);
+    }
+    {  // f is called while paused and resumes recording: no call recorded, but its last 3 instructions
+        Pair pair;
+        pair.load(assemble(R"(.func main 0 0
+    call pstop
+    pop
+    call f
+    pop
+    push 1
+    ret
+.end
+.func f 0 0
+    call pstart
+    pop
+    push 2
+    ret
+.end
+)",
+                           "t.opasm"),
+                  {});
+        BOOST_TEST(pair.run() == "=> 1");
+        check_exact(pair, {}, "f called while paused");
+        const Profile p = pair.counting.profile();
+        const Inclusive incl = inclusive_of(p);
+        BOOST_TEST(p.summary->total_instructions == 7u);
+        BOOST_TEST(incl.function.at("main") == 7u);
+        BOOST_TEST(incl.function.at("f") == 3u);
+        BOOST_TEST(incl.edge.at("main -> f") == 3u);
+        const auto edge = std::find_if(p.call_graph->entries.begin(), p.call_graph->entries.end(),
+                                       [](const CallEdge& e) { return e.caller == "main" && e.callee == "f"; });
+        BOOST_TEST(edge->calls == 0u);
+        BOOST_TEST_REQUIRE(edge->sites.size() == 1u);
+        BOOST_TEST(edge->sites[0].calls == 0u);
+        BOOST_TEST(edge->sites[0].offset == 2u);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(functions_have_their_file_and_first_line) {
+    Pair pair;
+    pair.load(compile_source("let x = 1;\n\nfn f(a) {\n    return a + 1;\n}\n\nprint(f(x));\n", "t.ops", {}), {});
+    BOOST_TEST(pair.run() == "2\n=> nil");
+    const Profile p = pair.counting.profile();
+    for (const FunctionStats& f : p.functions->entries) {
+        BOOST_TEST((f.file == std::optional<std::string>("t.ops")));
+        BOOST_TEST((f.line == (f.name == "f" ? std::optional<std::uint32_t>(4) : std::optional<std::uint32_t>(1))), f.name);
+    }
+    BOOST_TEST(p.summary->start_unix_ns.has_value());
+    BOOST_TEST(*p.summary->start_unix_ns > 1'600'000'000'000'000'000u);  // after 2020
 }
 
 BOOST_AUTO_TEST_SUITE_END()

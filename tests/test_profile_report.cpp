@@ -77,6 +77,18 @@ Profile counting_profile() {
                              {{"", "main", 1, {}, {}, {}}, {"fib", "fib", 299, {}, {}, {}}, {"main", "fib", 1, {}, {}, {}}}};
     p.opcode_pairs = OpcodePairGroup{
         Accuracy::exact, {{"add", "ret", 400}, {"jz", "add", 950}, {"load", "jz", 1950}}};
+    // The exports' fields: where functions are, what calls cost in instructions, when the run began.
+    p.summary->start_unix_ns = 1'764'000'000'000'000'000;
+    p.functions->entries[0].file = p.functions->entries[1].file = "fib.ops";
+    p.functions->entries[0].line = 1;  // fib
+    p.functions->entries[1].line = 5;  // main
+    p.functions->entries[0].inclusive_instructions = 9'650;
+    p.functions->entries[1].inclusive_instructions = 10'000;
+    p.call_graph->entries[0].inclusive_instructions = 10'000;  // (host) -> main: no site
+    p.call_graph->entries[1].inclusive_instructions = 60'000;  // fib -> fib: more than the total
+    p.call_graph->entries[1].sites = {{5, 3, 150, 40'000}, {7, 3, 149, 20'000}};
+    p.call_graph->entries[2].inclusive_instructions = 9'650;
+    p.call_graph->entries[2].sites = {{0, 5, 1, 9'650}};
     return p;
 }
 
@@ -100,7 +112,7 @@ Profile full_profile() {
     p.functions->entries[0].total_time_ns = 1'900'000;
     p.functions->entries[1].self_time_ns = 80'000;  // main
     p.functions->entries[1].total_time_ns = 2'000'000;
-    p.functions->entries.push_back({"print", 1, 20'000, 20'000, true, {}, {}, {}});
+    p.functions->entries.push_back({"print", 1, 20'000, 20'000, true, {}, {}, 0});
     p.loops->time_accuracy = Accuracy::exact;
     p.loops->entries[0].time_ns = 300'000;
     p.loops->entries[1].time_ns = 1000;
@@ -108,22 +120,22 @@ Profile full_profile() {
     p.call_graph->entries[0].time_ns = 2'000'000;  // (host) -> main
     p.call_graph->entries[1].time_ns = 1'800'000;  // fib -> fib
     p.call_graph->entries[2].time_ns = 1'900'000;  // main -> fib
-    p.call_graph->entries.push_back({"main", "print", 1, 20'000, {}, {}});
+    p.call_graph->entries.push_back({"main", "print", 1, 20'000, 0, {{1, 5, 1, 0}}});
     p.memory = MemoryStats{Accuracy::exact, 10, 4096, 4, 1024, 3072, 3072, 1, 5000,
                            {{"array", 2, 2048}, {"string", 8, 2048}}};
     p.call_stacks = StackSampleGroup{Accuracy::statistical,
-                                     {{{"main"}, 10, 100'000, {}},
-                                      {{"main", "[truncated]", "fib", "fib"}, 1, 10'000, {}},
-                                      {{"main", "fib"}, 60, 600'000, {}},
-                                      {{"main", "fib", "fib"}, 120, 1'200'000, {}},
-                                      {{"main", "print"}, 9, 90'000, {}}}};
+                                     {{{"main"}, 10, 100'000, {5}},
+                                      {{"main", "[truncated]", "fib", "fib"}, 1, 10'000, {5, 0, 3, 2}},
+                                      {{"main", "fib"}, 60, 600'000, {5, 2}},
+                                      {{"main", "fib", "fib"}, 120, 1'200'000, {5, 3, 2}},
+                                      {{"main", "print"}, 9, 90'000, {5, 0}}}};
     using Kind = TimelineEvent::Kind;
     p.timeline = Timeline{Accuracy::exact,
                           4,
                           6,
                           2,
                           {{1'900'000, Kind::exit, "fib", 2},
-                           {1'960'000, Kind::enter, "print", 2},
+                           {1'960'000, Kind::enter, "print", 2, true},
                            {1'980'000, Kind::exit, "print", 2},
                            {1'999'000, Kind::exit, "main", 1}}};
     return p;
@@ -385,6 +397,62 @@ BOOST_AUTO_TEST_CASE(counts_add_maxima_take_max_lists_combine_by_key) {
     BOOST_TEST(m.timing->method == "rdtsc, 1 in 64 instructions with jitter");
 }
 
+// Inclusive instructions add (per function, edge and site by offset); a side that lacks them makes them
+// unknown; the start is the earlier run's; stacks that differ only in lines stay apart.
+BOOST_AUTO_TEST_CASE(inclusive_instructions_sites_lines_and_start_merge) {
+    Profile a = full_profile(), b = full_profile();
+    b.summary->start_unix_ns = *a.summary->start_unix_ns - 5;
+    b.call_graph->entries[1].sites.push_back({9, 4, 1, 100});  // fib -> fib from another call, only in b
+    *b.call_graph->entries[1].inclusive_instructions += 100;
+    b.call_stacks->entries.push_back({{"main", "fib"}, 1, 10'000, {5, 3}});  // fib running another line
+    const Profile m = merge(a, b);
+    BOOST_TEST(*m.summary->start_unix_ns == *b.summary->start_unix_ns);
+    BOOST_TEST(*m.functions->entries[0].inclusive_instructions == 19'300u);  // fib
+    BOOST_TEST(*m.functions->entries[1].inclusive_instructions == 20'000u);  // main
+    BOOST_TEST(*m.functions->entries[2].inclusive_instructions == 0u);       // print
+    BOOST_TEST(*m.functions->entries[0].file == "fib.ops");
+    BOOST_TEST(*m.functions->entries[0].line == 1u);
+    const CallEdge& recursive = m.call_graph->entries[1];
+    BOOST_TEST(recursive.callee == "fib");
+    BOOST_TEST(*recursive.inclusive_instructions == 120'100u);
+    BOOST_TEST_REQUIRE(recursive.sites.size() == 3u);
+    BOOST_TEST(recursive.sites[0].offset == 5u);
+    BOOST_TEST(recursive.sites[0].calls == 300u);
+    BOOST_TEST(*recursive.sites[0].inclusive_instructions == 80'000u);
+    BOOST_TEST(recursive.sites[2].offset == 9u);
+    BOOST_TEST(*recursive.sites[2].inclusive_instructions == 100u);
+    BOOST_TEST(m.call_stacks->entries.size() == 6u);  // main;fib at line 2 and at line 3
+    // A side without them: unknown, not understated.
+    Profile old = full_profile();
+    for (FunctionStats& f : old.functions->entries) f.inclusive_instructions.reset();
+    for (CallEdge& e : old.call_graph->entries) e.inclusive_instructions.reset(), e.sites.clear();
+    old.summary->start_unix_ns.reset();
+    const Profile mixed = merge(a, old);
+    BOOST_TEST(!mixed.functions->entries[0].inclusive_instructions.has_value());
+    BOOST_TEST(!mixed.call_graph->entries[1].inclusive_instructions.has_value());
+    BOOST_TEST(mixed.call_graph->entries[1].sites.empty());
+    BOOST_TEST(!mixed.summary->start_unix_ns.has_value());
+    // Sums past 2^64 - 1 are refused, naming the site.
+    Profile huge = full_profile();
+    huge.call_graph->entries[1].sites[0].inclusive_instructions = std::numeric_limits<std::uint64_t>::max();
+    try {
+        (void)merge(a, huge);
+        BOOST_ERROR("a wrapping site sum was not refused");
+    } catch (const ProfileFormatError& e) {
+        BOOST_TEST(e.path() == "/call_graph");
+        BOOST_TEST(std::string(e.what()).find("site 5 inclusive_instructions") != std::string::npos, e.what());
+    }
+    // Canonical form sorts the sites by offset.
+    Profile unsorted = full_profile();
+    std::swap(unsorted.call_graph->entries[1].sites[0], unsorted.call_graph->entries[1].sites[1]);
+    canonicalize(unsorted);
+    BOOST_TEST(unsorted.call_graph->entries[1].sites[0].offset == 5u);
+    // Lines must match the frames in a document.
+    auto doc = nlohmann::json::parse(format_json(full_profile()));
+    doc["call_stacks"][0]["lines"] = nlohmann::json::parse("[1, 2]");
+    BOOST_CHECK_THROW(parse_json(doc.dump()), ProfileFormatError);
+}
+
 BOOST_AUTO_TEST_CASE(merge_of_runs_equals_the_profile_of_the_concatenated_runs) {
     const std::vector<Run> runs{random_run(1, 300), random_run(2, 1000), random_run(3, 1), random_run(4, 77)};
     std::vector<Profile> each;
@@ -504,7 +572,7 @@ BOOST_AUTO_TEST_CASE(stack_times_are_all_or_nothing) {
     for (const StackSample& e : m.call_stacks->entries) BOOST_TEST(!e.time_ns.has_value());
     // Duplicate stacks combine in canonical form.
     Profile duplicated = full_profile();
-    duplicated.call_stacks->entries.push_back({{"main"}, 5, 50'000, {}});
+    duplicated.call_stacks->entries.push_back({{"main"}, 5, 50'000, {5}});
     canonicalize(duplicated);
     BOOST_TEST(duplicated.call_stacks->entries.size() == 5u);
     BOOST_TEST(duplicated.call_stacks->entries[0].samples == 15u);
@@ -529,6 +597,10 @@ BOOST_AUTO_TEST_CASE(timelines_are_laid_end_to_end) {
     BOOST_TEST(t.events[7].function == "main");
     BOOST_TEST((t.events[5].kind == TimelineEvent::Kind::enter));
     BOOST_TEST(t.dropped == t.recorded - t.events.size());
+    // The second run's first event starts a window (another run: what came between was not recorded).
+    BOOST_TEST(!a.timeline->events[0].window_start);
+    BOOST_TEST(t.events[4].window_start);
+    BOOST_TEST(t.events[5].window_start);  // b's own window start, kept
 
     // Without wall times, the second run starts at the first's last event.
     Profile c = full_profile(), d = full_profile();
@@ -699,12 +771,14 @@ BOOST_AUTO_TEST_CASE(full_report_has_every_section_with_its_figures) {
     const auto branches = section_of(text, "Branches");
     BOOST_TEST(contains(branches[2], "fib            2     2     1,950  1,000    51.3%"));
     const auto functions = section_of(text, "Functions");
-    BOOST_TEST(functions[1] == "  function  kind      calls     self  self %  inclusive  incl %");
-    BOOST_TEST(functions[2] == "  main      bytecode      1  80.0 us    4.0%    2.00 ms  100.0%");
-    BOOST_TEST(functions[3] == "  fib       bytecode    300  1.90 ms   95.0%    1.90 ms   95.0%");
-    BOOST_TEST(functions[4] == "  print     native        1  20.0 us    1.0%    20.0 us    1.0%");
+    BOOST_TEST(functions[1] == "  function  kind      calls  incl instr     self  self %  inclusive  incl %");
+    BOOST_TEST(functions[2] == "  main      bytecode      1      10,000  80.0 us    4.0%    2.00 ms  100.0%");
+    BOOST_TEST(functions[3] == "  fib       bytecode    300       9,650  1.90 ms   95.0%    1.90 ms   95.0%");
+    BOOST_TEST(functions[4] == "  print     native        1           0  20.0 us    1.0%    20.0 us    1.0%");
     const auto calls = section_of(text, "Call graph");
-    BOOST_TEST(calls[2] == "  (host)  main        1  2.00 ms");
+    BOOST_TEST(calls[1] == "  caller  callee  calls  incl instr     time");
+    BOOST_TEST(calls[2] == "  (host)  main        1      10,000  2.00 ms");
+    BOOST_TEST(row_starting(calls, "fib") == "  fib     fib       299      60,000  1.80 ms");
     const auto stacks = section_of(text, "Call stacks");
     BOOST_TEST(stacks.size() == 7u);
     BOOST_TEST(stacks[0] == "Call stacks (top 5 of 5 by samples; ~ sampled, 200 samples; 1 truncated)");
@@ -760,7 +834,8 @@ BOOST_AUTO_TEST_CASE(counting_report_has_no_time_or_memory_sections_and_says_so)
     BOOST_TEST(section_of(text, "Memory").empty());
     BOOST_TEST(section_of(text, "Top opcodes")[1] == "  opcode  count      %");
     BOOST_TEST(section_of(text, "Top opcodes")[2] == "  add     4,000  40.0%");
-    BOOST_TEST(section_of(text, "Functions")[1] == "  function  calls");
+    BOOST_TEST(section_of(text, "Functions")[1] == "  function  calls  incl instr");
+    BOOST_TEST(section_of(text, "Functions")[2] == "  fib         300       9,650");
     BOOST_TEST(row_starting(section_of(text, "Summary"), "timing").empty());
     for (const char* unit : {" ns", " us"}) BOOST_TEST(!contains(text, unit), unit);  // wall time is counted
     BOOST_TEST(text.substr(text.find("Not measured")) ==
@@ -848,7 +923,7 @@ BOOST_AUTO_TEST_CASE(summary_lines_of_natives_timing_and_timeline) {
                "  timeline         4 of 6 events kept (2 dropped), ~1.90 ms to ~2.00 ms (span ~99.0 us)");
     BOOST_TEST(section_of(text, "Call stacks")[0] == "Call stacks (top 5 of 5 by samples; ~ sampled, 200 samples)");
     BOOST_TEST(row_starting(section_of(text, "Functions"), "clock") ==
-               "  clock     native        4  ~5.00 us   ~0.2%   ~5.00 us   ~0.2%");
+               "  clock     native        4           -  ~5.00 us   ~0.2%   ~5.00 us   ~0.2%");
 
     Profile quiet = full_profile();
     quiet.timeline->events.clear();
@@ -861,7 +936,8 @@ BOOST_AUTO_TEST_CASE(summary_lines_of_natives_timing_and_timeline) {
     const auto quiet_summary = section_of(quiet_text, "Summary");
     BOOST_TEST(row_starting(quiet_summary, "timeline") == "  timeline         0 of 6 events kept (6 dropped)");
     BOOST_TEST(row_starting(quiet_summary, "time in natives") == "  time in natives  0 ns (0.0% of wall time)");
-    BOOST_TEST(section_of(quiet_text, "Functions")[1] == "  function  calls     self  self %  inclusive  incl %");
+    BOOST_TEST(section_of(quiet_text, "Functions")[1] ==
+               "  function  calls  incl instr     self  self %  inclusive  incl %");
     const auto stacks = section_of(quiet_text, "Call stacks");
     BOOST_TEST(stacks.size() == 4u);
     BOOST_TEST(stacks[0] == "Call stacks (top 2 of 5 by samples)");
@@ -894,7 +970,7 @@ BOOST_AUTO_TEST_CASE(keys_are_exactly_the_documented_ones) {
                      "function_times", "frames", "stack", "branches", "loops", "loop_times", "call_graph",
                      "call_graph_times", "opcode_pairs", "memory", "call_stacks"}));
     BOOST_TEST((keys_of(doc["summary"]) == Keys{"total_instructions", "unique_instructions", "wall_time_ns",
-                                                "instructions_per_second", "max_call_depth"}));
+                                                "instructions_per_second", "max_call_depth", "start_unix_ns"}));
     BOOST_TEST((keys_of(doc["timing"]) == Keys{"method", "samples", "overhead_ns", "overhead_percent",
                                                "sample_rate_hz", "truncated_stacks"}));
     BOOST_TEST((keys_of(doc["opcodes"][0]) == Keys{"name", "count", "percent", "time_ns", "mean_ns", "min_ns",
@@ -904,21 +980,24 @@ BOOST_AUTO_TEST_CASE(keys_are_exactly_the_documented_ones) {
     BOOST_TEST(
         (keys_of(doc["hotspots"][0]) == Keys{"function", "offset", "line", "opcode", "count", "percent"}));
     BOOST_TEST((keys_of(doc["lines"][0]) == Keys{"line", "count", "time_ns", "source_text"}));
-    BOOST_TEST((keys_of(doc["functions"][0]) == Keys{"name", "calls", "self_time_ns", "total_time_ns", "native"}));
+    BOOST_TEST((keys_of(doc["functions"][0]) == Keys{"name", "calls", "self_time_ns", "total_time_ns", "native", "file",
+                                                     "line", "inclusive_instructions"}));
     BOOST_TEST((keys_of(doc["frames"]) == Keys{"pushed", "popped", "max_depth"}));
     BOOST_TEST((keys_of(doc["stack"]) == Keys{"pushes", "pops", "max_depth"}));
     BOOST_TEST((keys_of(doc["branches"][0]) ==
                 Keys{"function", "offset", "line", "executed", "taken", "taken_rate"}));
     BOOST_TEST((keys_of(doc["loops"][0]) ==
                 Keys{"function", "start_offset", "end_offset", "line", "iterations", "time_ns"}));
-    BOOST_TEST((keys_of(doc["call_graph"][0]) == Keys{"caller", "callee", "calls", "time_ns"}));
+    BOOST_TEST((keys_of(doc["call_graph"][0]) ==
+                Keys{"caller", "callee", "calls", "time_ns", "inclusive_instructions", "sites"}));
+    BOOST_TEST((keys_of(doc["call_graph"][1]["sites"][0]) == Keys{"offset", "line", "calls", "inclusive_instructions"}));
     BOOST_TEST((keys_of(doc["opcode_pairs"][0]) == Keys{"first", "second", "count"}));
     BOOST_TEST((keys_of(doc["memory"]) == Keys{"allocations", "allocated_bytes", "frees", "freed_bytes",
                                                "peak_bytes", "live_bytes", "gc_cycles", "gc_time_ns",
                                                "by_type"}));
-    BOOST_TEST((keys_of(doc["call_stacks"][0]) == Keys{"frames", "samples", "time_ns"}));
+    BOOST_TEST((keys_of(doc["call_stacks"][0]) == Keys{"frames", "samples", "time_ns", "lines"}));
     BOOST_TEST((keys_of(doc["timeline"]) == Keys{"time_accuracy", "capacity", "recorded", "dropped", "events", "window", "skipped"}));
-    BOOST_TEST((keys_of(doc["timeline"]["events"][0]) == Keys{"time_ns", "kind", "function", "depth"}));
+    BOOST_TEST((keys_of(doc["timeline"]["events"][0]) == Keys{"time_ns", "kind", "function", "depth", "window_start"}));
 }
 
 BOOST_AUTO_TEST_CASE(values_rankings_and_derived_figures) {
@@ -986,7 +1065,20 @@ BOOST_AUTO_TEST_CASE(natives_call_stacks_and_timeline_values) {
     BOOST_TEST(timeline["recorded"] == 6);
     BOOST_TEST(timeline["dropped"] == 2);
     BOOST_TEST(timeline["events"][1] ==
-               nlohmann::json::parse(R"({"time_ns": 1960000, "kind": "enter", "function": "print", "depth": 2})"));
+               nlohmann::json::parse(
+                   R"({"time_ns": 1960000, "kind": "enter", "function": "print", "depth": 2, "window_start": true})"));
+    BOOST_TEST(timeline["events"][0]["window_start"] == false);
+    BOOST_TEST(doc["call_stacks"][1]["lines"] == nlohmann::json::parse("[5, 0, 3, 2]"));
+    BOOST_TEST(doc["summary"]["start_unix_ns"] == 1'764'000'000'000'000'000u);
+    BOOST_TEST(doc["functions"][0]["file"] == "fib.ops");
+    BOOST_TEST(doc["functions"][0]["line"] == 1);
+    BOOST_TEST(doc["functions"][0]["inclusive_instructions"] == 9'650);
+    BOOST_TEST(doc["functions"][2]["file"].is_null());  // print, a native
+    BOOST_TEST(doc["functions"][2]["line"].is_null());
+    BOOST_TEST(doc["call_graph"][0]["sites"] == nlohmann::json::array());  // the host's call of main
+    BOOST_TEST(doc["call_graph"][1]["inclusive_instructions"] == 60'000);
+    BOOST_TEST(doc["call_graph"][1]["sites"][1] ==
+               nlohmann::json::parse(R"({"offset": 7, "line": 3, "calls": 149, "inclusive_instructions": 20000})"));
     BOOST_TEST(timeline["events"][3]["kind"] == "exit");
 
     const auto counting = nlohmann::json::parse(format_json(counting_profile()));
@@ -1003,7 +1095,12 @@ BOOST_AUTO_TEST_CASE(natives_call_stacks_and_timeline_values) {
 
 BOOST_AUTO_TEST_CASE(documents_without_the_added_keys_still_read) {
     auto doc = nlohmann::json::parse(format_json(full_profile()));
-    for (auto& function : doc["functions"]) function.erase("native");
+    for (auto& function : doc["functions"]) {
+        function.erase("native");
+        for (const char* key : {"file", "line", "inclusive_instructions"}) function.erase(key);
+    }
+    for (auto& edge : doc["call_graph"]) edge.erase("inclusive_instructions"), edge.erase("sites");
+    doc["summary"].erase("start_unix_ns");
     doc["timing"].erase("sample_rate_hz");
     doc["timing"].erase("truncated_stacks");
     doc.erase("call_stacks");
@@ -1011,6 +1108,9 @@ BOOST_AUTO_TEST_CASE(documents_without_the_added_keys_still_read) {
     doc["metrics"].erase("call_stacks");
     Profile expected = full_profile();
     expected.functions->entries[2].native = false;
+    for (FunctionStats& f : expected.functions->entries) f.file.reset(), f.line.reset(), f.inclusive_instructions.reset();
+    for (CallEdge& e : expected.call_graph->entries) e.inclusive_instructions.reset(), e.sites.clear();
+    expected.summary->start_unix_ns.reset();
     expected.timing->sample_rate_hz.reset();
     expected.timing->truncated_stacks = 0;
     expected.call_stacks.reset();

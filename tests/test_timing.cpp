@@ -10,6 +10,7 @@
 #include <chrono>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -219,6 +220,9 @@ BOOST_AUTO_TEST_CASE(full_timeline_accounts_for_frames_a_fault_or_halt_leaves) {
         const Timeline t = *vm.profile().timeline;
         BOOST_TEST(t.recorded == 6u, (halt ? "halt" : "fault"));  // main, f, g enter; g, f, main exit
         BOOST_TEST(t.skipped == 0u, (halt ? "halt" : "fault"));
+        // One window from the run's start; the exits at the run's end follow it without a gap.
+        BOOST_REQUIRE(t.events.size() == 6u);
+        for (std::size_t i = 0; i < t.events.size(); ++i) BOOST_TEST(t.events[i].window_start == (i == 0), i);
     }
 }
 
@@ -231,6 +235,58 @@ BOOST_AUTO_TEST_CASE(timeline_without_windows_records_every_call) {
     check_call_sequence(t);
     for (std::size_t i = 1; i + 1 < t.events.size(); ++i)  // f enters at odd positions, exits at even ones
         BOOST_TEST_REQUIRE((t.events[i].kind == (i % 2 ? TimelineEvent::Kind::enter : TimelineEvent::Kind::exit)));
+}
+
+// Sampled stacks carry a line per frame: the leaf's sampled instruction, each caller's call.
+BOOST_AUTO_TEST_CASE(sampled_stacks_carry_each_frames_line) {
+    const Profile p = profile_of<TimingProfiler>("fn work(n) {\n"                                         // 1
+                                                 "    let s = 0;\n"                                        // 2
+                                                 "    for (let i = 0; i < n; i = i + 1) {\n"               // 3
+                                                 "        s = (s + i * 7) % 1000003;\n"                    // 4
+                                                 "    }\n"                                                 // 5
+                                                 "    return s;\n"                                         // 6
+                                                 "}\n"                                                     // 7
+                                                 "fn light() { return work(1000000); }\n"                  // 8
+                                                 "fn heavy() { return work(3000000); }\n"                  // 9
+                                                 "let t = light();\n"                                      // 10
+                                                 "t = t + heavy();\n"                                      // 11
+                                                 "print(t);\n");                                           // 12
+    std::uint64_t all = 0, in_loop = 0, wrong = 0;
+    for (const StackSample& s : p.call_stacks->entries) {
+        BOOST_TEST_REQUIRE(s.lines.size() == s.frames.size());
+        all += s.samples;
+        if (s.frames.size() != 3 || s.frames[2] != "work") continue;
+        const std::uint32_t caller_line = s.frames[1] == "light" ? 8 : 9, main_line = s.frames[1] == "light" ? 10 : 11;
+        wrong += s.lines[0] != main_line || s.lines[1] != caller_line || s.lines[2] < 2 || s.lines[2] > 6;
+        if (s.lines[2] == 3 || s.lines[2] == 4) in_loop += s.samples;
+    }
+    BOOST_TEST(wrong == 0u);
+    BOOST_TEST(in_loop * 10 >= all * 9, in_loop << " of " << all << " samples in work's loop");
+    BOOST_TEST(p.summary->start_unix_ns.has_value());
+}
+
+// Window boundaries are explicit: each window's first event says so, and every window but the last of a run
+// has exactly `window` events.
+BOOST_AUTO_TEST_CASE(timeline_windows_are_marked_where_they_start) {
+    const Timeline t = timeline_of(FullProfiler(4000), 300000);
+    BOOST_REQUIRE(!t.events.empty());
+    // The run's first event starts a window, unless the ring dropped it (slow builds record more windows);
+    // the kept events before the first window start are the rest of a window whose start was dropped.
+    if (t.dropped == 0) BOOST_TEST(t.events.front().window_start);
+    std::vector<std::size_t> sizes;
+    for (const TimelineEvent& e : t.events) {
+        if (e.window_start) sizes.push_back(0);
+        if (!sizes.empty()) ++sizes.back();
+    }
+    BOOST_TEST(sizes.size() >= 2u);
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i) BOOST_TEST(sizes[i] == CallTimeline::kWindow);
+    BOOST_TEST(sizes.back() <= CallTimeline::kWindow);
+    // Without windows only the run's first event starts one.
+    const Timeline all = timeline_of(Compose<CountingProfiler, CallTimeline>(CountingProfiler{}, CallTimeline(1u << 16, 0)), 100);
+    std::size_t starts = 0;
+    for (const TimelineEvent& e : all.events) starts += e.window_start;
+    BOOST_TEST(starts == 1u);
+    BOOST_TEST(all.events.front().window_start);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -204,6 +204,14 @@ void Machine::begin_run() {
     fuel_ -= main.entry_cost;
 }
 
+std::int64_t Machine::exact_fuel_register() const {
+    // The top frame's run was charged whole when control landed on it; its pc is the instruction running (a
+    // native's call, a faulting instruction), so the rest of the run has not. Out of fuel the charge was given
+    // back, and a `halt` or `ret` ends its run.
+    if (!frame_ || run_end_ == RunEnd::out_of_fuel) return fuel_;
+    return fuel_ + static_cast<std::int64_t>(frame_->pc->run_cost) - 1;
+}
+
 std::int64_t Machine::fuel_budget() const {
     return limits_.fuel ? static_cast<std::int64_t>(std::min<std::uint64_t>(limits_.fuel, INT64_MAX))
                         : std::numeric_limits<std::int64_t>::max();

@@ -14,6 +14,7 @@
 #include <opscope/machine.hpp>
 
 #include <cstddef>
+#include <cstdint>
 
 // X(hook, member, (parameters), (arguments), meaning): `hooks::hook` is the concept for the member function
 // `member`; the arguments are the parameters' names, in order.
@@ -33,6 +34,12 @@
       "a frame push (caller null for main, else the call is at `offset` in it); depth after the push")             \
     X(return_, on_return, (const LinkedFunction& function, std::size_t depth), (function, depth),                  \
       "a frame pop by `ret`; depth before the pop")                                                                \
+    X(call_fuel, on_call_fuel, (const Instr* site, std::int64_t fuel), (site, fuel),                               \
+      "after on_call: the call at `site` (an instruction of Machine::linked().code()) pushed its frame; `fuel` is "  \
+      "the fuel register, which counts down every instruction run so far (this call included, none of the callee)") \
+    X(return_fuel, on_return_fuel, (const Instr* site, std::int64_t fuel), (site, fuel),                           \
+      "a `ret` other than main's returned to the call at `site`; `fuel` as for call_fuel (the `ret` included, "     \
+      "nothing after it): the difference of the two is what the call executed, exactly")                           \
     X(halt, on_halt, (std::size_t depth), (depth),                                                                 \
       "`halt` with `depth` frames still live")                                                                     \
     X(native, on_native, (const Native& host), (host),                                                             \

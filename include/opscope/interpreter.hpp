@@ -405,6 +405,7 @@ dispatch:
         PUBLISH_FRAME();
         locals = base;
         for (Value* const end = base + callee.nlocals; sp < end; ++sp) *sp = Value::nil();  // leaves sp past the locals
+        OPSCOPE_HOOK(call_fuel, on_call_fuel(pc, fuel));
         pc = callee.code.data();
         CHARGE_COST(callee.entry_cost, frame[-1].pc);  // not waiting on the load of code[0]
         OPSCOPE_NEXT();
@@ -424,6 +425,7 @@ dispatch:
         *sp++ = value;                                                                            \
         const Instr* const from = (ret_at);                                                       \
         --frame;                                                                                  \
+        OPSCOPE_HOOK(return_fuel, on_return_fuel(frame->pc, fuel));                               \
         PUBLISH_FRAME();                                                                          \
         locals = frame->base;                                                                     \
         pc = frame->pc + 1;                                                                       \

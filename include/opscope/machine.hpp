@@ -107,6 +107,16 @@ public:
     // `ret` from main none is live.
     std::span<const Frame> live_frames() const;
     RunEnd run_end() const { return run_end_; }
+    // The fuel register as last saved (from a native, in on_run_end; hooks::call_fuel and return_fuel get it
+    // live): it starts a run at the fuel limit (INT64_MAX when unlimited) and counts down a straight-line run
+    // at a time, when control lands on it, so it can be ahead of what ran by the rest of the top frame's run:
+    // exact_fuel_register() corrects for that.
+    std::int64_t fuel_register() const { return fuel_; }
+    // The fuel register as if charged an instruction at a time: what the instructions run so far would leave
+    // (the top frame's current instruction included: a native's call, a faulting instruction, a `halt`; when
+    // out of fuel, nothing of the run never started). Differences of two readings in one run are instructions
+    // run.
+    std::int64_t exact_fuel_register() const;
     // For RunEnd::out_of_fuel: the instruction whose control transfer ran out (the top frame's pc is where
     // control was going).
     const Instr* transfer_source() const { return transfer_source_; }

@@ -185,8 +185,10 @@ struct CallEdge {
     std::string callee;
     std::uint64_t calls = 0;
     std::optional<std::uint64_t> time_ns;  // inclusive time of the callee under this caller
-    std::optional<std::uint64_t> inclusive_instructions;  // exact: the sum of its sites'
-    std::vector<CallSite> sites;                          // key: offset; empty when unknown
+    // Exact: what its calls executed, each call its own (a recursive edge can exceed the total, as callgrind's
+    // calls= do); the sum of its sites'; the host's call of main (no site) has the total.
+    std::optional<std::uint64_t> inclusive_instructions;
+    std::vector<CallSite> sites;  // key: offset; empty when unknown (and for the host's call of main)
     bool operator==(const CallEdge&) const = default;
 };
 struct CallGraph {
@@ -238,13 +240,14 @@ struct StackSample {
     std::vector<std::string> frames;  // root (main) first, leaf last
     std::uint64_t samples = 0;
     std::optional<std::uint64_t> time_ns;
-    // Per frame when known, else empty: the leaf's line is the sampled instruction's, a caller's its call's.
+    // Per frame when known, else empty: the leaf's line is the sampled instruction's, a caller's its call's;
+    // 0 for a native (its caller's line is the call's) and for kTruncatedFrame. Part of the key.
     std::vector<std::uint32_t> lines;
     bool operator==(const StackSample&) const = default;
 };
 struct StackSampleGroup {
     Accuracy accuracy = Accuracy::statistical;
-    std::vector<StackSample> entries;  // key: frames
+    std::vector<StackSample> entries;  // key: (frames, lines)
     bool operator==(const StackSampleGroup&) const = default;
 };
 
@@ -254,6 +257,11 @@ struct TimelineEvent {
     enum class Kind : std::uint8_t { enter, exit } kind = Kind::enter;
     std::string function;
     std::uint32_t depth = 0;  // frames live after an enter / before an exit; main = 1
+    // The first event recorded after a gap: the events between the previous one (in the sequence) and this
+    // one were not recorded. True for the first event of each window (a run's or a recording's first event
+    // included) and for the first of the exits recorded at a run's end when its window had closed. False
+    // for the first kept event when the ring dropped older ones (`dropped` says so), unless it began a window.
+    bool window_start = false;
     bool operator==(const TimelineEvent&) const = default;
 };
 std::string_view to_string(TimelineEvent::Kind kind);  // "enter", "exit"

@@ -52,6 +52,13 @@ struct Function {
     std::uint32_t max_stack = 0;       // computed by the verifier (<= kMaxStack)
 
     SourcePos position(std::size_t offset) const { return offset < positions.size() ? positions[offset] : SourcePos{}; }
+    // Its first line: the smallest known line of its instructions (0 when none is known).
+    std::uint32_t first_line() const {
+        std::uint32_t first = 0;
+        for (const SourcePos& p : positions)
+            if (p.line != 0 && (first == 0 || p.line < first)) first = p.line;
+        return first;
+    }
     friend bool operator==(const Function&, const Function&) = default;
 };
 

@@ -10,6 +10,16 @@
 // where recording stopped (a fault, `halt`, or stop()), so every figure is exact and in terms of the
 // program's own instructions, whatever the interpreter fused.
 //
+// Exact inclusive instructions per call site (and so per call edge and function): at each call and return it
+// adds the fuel register to, and subtracts it from, the call site's counter (on_call_fuel, on_return_fuel:
+// one add each, no stack of its own; the sum of (entry - exit) over a site's calls is what they executed).
+// Per function, an activation inside another of the same function counts once (as callgrind does): a
+// function no other function calls back (no cycle through two or more functions in the program's static call
+// graph) is entered outermost exactly by the calls from other functions, so its inclusive is theirs, summed
+// in profile_into; only in a program with such a cycle (mutual recursion) does every call and return take an
+// out-of-line path, which for the calls into a function on the cycle counts its live activations and adds the
+// fuel at the outermost entry and exit.
+//
 // Recording can pause: stop() and start() move counters between "live" (always incremented) and
 // "recorded" (closed intervals), so pausing costs nothing per instruction. A new program (on_load) starts
 // the profile afresh.
@@ -32,6 +42,14 @@ public:
     // --- hooks (hot: inline and minimal) ---
     void on_block_entry(const Instr* leader) { ++*counter(leader, block_delta_); }
     void on_counted_branch(const Instr* at, bool taken) { *counter(at, taken_delta_) += taken ? 1u : 0u; }
+    void on_call_fuel(const Instr* site, std::int64_t fuel) {
+        *counter(site, site_cost_delta_) += static_cast<std::uint64_t>(fuel);
+        if (cycles_) [[unlikely]] cyclic_call(site, fuel);
+    }
+    void on_return_fuel(const Instr* site, std::int64_t fuel) {
+        *counter(site, site_cost_delta_) -= static_cast<std::uint64_t>(fuel);
+        if (cycles_) [[unlikely]] cyclic_return(site, fuel);
+    }
     void on_load(const Machine& machine);  // sizes the counters for the new program (and zeroes them)
     void on_run_begin(const Machine& machine);
     void on_run_end(const Machine& machine);
@@ -65,6 +83,17 @@ private:
     };
     Counts derive_counts(const Machine& machine) const;
     struct Groups;  // profile_into: what it reads, derived once, and one function per Profile group
+
+    // Inclusive instructions, as sums of fuel readings (wrapping: only their differences mean anything).
+    struct CallCosts {
+        std::vector<std::uint64_t> site;      // per instruction id (a call): sum of entry - exit fuel
+        std::vector<std::uint64_t> function;  // per function on a call cycle: outermost entry - exit
+    };
+    void cyclic_call(const Instr* site, std::int64_t fuel);
+    void cyclic_return(const Instr* site, std::int64_t fuel);
+    // The frames live now (`machine`'s) enter (`sign` +1: recording begins) or leave (-1) `costs` at `fuel`.
+    void account_live_calls(const Machine& machine, CallCosts& costs, int sign, std::int64_t fuel) const;
+    void find_call_cycles(const Machine& machine);
     void adjust_pair(Op first, Op second, std::int64_t delta) { pair_delta_[{first, second}] += delta; }
 
     // Live counters, incremented whether or not recording; indexed by program-wide instruction id.
@@ -78,7 +107,17 @@ private:
     std::vector<std::uint32_t> fuel_landings_;  // leaders control reached when fuel ran out (not counted as entered)
     std::vector<std::uint32_t> fault_sites_;    // instructions that raised (they never reach the next one)
 
+    // Live call costs (always written) and, while paused, their values when recording stopped.
+    CallCosts costs_, costs_at_stop_;
+    std::vector<std::uint8_t> cyclic_;    // per instruction id: 1 for a call into a function on a cycle
+    bool cycles_ = false;                 // the program has such calls (else no call takes the slow path)
+    std::vector<std::uint32_t> active_;   // per function on a cycle: its live activations
+    std::vector<bool> on_cycle_;          // per function
+    std::uint64_t start_unix_ns_ = 0;     // CLOCK_REALTIME when the first recorded run began (0: none yet)
+    const Machine* machine_ = nullptr;    // during a run
+
     std::uintptr_t block_delta_ = 0, taken_delta_ = 0;  // counter tables' distance from LinkedProgram::code()
+    std::uintptr_t site_cost_delta_ = 0;
     const Instr* bound_code_ = nullptr;                  // the code they were sized for (on_load)
     bool recording_ = true;
     bool in_run_ = false;

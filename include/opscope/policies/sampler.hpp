@@ -73,6 +73,7 @@ private:
     struct StackNode {  // a calling-context tree node; the root is index 0
         std::int32_t parent = -1;
         std::int32_t frame = -1;  // function index, or functions + native index
+        std::uint32_t line = 0;   // of the sampled instruction (leaf) or of the call (callers); 0: none
         std::int32_t first_child = -1;
         std::int32_t next_sibling = -1;
         std::uint64_t samples = 0;
@@ -81,7 +82,7 @@ private:
     void arm_timer();
     void disarm_timer();
     const Instr* running_pc(const void* context, const Frame* top);
-    std::int32_t child(std::int32_t parent, std::int32_t frame);
+    std::int32_t child(std::int32_t parent, std::int32_t frame, std::uint32_t line);
     struct Groups;  // profile_into: what it reads, derived once, and one function per Profile group
 
     double sample_hz_;
@@ -112,6 +113,9 @@ private:
     std::vector<Loop> loops_;
     std::vector<StackNode> nodes_;  // capacity fixed at bind; when full, samples keep their times but not stacks
     std::vector<std::int32_t> walk_;
+    std::vector<std::uint32_t> walk_lines_;  // the line of each walked frame
+    std::vector<std::uint32_t> line_of_;     // per program-wide instruction id
+    std::uint64_t start_unix_ns_ = 0;        // CLOCK_REALTIME when the first recorded run began (0: none yet)
     // Per general register: how often it held a different instruction address than at its last sample.
     // The interpreter's pc register keeps moving; others that point into code (a jump's source kept for
     // later, a loop's exit) stay put, so the register that moved most is taken as pc.

@@ -63,7 +63,7 @@ protected:
 private:
     struct Event {
         std::uint32_t function;  // high bit: exit
-        std::uint32_t depth;
+        std::uint32_t depth;     // high bit: the first event after a gap (TimelineEvent::window_start)
     };
     struct Anchor {
         std::uint64_t sequence;  // the event it timed
@@ -105,6 +105,7 @@ private:
     const Machine* machine_ = nullptr;  // during a run
     bool ticked_ = false;
     std::uint64_t unpopped_exits_ = 0;  // ticked: exits recorded at run ends for frames a fault left live
+    bool gap_pending_ = true;           // events may have gone unrecorded since the last recorded one
 };
 
 // The timeline as FullProfiler uses it: a window opens at the first call or return after each tick of the
