@@ -99,13 +99,15 @@ void CountingProfiler::on_load(const Machine& machine) {
     for (auto* v : {&block_entries_, &branch_taken_, &block_base_, &taken_base_, &block_recorded_, &taken_recorded_})
         v->resize(n);
     instruction_delta_.resize(n);
-    const std::size_t functions = machine.linked().functions().size();
-    for (CallCosts* c : {&costs_, &costs_at_stop_}) {
-        c->site.resize(n);
-        c->function.resize(functions);
+    if (inclusive_) {
+        const std::size_t functions = machine.linked().functions().size();
+        for (CallCosts* c : {&costs_, &costs_at_stop_}) {
+            c->site.resize(n);
+            c->function.resize(functions);
+        }
+        active_.assign(functions, 0);
+        find_call_cycles(machine);
     }
-    active_.assign(functions, 0);
-    find_call_cycles(machine);
     reset();
     bound_code_ = machine.linked().code().data();
     const auto code = reinterpret_cast<std::uintptr_t>(bound_code_);
@@ -191,6 +193,7 @@ void CountingProfiler::cyclic_return(const Instr* site, std::int64_t fuel) {
 // Each live frame but main waits on the call in the frame below it; each function on a cycle with live
 // activations has an outermost one. Leaving adds what they ran up to `fuel`; entering starts them there.
 void CountingProfiler::account_live_calls(const Machine& machine, CallCosts& costs, int sign, std::int64_t fuel) const {
+    if (!inclusive_) return;
     const std::span<const Frame> frames = machine.live_frames();
     const auto value = static_cast<std::uint64_t>(fuel);
     const Instr* code = machine.linked().code().data();
@@ -230,7 +233,8 @@ void CountingProfiler::on_run_begin(const Machine& machine) {
     in_run_ = true;
     machine_ = &machine;
     // main's activation by the host is the outermost: calls back into main are nested in it.
-    if (const int main = machine.program().find_function("main"); main >= 0) active_[static_cast<std::size_t>(main)] = 1;
+    if (const int main = machine.program().find_function("main"); inclusive_ && main >= 0)
+        active_[static_cast<std::size_t>(main)] = 1;
     if (recording_) {
         ++runs_;
         if (start_unix_ns_ == 0) start_unix_ns_ = unix_now_ns();
@@ -416,8 +420,10 @@ struct CountingProfiler::Groups {
         if (recorded.recording_ && recorded.in_run_)  // mid-run: the live calls up to now
             recorded.account_live_calls(machine, costs, -1, machine.exact_fuel_register());
         count_calls();
-        count_inclusive();
+        if (with_costs()) count_inclusive();
     }
+
+    bool with_costs() const { return recorded.inclusive_; }
 
     void summary(Profile& out) const {
         Summary totals;
@@ -473,7 +479,7 @@ struct CountingProfiler::Groups {
             stats.calls = calls[f.index];
             if (!file.empty()) stats.file = file;
             stats.line = first_line(f);
-            stats.inclusive_instructions = inclusive[f.index];
+            if (with_costs()) stats.inclusive_instructions = inclusive[f.index];
             group.entries.push_back(std::move(stats));
         }
         for (const auto& [native, n] : native_calls) {
@@ -481,7 +487,7 @@ struct CountingProfiler::Groups {
             stats.name = native;
             stats.calls = n;
             stats.native = true;
-            stats.inclusive_instructions = 0;  // a host function runs no instructions of the program
+            if (with_costs()) stats.inclusive_instructions = 0;  // a host function runs no program instructions
             group.entries.push_back(std::move(stats));
         }
         out.functions = std::move(group);
@@ -492,14 +498,15 @@ struct CountingProfiler::Groups {
     void call_graph(Profile& out) const {
         CallGraph graph;
         for (const auto& [key, edge] : edges) {
-            CallEdge e{key.first, key.second, edge.calls, {}, 0, {}};
+            CallEdge e{key.first, key.second, edge.calls, {}, {}, {}};
+            std::uint64_t inclusive_sum = 0;
             for (const auto& [offset, site] : edge.sites) {
-                if (!site.calls && !*site.inclusive_instructions) continue;
+                if (!site.calls && !site.inclusive_instructions.value_or(0)) continue;
                 e.sites.push_back(site);
-                *e.inclusive_instructions += *site.inclusive_instructions;
+                inclusive_sum += site.inclusive_instructions.value_or(0);
             }
-            if (key.first.empty()) e.inclusive_instructions = total;
-            if (e.calls || *e.inclusive_instructions) graph.entries.push_back(std::move(e));
+            if (with_costs()) e.inclusive_instructions = key.first.empty() ? total : inclusive_sum;
+            if (e.calls || inclusive_sum) graph.entries.push_back(std::move(e));
         }
         out.call_graph = std::move(graph);
     }
@@ -630,18 +637,19 @@ private:
         // inclusive instructions and no calls.
         for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
             const std::uint64_t n = executed[id];
-            if (op != Op::call || (n == 0 && costs.site[id] == 0)) return;
-            const auto add_site = [&](Edge& edge, std::uint64_t cost) {
+            const std::uint64_t cost = with_costs() ? costs.site[id] : 0;
+            if (op != Op::call || (n == 0 && cost == 0)) return;
+            const auto add_site = [&](Edge& edge, std::uint64_t site_cost) {
                 edge.calls += n;
                 CallSite& site = edge.sites[static_cast<std::uint32_t>(k)];
                 site.offset = static_cast<std::uint32_t>(k);
                 site.line = line_of(f, k);
                 site.calls += n;
-                site.inclusive_instructions = cost;
+                if (with_costs()) site.inclusive_instructions = site_cost;
             };
             if (const LinkedFunction* callee = callee_of(machine, f, k)) {
                 calls[callee->index] += n;
-                add_site(edges[{f.source->name, callee->source->name}], costs.site[id]);
+                add_site(edges[{f.source->name, callee->source->name}], cost);
             } else {
                 const Native& native = machine.natives()[static_cast<std::size_t>(f.code[k].operand)];
                 native_calls[native.name] += n;

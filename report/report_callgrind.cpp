@@ -114,7 +114,7 @@ std::string format_callgrind(const Profile& profile) {
     if (!profile.call_graph) out += "# calls= lines left out: the profile has no call graph\n";
     for (const std::string& edge : edges_without_sites)
         out += fmt::format("# calls= lines left out for {}: no exact inclusive instructions per call site recorded "
-                           "(never estimated)\n", exports::sanitized(edge));
+                           "(never estimated; record them with `opscope profile --inclusive`)\n", exports::sanitized(edge));
     if (with_time) {
         out += "# Time on calls= lines: the call edge's sampled inclusive time when the edge has one call site, "
                "else none\n";

@@ -48,28 +48,34 @@ std::string run_once(Vm<Profiler>& vm, std::int64_t* stopped_at = nullptr) {
     return out.str();
 }
 
-// The policy under test and the reference, side by side; both reused from program to program (a new
-// load() starts each one's profile afresh).
+// The policies under test and the reference, side by side; all reused from program to program (a new
+// load() starts each one's profile afresh). `counting` also counts inclusive instructions; `plain` is
+// CountingProfiler, whose counts must be the same and which must report no inclusive instructions.
 struct Pair {
-    Vm<CountingProfiler> counting;
+    Vm<InclusiveCountingProfiler> counting;
+    Vm<CountingProfiler> plain;
     Vm<test::NaiveCounter> naive;
     Pair() {
         test::register_pause_natives(counting);
+        test::register_pause_natives(plain);
         test::register_pause_natives(naive);
     }
     void load(const Program& program, const Limits& limits) {
-        counting.set_limits(limits);
-        counting.load(program);
-        naive.set_limits(limits);
-        naive.load(program);
-        counting.start_profiling();
-        naive.start_profiling();
+        const auto load_into = [&](auto& vm) {
+            vm.set_limits(limits);
+            vm.load(program);
+            vm.start_profiling();
+        };
+        load_into(counting);
+        load_into(plain);
+        load_into(naive);
     }
-    // Runs both; the transcripts must agree (fusion is invisible). Returns the transcript.
+    // Runs them; the transcripts must agree (fusion is invisible). Returns the transcript.
     std::string run(std::string_view program_text = {}) {
         const std::string expected = run_once(naive);
         const std::string actual = run_once(counting, &stopped_at);
         BOOST_TEST(actual == expected, "fused and unfused runs differ:\n" << program_text);
+        BOOST_TEST(run_once(plain) == expected, "counting with and without inclusive differ:\n" << program_text);
         return actual;
     }
     std::int64_t stopped_at = -1;  // where the last run stopped (program-wide id), if it raised
@@ -80,7 +86,20 @@ struct Pair {
         const Profile expected = naive.profile(), actual = counting.profile();
         std::string inclusive = test::view_differences(test::inclusive_view(expected), test::inclusive_view(actual));
         if (!inclusive.empty()) inclusive = "  inclusive [instructions]:\n" + inclusive;
-        return count_differences(count_view(expected), count_view(actual)) + inclusive;
+        const Profile without = plain.profile();
+        // An edge whose calls were all made while paused is listed only for the instructions it ran since.
+        CountView with = count_view(actual);
+        std::erase_if(with["call_graph"], [](const auto& entry) { return entry.second == "0"; });
+        std::string plain_differences = count_differences(with, count_view(without));
+        if (!plain_differences.empty()) plain_differences = "  CountingProfiler's counts differ:\n" + plain_differences;
+        for (const FunctionStats& f : without.functions->entries)
+            if (f.inclusive_instructions) plain_differences += "  CountingProfiler reports inclusive for " + f.name + "\n";
+        for (const CallEdge& e : without.call_graph->entries) {
+            if (e.inclusive_instructions) plain_differences += "  CountingProfiler reports inclusive for edge " + e.callee + "\n";
+            for (const CallSite& site : e.sites)
+                if (site.inclusive_instructions) plain_differences += "  CountingProfiler reports inclusive at a site\n";
+        }
+        return count_differences(count_view(expected), count_view(actual)) + inclusive + plain_differences;
     }
 };
 
@@ -612,6 +631,7 @@ BOOST_AUTO_TEST_CASE(a_native_that_throws_counts_as_called) {
     const auto refuse = [](Machine&, std::span<const Value>) -> Value { throw Fault("refused"); };
     pair.counting.register_native("refuse", 1, refuse);
     pair.naive.register_native("refuse", 1, refuse);
+    pair.plain.register_native("refuse", 1, refuse);
     pair.load(assemble(".func main 0 0\n    push 1\n    call refuse\n    ret\n.end\n", "t.opasm"), {});
     BOOST_TEST(pair.run() == "error: in native 'refuse': refused\n  at main+1 (t.opasm:3)");
     check_exact(pair,

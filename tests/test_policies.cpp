@@ -24,7 +24,8 @@ using test::count_view;
 
 namespace {
 
-using Policies = std::tuple<NullProfiler, CountingProfiler, TimingProfiler, FullProfiler>;
+using Policies = std::tuple<NullProfiler, CountingProfiler, InclusiveCountingProfiler, TimingProfiler, FullProfiler,
+                            InclusiveFullProfiler>;
 
 template <class P>
 concept Pausable = requires(Vm<P>& vm) {

@@ -179,6 +179,7 @@ struct ProfileOptions {
     std::string output;
     double sample_rate = opscope::TimeSampler::kDefaultHz;
     bool print_result = false;
+    bool inclusive = false;  // exact inclusive instructions (counting, full): two hooks per call
     opscope::ReportOptions report;
 };
 
@@ -259,9 +260,16 @@ int profile(const std::string& file, const LimitOptions& limits, const ProfileOp
         if (options.policy == "timing") shape.call_stacks.emplace();
         (void)opscope::find_report_format(options.format)->write(shape, options.report);
     }
-    if (options.policy == "counting") return profile_with(opscope::CountingProfiler{}, file, limits, options);
+    // callgrind's calls= lines are inclusive costs: asking for the format asks for them.
+    const bool inclusive = options.inclusive || (options.format == "callgrind" && options.policy != "timing");
+    if (inclusive && options.policy == "timing")
+        throw CLI::ValidationError("--inclusive counts instructions: give --policy counting or full");
+    if (options.policy == "counting")
+        return inclusive ? profile_with(opscope::InclusiveCountingProfiler{}, file, limits, options)
+                         : profile_with(opscope::CountingProfiler{}, file, limits, options);
     if (options.policy == "timing") return profile_with(opscope::TimingProfiler{options.sample_rate}, file, limits, options);
-    return profile_with(opscope::FullProfiler{options.sample_rate}, file, limits, options);
+    return inclusive ? profile_with(opscope::InclusiveFullProfiler{options.sample_rate}, file, limits, options)
+                     : profile_with(opscope::FullProfiler{options.sample_rate}, file, limits, options);
 }
 
 // --format and the export options, shared by profile, export and merge.
@@ -440,6 +448,9 @@ int cli_main(int argc, char** argv) {
         ->check(CLI::Range(1.0, 100000.0))
         ->capture_default_str();
     profile_cmd->add_flag("--print-result", profile_options.print_result, "Print main's result value after the program's output");
+    profile_cmd->add_flag("--inclusive", profile_options.inclusive,
+                          "Also count exact inclusive instructions per function, call edge and call site (counting, "
+                          "full; on by itself for --format callgrind): two hooks per call, about +9% on call-heavy code");
     limits.add_to(*profile_cmd);
 
     ExportOptions export_options, merge_options;

@@ -10,7 +10,10 @@
 // where recording stopped (a fault, `halt`, or stop()), so every figure is exact and in terms of the
 // program's own instructions, whatever the interpreter fused.
 //
-// Exact inclusive instructions per call site (and so per call edge and function): at each call and return it
+// InclusiveCountingProfiler (below) adds exact inclusive instructions per call site (and so per call edge and
+// function). They cost every call and return (about 10 machine instructions the pair: +9% on fib), more
+// than Counting's budget on call-heavy code, so they are a policy of their own that a user asks for
+// (`--inclusive`, and callgrind's export, whose calls= lines need them). At each call and return it
 // adds the fuel register to, and subtracts it from, the call site's counter (on_call_fuel, on_return_fuel:
 // one add each, no stack of its own; the sum of (entry - exit) over a site's calls is what they executed).
 // Per function, an activation inside another of the same function counts once (as callgrind does): a
@@ -38,18 +41,11 @@ namespace opscope {
 class CountingProfiler {
 public:
     static constexpr std::string_view name = "counting";
+    CountingProfiler() = default;
 
     // --- hooks (hot: inline and minimal) ---
     void on_block_entry(const Instr* leader) { ++*counter(leader, block_delta_); }
     void on_counted_branch(const Instr* at, bool taken) { *counter(at, taken_delta_) += taken ? 1u : 0u; }
-    void on_call_fuel(const Instr* site, std::int64_t fuel) {
-        *counter(site, site_cost_delta_) += static_cast<std::uint64_t>(fuel);
-        if (cycles_) [[unlikely]] cyclic_call(site, fuel);
-    }
-    void on_return_fuel(const Instr* site, std::int64_t fuel) {
-        *counter(site, site_cost_delta_) -= static_cast<std::uint64_t>(fuel);
-        if (cycles_) [[unlikely]] cyclic_return(site, fuel);
-    }
     void on_load(const Machine& machine);  // sizes the counters for the new program (and zeroes them)
     void on_run_begin(const Machine& machine);
     void on_run_end(const Machine& machine);
@@ -65,14 +61,19 @@ public:
     // that build on the counts (timing means, tests).
     std::vector<std::uint64_t> instruction_counts(const Machine& machine) const;
 
-private:
-    using Clock = std::chrono::steady_clock;
+protected:
+    struct with_inclusive_instructions {};
+    explicit CountingProfiler(with_inclusive_instructions) : inclusive_(true) {}
+
     // A counter table is indexed like LinkedProgram::code(), and counters are as wide as instructions, so an
     // instruction's counter sits at a fixed byte distance from the instruction: one add, no index arithmetic.
     static_assert(sizeof(Instr) == sizeof(std::uint64_t));
     static std::uint64_t* counter(const Instr* at, std::uintptr_t delta) {
         return reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uintptr_t>(at) + delta);
     }
+
+private:
+    using Clock = std::chrono::steady_clock;
     // Accounts for the frames live at a recording boundary: `sign` -1 when recording ends there, +1 when
     // it begins (see counting.cpp).
     void reconcile(const Machine& machine, int sign, bool run_ended);
@@ -84,13 +85,14 @@ private:
     Counts derive_counts(const Machine& machine) const;
     struct Groups;  // profile_into: what it reads, derived once, and one function per Profile group
 
+protected:
     // Inclusive instructions, as sums of fuel readings (wrapping: only their differences mean anything).
     struct CallCosts {
         std::vector<std::uint64_t> site;      // per instruction id (a call): sum of entry - exit fuel
         std::vector<std::uint64_t> function;  // per function on a call cycle: outermost entry - exit
     };
-    void cyclic_call(const Instr* site, std::int64_t fuel);
-    void cyclic_return(const Instr* site, std::int64_t fuel);
+
+private:
     // The frames live now (`machine`'s) enter (`sign` +1: recording begins) or leave (-1) `costs` at `fuel`.
     void account_live_calls(const Machine& machine, CallCosts& costs, int sign, std::int64_t fuel) const;
     void find_call_cycles(const Machine& machine);
@@ -107,18 +109,15 @@ private:
     std::vector<std::uint32_t> fuel_landings_;  // leaders control reached when fuel ran out (not counted as entered)
     std::vector<std::uint32_t> fault_sites_;    // instructions that raised (they never reach the next one)
 
-    // Live call costs (always written) and, while paused, their values when recording stopped.
-    CallCosts costs_, costs_at_stop_;
+    // Live call costs (always written; sized only with inclusive_) and, while paused, their values when
+    // recording stopped.
+    CallCosts costs_at_stop_;
     std::vector<std::uint8_t> cyclic_;    // per instruction id: 1 for a call into a function on a cycle
-    bool cycles_ = false;                 // the program has such calls (else no call takes the slow path)
-    std::vector<std::uint32_t> active_;   // per function on a cycle: its live activations
     std::vector<bool> on_cycle_;          // per function
     std::uint64_t start_unix_ns_ = 0;     // CLOCK_REALTIME when the first recorded run began (0: none yet)
     const Machine* machine_ = nullptr;    // during a run
 
     std::uintptr_t block_delta_ = 0, taken_delta_ = 0;  // counter tables' distance from LinkedProgram::code()
-    std::uintptr_t site_cost_delta_ = 0;
-    const Instr* bound_code_ = nullptr;                  // the code they were sized for (on_load)
     bool recording_ = true;
     bool in_run_ = false;
     std::uint64_t runs_ = 0;               // main entries while recording
@@ -126,6 +125,32 @@ private:
     std::uint64_t max_call_depth_ = 0;
     std::uint64_t wall_ns_ = 0;
     Clock::time_point interval_start_{};
+
+protected:  // what InclusiveCountingProfiler's hooks write
+    bool inclusive_ = false;  // set only by InclusiveCountingProfiler
+    CallCosts costs_;
+    bool cycles_ = false;                // the program has calls into a function on a cycle (slow path)
+    std::uintptr_t site_cost_delta_ = 0;  // costs_.site's distance from LinkedProgram::code()
+    const Instr* bound_code_ = nullptr;   // the code the counter tables were sized for (on_load)
+    std::vector<std::uint32_t> active_;  // per function on a cycle: its live activations
+    void cyclic_call(const Instr* site, std::int64_t fuel);
+    void cyclic_return(const Instr* site, std::int64_t fuel);
+};
+
+// CountingProfiler plus exact inclusive instructions per call site, call edge and function (see above): the
+// same profile with `inclusive_instructions` filled, for the price of two hooks per call.
+class InclusiveCountingProfiler : public CountingProfiler {
+public:
+    InclusiveCountingProfiler() : CountingProfiler(with_inclusive_instructions{}) {}
+
+    void on_call_fuel(const Instr* site, std::int64_t fuel) {
+        *counter(site, site_cost_delta_) += static_cast<std::uint64_t>(fuel);
+        if (cycles_) [[unlikely]] cyclic_call(site, fuel);
+    }
+    void on_return_fuel(const Instr* site, std::int64_t fuel) {
+        *counter(site, site_cost_delta_) -= static_cast<std::uint64_t>(fuel);
+        if (cycles_) [[unlikely]] cyclic_return(site, fuel);
+    }
 };
 
 } // namespace opscope

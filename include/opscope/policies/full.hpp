@@ -10,19 +10,33 @@
 
 namespace opscope {
 
-class FullProfiler : public Compose<CountingProfiler, TimeSampler, MemoryRecorder, TickedCallTimeline> {
+// The composition over its counting part: CountingProfiler (FullProfiler) or InclusiveCountingProfiler
+// (InclusiveFullProfiler, which adds exact inclusive instructions for two hooks per call).
+template <class Counting>
+class BasicFullProfiler : public Compose<Counting, TimeSampler, MemoryRecorder, TickedCallTimeline> {
+    using Parts = Compose<Counting, TimeSampler, MemoryRecorder, TickedCallTimeline>;
+
 public:
     static constexpr std::string_view name = "full";
-    FullProfiler() : FullProfiler(TimeSampler::kDefaultHz) {}
-    explicit FullProfiler(double sample_hz,
-                          std::size_t timeline_capacity = CallTimeline::kDefaultCapacity)
-        : Compose(CountingProfiler{}, TimeSampler{sample_hz}, MemoryRecorder{}, TickedCallTimeline{timeline_capacity}) {}
+    BasicFullProfiler() : BasicFullProfiler(TimeSampler::kDefaultHz) {}
+    explicit BasicFullProfiler(double sample_hz, std::size_t timeline_capacity = CallTimeline::kDefaultCapacity)
+        : Parts(Counting{}, TimeSampler{sample_hz}, MemoryRecorder{}, TickedCallTimeline{timeline_capacity}) {}
 
     // The sampler's ticks open the timeline's windows (wired here, where the parts have settled in the VM).
     void on_run_begin(const Machine& machine) {
-        boost::hana::at_c<1>(parts()).set_tick_listener(boost::hana::at_c<3>(parts()).tick_flag());
-        Compose::on_run_begin(machine);
+        boost::hana::at_c<1>(this->parts()).set_tick_listener(boost::hana::at_c<3>(this->parts()).tick_flag());
+        Parts::on_run_begin(machine);
     }
+};
+
+class FullProfiler : public BasicFullProfiler<CountingProfiler> {
+public:
+    using BasicFullProfiler::BasicFullProfiler;
+};
+
+class InclusiveFullProfiler : public BasicFullProfiler<InclusiveCountingProfiler> {
+public:
+    using BasicFullProfiler::BasicFullProfiler;
 };
 
 } // namespace opscope
