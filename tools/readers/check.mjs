@@ -12,6 +12,7 @@ import zlib from 'node:zlib';
 const [reader, opscope, work, ...workloads] = process.argv.slice(2);
 const policies = ['counting', 'timing', 'full'];
 const sampled = ['timing', 'full'];  // the policies that record call stacks
+const counted = ['counting', 'full'];  // profiled with --inclusive: exact inclusive instructions too
 let failures = 0, checks = 0;
 
 const fail = (what, message) => { failures++; console.error(`FAIL ${reader} ${what}: ${message}`); };
@@ -41,7 +42,8 @@ function must(command, args, what, options) {
 function profileJson(workload, policy) {
   const file = path.join(work, `${path.basename(workload)}.${policy}.json`);
   if (!fs.existsSync(file))
-    must(opscope, ['profile', workload, '--policy', policy, '--format', 'json', '-o', file, '--sample-rate', '20000'],
+    must(opscope, ['profile', workload, '--policy', policy, '--format', 'json', '-o', file, '--sample-rate', '20000',
+                   ...(counted.includes(policy) ? ['--inclusive'] : [])],
          `profiling ${workload}`);
   return { file, doc: JSON.parse(fs.readFileSync(file, 'utf8')), name: `${path.basename(workload)} ${policy}` };
 }
@@ -205,7 +207,7 @@ async function checkPprofFormat() {
 function parseAnnotate(text, events) {
   const column = String.raw`\s*(\.|[\d,]+)(?:\s+\(\s*[\d.]+%\))?`;
   const costs = new RegExp(`^${column.repeat(events)}\\s\\s?(.*)$`);
-  const result = { totals: null, functions: {}, lines: {} };
+  const result = { totals: null, functions: {}, lines: {}, calls: {} };
   let part = 'head', lineNumber = 0;
   for (const line of text.split('\n')) {
     if (/PROGRAM TOTALS$/.test(line)) { result.totals = costs.exec(line)?.slice(1, events + 1).map(number); continue; }
@@ -215,6 +217,12 @@ function parseAnnotate(text, events) {
     if (/events annotated$/.test(line) || /^-+$/.test(line) || /^Ir\b/.test(line.trim()) || line === '') continue;
     const m = costs.exec(line);
     if (!m) continue;
+    // A call's inclusive cost under its line ("=> file:callee (Nx)"), not a line of its own.
+    const call = /^\s*=> .*:([^:]+) \(([\d,]+)x\)$/.exec(m[events + 1]);
+    if (call) {
+      result.calls[`line ${lineNumber} -> ${call[1]}`] = `${number(m[1])} in ${number(call[2])} calls`;
+      continue;
+    }
     if (part === 'functions') result.functions[m[events + 1].trim()] = number(m[1]);
     else if (part === 'source') {
       lineNumber++;
@@ -222,6 +230,24 @@ function parseAnnotate(text, events) {
     }
   }
   return result;
+}
+
+// The functions that can reach themselves through the call graph (direct or mutual recursion).
+function recursiveFunctions(doc) {
+  const callees = {};
+  for (const e of doc.call_graph) if (e.caller !== '') (callees[e.caller] ??= new Set()).add(e.callee);
+  const reaches = (from, target) => {
+    const seen = new Set(), todo = [...(callees[from] ?? [])];
+    while (todo.length) {
+      const f = todo.pop();
+      if (f === target) return true;
+      if (seen.has(f)) continue;
+      seen.add(f);
+      todo.push(...(callees[f] ?? []));
+    }
+    return false;
+  };
+  return new Set(Object.keys(callees).filter((f) => reaches(f, f)));
 }
 
 function checkCallgrind() {
@@ -243,13 +269,37 @@ function checkCallgrind() {
       same(`${json.name}: Ir per function`, sorted(shown), want);
       same(`${json.name}: Ir per annotated source line`, sorted(a.lines), instructionsByLine(json.doc));
       let line = `callgrind ${json.name}: PROGRAM TOTALS ${a.totals?.[0]} = ${total}, ${Object.keys(a.lines).length} lines equal`;
-      if (/^calls=/m.test(fs.readFileSync(file, 'utf8'))) {
+      const hasInclusive = counted.includes(policy);
+      same(`${json.name}: calls= lines present`, /^calls=/m.test(fs.readFileSync(file, 'utf8')),
+           hasInclusive && json.doc.call_graph.some((e) => e.caller !== '' && (e.sites ?? []).length > 0));
+      if (hasInclusive) {
         const inc = run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], { cwd: path.dirname(workload) });
-        const main = Object.entries(parseAnnotate(inc.stdout, events).functions).find(([name]) => name.endsWith(':main'));
-        same(`${json.name}: main's inclusive Ir (--inclusive=yes)`, main?.[1], total);
-        line += `, main inclusive ${main?.[1]} = ${total}`;
+        const shownInclusive = {};
+        for (const [name, n] of Object.entries(parseAnnotate(inc.stdout, events).functions))
+          add(shownInclusive, name.slice(name.lastIndexOf(':') + 1), n);
+        same(`${json.name}: main's inclusive Ir (--inclusive=yes)`, shownInclusive.main, total);
+        const inclusive = {}, calls = {}, sites = {};
+        for (const e of json.doc.call_graph)
+          for (const site of e.sites ?? []) {
+            const key = `line ${site.line} -> ${e.callee}`;
+            add(inclusive, key, site.inclusive_instructions);
+            add(calls, key, site.calls);
+            sites[key] = `${inclusive[key]} in ${calls[key]} calls`;
+          }
+        same(`${json.name}: each call line's inclusive Ir and calls (=> lines)`, sorted(a.calls), sorted(sites));
+        // callgrind_annotate adds up every calls= line, so a function that can reach itself (recursion)
+        // shows its nested activations again; any other shows exactly the profile's inclusive count.
+        const recursive = recursiveFunctions(json.doc);
+        const want = {}, shown = {};
+        for (const f of json.doc.functions)
+          if (!f.native && !recursive.has(f.name) && f.inclusive_instructions > 0) {
+            want[f.name] = f.inclusive_instructions;
+            shown[f.name] = shownInclusive[f.name];
+          }
+        same(`${json.name}: inclusive Ir of the functions that do not recurse (--inclusive=yes)`, shown, want);
+        line += `, main inclusive ${shownInclusive.main} = ${total}, ${Object.keys(want).length} more functions' inclusive equal`;
       } else {
-        line += ', no calls= lines (the profile has no exact per-site inclusive counts)';
+        line += ', no calls= lines (the policy counts no inclusive instructions)';
       }
       console.log(line);
     }
