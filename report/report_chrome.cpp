@@ -41,7 +41,7 @@ std::string_view evidence_name(exports::TimelineGap::Evidence evidence) {
     switch (evidence) {
     case exports::TimelineGap::Evidence::dropped: return "dropped (exact count)";
     case exports::TimelineGap::Evidence::depth: return "call depths (certain; the count is a lower bound)";
-    case exports::TimelineGap::Evidence::window: return "window length (inferred from the count of events)";
+    case exports::TimelineGap::Evidence::window: return "window start (marked in the profile: certain; the count is not known)";
     }
     return "";
 }

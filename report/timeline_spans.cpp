@@ -65,7 +65,6 @@ TimelineSpans balanced_spans(const Timeline& timeline) {
         open(f.function, f.depth, first.time_ns, false);
 
     // Pass 2.
-    const bool windowed = timeline.window > 0 && timeline.skipped > 0;
     for (std::size_t i = 0; i < events.size(); ++i) {
         const TimelineEvent& e = events[i];
         current = i;
@@ -95,7 +94,7 @@ TimelineSpans balanced_spans(const Timeline& timeline) {
         // The first event continues from the frames pass 1 opened: no gap is shown there (but `dropped`).
         if (i > 0 && missing > 0) {
             out.gaps.push_back(TimelineGap{TimelineGap::Evidence::depth, i, previous, missing});
-        } else if (i > 0 && windowed && (timeline.dropped + i) % timeline.window == 0) {
+        } else if (i > 0 && e.window_start) {
             out.gaps.push_back(TimelineGap{TimelineGap::Evidence::window, i, previous, 0});
         }
     }

@@ -48,10 +48,9 @@ struct TimelineSpans {
 };
 
 // Gaps: `dropped` before the first event when the ring buffer overwrote older ones; `depth` where the
-// depths of two consecutive events cannot follow each other without events in between (certain); `window`
-// where a window of Timeline::window events would begin when the timeline skipped events and the depths do
-// not already show the gap (inferred from the count: a window also restarts at each run's beginning, so
-// after a run end or a restart of recording the count may be off).
+// depths of two consecutive events cannot follow each other without events in between; `window` where the
+// profile marks an event as the first after a gap (TimelineEvent::window_start) and the depths do not already
+// show it. All three are certain: none is inferred from counts.
 TimelineSpans balanced_spans(const Timeline& timeline);
 
 } // namespace opscope::exports

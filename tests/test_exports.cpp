@@ -784,8 +784,8 @@ BOOST_AUTO_TEST_CASE(an_unbroken_timeline_has_no_gaps_and_one_slice_per_enter) {
     BOOST_TEST(trace["traceEvents"][0]["args"]["name"] == "opscope fib.ops");
 }
 
-BOOST_AUTO_TEST_CASE(a_window_boundary_without_depth_evidence_is_marked_inferred) {
-    // Windows of 2 events: fib's second call is in the next window, after a gap the depths cannot show.
+BOOST_AUTO_TEST_CASE(a_window_start_without_depth_evidence_is_a_gap_and_nothing_is_inferred) {
+    // fib's second call begins a window after a gap the depths cannot show: the profile marks it.
     Profile p = export_profile();
     Timeline t;
     t.capacity = 64;
@@ -794,11 +794,16 @@ BOOST_AUTO_TEST_CASE(a_window_boundary_without_depth_evidence_is_marked_inferred
     t.skipped = 8;
     t.events = {timeline_event(10, TimelineKind::enter, "fib", 2), timeline_event(20, TimelineKind::exit, "fib", 2),
                 timeline_event(90, TimelineKind::enter, "fib", 2), timeline_event(95, TimelineKind::exit, "fib", 2)};
+    t.events[0].window_start = t.events[2].window_start = true;
     p.timeline = t;
-    const nlohmann::json trace = nlohmann::json::parse(format_chrome_trace(p));
+    nlohmann::json trace = nlohmann::json::parse(format_chrome_trace(p));
     BOOST_TEST_REQUIRE(trace["otherData"]["gaps"].size() == 1u);
     BOOST_TEST(trace["otherData"]["gaps"][0]["before_event"] == 2u);
-    BOOST_TEST(trace["otherData"]["gaps"][0]["evidence"].get<std::string>().starts_with("window length"));
+    BOOST_TEST(trace["otherData"]["gaps"][0]["evidence"].get<std::string>().starts_with("window start"));
+    // Unmarked, the same events show no gap: a window's length is not counted off the events.
+    p.timeline->events[2].window_start = false;
+    trace = nlohmann::json::parse(format_chrome_trace(p));
+    BOOST_TEST(trace["otherData"]["gaps"].size() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(needs_the_timeline_and_says_when_partial) {
