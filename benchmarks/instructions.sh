@@ -21,15 +21,17 @@ instructions() {
   sed -n 's/^totals: *//p' "$tmp/out"
 }
 
-printf '%-10s %8s %14s %9s %9s %9s\n' workload size "null Ir" counting timing full
+# counting+incl and full+incl: the same policies with --inclusive (exact inclusive instructions).
+printf '%-10s %8s %14s %9s %9s %9s %14s %10s\n' workload size "null Ir" counting timing full counting+incl full+incl
 for w in fib loop sieve calls trees callgraph; do
   # The workload's first `let NAME = NUMBER;` line sets its size.
   perl -0pe "s/let (\w+) = \d+;/let \$1 = ${size[$w]};/" "examples/$w.ops" >"$tmp/$w.ops"
   null=$(instructions run "$tmp/$w.ops")
   ratios=()
-  for p in counting timing full; do
-    ir=$(instructions profile "$tmp/$w.ops" --policy "$p" -o /dev/null)
+  for p in counting timing full counting+incl full+incl; do
+    incl=(); [[ $p == *+incl ]] && incl=(--inclusive)
+    ir=$(instructions profile "$tmp/$w.ops" --policy "${p%+incl}" "${incl[@]}" -o /dev/null)
     ratios+=("$(awk -v a="$ir" -v b="$null" 'BEGIN { printf "%.3f", a / b }')")
   done
-  printf '%-10s %8s %14s %9s %9s %9s\n' "$w" "${size[$w]}" "$null" "${ratios[@]}"
+  printf '%-10s %8s %14s %9s %9s %9s %14s %10s\n' "$w" "${size[$w]}" "$null" "${ratios[@]}"
 done

@@ -926,6 +926,38 @@ BOOST_AUTO_TEST_CASE(export_and_merge_write_any_format_from_saved_profiles) {
     BOOST_TEST(cli("export " + json.string() + " --format pprof --metric wall -o " + pb.string()).exit_code == 2);
 }
 
+// Inclusive instructions cost two hooks per call: recorded on request (--inclusive) and for callgrind, whose
+// calls= lines are inclusive costs; never by counting or full alone, and never by timing (no counts).
+BOOST_AUTO_TEST_CASE(inclusive_instructions_on_request_and_for_callgrind) {
+    const fs::path program = scratch() / "add3.ops", plain = scratch() / "plain.json", with = scratch() / "with.json",
+                   cg = scratch() / "add3.callgrind";
+    write_file(program, "fn add3(a, b, c) { return a + b + c; }\n"
+                        "let s = 0;\nlet i = 0;\nwhile (i < 1000) { s = add3(s, i, 1); i = i + 1; }\nprint(s);\n");
+    BOOST_TEST_REQUIRE(cli("profile --policy counting --format json -o " + plain.string() + " " + program.string()).exit_code == 0);
+    BOOST_TEST_REQUIRE(cli("profile --policy counting --inclusive --format json -o " + with.string() + " " + program.string()).exit_code == 0);
+    const nlohmann::json a = nlohmann::json::parse(read_file(plain)), b = nlohmann::json::parse(read_file(with));
+    BOOST_TEST(a["summary"]["total_instructions"] == b["summary"]["total_instructions"]);
+    for (const nlohmann::json& f : a["functions"]) BOOST_TEST(f["inclusive_instructions"].is_null(), f.dump());
+    std::map<std::string, std::uint64_t> inclusive;
+    for (const nlohmann::json& f : b["functions"]) inclusive[f["name"]] = f["inclusive_instructions"].get<std::uint64_t>();
+    BOOST_TEST(inclusive.at("main") == b["summary"]["total_instructions"].get<std::uint64_t>());
+    BOOST_TEST(inclusive.at("add3") % 1000 == 0u);  // 1,000 calls of one straight-line body
+    BOOST_TEST(inclusive.at("add3") > 0u);
+
+    // Asked for by the format: the default policy (full) writes calls= lines with the exact inclusive cost.
+    BOOST_TEST_REQUIRE(cli("profile --format callgrind -o " + cg.string() + " " + program.string()).exit_code == 0);
+    const std::string text = read_file(cg);
+    const std::size_t calls = text.find("calls=1000 ");
+    BOOST_TEST_REQUIRE(calls != std::string::npos, text);
+    const std::size_t cost = text.find('\n', calls) + 1;
+    const std::string cost_line = text.substr(cost, text.find('\n', cost) - cost);  // "LINE INCLUSIVE [TIME]"
+    BOOST_TEST(cost_line.substr(cost_line.find(' ') + 1).starts_with(std::to_string(inclusive.at("add3")) + ' '), cost_line);
+
+    const Result timing = cli("profile --policy timing --inclusive " + program.string());
+    BOOST_TEST(timing.exit_code == 2);
+    BOOST_TEST(timing.err.find("--inclusive counts instructions") != std::string::npos, timing.err);
+}
+
 BOOST_AUTO_TEST_CASE(a_partial_run_exports_what_ran_and_says_so) {
     const fs::path cg = scratch() / "partial.callgrind", folded = scratch() / "partial.folded";
     Result r = cli("profile --policy counting --fuel 5000 --format callgrind -o " + cg.string() + " " + example("fib.opasm"));
