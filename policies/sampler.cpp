@@ -25,24 +25,53 @@ namespace {
 
 // The sampler running on this thread (initial-exec TLS: safe to read from a signal handler).
 __attribute__((tls_model("initial-exec"))) thread_local TimeSampler* active_sampler = nullptr;
+// Set while signal_delivery_ns() raises signals at itself.
+__attribute__((tls_model("initial-exec"))) thread_local bool calibrating = false;
 
-void on_sigprof(int, siginfo_t*, void* context) {
+// The signal the samplers' timers send (set_sampler_signal), and every timer's sigev_value: a signal with
+// si_code SI_TIMER and this value is ours; any other is the host's and goes to the handler we replaced.
+std::atomic<int> sampler_signal{SIGPROF};
+const char kOurTimers = 0;
+
+// The dispositions we replaced, per signal number, for chaining. Written under `claim_mutex` before our
+// handler is installed over them (so the handler never reads one being written for its own signal).
+std::mutex claim_mutex;
+struct sigaction replaced[NSIG];
+
+void on_sample_signal(int signo, siginfo_t* info, void* context) {
     const int saved_errno = errno;
-    if (TimeSampler* sampler = active_sampler) sampler->take_sample(context);
+    if (calibrating) {
+        errno = saved_errno;
+        return;
+    }
+    if (info && info->si_code == SI_TIMER && info->si_value.sival_ptr == &kOurTimers) {
+        // Ours: for this thread's sampler, unless its timer is not the one that fired (a tick of a thread
+        // that exited or of a deleted timer, delivered elsewhere): dropped.
+        if (TimeSampler* sampler = active_sampler; sampler && sampler->owns_timer(info->si_timerid)) sampler->take_sample(context);
+    } else if (const struct sigaction& host = replaced[signo]; host.sa_flags & SA_SIGINFO) {
+        if (host.sa_sigaction) host.sa_sigaction(signo, info, context);
+    } else if (host.sa_handler != SIG_DFL && host.sa_handler != SIG_IGN && host.sa_handler) {
+        host.sa_handler(signo);
+    }  // SIG_DFL or SIG_IGN before us: ignored (SIGPROF's default would end the process)
     errno = saved_errno;
 }
 
-void install_handler() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        struct sigaction action;
-        std::memset(&action, 0, sizeof action);
-        action.sa_sigaction = on_sigprof;
-        action.sa_flags = SA_SIGINFO | SA_RESTART;
-        sigemptyset(&action.sa_mask);
-        if (sigaction(SIGPROF, &action, nullptr) != 0)
-            throw std::runtime_error(fmt::format("sampler: cannot install the SIGPROF handler: {}", std::strerror(errno)));
-    });
+// Makes our handler the signal's, keeping the one it replaces for chaining. Run at every arm, so a host
+// that installed its own handler after ours (another profiler starting) gets chained, not cut off.
+void claim_signal(int signo) {
+    const std::lock_guard lock(claim_mutex);
+    struct sigaction current;
+    if (sigaction(signo, nullptr, &current) != 0)
+        throw std::runtime_error(fmt::format("sampler: cannot read the handler of signal {}: {}", signo, std::strerror(errno)));
+    if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sample_signal) return;
+    replaced[signo] = current;
+    struct sigaction action;
+    std::memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_sample_signal;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(signo, &action, nullptr) != 0)
+        throw std::runtime_error(fmt::format("sampler: cannot install the handler of signal {}: {}", signo, std::strerror(errno)));
 }
 
 std::uint64_t monotonic_ns() {
@@ -56,22 +85,33 @@ std::uint64_t monotonic_ns() {
 std::uint64_t signal_delivery_ns() {
     static const std::uint64_t cost = [] {
         constexpr int kRounds = 200;
-        TimeSampler* saved = active_sampler;
-        active_sampler = nullptr;
-        install_handler();
+        const int signo = sampler_signal.load();
+        claim_signal(signo);
+        calibrating = true;
         std::uint64_t best = UINT64_MAX;
         for (int batch = 0; batch < 5; ++batch) {
             const std::uint64_t begin = monotonic_ns();
-            for (int i = 0; i < kRounds; ++i) raise(SIGPROF);
+            for (int i = 0; i < kRounds; ++i) raise(signo);
             best = std::min(best, (monotonic_ns() - begin) / kRounds);
         }
-        active_sampler = saved;
+        calibrating = false;
         return best;
     }();
     return cost;
 }
 
 } // namespace
+
+void set_sampler_signal(int signo) {
+    if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
+        throw std::invalid_argument(fmt::format("sampler signal {} cannot be caught", signo));
+    sampler_signal.store(signo);
+}
+int sampler_signal_number() { return sampler_signal.load(); }
+
+bool TimeSampler::owns_timer(int kernel_timer_id) const {
+    return timer_armed_ && static_cast<int>(reinterpret_cast<std::intptr_t>(timer_)) == kernel_timer_id;
+}
 
 TimeSampler::TimeSampler(double sample_hz) : sample_hz_(sample_hz) {
     if (!(sample_hz > 0 && sample_hz <= 100000))
@@ -157,12 +197,14 @@ void TimeSampler::reset() {
 
 void TimeSampler::arm_timer() {
     if (timer_armed_) return;
-    install_handler();
+    const int signo = sampler_signal.load();
+    claim_signal(signo);
     (void)signal_delivery_ns();
     sigevent event;
     std::memset(&event, 0, sizeof event);
     event.sigev_notify = SIGEV_THREAD_ID;
-    event.sigev_signo = SIGPROF;
+    event.sigev_signo = signo;
+    event.sigev_value.sival_ptr = const_cast<char*>(&kOurTimers);
     event._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
     timer_t timer;
     if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0)

@@ -6,12 +6,19 @@
 #include <opscope/opscope.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -296,6 +303,103 @@ BOOST_AUTO_TEST_CASE(timeline_windows_are_marked_where_they_start) {
     for (const TimelineEvent& e : all.events) starts += e.window_start;
     BOOST_TEST(starts == 1u);
     BOOST_TEST(all.events.front().window_start);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Issue 14: a host that uses the sampler's signal itself. Its handler keeps its signals whether it was
+// installed before the VM sampled or after; a host may move the samplers to another signal; fork() in a
+// sampled run leaves the child unharmed.
+BOOST_AUTO_TEST_SUITE(host_signals)
+
+std::atomic<int> host_deliveries{0};
+void host_handler(int) { host_deliveries.fetch_add(1, std::memory_order_relaxed); }
+
+// The host's own profiler: SIGPROF every millisecond of the process's CPU time.
+struct HostProfiler {
+    struct sigaction saved {};
+    HostProfiler() {
+        install();
+        itimerval every_ms{{0, 1000}, {0, 1000}};
+        setitimer(ITIMER_PROF, &every_ms, nullptr);
+    }
+    void install() {
+        struct sigaction action {};
+        action.sa_handler = host_handler;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGPROF, &action, &saved);
+    }
+    ~HostProfiler() {
+        itimerval off{};
+        setitimer(ITIMER_PROF, &off, nullptr);
+        sigaction(SIGPROF, &saved, nullptr);
+    }
+};
+
+// A Timing run that spins for `microseconds` in a native: its samples, and the host's deliveries meanwhile.
+std::pair<std::uint64_t, int> sampled_spin(int microseconds) {
+    Vm<TimingProfiler> vm({}, TimingProfiler(2000));
+    vm.register_native("spin", 1, [](Machine&, std::span<const Value> args) { return spin_for(args); });
+    vm.load(compile_source(fmt::format("spin({});\n", microseconds), "spin.ops", {{"spin", 1}}));
+    const int before = host_deliveries.load();
+    vm.run();
+    return {vm.profile().timing->samples, host_deliveries.load() - before};
+}
+
+BOOST_AUTO_TEST_CASE(a_host_sigprof_handler_installed_before_or_after_the_sampler_keeps_its_signals) {
+    HostProfiler host;  // before any VM of this test samples
+    const auto [samples, delivered] = sampled_spin(100'000);
+    BOOST_TEST(samples > 0u);
+    // Counts depend on the CPU time the process gets (ITIMER_PROF), so on the machine's load: cut off, they are 0.
+    BOOST_TEST(delivered > 0, "the host's SIGPROF reached its handler " << delivered << " times in 100 ms");
+
+    host.install();  // the host (another profiler starting) takes the signal back after the VM sampled
+    const int between = host_deliveries.load();
+    spin_for(std::vector<Value>{Value::integer(50'000)});
+    BOOST_TEST(host_deliveries.load() - between > 0);
+
+    const auto [samples_after, delivered_after] = sampled_spin(100'000);  // the next run chains the host's
+    BOOST_TEST(samples_after > 0u);
+    BOOST_TEST(delivered_after > 0);
+    struct sigaction current {};
+    sigaction(SIGPROF, nullptr, &current);
+    BOOST_TEST((current.sa_flags & SA_SIGINFO) != 0, "the sampler's handler is installed, chaining the host's");
+}
+
+BOOST_AUTO_TEST_CASE(the_host_can_move_the_samplers_to_another_signal) {
+    BOOST_CHECK_THROW(set_sampler_signal(SIGKILL), std::invalid_argument);
+    set_sampler_signal(SIGRTMIN + 3);
+    {
+        HostProfiler host;
+        const auto [samples, delivered] = sampled_spin(100'000);
+        BOOST_TEST(samples > 0u);
+        BOOST_TEST(delivered > 0);
+        struct sigaction current {};
+        sigaction(SIGPROF, nullptr, &current);
+        BOOST_TEST(current.sa_handler == &host_handler, "SIGPROF is left to the host");
+    }
+    set_sampler_signal(SIGPROF);
+    BOOST_TEST(sampler_signal_number() == SIGPROF);
+}
+
+BOOST_AUTO_TEST_CASE(fork_in_a_sampled_run_leaves_the_child_unharmed) {
+    Vm<TimingProfiler> vm({}, TimingProfiler(4000));
+    vm.register_native("spin", 1, [](Machine&, std::span<const Value> args) { return spin_for(args); });
+    int child_status = -1;
+    vm.register_native("fork_child", 0, [&child_status](Machine&, std::span<const Value>) {
+        const pid_t child = fork();
+        if (child == 0) {  // no timer here (POSIX timers are not inherited): a stray signal would kill it
+            spin_for(std::vector<Value>{Value::integer(50'000)});
+            _exit(0);
+        }
+        waitpid(child, &child_status, 0);
+        return Value::nil();
+    });
+    vm.load(compile_source("spin(20000);\nfork_child();\nspin(20000);\n", "fork.ops", {{"spin", 1}, {"fork_child", 0}}));
+    vm.run();
+    BOOST_TEST(WIFEXITED(child_status));
+    BOOST_TEST(WEXITSTATUS(child_status) == 0);
+    BOOST_TEST(vm.profile().timing->samples > 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,6 +16,15 @@
 //
 // Linux (timer_create with SIGEV_THREAD_ID). One sampling VM per thread at a time; the handler finds it
 // through a thread-local pointer. Natives may see EINTR from interrupted system calls (SA_RESTART is set).
+//
+// Living with the host's signals: the signal is SIGPROF unless the host picks another (set_sampler_signal,
+// e.g. a real-time signal when it profiles with SIGPROF itself). Our timers mark their signals (SI_TIMER
+// with our sigev_value); any other delivery of that signal goes to the handler that was installed before
+// ours (a host handler, or another profiler's such as gperftools'; SIG_DFL and SIG_IGN: ignored). Each
+// run that samples re-installs our handler if the host replaced it since, chaining the host's. A tick of a
+// timer that is not this thread's sampler's (its thread exited, or its timer was deleted) is dropped.
+// fork(): POSIX timers are not inherited, so a child forked during a sampled run samples no more in that
+// run; its next run samples again. Destroying the VM deletes its timer.
 #pragma once
 
 #include <opscope/policy.hpp>
@@ -27,6 +36,11 @@
 #include <vector>
 
 namespace opscope {
+
+// The signal the samplers use from their next run on (default SIGPROF); std::invalid_argument for one that
+// cannot be caught. Process-wide, as signal handlers are.
+void set_sampler_signal(int signo);
+int sampler_signal_number();
 
 class TimeSampler {
 public:
@@ -68,6 +82,8 @@ public:
 
     // Signal-handler entry (public for the C handler only); `context` is the handler's ucontext_t.
     void take_sample(const void* context);
+    // Whether `kernel_timer_id` (siginfo's si_timerid) is this sampler's armed timer.
+    bool owns_timer(int kernel_timer_id) const;
 
 private:
     struct StackNode {  // a calling-context tree node; the root is index 0
