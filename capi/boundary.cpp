@@ -73,6 +73,7 @@ const char* opscope_status_name(opscope_status status) {
     case OPSCOPE_ERROR_STATE: return "OPSCOPE_ERROR_STATE";
     case OPSCOPE_ERROR_MEMORY: return "OPSCOPE_ERROR_MEMORY";
     case OPSCOPE_ERROR_INTERNAL: return "OPSCOPE_ERROR_INTERNAL";
+    case OPSCOPE_STATUS_MAX_ENUM: break;
     }
     return "unknown status";
 }

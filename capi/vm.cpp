@@ -84,6 +84,7 @@ Value from_native(Machine& machine, const opscope_value& v) {
         if (!v.as.string.data && v.as.string.length) throw Fault("returned a string with NULL data");
         return machine.make_string(std::string_view(v.as.string.data ? v.as.string.data : "", v.as.string.length));
     case OPSCOPE_ARRAY: throw Fault("returned an array: natives of the C API return nil, bools, ints, floats or strings");
+    case OPSCOPE_TYPE_MAX_ENUM: break;
     }
     throw Fault("returned a value of unknown type " + std::to_string(static_cast<int>(v.type)));
 }
@@ -127,6 +128,7 @@ Program read_input(opscope_input input, std::string_view bytes, const std::strin
     case OPSCOPE_INPUT_SOURCE: return compile_source(bytes, name, natives);
     case OPSCOPE_INPUT_ASSEMBLY: return assemble(bytes, name);
     case OPSCOPE_INPUT_BYTECODE: return decode_bytecode(std::vector<std::uint8_t>(bytes.begin(), bytes.end()), name);
+    case OPSCOPE_INPUT_MAX_ENUM: break;
     }
     throw ArgumentError("unknown input kind " + std::to_string(static_cast<int>(input)) +
                         " (expected OPSCOPE_INPUT_SOURCE, _ASSEMBLY or _BYTECODE)");

@@ -46,6 +46,7 @@ std::unique_ptr<Backend> make_backend(opscope_policy policy, const Limits& limit
     case OPSCOPE_POLICY_COUNTING: return std::make_unique<BackendOf<CountingProfiler>>(limits, CountingProfiler{});
     case OPSCOPE_POLICY_TIMING: return std::make_unique<BackendOf<TimingProfiler>>(limits, TimingProfiler(hz));
     case OPSCOPE_POLICY_FULL: return std::make_unique<BackendOf<FullProfiler>>(limits, FullProfiler(hz));
+    case OPSCOPE_POLICY_MAX_ENUM: break;
     }
     throw ArgumentError("unknown policy " + std::to_string(static_cast<int>(policy)) +
                         " (expected OPSCOPE_POLICY_NULL, _COUNTING, _TIMING or _FULL)");

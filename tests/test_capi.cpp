@@ -317,6 +317,7 @@ opscope_status echo(opscope_native_call*, void* user_data, const opscope_value* 
     case OPSCOPE_FLOAT: log.texts.push_back(opscope::format_float(args[0].as.floating)); break;
     case OPSCOPE_STRING: log.texts.push_back(text_of(args[0])); break;
     case OPSCOPE_ARRAY: log.texts.push_back("array of " + std::to_string(args[0].as.array_length)); return OPSCOPE_OK;
+    case OPSCOPE_TYPE_MAX_ENUM: return OPSCOPE_ERROR_INTERNAL;
     }
     *result = args[0];
     if (args[0].type == OPSCOPE_STRING) {

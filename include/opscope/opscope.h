@@ -14,6 +14,9 @@
  * - Outputs of unknown size use snprintf's protocol: the full size is stored in *size; the bytes are
  *   written only when they fit in `capacity` (then a NUL byte follows if there is room for it), otherwise
  *   the call returns OPSCOPE_ERROR_BUFFER_TOO_SMALL and writes nothing. buffer may be NULL when capacity is 0.
+ * - Every enum ends with a _MAX_ENUM member (0x7FFFFFFF) that is none of its values: it makes each enum
+ *   int-sized, and any int from 0 up a value the library may be given and refuses with
+ *   OPSCOPE_ERROR_ARGUMENT, rather than undefined behaviour in C++.
  * - Threads: one VM is used by one thread at a time (any thread; not two at once). Distinct VMs and
  *   distinct profiles may be used by distinct threads concurrently. A timing or full VM samples with a
  *   timer signal (SIGPROF) aimed at the thread that runs it, while it runs.
@@ -52,7 +55,8 @@ typedef enum opscope_status {
     OPSCOPE_ERROR_MISSING_GROUP = 6,     /* the format needs data the VM's policy does not record */
     OPSCOPE_ERROR_STATE = 7,             /* not now: no program loaded, or a call a native may not make */
     OPSCOPE_ERROR_MEMORY = 8,            /* out of memory */
-    OPSCOPE_ERROR_INTERNAL = 9           /* an unexpected failure inside opscope (a bug: please report it) */
+    OPSCOPE_ERROR_INTERNAL = 9,          /* an unexpected failure inside opscope (a bug: please report it) */
+    OPSCOPE_STATUS_MAX_ENUM = 0x7FFFFFFF
 } opscope_status;
 
 /* The status's name ("OPSCOPE_ERROR_RUNTIME"; "unknown status" otherwise): a static string. */
@@ -74,7 +78,8 @@ typedef enum opscope_type {
     OPSCOPE_INT = 2,
     OPSCOPE_FLOAT = 3,
     OPSCOPE_STRING = 4,
-    OPSCOPE_ARRAY = 5  /* seen by natives and in results as its length only; natives cannot return one */
+    OPSCOPE_ARRAY = 5, /* seen by natives and in results as its length only; natives cannot return one */
+    OPSCOPE_TYPE_MAX_ENUM = 0x7FFFFFFF
 } opscope_type;
 
 /* A value crossing the API: a tag and its payload. */
@@ -101,7 +106,8 @@ typedef enum opscope_policy {
     OPSCOPE_POLICY_NULL = 0,      /* records nothing, costs nothing */
     OPSCOPE_POLICY_COUNTING = 1,  /* exact counts */
     OPSCOPE_POLICY_TIMING = 2,    /* counting + sampled times and call stacks */
-    OPSCOPE_POLICY_FULL = 3       /* timing + memory + the call timeline */
+    OPSCOPE_POLICY_FULL = 3,      /* timing + memory + the call timeline */
+    OPSCOPE_POLICY_MAX_ENUM = 0x7FFFFFFF
 } opscope_policy;
 
 /* opscope::Limits: what one run may use. 0 means unlimited for fuel, heap_bytes and output_bytes. */
@@ -179,7 +185,8 @@ OPSCOPE_API opscope_vm* opscope_native_vm(opscope_native_call* call);
 typedef enum opscope_input {
     OPSCOPE_INPUT_SOURCE = 0,    /* .ops source text */
     OPSCOPE_INPUT_ASSEMBLY = 1,  /* .opasm text */
-    OPSCOPE_INPUT_BYTECODE = 2   /* .opc bytes */
+    OPSCOPE_INPUT_BYTECODE = 2,  /* .opc bytes */
+    OPSCOPE_INPUT_MAX_ENUM = 0x7FFFFFFF
 } opscope_input;
 
 /* Compiles, assembles or decodes `size` bytes, verifies and loads the program (its globals reset; the
@@ -234,8 +241,16 @@ OPSCOPE_API opscope_status opscope_vm_profile(opscope_vm* vm, opscope_profile** 
 OPSCOPE_API void opscope_profile_destroy(opscope_profile* profile);
 
 /* opscope::ReportOptions, the choices some formats offer. */
-typedef enum opscope_weight { OPSCOPE_WEIGHT_SAMPLES = 0, OPSCOPE_WEIGHT_TIME = 1 } opscope_weight;
-typedef enum opscope_pprof_metric { OPSCOPE_PPROF_CPU = 0, OPSCOPE_PPROF_INSTRUCTIONS = 1 } opscope_pprof_metric;
+typedef enum opscope_weight {
+    OPSCOPE_WEIGHT_SAMPLES = 0,
+    OPSCOPE_WEIGHT_TIME = 1,
+    OPSCOPE_WEIGHT_MAX_ENUM = 0x7FFFFFFF
+} opscope_weight;
+typedef enum opscope_pprof_metric {
+    OPSCOPE_PPROF_CPU = 0,
+    OPSCOPE_PPROF_INSTRUCTIONS = 1,
+    OPSCOPE_PPROF_METRIC_MAX_ENUM = 0x7FFFFFFF
+} opscope_pprof_metric;
 typedef struct opscope_report_options {
     size_t top;                   /* text, html: rows per ranked section (10) */
     double threshold_percent;     /* text: hotspots and lines below this share are left out (1.0) */
