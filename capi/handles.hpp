@@ -75,6 +75,9 @@ private:
 } // namespace opscope::capi
 
 struct opscope_vm {
+    // set_output's buffer and stream, declared first so they outlive the machine that writes to them.
+    std::unique_ptr<opscope::capi::CallbackBuffer> output_buffer;
+    std::unique_ptr<std::ostream> output_stream;
     std::unique_ptr<opscope::capi::Backend> backend;
     opscope::capi::ErrorMessage last_error;
     int native_depth = 0;  // natives of this VM running now: they may not load, run or destroy it
@@ -82,8 +85,6 @@ struct opscope_vm {
     std::optional<std::string> run_error;        // the last run's error message, for a partial profile
     std::vector<opscope::TraceFrame> backtrace;  // the last run's error's frames...
     std::vector<opscope_frame> frames;           // ...as the C API shows them (pointing into `backtrace`)
-    std::unique_ptr<opscope::capi::CallbackBuffer> output_buffer;  // set_output's, with its stream
-    std::unique_ptr<std::ostream> output_stream;
 };
 
 struct opscope_profile {

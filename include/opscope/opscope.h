@@ -19,7 +19,8 @@
  *   OPSCOPE_ERROR_ARGUMENT, rather than undefined behaviour in C++.
  * - Threads: one VM is used by one thread at a time (any thread; not two at once). Distinct VMs and
  *   distinct profiles may be used by distinct threads concurrently. A timing or full VM samples with a
- *   timer signal (SIGPROF) aimed at the thread that runs it, while it runs.
+ *   timer signal (SIGPROF) aimed at the thread that runs it, while it runs; the library installs its
+ *   SIGPROF handler (SA_RESTART) once, when the first such VM runs, so the host must not use SIGPROF.
  */
 #ifndef OPSCOPE_OPSCOPE_H
 #define OPSCOPE_OPSCOPE_H
@@ -201,8 +202,8 @@ OPSCOPE_API opscope_status opscope_vm_load(opscope_vm* vm, opscope_input input, 
  * OPSCOPE_ERROR_IO when it cannot be read (or is over 16 MiB, or has another extension). */
 OPSCOPE_API opscope_status opscope_vm_load_file(opscope_vm* vm, const char* path);
 
-/* Runs main of the loaded program; its result into *result (may be NULL). A string result is owned by the
- * VM and valid until the next call on it. OPSCOPE_ERROR_RUNTIME: the program failed (message:
+/* Runs main of the loaded program; its result into *result (may be NULL). A string result's bytes are owned
+ * by the VM and valid until its next run or its destruction. OPSCOPE_ERROR_RUNTIME: the program failed (message:
  * opscope_vm_last_error, frames: opscope_vm_backtrace); the VM stays usable and keeps the profile of what
  * ran. OPSCOPE_ERROR_STATE: no program is loaded, or called from a native. */
 OPSCOPE_API opscope_status opscope_vm_run(opscope_vm* vm, opscope_value* result);
