@@ -549,11 +549,17 @@ BOOST_AUTO_TEST_CASE(exports_are_the_cpp_writers_bytes) {
         opscope_vm* raw = nullptr;
         BOOST_REQUIRE(opscope_vm_create(&options, &raw) == OPSCOPE_OK);
         const VmPtr vm(raw);
+        // Few calls (the timeline stays small), a long loop (the sampler has time to sample).
         BOOST_REQUIRE(load_source(vm.get(), R"(fn fib(n) {
     if (n < 2) { return n; }
     return fib(n - 1) + fib(n - 2);
 }
-return fib(22);
+fn spin(n) {
+    let total = 0;
+    for (let i = 0; i < n; i = i + 1) { total = total + i; }
+    return total;
+}
+return fib(10) + spin(300000);
 )", "fib.ops") == OPSCOPE_OK);
         BOOST_REQUIRE(opscope_vm_run(vm.get(), nullptr) == OPSCOPE_OK);
         const ProfilePtr profile = take_profile(vm.get());

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs an example of the C API against a built libopscope.so and checks it prints what the README says
 # (the ``` block after `<!-- OUTPUT_OF examples/embed.c -->` or `.py` in README.md), so the two cannot drift.
-#   tools/c_api_example.sh c CC LIBRARY [CFLAGS...]   compiles examples/embed.c as C11 with CC
+#   tools/c_api_example.sh c CC LIBRARY [FLAGS...]    compiles examples/embed.c as C11 with CC
 #                                                    (-std=c11 -Wall -Wextra -Werror -pedantic, warnings are
-#                                                    errors), links LIBRARY, runs it
+#                                                    errors), links LIBRARY (then FLAGS), runs it
 #   tools/c_api_example.sh python LIBRARY            runs python3 examples/embed.py with OPSCOPE_LIBRARY=LIBRARY
 # CTest runs both (tests/CMakeLists.txt): the C one with gcc and clang.
 set -euo pipefail
@@ -17,8 +17,8 @@ case $kind in
 c)
   cc=$1 library=$2
   shift 2
-  "$cc" -std=c11 -Wall -Wextra -Werror -pedantic "$@" -Iinclude examples/embed.c -o "$work/embed" \
-    "$library" -Wl,-rpath,"$(dirname "$library")"
+  "$cc" -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude examples/embed.c -o "$work/embed" \
+    "$library" -Wl,-rpath,"$(dirname "$library")" "$@"
   example=examples/embed.c
   "$work/embed" >"$work/out"
   ;;

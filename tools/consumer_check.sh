@@ -86,7 +86,7 @@ if ! cmp -s "$work/headers" "$work/installed_headers"; then
   diff "$work/headers" "$work/installed_headers" >&2 || true
 fi
 grep -E '\.(cpp|cc|cxx|c|inl)$' "$work/installed" | sed 's/^/  source file installed: /' >&2 && fail "sources installed"
-expected="^(include/opscope/.*\.hpp|lib/libopscope\.(a|so[.0-9]*)|lib/cmake/opscope/opscope(Config|ConfigVersion|Targets|Targets-[a-z]+)\.cmake"
+expected="^(include/opscope/.*\.hpp|include/opscope/opscope\.h|lib/libopscope\.(a|so[.0-9]*)|lib/cmake/opscope/opscope(Config|ConfigVersion|Targets|Targets-[a-z]+)\.cmake"
 [ -x "$build/opscope" ] && expected+="|bin/opscope"
 c_api=0
 [ -e "$build/libopscope.so" ] && c_api=1 && expected+="|lib/pkgconfig/opscope\.pc"
@@ -148,8 +148,9 @@ if ((c_api)); then
   echo "== C consumer: examples/embed.c with pkg-config --cflags --libs opscope ($cc)"
   flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs opscope)
   echo "  pkg-config: $flags"
-  grep -q -- "-I$prefix/include" <<<"$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags opscope)" ||
-    fail "pkg-config's include path is not the prefix's"
+  include_dir=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags-only-I opscope | sed 's/^ *-I//; s/ *$//')
+  [ "$(realpath "$include_dir")" = "$(realpath "$prefix/include")" ] ||
+    fail "pkg-config's include path $include_dir is not the prefix's"
   # shellcheck disable=SC2086  # the flags are words
   "$cc" -std=c11 -Wall -Wextra -Werror -pedantic examples/embed.c $flags -o "$work/embed_pkg_config" ||
     fail "examples/embed.c does not build with pkg-config's flags"
