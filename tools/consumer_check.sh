@@ -79,7 +79,13 @@ prefix=$work/prefix
 quiet cmake --install "$build" --prefix "$prefix"
 (cd "$prefix" && find . -type f -o -type l | sed 's|^\./||' | LC_ALL=C sort) >"$work/installed"
 sed 's/^/  /' "$work/installed"
-(cd include && find opscope -type f \( -name '*.hpp' -o -name '*.h' \) | sed 's|^|include/|' | LC_ALL=C sort) >"$work/headers"
+c_api=0
+[ -e "$build/libopscope.so" ] && c_api=1
+# The C header is installed with the C API's library only.
+c_headers=(-false)
+((c_api)) && c_headers=(-name '*.h')
+(cd include && find opscope -type f \( -name '*.hpp' -o "${c_headers[@]}" \) | sed 's|^|include/|' | LC_ALL=C sort) \
+  >"$work/headers"
 grep '^include/' "$work/installed" >"$work/installed_headers" || true
 if ! cmp -s "$work/headers" "$work/installed_headers"; then
   fail "the installed headers are not the source's include/opscope/*.hpp and *.h (< source, > installed):"
@@ -88,8 +94,7 @@ fi
 grep -E '\.(cpp|cc|cxx|c|inl)$' "$work/installed" | sed 's/^/  source file installed: /' >&2 && fail "sources installed"
 expected="^(include/opscope/.*\.hpp|include/opscope/opscope\.h|lib/libopscope\.(a|so[.0-9]*)|lib/cmake/opscope/opscope(Config|ConfigVersion|Targets|Targets-[a-z]+)\.cmake"
 [ -x "$build/opscope" ] && expected+="|bin/opscope"
-c_api=0
-[ -e "$build/libopscope.so" ] && c_api=1 && expected+="|lib/pkgconfig/opscope\.pc"
+((c_api)) && expected+="|lib/pkgconfig/opscope\.pc"
 expected+=")$"
 grep -Ev "$expected" "$work/installed" | sed 's/^/  unexpected: /' >&2 && fail "unexpected files installed"
 for file in lib/cmake/opscope/opscopeConfig.cmake lib/cmake/opscope/opscopeConfigVersion.cmake \

@@ -55,7 +55,7 @@ typedef enum opscope_status {
     OPSCOPE_ERROR_BUFFER_TOO_SMALL = 5,  /* the output did not fit: *size holds the bytes needed */
     OPSCOPE_ERROR_MISSING_GROUP = 6,     /* the format needs data the VM's policy does not record */
     OPSCOPE_ERROR_STATE = 7,             /* not now: no program loaded, or a call a native may not make */
-    OPSCOPE_ERROR_MEMORY = 8,            /* out of memory */
+    OPSCOPE_ERROR_MEMORY = 8,            /* out of memory (in a run it is the program's error: RUNTIME) */
     OPSCOPE_ERROR_INTERNAL = 9,          /* an unexpected failure inside opscope (a bug: please report it) */
     OPSCOPE_STATUS_MAX_ENUM = 0x7FFFFFFF
 } opscope_status;
