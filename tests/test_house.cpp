@@ -1,5 +1,6 @@
 // The house rules that a forgotten step would break silently: <opscope/opscope.hpp> includes every public
-// header, and what a host reads (the README, the examples) includes only public headers.
+// header, what a host reads (the README, the examples) includes only public headers, and the README's copy of
+// the C API example is the file the tests compile and run.
 //
 // OPSCOPE_SOURCE_DIR is a compile definition set by tests/CMakeLists.txt.
 #include <boost/test/unit_test.hpp>
@@ -53,8 +54,8 @@ BOOST_AUTO_TEST_CASE(the_umbrella_header_includes_every_public_header) {
 BOOST_AUTO_TEST_CASE(the_readme_and_examples_include_only_public_headers) {
     std::vector<fs::path> files = {kSource / "README.md"};
     for (const auto& entry : fs::directory_iterator(kSource / "examples"))
-        if (entry.path().extension() == ".cpp") files.push_back(entry.path());
-    BOOST_TEST(files.size() >= 3u);
+        if (entry.path().extension() == ".cpp" || entry.path().extension() == ".c") files.push_back(entry.path());
+    BOOST_TEST(files.size() >= 4u);
     for (const fs::path& file : files)
         for (const std::string& header : includes_in(read(file))) {
             // Standard and third-party headers have no folder of ours; ours must come from include/opscope/.
@@ -65,4 +66,18 @@ BOOST_AUTO_TEST_CASE(the_readme_and_examples_include_only_public_headers) {
             BOOST_TEST((header.starts_with("opscope/") && fs::exists(kSource / "include" / header)),
                        file.filename().string() << " includes " << header << ", which is not a public header");
         }
+}
+
+// The README shows examples/embed.c whole, in the fenced block after `<!-- examples/embed.c -->`; the tests
+// compile and run the file (tools/c_api_example.sh), so the copy must be the file.
+BOOST_AUTO_TEST_CASE(the_readme_shows_the_c_example_as_it_is) {
+    const std::string readme = read(kSource / "README.md");
+    const std::string marker = "<!-- examples/embed.c -->\n```c\n";
+    const std::size_t start = readme.find(marker);
+    BOOST_REQUIRE_MESSAGE(start != std::string::npos, "README.md has no " << marker);
+    const std::size_t body = start + marker.size();
+    const std::size_t end = readme.find("\n```\n", body);
+    BOOST_REQUIRE(end != std::string::npos);
+    BOOST_TEST(readme.substr(body, end + 1 - body) == read(kSource / "examples" / "embed.c"),
+               "README.md's copy of examples/embed.c differs from the file: copy the file into the README");
 }

@@ -2,11 +2,13 @@
 # opscope as a host project sees it (tools/test.sh runs this after its Release build):
 #   1. installs BUILD_DIR to a temporary prefix, lists the tree and checks it holds exactly the public headers
 #      (include/opscope/, the same files as the source's include/opscope/), the library, the package config
-#      (lib/cmake/opscope/) and the CLI if it was built; no sources, nothing else;
+#      (lib/cmake/opscope/), the CLI if it was built, and the C API's libopscope.so with lib/pkgconfig/opscope.pc
+#      if it was built; no sources, nothing else;
 #   2. compiles every installed header alone (#include <opscope/...> in an empty file, -fsyntax-only, warnings as
-#      errors) against the prefix only: each public header is self-contained;
+#      errors) against the prefix only: each public header is self-contained; the C header also as C11 (-pedantic);
 #   3. builds examples/consumer against the prefix with find_package(opscope), runs both programs and checks
-#      what they print;
+#      what they print (and embed_c, the C example linked to opscope::opscope_c, with the C API); with the C API,
+#      builds examples/embed.c with `pkg-config --cflags --libs opscope` alone and runs it;
 #   4. builds examples/consumer with this source tree as a sub-project (add_subdirectory, no build type given)
 #      and checks that it built the library alone (no CLI, tests, examples or benchmarks), left the host's
 #      CMAKE_BUILD_TYPE empty, and that both programs print the same again.
@@ -62,27 +64,51 @@ check_programs() {
   sed 's/^/    /' <<<"$timer"
 }
 
+# The C example, linked to the installed libopscope.so (found through LD_LIBRARY_PATH: no rpath into the prefix).
+check_c_example() {
+  local program=$1 what=$2 out
+  out=$(LD_LIBRARY_PATH="$prefix/lib" "$program") || fail "$what exited with status $?"
+  [ "$(sed -n 1p <<<"$out")" = "result: 9900" ] || fail "$what printed '$(sed -n 1p <<<"$out")', not 'result: 9900'"
+  grep -qx "OPSCOPE_ERROR_RUNTIME: in native 'twice': expected an int" <<<"$out" ||
+    fail "$what did not report the native's error"
+  echo "  $what: $(sed -n 1p <<<"$out"), and its errors"
+}
+
 echo "== install $build to a temporary prefix"
 prefix=$work/prefix
 quiet cmake --install "$build" --prefix "$prefix"
 (cd "$prefix" && find . -type f -o -type l | sed 's|^\./||' | LC_ALL=C sort) >"$work/installed"
 sed 's/^/  /' "$work/installed"
-(cd include && find opscope -type f -name '*.hpp' | sed 's|^|include/|' | LC_ALL=C sort) >"$work/headers"
+c_api=0
+[ -e "$build/libopscope.so" ] && c_api=1
+# The C header is installed with the C API's library only.
+c_headers=(-false)
+((c_api)) && c_headers=(-name '*.h')
+(cd include && find opscope -type f \( -name '*.hpp' -o "${c_headers[@]}" \) | sed 's|^|include/|' | LC_ALL=C sort) \
+  >"$work/headers"
 grep '^include/' "$work/installed" >"$work/installed_headers" || true
 if ! cmp -s "$work/headers" "$work/installed_headers"; then
-  fail "the installed headers are not the source's include/opscope/*.hpp (< source, > installed):"
+  fail "the installed headers are not the source's include/opscope/*.hpp and *.h (< source, > installed):"
   diff "$work/headers" "$work/installed_headers" >&2 || true
 fi
 grep -E '\.(cpp|cc|cxx|c|inl)$' "$work/installed" | sed 's/^/  source file installed: /' >&2 && fail "sources installed"
-expected="^(include/opscope/.*\.hpp|lib/libopscope\.(a|so[.0-9]*)|lib/cmake/opscope/opscope(Config|ConfigVersion|Targets|Targets-[a-z]+)\.cmake"
+expected="^(include/opscope/.*\.hpp|include/opscope/opscope\.h|lib/libopscope\.(a|so[.0-9]*)|lib/cmake/opscope/opscope(Config|ConfigVersion|Targets|Targets-[a-z]+)\.cmake"
 [ -x "$build/opscope" ] && expected+="|bin/opscope"
+((c_api)) && expected+="|lib/pkgconfig/opscope\.pc"
 expected+=")$"
 grep -Ev "$expected" "$work/installed" | sed 's/^/  unexpected: /' >&2 && fail "unexpected files installed"
 for file in lib/cmake/opscope/opscopeConfig.cmake lib/cmake/opscope/opscopeConfigVersion.cmake \
             lib/cmake/opscope/opscopeTargets.cmake; do
   grep -qx "$file" "$work/installed" || fail "$file not installed"
 done
-grep -Eq '^lib/libopscope\.' "$work/installed" || fail "the library is not installed"
+grep -Eq '^lib/libopscope\.a$' "$work/installed" || fail "the library is not installed"
+if ((c_api)); then
+  for file in lib/libopscope.so lib/pkgconfig/opscope.pc include/opscope/opscope.h; do
+    grep -qx "$file" "$work/installed" || fail "the C API's $file is not installed"
+  done
+  # Relocatable: the .pc names no absolute path (the prefix is found from the file's own folder).
+  grep -E '^(prefix|includedir|libdir)=/' "$prefix/lib/pkgconfig/opscope.pc" >&2 && fail "opscope.pc holds an absolute path"
+fi
 if [ -x "$build/opscope" ]; then
   out=$("$prefix/bin/opscope" run examples/fib.opasm)
   [ "$out" = 832040 ] || fail "installed CLI: fib printed '$out'"
@@ -101,7 +127,14 @@ if ! find "$work/headers_alone" -name '*.cpp' -print0 | xargs -0 -n 1 -P "$jobs"
   fail "an installed header does not compile alone"
   exit 1
 fi
-echo "  $(wc -l <"$work/headers") headers, each self-contained"
+cc=${CC:-cc}
+for header in $(grep '\.h$' "$work/headers" | sed 's|^include/||'); do
+  printf '#include <%s>\nint main(void) { return 0; }\n' "$header" >"$work/header_alone.c"
+  "$cc" -std=c11 -fsyntax-only -Wall -Wextra -Werror -pedantic -I"$prefix/include" "$work/header_alone.c" ||
+    fail "$header does not compile alone as C11 ($cc)"
+done
+((failed == 0)) || exit 1
+echo "  $(wc -l <"$work/headers") headers, each self-contained (C headers also as C11 with $cc)"
 
 echo "== consumer: find_package(opscope) from the prefix"
 consumer=$work/installed_consumer
@@ -113,6 +146,22 @@ grep -Eo "$src/(include|vm|policies|report)[^ ]*" "$consumer/build.ninja" | sort
   fail "the consumer's build uses the source tree"
 quiet cmake --build "$consumer" --parallel "$jobs"
 check_programs "$consumer"
+if ((c_api)); then
+  [ -x "$consumer/embed_c" ] || fail "the consumer did not build embed_c against opscope::opscope_c"
+  check_c_example "$consumer/embed_c" "embed_c (find_package, opscope::opscope_c)"
+
+  echo "== C consumer: examples/embed.c with pkg-config --cflags --libs opscope ($cc)"
+  flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs opscope)
+  echo "  pkg-config: $flags"
+  include_dir=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags-only-I opscope | sed 's/^ *-I//; s/ *$//')
+  [ "$(realpath "$include_dir")" = "$(realpath "$prefix/include")" ] ||
+    fail "pkg-config's include path $include_dir is not the prefix's"
+  # shellcheck disable=SC2086  # the flags are words
+  "$cc" -std=c11 -Wall -Wextra -Werror -pedantic examples/embed.c $flags -o "$work/embed_pkg_config" ||
+    fail "examples/embed.c does not build with pkg-config's flags"
+  check_c_example "$work/embed_pkg_config" "embed.c (pkg-config)"
+fi
+((failed == 0)) || exit 1
 
 echo "== consumer: opscope as a sub-project (add_subdirectory, no build type)"
 consumer=$work/subproject_consumer
@@ -120,7 +169,8 @@ quiet env -u CMAKE_BUILD_TYPE cmake -S examples/consumer -B "$consumer" -G Ninja
   -DOPSCOPE_SUBDIRECTORY="$src"
 [ -z "$(cached CMAKE_BUILD_TYPE "$consumer")" ] ||
   fail "opscope set the host's CMAKE_BUILD_TYPE to '$(cached CMAKE_BUILD_TYPE "$consumer")'"
-for option in OPSCOPE_BUILD_CLI OPSCOPE_BUILD_EXAMPLES OPSCOPE_BUILD_TESTS OPSCOPE_BUILD_BENCHMARKS OPSCOPE_INSTALL; do
+for option in OPSCOPE_BUILD_CLI OPSCOPE_BUILD_EXAMPLES OPSCOPE_BUILD_TESTS OPSCOPE_BUILD_BENCHMARKS OPSCOPE_BUILD_C_API \
+              OPSCOPE_INSTALL; do
   [ "$(cached $option "$consumer")" = OFF ] || fail "$option is '$(cached $option "$consumer")' in a sub-project"
 done
 # What the build links: the host's two programs and opscope's library, nothing else.

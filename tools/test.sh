@@ -6,12 +6,14 @@
 #      the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed), and the peers
 #      script in smoke mode (installs lua5.4 and luajit if missing; every interpreter's output agrees);
 #   3. the host's view (tools/consumer_check.sh): the Release build installed to a temporary prefix (exactly
-#      the public headers, library, package config and CLI), each installed header compiled alone, and
-#      examples/consumer built and run both with find_package(opscope) and as an add_subdirectory sub-project;
+#      the public headers, libraries, package config, opscope.pc and CLI), each installed header compiled alone
+#      (the C API's also as C11), examples/consumer built and run both with find_package(opscope) and as an
+#      add_subdirectory sub-project, and examples/embed.c built with pkg-config;
 #   4. every fuzz target (tests/fuzz/, libFuzzer + ASan + UBSan, clang++) for a fixed time from its committed
 #      corpus (tools/fuzz.sh; OPSCOPE_FUZZ_SECONDS per target, default 20, 0 skips): any finding fails with its
 #      reproducer;
-#   5. ASan + UBSan build with clang++ (warnings are errors), all suites again.
+#   5. ASan + UBSan build with clang++ (warnings are errors), all suites again (of the C API's examples, only
+#      clang's C one: python3 is not instrumented and gcc's sanitizer runtime is not clang's).
 # Step 1 configures build/ through tools/bootstrap.sh with the settings it uses itself (plus the benchmarks), so
 # this script and the README's first command share build/ in either order.
 # OPSCOPE_SKIP_SANITIZERS=1 skips step 5 for a quick local run.
