@@ -138,8 +138,8 @@ private:
         builder_.program().functions.push_back(std::move(function));
     }
 
-    // `body` and then `end` into `function`, or an error at the statement that makes the function longer
-    // than the VM allows: that stops its code from growing further, and it will not be run.
+    // `body` and then `end` into `function`; or, at the first instruction that makes it longer than the VM
+    // allows, an error, and nothing more of the function (its code stops growing there: it will not run).
     template <class End>
     void generate_body(Function& function, Range body, End end) {
         FunctionEmitter emitter(builder_, function);

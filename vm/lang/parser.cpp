@@ -198,20 +198,17 @@ private:
         }
         try {
             expect(TokenKind::left_paren);
-            ListOnStack<Parameter> params(parameter_stack_);
-            try {
-                if (!check(TokenKind::right_paren)) {
-                    do {
-                        const Token& param = expect_identifier("parameter name");
-                        params.push(Parameter{intern_name(param.text), param.pos});
-                    } while (match(TokenKind::comma));
-                }
-                if (!check(TokenKind::right_paren)) fail(peek(), "',' or ')'");
-            } catch (const SyntaxError&) {
-                function.params = params.take(module_.parameters);  // still declared, for fewer follow-on errors
-                throw;
+            // Parameter lists do not nest: each goes straight to the table, and those read before an error
+            // stay declared.
+            function.params = Range{static_cast<std::uint32_t>(module_.parameters.size()), 0};
+            if (!check(TokenKind::right_paren)) {
+                do {
+                    const Token& param = expect_identifier("parameter name");
+                    module_.parameters.push_back(Parameter{intern_name(param.text), param.pos});
+                    ++function.params.count;
+                } while (match(TokenKind::comma));
             }
-            function.params = params.take(module_.parameters);
+            if (!check(TokenKind::right_paren)) fail(peek(), "',' or ')'");
             advance();
             function.header_complete = true;
             parse_block(function.body);
@@ -643,7 +640,6 @@ private:
     std::vector<StmtId> statement_stack_;
     std::vector<ExprId> argument_stack_;
     std::vector<IfClause> if_clause_stack_;
-    std::vector<Parameter> parameter_stack_;
 };
 
 } // namespace
