@@ -12,7 +12,6 @@
 
 #include <cstdint>
 #include <limits>
-#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -33,13 +32,13 @@ struct Range {
 
 // Nodes of one type, addressed by the order they were added. Stored in fixed-size chunks: growing never
 // moves a node (a vector, as it grows, holds the old and the new array: three times its size) and leaves at
-// most one chunk unused.
+// most one chunk unused. A chunk is reserved, not constructed, so a small program touches little of it.
 template <class Node, class Id>
 class Pool {
 public:
     Id add(const Node& node) {
-        if (size_ % kChunk == 0) chunks_.push_back(std::make_unique_for_overwrite<Node[]>(kChunk));
-        chunks_.back()[size_ % kChunk] = node;
+        if (size_ % kChunk == 0) chunks_.emplace_back().reserve(kChunk);
+        chunks_.back().push_back(node);
         return static_cast<Id>(size_++);  // < 2^32 - 1: every node takes at least a byte of a 16 MiB source
     }
     const Node& operator[](Id id) const {
@@ -48,8 +47,8 @@ public:
     }
 
 private:
-    static constexpr std::uint32_t kChunk = 4096;
-    std::vector<std::unique_ptr<Node[]>> chunks_;
+    static constexpr std::uint32_t kChunk = 1024;
+    std::vector<std::vector<Node>> chunks_;
     std::uint32_t size_ = 0;
 };
 
