@@ -47,7 +47,7 @@ public:
     }
 
 private:
-    static constexpr std::uint32_t kChunk = 1024;
+    static constexpr std::uint32_t kChunk = 4096;
     std::vector<std::vector<Node>> chunks_;
     std::uint32_t size_ = 0;
 };
