@@ -39,7 +39,7 @@ public:
     Id add(const Node& node) {
         if (size_ % kChunk == 0) chunks_.emplace_back().reserve(kChunk);
         chunks_.back().push_back(node);
-        return static_cast<Id>(size_++);  // < 2^32 - 1: every node takes at least a byte of a 16 MiB source
+        return static_cast<Id>(size_++);  // below `none`: each node takes a byte of source at least
     }
     const Node& operator[](Id id) const {
         const auto i = static_cast<std::uint32_t>(id);
