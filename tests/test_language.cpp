@@ -798,8 +798,8 @@ BOOST_AUTO_TEST_CASE(pathological_nesting_is_an_error_not_a_crash) {
 
 BOOST_AUTO_TEST_CASE(an_else_if_chain_of_any_length_compiles) {
     // 100,000 clauses (over 1 MB of source): the parser reads an `else if` chain with a loop and the tree
-    // holds it as one node, so neither parsing, code generation nor destroying the tree recurses per clause
-    // (each used to, and overflowed the stack).
+    // holds it as one node, so neither parsing nor code generation recurses per clause (each used to, and
+    // overflowed the stack; so did destroying the tree, before its nodes lived in pools).
     constexpr int kClauses = 100000;
     std::string empty_chain;  // the shape of the report: `if(1){}else if(1){}...`
     for (int i = 0; i < kClauses; ++i) empty_chain += i ? "else if(1){}" : "if(1){}";
@@ -851,7 +851,7 @@ BOOST_AUTO_TEST_CASE(nesting_past_the_limit_is_a_compile_error_at_the_place) {
                    .starts_with("t.ops:3:405: error: nesting deeper than 200\n"));
     BOOST_TEST(first_error("fn f(x) { return x; }\nprint(" + repeated("f(", 5000) + "0" + repeated(")", 5000) + ");")
                    .starts_with("t.ops:2:405: error: nesting deeper than 200\n"));
-    // A chain of arithmetic or comparison operators is read, compiled and destroyed by loops: any length.
+    // A chain of arithmetic or comparison operators is read and compiled by loops: any length.
     BOOST_TEST(output_of("print(0" + repeated(" + 1", 100000) + ");") == "100000\n");
     BOOST_TEST(output_of("print(0" + repeated(" - 1 * 2", 50000) + " < 1 == true);") == "true\n");
     // `&&`, `||` and indexing recurse on the left too: past 1000 levels they are an error, at the operator

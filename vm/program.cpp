@@ -1,7 +1,6 @@
 // Program lookups, ProgramBuilder's interning, and the text form of constants.
 //
-// Interning is by exact value and type: int 1 and float 1.0 are different constants, and floats compare by
-// bit pattern, so 0.0 and -0.0 are two constants while a NaN equals itself. Each table has a hash index
+// Constants are interned by exact value and type (same_constant). Each table has a hash index
 // (hash -> indices), so interning is O(1) amortised; `program()` hands out the Program mutably, so the index
 // is checked against the table on every hit and rebuilt if the table's size changed behind its back.
 #include <opscope/program.hpp>
@@ -23,8 +22,6 @@ int Program::find_function(std::string_view name) const {
     return -1;
 }
 
-namespace {
-
 bool same_constant(const Constant& a, const Constant& b) {
     if (a.index() != b.index()) return false;
     if (const double* x = std::get_if<double>(&a))
@@ -32,7 +29,7 @@ bool same_constant(const Constant& a, const Constant& b) {
     return a == b;
 }
 
-// Consistent with same_constant: the type, then the value (a float by its bits).
+// The type, then the value (a float by its bits).
 std::size_t hash_constant(const Constant& c) {
     const std::size_t value = std::visit(
         [](const auto& v) -> std::size_t {
@@ -44,6 +41,8 @@ std::size_t hash_constant(const Constant& c) {
         c);
     return value * 31 + c.index();
 }
+
+namespace {
 
 // Index of `value` in `table`, appending it first if absent. Operands are int32, so tables stop at kMaxTableSize.
 template <class T, class Index, class Hash, class Equal>

@@ -19,9 +19,9 @@ public:
 };
 
 // The largest file read_text_file, read_binary_file and read_program read: 16 MiB. Programs people write or
-// generate are kilobytes to a few megabytes (the examples are under 4 KiB). Compiling dense .ops source peaks
-// at about 50 bytes of memory per byte of input (the syntax tree; README "Bad input"), so the limit keeps a
-// hostile file under about 1 GiB. A longer file, or a device that never ends, is an InputError
+// generate are kilobytes to a few megabytes (the examples are under 4 KiB). Compiling the densest .ops source
+// measured peaks at 46 bytes of memory per byte of input (README "Bad input"), so the limit keeps a hostile
+// file under 1 GiB. A longer file, or a device that never ends, is an InputError
 // "'FILE': larger than the limit of 16777216 bytes".
 inline constexpr std::uint64_t kMaxInputFileBytes = std::uint64_t{16} << 20;
 

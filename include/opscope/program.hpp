@@ -43,6 +43,11 @@ struct Nil {
 // A literal of `push`: nil, bool, int, float or string.
 using Constant = std::variant<Nil, bool, std::int64_t, double, std::string>;
 
+// Constants are interned by exact value and type: int 1 and float 1.0 differ, and floats compare by bit
+// pattern, so 0.0 and -0.0 are two constants while a NaN equals itself. hash_constant agrees with it.
+bool same_constant(const Constant& a, const Constant& b);
+std::size_t hash_constant(const Constant& c);
+
 struct Function {
     std::string name;
     std::uint32_t nargs = 0;

@@ -150,11 +150,12 @@ void register_cli_natives(Vm& vm) {
     }
 }
 
-// Verifies against the natives `run` provides.
+// Verifies against the natives `run` provides. The program is moved in, not copied: it can be hundreds of
+// megabytes (README, "Bad input").
 opscope::Program verified(opscope::Program program) {
     opscope::Vm<> vm;
     register_cli_natives(vm);
-    vm.load(program);
+    vm.load(std::move(program));
     return vm.program();
 }
 

@@ -11,7 +11,10 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <optional>
 #include <set>
+#include <span>
+#include <string_view>
 
 namespace opscope::lang {
 namespace {
@@ -65,339 +68,366 @@ public:
     }
 
     Program run(const Module& module) {
-        const std::vector<const FunctionDecl*> functions = declare_functions(module);
-        for (const auto& statement : module.statements)
-            if (const auto* let = std::get_if<LetStmt>(&statement->node)) all_globals_.insert(let->name);
+        module_ = &module;
+        const std::vector<const FunctionDecl*> functions = declare_functions();
+        for (const StmtId id : statements(module.statements))
+            if (const Stmt& statement = stmt(id); statement.kind == StmtKind::let)
+                all_globals_.insert(name(statement.node.let.name));
 
-        generate_main(module);
+        generate_main();
         for (const FunctionDecl* function : functions) generate_function(*function);
         return builder_.take();
     }
 
 private:
     // --- declarations --------------------------------------------------------------------------------------
-    std::vector<const FunctionDecl*> declare_functions(const Module& module) {
+    std::vector<const FunctionDecl*> declare_functions() {
         std::vector<const FunctionDecl*> accepted;
-        for (const auto& function : module.functions) {
-            if (function.name == "main") {
+        for (const auto& function : module_->functions) {
+            const std::string_view function_name = name(function.name);
+            if (function_name == "main") {
                 sink_.error(function.pos, "'main' is reserved for top-level code");
                 continue;
             }
-            const int arity = function.header_complete ? static_cast<int>(function.params.size()) : -1;
-            const auto [it, inserted] = callees_.emplace(function.name, Callee{CalleeKind::function, arity, function.pos});
+            const int arity = function.header_complete ? static_cast<int>(function.params.count) : -1;
+            const auto [it, inserted] =
+                callees_.emplace(std::string(function_name), Callee{CalleeKind::function, arity, function.pos});
             if (inserted) {
                 accepted.push_back(&function);
             } else if (it->second.kind == CalleeKind::function) {
-                sink_.error(function.pos, fmt::format("duplicate function '{}' (first defined at line {})", function.name,
+                sink_.error(function.pos, fmt::format("duplicate function '{}' (first defined at line {})", function_name,
                                                       it->second.defined_at.line));
             } else {
-                sink_.error(function.pos, fmt::format("'{}' is a built-in function and cannot be redefined", function.name));
+                sink_.error(function.pos, fmt::format("'{}' is a built-in function and cannot be redefined", function_name));
             }
         }
         return accepted;
     }
 
     // --- functions -----------------------------------------------------------------------------------------
-    void generate_main(const Module& module) {
+    void generate_main() {
         Function main;
         main.name = "main";
         in_main_ = true;
         locals_.reset();
-        FunctionEmitter emitter(builder_, main);
-        out_ = &emitter;
-        for (const auto& statement : module.statements) generate(*statement);
-        if (out_->reachable()) out_->emit(Op::halt, module.end);
+        generate_body(main, module_->statements, [&] {
+            if (out_->reachable()) out_->emit(Op::halt, module_->end);
+        });
         main.nlocals = locals_.max_slots();
         builder_.program().functions.push_back(std::move(main));
     }
 
     void generate_function(const FunctionDecl& declaration) {
         Function function;
-        function.name = declaration.name;
-        function.nargs = static_cast<std::uint32_t>(declaration.params.size());
+        function.name = name(declaration.name);
+        function.nargs = declaration.params.count;
         in_main_ = false;
         locals_.reset();
         locals_.enter();  // parameters and the body's own `let`s share one scope
-        for (std::size_t i = 0; i < declaration.params.size(); ++i) {
-            if (locals_.declared_in_innermost(declaration.params[i]))
-                sink_.error(declaration.param_positions[i], fmt::format("duplicate parameter '{}'", declaration.params[i]));
-            locals_.declare(declaration.params[i]);
+        for (const Parameter& param : entries(module_->parameters, declaration.params)) {
+            if (locals_.declared_in_innermost(name(param.name)))
+                sink_.error(param.pos, fmt::format("duplicate parameter '{}'", name(param.name)));
+            locals_.declare(name(param.name));
         }
-        FunctionEmitter emitter(builder_, function);
-        out_ = &emitter;
-        for (const auto& statement : declaration.body.statements) generate(*statement);
-        if (out_->reachable()) {
+        generate_body(function, declaration.body.statements, [&] {
+            if (!out_->reachable()) return;
             out_->emit_constant(Nil{}, declaration.body.close);
             out_->emit(Op::ret, declaration.body.close);
-        }
+        });
         function.nlocals = locals_.max_slots();
         builder_.program().functions.push_back(std::move(function));
     }
 
-    // --- statements ----------------------------------------------------------------------------------------
-    void generate(const Stmt& statement) {
-        std::visit([&](const auto& node) { generate_statement(node, statement.pos); }, statement.node);
+    // `body` and then `end` into `function`; or, at the first instruction that makes it longer than the VM
+    // allows, an error, and nothing more of the function (its code stops growing there: it will not run).
+    template <class End>
+    void generate_body(Function& function, Range body, End end) {
+        FunctionEmitter emitter(builder_, function);
+        out_ = &emitter;
+        try {
+            for (const StmtId statement : statements(body)) generate(stmt(statement));
+            end();
+        } catch (const FunctionTooLong& error) {
+            sink_.error(error.pos, fmt::format("function '{}' has more than the {} instructions allowed",
+                                               function.name, kMaxFunctionSize));
+            loops_.clear();
+            chain_stack_.clear();
+        }
+        out_ = nullptr;
     }
 
-    void generate_statement(const LetStmt& let, SourcePos pos) {
-        if (let.init) generate_value(*let.init);
+    // --- statements ----------------------------------------------------------------------------------------
+    void generate(const Stmt& statement) {
+        const SourcePos pos = statement.pos;
+        switch (statement.kind) {
+        case StmtKind::let: return generate_let(statement.node.let, pos);
+        case StmtKind::assign: return generate_assign(statement.node.assign, pos);
+        case StmtKind::expression: return generate_effect(statement.node.expression);
+        case StmtKind::block: return generate_block(statement.node.block);
+        case StmtKind::if_: return generate_if(statement.node.if_);
+        case StmtKind::while_:
+            return generate_loop(statement.node.while_.condition, StmtId::none, statement.node.while_.body, pos);
+        case StmtKind::for_: {
+            const ForNode& loop = statement.node.for_;
+            locals_.enter();
+            if (loop.init != StmtId::none) generate(stmt(loop.init));
+            generate_loop(loop.condition, loop.step, loop.body, pos);
+            locals_.leave();
+            return;
+        }
+        case StmtKind::break_:
+            if (loops_.empty()) return sink_.error(pos, "'break' outside a loop");
+            return out_->emit_jump(Op::jmp, *loops_.back().break_label, pos);
+        case StmtKind::continue_:
+            if (loops_.empty()) return sink_.error(pos, "'continue' outside a loop");
+            return out_->emit_jump(Op::jmp, *loops_.back().continue_label, pos);
+        case StmtKind::return_:
+            if (statement.node.return_value != ExprId::none)
+                generate_value(statement.node.return_value);
+            else
+                out_->emit_constant(Nil{}, pos);
+            return out_->emit(Op::ret, pos);
+        }
+    }
+
+    void generate_let(const LetNode& let, SourcePos pos) {
+        const std::string_view let_name = name(let.name);
+        if (let.init != ExprId::none) generate_value(let.init);
         if (in_main_ && locals_.at_top_level()) {
-            if (!visible_globals_.insert(let.name).second) already_declared(let);
-            if (let.init) out_->emit_global(Op::gstore, let.name, pos);
+            if (!visible_globals_.emplace(let_name).second) already_declared(let);
+            if (let.init != ExprId::none) out_->emit_global(Op::gstore, let_name, pos);
             return;
         }
         std::int32_t slot;
-        if (locals_.declared_in_innermost(let.name)) {
+        if (locals_.declared_in_innermost(let_name)) {
             already_declared(let);
-            slot = *locals_.find(let.name);
+            slot = *locals_.find(let_name);
         } else {
-            slot = locals_.declare(let.name);
+            slot = locals_.declare(let_name);
         }
-        if (let.init) out_->emit(Op::store, pos, slot);
+        if (let.init != ExprId::none) out_->emit(Op::store, pos, slot);
     }
 
-    void already_declared(const LetStmt& let) {
-        sink_.error(let.name_pos, fmt::format("'{}' is already declared in this scope", let.name));
+    void already_declared(const LetNode& let) {
+        sink_.error(let.name_pos, fmt::format("'{}' is already declared in this scope", name(let.name)));
     }
 
-    void generate_statement(const AssignStmt& assign, SourcePos pos) {
-        if (const auto* index = std::get_if<IndexExpr>(&assign.target->node)) {
-            generate_value(*index->array);
-            generate_value(*index->index);
-            generate_value(*assign.value);
-            out_->emit(Op::aset, assign.target->pos);
+    void generate_assign(const AssignNode& assign, SourcePos pos) {
+        const Expr& target = expr(assign.target);
+        if (target.kind == ExprKind::index) {
+            generate_value(target.index.array);
+            generate_value(target.index.index);
+            generate_value(assign.value);
+            out_->emit(Op::aset, target.pos);
             return;
         }
-        const std::string& name = std::get<VariableRef>(assign.target->node).name;
-        generate_value(*assign.value);
-        if (const auto slot = locals_.find(name)) {
+        const std::string_view variable = name(target.variable);
+        generate_value(assign.value);
+        if (const auto slot = locals_.find(variable)) {
             out_->emit(Op::store, pos, *slot);
-        } else if (global_visible(name)) {
-            out_->emit_global(Op::gstore, name, pos);
+        } else if (global_visible(variable)) {
+            out_->emit_global(Op::gstore, variable, pos);
         } else {
-            sink_.error(assign.target->pos, fmt::format("assignment to undeclared variable '{}'", name));
+            sink_.error(target.pos, fmt::format("assignment to undeclared variable '{}'", variable));
         }
     }
 
-    void generate_statement(const ExprStmt& statement, SourcePos) { generate_effect(*statement.expr); }
-
-    void generate_statement(const BlockStmt& block, SourcePos) {
+    void generate_block(const BlockNode& block) {
         locals_.enter();
-        for (const auto& statement : block.statements) generate(*statement);
+        for (const StmtId statement : statements(block.statements)) generate(stmt(statement));
         locals_.leave();
     }
 
     // Each clause jumps over the rest of the chain to one END: `if (a) A else if (b) B else C` is
     // <a jumps to NEXT1 if false>; A; jmp END; NEXT1: <b jumps to NEXT2 if false>; B; jmp END; NEXT2: C; END:
-    void generate_statement(const IfStmt& statement, SourcePos) {
-        if (Label* target = loop_exit_of(statement))
-            return generate_condition(*statement.clauses.front().condition, true, *target);
+    void generate_if(const IfNode& statement) {
+        const std::span<const IfClause> clauses = entries(module_->if_clauses, statement.clauses);
+        const bool has_else = statement.else_branch != StmtId::none;
+        if (Label* target = loop_exit_of(statement)) return generate_condition(clauses.front().condition, true, *target);
         Label end;
-        for (std::size_t i = 0; i < statement.clauses.size(); ++i) {
-            const IfClause& clause = statement.clauses[i];
+        for (std::size_t i = 0; i < clauses.size(); ++i) {
+            const IfClause& clause = clauses[i];
             Label next;
-            generate_condition(*clause.condition, false, next);
-            generate(*clause.body);
-            if (i + 1 < statement.clauses.size() || statement.else_branch) out_->emit_jump(Op::jmp, end, clause.pos);
+            generate_condition(clause.condition, false, next);
+            generate(stmt(clause.body));
+            if (i + 1 < clauses.size() || has_else) out_->emit_jump(Op::jmp, end, clause.pos);
             out_->bind(next);
         }
-        if (statement.else_branch) generate(*statement.else_branch);
+        if (has_else) generate(stmt(statement.else_branch));
         out_->bind(end);
     }
 
     // For `if (c) { break; }` or `if (c) { continue; }` inside a loop: the label that one conditional jump
     // can go to instead of jumping around a jmp.
-    Label* loop_exit_of(const IfStmt& statement) const {
-        if (statement.clauses.size() != 1 || statement.else_branch || loops_.empty()) return nullptr;
-        const auto& block = std::get<BlockStmt>(statement.clauses.front().body->node);
-        if (block.statements.size() != 1) return nullptr;
-        const auto& only = block.statements.front()->node;
-        if (std::holds_alternative<BreakStmt>(only)) return loops_.back().break_label;
-        if (std::holds_alternative<ContinueStmt>(only)) return loops_.back().continue_label;
+    Label* loop_exit_of(const IfNode& statement) const {
+        if (statement.clauses.count != 1 || statement.else_branch != StmtId::none || loops_.empty()) return nullptr;
+        const BlockNode& block = stmt(entries(module_->if_clauses, statement.clauses).front().body).node.block;
+        if (block.statements.count != 1) return nullptr;
+        const StmtKind only = stmt(statements(block.statements).front()).kind;
+        if (only == StmtKind::break_) return loops_.back().break_label;
+        if (only == StmtKind::continue_) return loops_.back().continue_label;
         return nullptr;
     }
 
-    void generate_statement(const WhileStmt& statement, SourcePos pos) {
-        generate_loop(statement.condition.get(), nullptr, *statement.body, pos);
-    }
-
-    void generate_statement(const ForStmt& statement, SourcePos pos) {
-        locals_.enter();
-        if (statement.init) generate(*statement.init);
-        generate_loop(statement.condition.get(), statement.step.get(), *statement.body, pos);
-        locals_.leave();
-    }
-
     // The loop with its condition at the bottom; `continue` goes to the step (or the condition).
-    void generate_loop(const Expr* condition, const Stmt* step, const Stmt& body, SourcePos pos) {
-        const bool forever = !condition || constant_truth(*condition) == true;
+    void generate_loop(ExprId condition, StmtId step, StmtId body, SourcePos pos) {
+        const bool forever = condition == ExprId::none || constant_truth(expr(condition)) == true;
         Label body_label, step_label, condition_label, exit;
         if (!forever) out_->emit_jump(Op::jmp, condition_label, pos);
         out_->bind_loop_start(body_label);
         loops_.push_back(Loop{&exit, &step_label});
-        generate(body);
+        generate(stmt(body));
         loops_.pop_back();
         out_->bind(step_label);
-        if (step) generate(*step);
+        if (step != StmtId::none) generate(stmt(step));
         out_->bind(condition_label);
         if (forever)
             out_->emit_jump(Op::jmp, body_label, pos);
         else
-            generate_condition(*condition, true, body_label);
+            generate_condition(condition, true, body_label);
         out_->bind(exit);
     }
 
-    void generate_statement(const BreakStmt&, SourcePos pos) {
-        if (loops_.empty()) return sink_.error(pos, "'break' outside a loop");
-        out_->emit_jump(Op::jmp, *loops_.back().break_label, pos);
-    }
-
-    void generate_statement(const ContinueStmt&, SourcePos pos) {
-        if (loops_.empty()) return sink_.error(pos, "'continue' outside a loop");
-        out_->emit_jump(Op::jmp, *loops_.back().continue_label, pos);
-    }
-
-    void generate_statement(const ReturnStmt& statement, SourcePos pos) {
-        if (statement.value)
-            generate_value(*statement.value);
-        else
-            out_->emit_constant(Nil{}, pos);
-        out_->emit(Op::ret, pos);
-    }
-
     // --- conditions ----------------------------------------------------------------------------------------
-    static std::optional<bool> constant_truth(const Expr& expr) {
-        if (const auto* literal = std::get_if<Literal>(&expr.node)) return truthy_constant(literal->value);
+    std::optional<bool> constant_truth(const Expr& e) const {
+        if (e.kind == ExprKind::literal) return truthy_constant(module_->constant(e.literal));
         return std::nullopt;
     }
 
-    // Jumps to `target` when the truth of `expr` equals `jump_if`; falls through otherwise.
-    void generate_condition(const Expr& expr, bool jump_if, Label& target) {
-        if (const auto truth = constant_truth(expr)) {
-            if (*truth == jump_if) out_->emit_jump(Op::jmp, target, expr.pos);
+    // Jumps to `target` when the truth of `id` equals `jump_if`; falls through otherwise.
+    void generate_condition(ExprId id, bool jump_if, Label& target) {
+        const Expr& e = expr(id);
+        if (const auto truth = constant_truth(e)) {
+            if (*truth == jump_if) out_->emit_jump(Op::jmp, target, e.pos);
             return;
         }
-        if (const auto* unary = std::get_if<UnaryExpr>(&expr.node); unary && unary->op == UnaryOp::not_) {
-            return generate_condition(*unary->operand, !jump_if, target);
-        }
-        if (const auto* binary = std::get_if<BinaryExpr>(&expr.node);
-            binary && (binary->op == BinaryOp::and_ || binary->op == BinaryOp::or_)) {
+        if (e.kind == ExprKind::unary && e.unary.op == UnaryOp::not_)
+            return generate_condition(e.unary.operand, !jump_if, target);
+        if (const BinaryNode* logical = logical_binary(e)) {
             // `a && b` is false as soon as a is; `a || b` is true as soon as a is.
-            const bool decided_by = binary->op == BinaryOp::or_;
+            const bool decided_by = logical->op == BinaryOp::or_;
             if (jump_if == decided_by) {
-                generate_condition(*binary->left, jump_if, target);
-                generate_condition(*binary->right, jump_if, target);
+                generate_condition(logical->left, jump_if, target);
+                generate_condition(logical->right, jump_if, target);
             } else {
                 Label skip;
-                generate_condition(*binary->left, decided_by, skip);
-                generate_condition(*binary->right, jump_if, target);
+                generate_condition(logical->left, decided_by, skip);
+                generate_condition(logical->right, jump_if, target);
                 out_->bind(skip);
             }
             return;
         }
-        generate_value(expr);
-        out_->emit_jump(jump_if ? Op::jnz : Op::jz, target, expr.pos);
+        generate_value(id);
+        out_->emit_jump(jump_if ? Op::jnz : Op::jz, target, e.pos);
     }
 
     // --- expressions ---------------------------------------------------------------------------------------
-    // Evaluates `expr` for its effects only: nothing is left on the stack.
-    void generate_effect(const Expr& expr) {
-        if (std::holds_alternative<Literal>(expr.node)) return;
-        if (const auto* variable = std::get_if<VariableRef>(&expr.node)) {
-            if (locals_.find(variable->name)) return;
-        } else if (const auto* call = std::get_if<CallExpr>(&expr.node)) {
-            if (generate_call(*call, expr.pos, false)) out_->emit(Op::pop, expr.pos);
+    // Evaluates `id` for its effects only: nothing is left on the stack.
+    void generate_effect(ExprId id) {
+        const Expr& e = expr(id);
+        switch (e.kind) {
+        case ExprKind::literal: return;
+        case ExprKind::variable:
+            if (locals_.find(name(e.variable))) return;
+            break;
+        case ExprKind::call:
+            if (generate_call(e.call, e.pos, false)) out_->emit(Op::pop, e.pos);
             return;
-        } else if (const auto* binary = std::get_if<BinaryExpr>(&expr.node);
-                   binary && (binary->op == BinaryOp::and_ || binary->op == BinaryOp::or_)) {
-            Label end;
-            generate_condition(*binary->left, binary->op == BinaryOp::or_, end);
-            generate_effect(*binary->right);
-            out_->bind(end);
-            return;
+        case ExprKind::binary:
+            if (const BinaryNode* logical = logical_binary(e)) {
+                Label end;
+                generate_condition(logical->left, logical->op == BinaryOp::or_, end);
+                generate_effect(logical->right);
+                out_->bind(end);
+                return;
+            }
+            break;
+        case ExprKind::unary:
+        case ExprKind::index: break;
         }
-        generate_value(expr);
-        out_->emit(Op::pop, expr.pos);
+        generate_value(id);
+        out_->emit(Op::pop, e.pos);
     }
 
-    // Evaluates `expr`, leaving its value on the stack. A left-leaning chain of arithmetic or comparison
+    // Evaluates `id`, leaving its value on the stack. A left-leaning chain of arithmetic or comparison
     // operators (`a + b + c ...`) is walked by a loop, so only right operands recurse (Expr::height).
-    void generate_value(const Expr& expr) {
-        std::vector<const Expr*> chain;  // the operators above the leftmost operand, outermost first
-        const Expr* leftmost = &expr;
-        while (const BinaryExpr* binary = plain_binary(*leftmost)) {
-            chain.push_back(leftmost);
-            leftmost = binary->left.get();
+    void generate_value(ExprId id) {
+        // The operators above the leftmost operand, outermost first, on a stack the chains of right operands
+        // share: a 4-byte id per operator.
+        const std::size_t chain_start = chain_stack_.size();
+        ExprId leftmost = id;
+        while (expr(leftmost).kind == ExprKind::binary && !logical_binary(expr(leftmost))) {
+            chain_stack_.push_back(leftmost);
+            leftmost = expr(leftmost).binary.left;
         }
-        std::visit([&](const auto& node) { generate_expression(node, leftmost->pos); }, leftmost->node);
-        for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-            const BinaryExpr& binary = std::get<BinaryExpr>((*it)->node);
-            generate_value(*binary.right);
-            out_->emit(binary_opcode(binary.op), (*it)->pos);
+        generate_operand(expr(leftmost));
+        while (chain_stack_.size() > chain_start) {
+            const Expr& binary = expr(chain_stack_.back());
+            chain_stack_.pop_back();
+            generate_value(binary.binary.right);
+            out_->emit(binary_opcode(binary.binary.op), binary.pos);
         }
     }
 
-    static const BinaryExpr* plain_binary(const Expr& expr) {
-        const auto* binary = std::get_if<BinaryExpr>(&expr.node);
-        return binary && binary->op != BinaryOp::and_ && binary->op != BinaryOp::or_ ? binary : nullptr;
+    // `e`'s value, when it is not an arithmetic or comparison operator (generate_value does those).
+    void generate_operand(const Expr& e) {
+        switch (e.kind) {
+        case ExprKind::literal: return out_->emit_constant(module_->constant(e.literal), e.pos);
+        case ExprKind::variable: return generate_variable(name(e.variable), e.pos);
+        case ExprKind::unary:
+            generate_value(e.unary.operand);
+            return out_->emit(e.unary.op == UnaryOp::negate ? Op::neg : Op::not_, e.pos);
+        case ExprKind::binary: return generate_logical_value(e.binary, e.pos);
+        case ExprKind::call: generate_call(e.call, e.pos, true); return;
+        case ExprKind::index:
+            generate_value(e.index.array);
+            generate_value(e.index.index);
+            return out_->emit(Op::aget, e.pos);
+        }
     }
 
-    void generate_expression(const Literal& literal, SourcePos pos) { out_->emit_constant(literal.value, pos); }
+    // `&&` or `||`, when not a condition: false or true.
+    const BinaryNode* logical_binary(const Expr& e) const {
+        return e.kind == ExprKind::binary && (e.binary.op == BinaryOp::and_ || e.binary.op == BinaryOp::or_)
+                   ? &e.binary
+                   : nullptr;
+    }
 
-    void generate_expression(const VariableRef& variable, SourcePos pos) {
-        if (const auto slot = locals_.find(variable.name)) {
+    void generate_variable(std::string_view variable, SourcePos pos) {
+        if (const auto slot = locals_.find(variable)) {
             out_->emit(Op::load, pos, *slot);
-        } else if (global_visible(variable.name)) {
-            out_->emit_global(Op::gload, variable.name, pos);
+        } else if (global_visible(variable)) {
+            out_->emit_global(Op::gload, variable, pos);
         } else {
-            sink_.error(pos, fmt::format("undefined variable '{}'", variable.name));
+            sink_.error(pos, fmt::format("undefined variable '{}'", variable));
         }
     }
 
-    void generate_expression(const UnaryExpr& unary, SourcePos pos) {
-        generate_value(*unary.operand);
-        out_->emit(unary.op == UnaryOp::negate ? Op::neg : Op::not_, pos);
-    }
-
-    void generate_expression(const BinaryExpr& binary, SourcePos pos) {
-        if (binary.op == BinaryOp::and_ || binary.op == BinaryOp::or_) {
-            // true/false by the same jump chains as a condition.
-            const bool is_or = binary.op == BinaryOp::or_;
-            Label decided, end;
-            generate_condition(*binary.left, is_or, decided);
-            generate_condition(*binary.right, is_or, decided);
-            out_->emit_constant(!is_or, pos);
-            out_->emit_jump(Op::jmp, end, pos);
-            out_->bind(decided);
-            out_->emit_constant(is_or, pos);
-            out_->bind(end);
-            return;
-        }
-        generate_value(*binary.left);  // not reached: generate_value compiles the other operators
-        generate_value(*binary.right);
-        out_->emit(binary_opcode(binary.op), pos);
-    }
-
-    void generate_expression(const CallExpr& call, SourcePos pos) { generate_call(call, pos, true); }
-
-    void generate_expression(const IndexExpr& index, SourcePos pos) {
-        generate_value(*index.array);
-        generate_value(*index.index);
-        out_->emit(Op::aget, pos);
+    // `&&` or `||` as a value: true/false by the same jump chains as a condition.
+    void generate_logical_value(const BinaryNode& logical, SourcePos pos) {
+        const bool is_or = logical.op == BinaryOp::or_;
+        Label decided, end;
+        generate_condition(logical.left, is_or, decided);
+        generate_condition(logical.right, is_or, decided);
+        out_->emit_constant(!is_or, pos);
+        out_->emit_jump(Op::jmp, end, pos);
+        out_->bind(decided);
+        out_->emit_constant(is_or, pos);
+        out_->bind(end);
     }
 
     // Generates a call; returns whether it left a value on the stack. Without `want_value`, `print` leaves
     // none.
-    bool generate_call(const CallExpr& call, SourcePos pos, bool want_value) {
-        const auto it = callees_.find(call.callee);
+    bool generate_call(const CallNode& call, SourcePos pos, bool want_value) {
+        const std::string_view callee = name(call.callee);
+        const auto it = callees_.find(callee);
         if (it == callees_.end()) {
-            sink_.error(pos, fmt::format("undefined function '{}'", call.callee));
-        } else if (const int arity = it->second.arity;
-                   arity >= 0 && call.arguments.size() != static_cast<std::size_t>(arity)) {
-            sink_.error(pos, fmt::format("wrong number of arguments to '{}': expected {}, got {}", call.callee,
-                                         arity, call.arguments.size()));
+            sink_.error(pos, fmt::format("undefined function '{}'", callee));
+        } else if (const int arity = it->second.arity; arity >= 0 && call.arguments.count != static_cast<std::uint32_t>(arity)) {
+            sink_.error(pos, fmt::format("wrong number of arguments to '{}': expected {}, got {}", callee, arity,
+                                         call.arguments.count));
         }
-        for (const auto& argument : call.arguments) generate_value(*argument);
+        for (const ExprId argument : entries(module_->arguments, call.arguments)) generate_value(argument);
         if (it == callees_.end()) return false;
         switch (it->second.kind) {
         case CalleeKind::print:
@@ -408,30 +438,38 @@ private:
         case CalleeKind::array: out_->emit(Op::newarray, pos); return true;
         case CalleeKind::len: out_->emit(Op::len, pos); return true;
         case CalleeKind::function:
-        case CalleeKind::native: out_->emit_call(call.callee, pos); return true;
+        case CalleeKind::native: out_->emit_call(callee, pos); return true;
         }
         return true;
     }
 
     // Globals visible here: in a function, every top-level `let` of the file; in main, those declared so far.
-    bool global_visible(const std::string& name) const {
-        return in_main_ ? visible_globals_.contains(name) : all_globals_.contains(name);
+    bool global_visible(std::string_view variable) const {
+        return in_main_ ? visible_globals_.contains(variable) : all_globals_.contains(variable);
     }
+
+    // --- the tree ------------------------------------------------------------------------------------------
+    const Expr& expr(ExprId id) const { return module_->exprs[id]; }
+    const Stmt& stmt(StmtId id) const { return module_->stmts[id]; }
+    std::string_view name(NameId id) const { return module_->name(id); }
+    std::span<const StmtId> statements(Range range) const { return entries(module_->statement_lists, range); }
 
     struct Loop {
         Label* break_label;
         Label* continue_label;
     };
 
+    const Module* module_ = nullptr;
     ProgramBuilder builder_;
     DiagnosticSink& sink_;
     std::map<std::string, Callee, std::less<>> callees_;
-    std::set<std::string, std::less<>> all_globals_;
-    std::set<std::string, std::less<>> visible_globals_;
+    std::set<std::string_view> all_globals_;  // names view the source
+    std::set<std::string_view> visible_globals_;
     bool in_main_ = true;
     FunctionEmitter* out_ = nullptr;
     LocalScopes locals_;
     std::vector<Loop> loops_;
+    std::vector<ExprId> chain_stack_;  // generate_value's
 };
 
 } // namespace

@@ -6,6 +6,8 @@
 namespace opscope::lang {
 
 void FunctionEmitter::append(Op op, std::int32_t operand, SourcePos pos) {
+    // One over the limit still fits: bind() may drop that last instruction, a jmp to the next one.
+    if (function_.code.size() > kMaxFunctionSize) throw FunctionTooLong{pos};
     function_.code.push_back(Instruction{op, operand});
     function_.positions.push_back(pos);
     if (ends_flow(op)) reachable_ = false;

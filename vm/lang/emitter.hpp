@@ -15,6 +15,12 @@
 
 namespace opscope::lang {
 
+// Thrown by an emit that would make the function longer than kMaxFunctionSize allows (program.hpp), at the
+// position of the instruction that does not fit: compiling stops there, before the code grows any further.
+struct FunctionTooLong {
+    SourcePos pos;
+};
+
 // A jump target inside one function.
 class Label {
 public:

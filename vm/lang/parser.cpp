@@ -8,20 +8,22 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 namespace opscope::lang {
 namespace {
 
-// Limits that keep the recursive parser, the code generator and the syntax tree's destructors far from the
-// end of the stack (README, "The language"). Nothing else recurses: statement lists, `else if` chains and
-// operator chains are read by loops.
+// Limits that keep the recursive parser and the code generator far from the end of the stack (README, "The
+// language"). Nothing else recurses: statement lists, `else if` chains and operator chains are read by loops.
 constexpr int kMaxNesting = 200;  // open blocks, parentheses, unary operators, indexes and call arguments
 constexpr std::uint32_t kMaxExpressionHeight = 1000;  // nodes on an expression's longest path to a leaf
+static_assert(kMaxExpressionHeight <= std::numeric_limits<decltype(Expr::height)>::max());
 
 struct SyntaxError {};
 
@@ -52,43 +54,50 @@ std::string quoted(TokenKind kind) {
     }
 }
 
-std::uint32_t height_of(const ExprPtr& e) { return e ? e->height : 0; }
+// The entries one list under construction (a block's statements, a call's arguments, ...) has pushed on a
+// stack the parser shares between nested lists, from the list's start. Taken, they move to a side table of
+// the Module; abandoned by a syntax error, they are popped.
+template <class Entry>
+class ListOnStack {
+public:
+    explicit ListOnStack(std::vector<Entry>& stack) : stack_(stack), start_(stack.size()) {}
+    ~ListOnStack() { stack_.resize(start_); }
+    ListOnStack(const ListOnStack&) = delete;
+    ListOnStack& operator=(const ListOnStack&) = delete;
 
-template <class Node>
-ExprPtr make_expr(SourcePos pos, Node node, std::uint32_t height = 1) {
-    auto e = std::make_unique<Expr>();
-    e->pos = pos;
-    e->height = height;
-    e->node = std::move(node);
-    return e;
-}
+    void push(const Entry& entry) { stack_.push_back(entry); }
+    std::size_t size() const { return stack_.size() - start_; }
+    Range take(std::vector<Entry>& table) {
+        const Range range{static_cast<std::uint32_t>(table.size()), static_cast<std::uint32_t>(size())};
+        table.insert(table.end(), stack_.begin() + static_cast<std::ptrdiff_t>(start_), stack_.end());
+        stack_.resize(start_);
+        return range;
+    }
 
-template <class Node>
-StmtPtr make_stmt(SourcePos pos, Node node) {
-    auto s = std::make_unique<Stmt>();
-    s->pos = pos;
-    s->node = std::move(node);
-    return s;
-}
+private:
+    std::vector<Entry>& stack_;
+    std::size_t start_;
+};
 
 class Parser {
 public:
     Parser(std::string_view source, DiagnosticSink& sink) : lexer_(source, sink), sink_(sink) {}
 
     Module parse_module() {
-        Module module;
+        ListOnStack<StmtId> statements(statement_stack_);
         while (!check(TokenKind::end_of_file)) {
             if (check(TokenKind::kw_fn)) {
-                if (auto function = parse_function()) module.functions.push_back(std::move(*function));
+                if (auto function = parse_function()) module_.functions.push_back(*function);
             } else if (check(TokenKind::right_brace)) {
                 sink_.error(peek().pos, "unexpected '}'");
                 advance();
-            } else if (auto statement = parse_statement_recovering()) {
-                module.statements.push_back(std::move(statement));
+            } else if (const StmtId statement = parse_statement_recovering(); statement != StmtId::none) {
+                statements.push(statement);
             }
         }
-        module.end = peek().pos;
-        return module;
+        module_.statements = statements.take(module_.statement_lists);
+        module_.end = peek().pos;
+        return std::move(module_);
     }
 
 private:
@@ -178,10 +187,10 @@ private:
     std::optional<FunctionDecl> parse_function() {
         const std::size_t start = index_;
         advance();  // fn
-        FunctionDecl function;
+        FunctionDecl function{};
         try {
             const Token& name = expect_identifier("function name");
-            function.name = name.text;
+            function.name = intern_name(name.text);
             function.pos = name.pos;
         } catch (const SyntaxError&) {
             synchronize(start);
@@ -189,11 +198,14 @@ private:
         }
         try {
             expect(TokenKind::left_paren);
+            // Parameter lists do not nest: each goes straight to the table, and those read before an error
+            // stay declared.
+            function.params = Range{static_cast<std::uint32_t>(module_.parameters.size()), 0};
             if (!check(TokenKind::right_paren)) {
                 do {
                     const Token& param = expect_identifier("parameter name");
-                    function.params.emplace_back(param.text);
-                    function.param_positions.push_back(param.pos);
+                    module_.parameters.push_back(Parameter{intern_name(param.text), param.pos});
+                    ++function.params.count;
                 } while (match(TokenKind::comma));
             }
             if (!check(TokenKind::right_paren)) fail(peek(), "',' or ')'");
@@ -207,34 +219,44 @@ private:
     }
 
     // --- statements --------------------------------------------------------------------------------------
-    StmtPtr parse_statement_recovering() {
+    // A statement, or none after a syntax error.
+    StmtId parse_statement_recovering() {
         const std::size_t start = index_;
         try {
             return parse_statement();
         } catch (const SyntaxError&) {
             synchronize(start);
-            return nullptr;
+            return StmtId::none;
         }
     }
 
     // `{ statements }` into `block`; statements parsed before an error stay in it.
-    void parse_block(BlockStmt& block) {
+    void parse_block(BlockNode& block) {
         Nesting nesting(*this);  // an error is at the `{`
         expect(TokenKind::left_brace);
-        while (!check(TokenKind::right_brace) && !check(TokenKind::end_of_file)) {
-            if (auto statement = parse_statement_recovering()) block.statements.push_back(std::move(statement));
+        ListOnStack<StmtId> statements(statement_stack_);
+        try {
+            while (!check(TokenKind::right_brace) && !check(TokenKind::end_of_file)) {
+                if (const StmtId statement = parse_statement_recovering(); statement != StmtId::none)
+                    statements.push(statement);
+            }
+            block.close = expect(TokenKind::right_brace).pos;
+        } catch (const SyntaxError&) {
+            block.statements = statements.take(module_.statement_lists);
+            throw;
         }
-        block.close = expect(TokenKind::right_brace).pos;
+        block.statements = statements.take(module_.statement_lists);
     }
 
-    StmtPtr parse_block_statement() {
+    StmtId parse_block_statement() {
         const SourcePos pos = peek().pos;
-        BlockStmt block;
-        parse_block(block);
-        return make_stmt(pos, std::move(block));
+        Stmt statement = stmt(pos, StmtKind::block);
+        statement.node.block = BlockNode{};
+        parse_block(statement.node.block);
+        return module_.stmts.add(statement);
     }
 
-    StmtPtr parse_statement() {
+    StmtId parse_statement() {
         const Token first = peek();
         switch (first.kind) {
         case TokenKind::kw_let: return parse_let_statement();
@@ -246,22 +268,22 @@ private:
         case TokenKind::kw_continue: {
             advance();
             expect(TokenKind::semicolon);
-            if (first.kind == TokenKind::kw_break) return make_stmt(first.pos, BreakStmt{});
-            return make_stmt(first.pos, ContinueStmt{});
+            return module_.stmts.add(stmt(first.pos, first.kind == TokenKind::kw_break ? StmtKind::break_
+                                                                                        : StmtKind::continue_));
         }
         case TokenKind::kw_return: {
             advance();
-            ReturnStmt statement;
-            if (!check(TokenKind::semicolon)) statement.value = parse_expression();
+            Stmt statement = stmt(first.pos, StmtKind::return_);
+            statement.node.return_value = check(TokenKind::semicolon) ? ExprId::none : parse_expression();
             expect(TokenKind::semicolon);
-            return make_stmt(first.pos, std::move(statement));
+            return module_.stmts.add(statement);
         }
         case TokenKind::kw_fn:
             sink_.error(first.pos, "functions can only be defined at top level");
             parse_function();  // skip it
-            return nullptr;
+            return StmtId::none;
         default: {
-            StmtPtr statement = parse_simple();
+            const StmtId statement = parse_simple();
             expect(TokenKind::semicolon);
             return statement;
         }
@@ -269,160 +291,174 @@ private:
     }
 
     // `let name = e;` — kept (declaring the name) even when the initializer or the `;` is broken.
-    StmtPtr parse_let_statement() {
+    StmtId parse_let_statement() {
         const std::size_t start = index_;
-        const SourcePos pos = peek().pos;
-        LetStmt let;
-        parse_let_name(let);
+        Stmt statement = stmt(peek().pos, StmtKind::let);
+        statement.node.let = LetNode{};
+        parse_let_name(statement.node.let);
         try {
-            parse_let_initializer(let);
+            parse_let_initializer(statement.node.let);
             expect(TokenKind::semicolon);
         } catch (const SyntaxError&) {
             synchronize(start);
         }
-        return make_stmt(pos, std::move(let));
+        return module_.stmts.add(statement);
     }
 
-    void parse_let_name(LetStmt& let) {
+    void parse_let_name(LetNode& let) {
         advance();  // let
         const Token& name = expect_identifier("variable name");
-        let.name = name.text;
+        let.name = intern_name(name.text);
         let.name_pos = name.pos;
+        let.init = ExprId::none;
     }
-    void parse_let_initializer(LetStmt& let) {
+    void parse_let_initializer(LetNode& let) {
         expect(TokenKind::assign);
         let.init = parse_expression();
     }
 
     // An assignment `target = e` or an expression, without the `;`.
-    StmtPtr parse_simple() {
+    StmtId parse_simple() {
         const SourcePos pos = peek().pos;
-        ExprPtr expr = parse_expression();
-        if (!check(TokenKind::assign)) return make_stmt(pos, ExprStmt{std::move(expr)});
+        const ExprId expr = parse_expression();
+        if (!check(TokenKind::assign)) return expression_statement(pos, expr);
         const Token& assign = advance();
-        ExprPtr value = parse_expression();
-        if (!std::holds_alternative<VariableRef>(expr->node) && !std::holds_alternative<IndexExpr>(expr->node)) {
+        const ExprId value = parse_expression();
+        const ExprKind target = module_.exprs[expr].kind;
+        if (target != ExprKind::variable && target != ExprKind::index) {
             sink_.error(assign.pos, "invalid assignment target");
-            return make_stmt(pos, ExprStmt{std::move(value)});  // still checked for errors
+            return expression_statement(pos, value);  // still checked for errors
         }
-        return make_stmt(pos, AssignStmt{std::move(expr), std::move(value)});
+        Stmt statement = stmt(pos, StmtKind::assign);
+        statement.node.assign = AssignNode{expr, value};
+        return module_.stmts.add(statement);
     }
 
-    ExprPtr parse_condition() {
+    StmtId expression_statement(SourcePos pos, ExprId expr) {
+        Stmt statement = stmt(pos, StmtKind::expression);
+        statement.node.expression = expr;
+        return module_.stmts.add(statement);
+    }
+
+    ExprId parse_condition() {
         expect(TokenKind::left_paren);
-        ExprPtr condition = parse_expression();
+        const ExprId condition = parse_expression();
         expect(TokenKind::right_paren);
         return condition;
     }
 
     // A chain of `else if`s is read by a loop into one node, however long it is.
-    StmtPtr parse_if() {
-        const SourcePos pos = peek().pos;
-        IfStmt statement;
+    StmtId parse_if() {
+        Stmt statement = stmt(peek().pos, StmtKind::if_);
+        statement.node.if_ = IfNode{{}, StmtId::none};
+        ListOnStack<IfClause> clauses(if_clause_stack_);
         do {
-            IfClause clause;
+            IfClause clause{};
             clause.pos = advance().pos;  // if
             clause.condition = parse_condition();
             clause.body = parse_block_statement();
-            statement.clauses.push_back(std::move(clause));
+            clauses.push(clause);
             if (!match(TokenKind::kw_else)) break;
             if (!check(TokenKind::kw_if)) {
-                statement.else_branch = parse_block_statement();
+                statement.node.if_.else_branch = parse_block_statement();
                 break;
             }
         } while (true);
-        return make_stmt(pos, std::move(statement));
+        statement.node.if_.clauses = clauses.take(module_.if_clauses);
+        return module_.stmts.add(statement);
     }
 
-    StmtPtr parse_while() {
-        const SourcePos pos = advance().pos;
-        WhileStmt statement;
-        statement.condition = parse_condition();
-        statement.body = parse_block_statement();
-        return make_stmt(pos, std::move(statement));
+    StmtId parse_while() {
+        Stmt statement = stmt(advance().pos, StmtKind::while_);
+        const ExprId condition = parse_condition();
+        statement.node.while_ = WhileNode{condition, parse_block_statement()};
+        return module_.stmts.add(statement);
     }
 
     // `for (init; cond; step) { body }`; each of the three clauses may be empty.
-    StmtPtr parse_for() {
-        const SourcePos pos = advance().pos;
-        ForStmt statement;
+    StmtId parse_for() {
+        Stmt statement = stmt(advance().pos, StmtKind::for_);
+        ForNode loop{StmtId::none, ExprId::none, StmtId::none, StmtId::none};
         expect(TokenKind::left_paren);
         if (check(TokenKind::kw_let)) {
-            const SourcePos let_pos = peek().pos;
-            LetStmt let;
-            parse_let_name(let);
-            parse_let_initializer(let);
-            statement.init = make_stmt(let_pos, std::move(let));
+            Stmt let = stmt(peek().pos, StmtKind::let);
+            let.node.let = LetNode{};
+            parse_let_name(let.node.let);
+            parse_let_initializer(let.node.let);
+            loop.init = module_.stmts.add(let);
         } else if (!check(TokenKind::semicolon)) {
-            statement.init = parse_simple();
+            loop.init = parse_simple();
         }
         expect(TokenKind::semicolon);
-        if (!check(TokenKind::semicolon)) statement.condition = parse_expression();
+        if (!check(TokenKind::semicolon)) loop.condition = parse_expression();
         expect(TokenKind::semicolon);
-        if (!check(TokenKind::right_paren)) statement.step = parse_simple();
+        if (!check(TokenKind::right_paren)) loop.step = parse_simple();
         expect(TokenKind::right_paren);
-        statement.body = parse_block_statement();
-        return make_stmt(pos, std::move(statement));
+        loop.body = parse_block_statement();
+        statement.node.for_ = loop;
+        return module_.stmts.add(statement);
     }
 
     // --- expressions, lowest precedence first ---------------------------------------------------------------
-    ExprPtr parse_expression() {
+    ExprId parse_expression() {
         Nesting nesting(*this);
         return parse_or();
     }
 
     // The height of a node over children of height `below`, or a syntax error at `pos` past the limit.
-    std::uint32_t checked_height(std::uint32_t below, SourcePos pos) {
+    std::uint16_t checked_height(std::uint32_t below, SourcePos pos) {
         if (below >= kMaxExpressionHeight) {
             sink_.error(pos, fmt::format("expression deeper than {} (operators, indexes and calls, nested or chained)",
                                          kMaxExpressionHeight));
             throw SyntaxError{};
         }
-        return below + 1;
+        return static_cast<std::uint16_t>(below + 1);
     }
+    std::uint16_t height_of(ExprId e) const { return module_.exprs[e].height; }
 
     // The code generator reaches the left operand of an arithmetic or comparison operator by a loop: only
     // its right operand, or either operand of `&&` and `||`, is a level deeper (Expr::height).
-    ExprPtr make_binary(const Token& op_token, BinaryOp op, ExprPtr left, ExprPtr right) {
+    ExprId make_binary(const Token& op_token, BinaryOp op, ExprId left, ExprId right) {
         const bool logical = op == BinaryOp::and_ || op == BinaryOp::or_;
-        const std::uint32_t right_height = checked_height(height_of(right), op_token.pos);
-        const std::uint32_t left_height = logical ? checked_height(height_of(left), op_token.pos) : height_of(left);
-        return make_expr(op_token.pos, BinaryExpr{op, std::move(left), std::move(right)},
-                         std::max(left_height, right_height));
+        const std::uint16_t right_height = checked_height(height_of(right), op_token.pos);
+        const std::uint16_t left_height = logical ? checked_height(height_of(left), op_token.pos) : height_of(left);
+        Expr e = expr(op_token.pos, ExprKind::binary, std::max(left_height, right_height));
+        e.binary = BinaryNode{op, left, right};
+        return module_.exprs.add(e);
     }
 
-    ExprPtr parse_or() {
-        ExprPtr left = parse_and();
+    ExprId parse_or() {
+        ExprId left = parse_and();
         while (check(TokenKind::or_or)) {
             const Token& op = advance();
-            left = make_binary(op, BinaryOp::or_, std::move(left), parse_and());
+            left = make_binary(op, BinaryOp::or_, left, parse_and());
         }
         return left;
     }
 
-    ExprPtr parse_and() {
-        ExprPtr left = parse_equality();
+    ExprId parse_and() {
+        ExprId left = parse_equality();
         while (check(TokenKind::and_and)) {
             const Token& op = advance();
-            left = make_binary(op, BinaryOp::and_, std::move(left), parse_equality());
+            left = make_binary(op, BinaryOp::and_, left, parse_equality());
         }
         return left;
     }
 
-    ExprPtr parse_equality() {
-        ExprPtr left = parse_comparison();
+    ExprId parse_equality() {
+        ExprId left = parse_comparison();
         for (;;) {
             BinaryOp op;
             if (check(TokenKind::equal)) op = BinaryOp::eq;
             else if (check(TokenKind::not_equal)) op = BinaryOp::ne;
             else return left;
             const Token& op_token = advance();
-            left = make_binary(op_token, op, std::move(left), parse_comparison());
+            left = make_binary(op_token, op, left, parse_comparison());
         }
     }
 
-    ExprPtr parse_comparison() {
-        ExprPtr left = parse_additive();
+    ExprId parse_comparison() {
+        ExprId left = parse_additive();
         for (;;) {
             BinaryOp op;
             if (check(TokenKind::less)) op = BinaryOp::lt;
@@ -431,24 +467,24 @@ private:
             else if (check(TokenKind::greater_equal)) op = BinaryOp::ge;
             else return left;
             const Token& op_token = advance();
-            left = make_binary(op_token, op, std::move(left), parse_additive());
+            left = make_binary(op_token, op, left, parse_additive());
         }
     }
 
-    ExprPtr parse_additive() {
-        ExprPtr left = parse_multiplicative();
+    ExprId parse_additive() {
+        ExprId left = parse_multiplicative();
         for (;;) {
             BinaryOp op;
             if (check(TokenKind::plus)) op = BinaryOp::add;
             else if (check(TokenKind::minus)) op = BinaryOp::sub;
             else return left;
             const Token& op_token = advance();
-            left = make_binary(op_token, op, std::move(left), parse_multiplicative());
+            left = make_binary(op_token, op, left, parse_multiplicative());
         }
     }
 
-    ExprPtr parse_multiplicative() {
-        ExprPtr left = parse_unary();
+    ExprId parse_multiplicative() {
+        ExprId left = parse_unary();
         for (;;) {
             BinaryOp op;
             if (check(TokenKind::star)) op = BinaryOp::mul;
@@ -456,11 +492,11 @@ private:
             else if (check(TokenKind::percent)) op = BinaryOp::mod;
             else return left;
             const Token& op_token = advance();
-            left = make_binary(op_token, op, std::move(left), parse_unary());
+            left = make_binary(op_token, op, left, parse_unary());
         }
     }
 
-    ExprPtr parse_unary() {
+    ExprId parse_unary() {
         if (!check(TokenKind::minus) && !check(TokenKind::bang)) return parse_postfix();
         const Token& op = advance();
         if (op.kind == TokenKind::minus && peek(1).kind != TokenKind::left_bracket) {
@@ -470,17 +506,17 @@ private:
                 const std::uint64_t min_magnitude = std::uint64_t{1} << 63;
                 if (literal.integer_overflow || literal.integer > min_magnitude) {
                     out_of_range(literal, "-");
-                    return make_expr(op.pos, Literal{std::int64_t{0}});
+                    return make_literal(op.pos, std::int64_t{0});
                 }
-                return make_expr(op.pos, Literal{static_cast<std::int64_t>(0 - literal.integer)});
+                return make_literal(op.pos, static_cast<std::int64_t>(0 - literal.integer));
             }
-            if (check(TokenKind::floating)) return make_expr(op.pos, Literal{-advance().floating});
+            if (check(TokenKind::floating)) return make_literal(op.pos, -advance().floating);
         }
         Nesting nesting(*this);
-        ExprPtr operand = parse_unary();
-        const std::uint32_t height = checked_height(operand->height, op.pos);
-        const UnaryOp unary = op.kind == TokenKind::minus ? UnaryOp::negate : UnaryOp::not_;
-        return make_expr(op.pos, UnaryExpr{unary, std::move(operand)}, height);
+        const ExprId operand = parse_unary();
+        Expr e = expr(op.pos, ExprKind::unary, checked_height(height_of(operand), op.pos));
+        e.unary = UnaryNode{op.kind == TokenKind::minus ? UnaryOp::negate : UnaryOp::not_, operand};
+        return module_.exprs.add(e);
     }
 
     void out_of_range(const Token& literal, std::string_view sign) {
@@ -489,40 +525,45 @@ private:
     }
 
     // A primary followed by any number of `[index]`.
-    ExprPtr parse_postfix() {
-        ExprPtr expr = parse_primary();
+    ExprId parse_postfix() {
+        ExprId array = parse_primary();
         while (check(TokenKind::left_bracket)) {
             const Token& bracket = advance();
-            ExprPtr index = parse_expression();
+            const ExprId index = parse_expression();
             expect(TokenKind::right_bracket);
-            const std::uint32_t height = checked_height(std::max(expr->height, index->height), bracket.pos);
-            expr = make_expr(bracket.pos, IndexExpr{std::move(expr), std::move(index)}, height);
+            Expr e = expr(bracket.pos, ExprKind::index,
+                          checked_height(std::max(height_of(array), height_of(index)), bracket.pos));
+            e.index = IndexNode{array, index};
+            array = module_.exprs.add(e);
         }
-        return expr;
+        return array;
     }
 
-    ExprPtr parse_primary() {
+    ExprId parse_primary() {
         const Token token = peek();
         switch (token.kind) {
         case TokenKind::integer:
             advance();
             if (token.integer_overflow || token.integer > static_cast<std::uint64_t>(INT64_MAX)) {
                 out_of_range(token, "");
-                return make_expr(token.pos, Literal{std::int64_t{0}});
+                return make_literal(token.pos, std::int64_t{0});
             }
-            return make_expr(token.pos, Literal{static_cast<std::int64_t>(token.integer)});
-        case TokenKind::floating: advance(); return make_expr(token.pos, Literal{token.floating});
-        case TokenKind::string: advance(); return make_expr(token.pos, Literal{string_value(token.text)});
-        case TokenKind::kw_true: advance(); return make_expr(token.pos, Literal{true});
-        case TokenKind::kw_false: advance(); return make_expr(token.pos, Literal{false});
-        case TokenKind::kw_nil: advance(); return make_expr(token.pos, Literal{Nil{}});
-        case TokenKind::identifier:
+            return make_literal(token.pos, static_cast<std::int64_t>(token.integer));
+        case TokenKind::floating: advance(); return make_literal(token.pos, token.floating);
+        case TokenKind::string: advance(); return make_literal(token.pos, string_value(token.text));
+        case TokenKind::kw_true: advance(); return make_literal(token.pos, true);
+        case TokenKind::kw_false: advance(); return make_literal(token.pos, false);
+        case TokenKind::kw_nil: advance(); return make_literal(token.pos, Nil{});
+        case TokenKind::identifier: {
             advance();
             if (check(TokenKind::left_paren)) return parse_call(token);
-            return make_expr(token.pos, VariableRef{std::string(token.text)});
+            Expr e = expr(token.pos, ExprKind::variable, 1);
+            e.variable = intern_name(token.text);
+            return module_.exprs.add(e);
+        }
         case TokenKind::left_paren: {
             advance();
-            ExprPtr inner = parse_expression();
+            const ExprId inner = parse_expression();
             expect(TokenKind::right_paren);
             return inner;
         }
@@ -530,19 +571,60 @@ private:
         }
     }
 
-    ExprPtr parse_call(const Token& callee) {
+    ExprId parse_call(const Token& callee) {
         advance();  // (
-        CallExpr call{std::string(callee.text), {}};
-        std::uint32_t height = 1;
+        ListOnStack<ExprId> arguments(argument_stack_);
+        std::uint16_t height = 1;
         if (!check(TokenKind::right_paren)) {
             do {
-                call.arguments.push_back(parse_expression());
-                height = std::max(height, checked_height(call.arguments.back()->height, callee.pos));
+                const ExprId argument = parse_expression();
+                arguments.push(argument);
+                height = std::max(height, checked_height(height_of(argument), callee.pos));
             } while (match(TokenKind::comma));
         }
         if (!check(TokenKind::right_paren)) fail(peek(), "',' or ')'");
         advance();
-        return make_expr(callee.pos, std::move(call), height);
+        Expr e = expr(callee.pos, ExprKind::call, height);
+        e.call = CallNode{intern_name(callee.text), arguments.take(module_.arguments)};
+        return module_.exprs.add(e);
+    }
+
+    // --- nodes and tables ------------------------------------------------------------------------------------
+    // A node whose union member the caller sets.
+    static Expr expr(SourcePos pos, ExprKind kind, std::uint16_t height) {
+        Expr e;
+        e.pos = pos;
+        e.kind = kind;
+        e.height = height;
+        return e;
+    }
+    static Stmt stmt(SourcePos pos, StmtKind kind) {
+        Stmt s;
+        s.pos = pos;
+        s.kind = kind;
+        return s;
+    }
+
+    ExprId make_literal(SourcePos pos, Constant value) {
+        Expr e = expr(pos, ExprKind::literal, 1);
+        e.literal = intern_constant(std::move(value));
+        return module_.exprs.add(e);
+    }
+
+    NameId intern_name(std::string_view name) {
+        const auto [it, inserted] = name_ids_.try_emplace(name, static_cast<NameId>(module_.names.size()));
+        if (inserted) module_.names.push_back(name);
+        return it->second;
+    }
+
+    ConstantId intern_constant(Constant value) {
+        const std::size_t hash = hash_constant(value);
+        for (auto [it, end] = constant_ids_.equal_range(hash); it != end; ++it)
+            if (same_constant(module_.constant(it->second), value)) return it->second;
+        const auto id = static_cast<ConstantId>(module_.constants.size());
+        module_.constants.push_back(std::move(value));
+        constant_ids_.emplace(hash, id);
+        return id;
     }
 
     Lexer lexer_;
@@ -550,6 +632,14 @@ private:
     DiagnosticSink& sink_;
     std::size_t index_ = 0;  // tokens consumed
     int nesting_ = 0;
+
+    Module module_;
+    std::unordered_map<std::string_view, NameId> name_ids_;
+    std::unordered_multimap<std::size_t, ConstantId> constant_ids_;  // hash_constant -> ids
+    // The lists being read, innermost last (ListOnStack).
+    std::vector<StmtId> statement_stack_;
+    std::vector<ExprId> argument_stack_;
+    std::vector<IfClause> if_clause_stack_;
 };
 
 } // namespace

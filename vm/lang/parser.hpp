@@ -11,7 +11,8 @@
 
 namespace opscope::lang {
 
-// Lexes `source` as it goes (lexical errors go to the same sink).
+// Lexes `source` as it goes (lexical errors go to the same sink). The Module's names view `source`, which must
+// outlive it.
 Module parse(std::string_view source, DiagnosticSink& sink);
 
 } // namespace opscope::lang

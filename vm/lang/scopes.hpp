@@ -1,12 +1,11 @@
 // LocalScopes: the block-scoped local variables of the function being compiled. A local's slot is its
 // index among the locals live at its declaration, so slots are reused once a block ends; the function's
-// nlocals is the most ever live at once.
+// nlocals is the most ever live at once. Names view the source, which outlives the compile.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,15 +37,15 @@ public:
         return std::find(names_.begin() + static_cast<std::ptrdiff_t>(start), names_.end(), name) != names_.end();
     }
     // Declares `name` in the innermost scope; returns its slot.
-    std::int32_t declare(std::string name) {
-        names_.push_back(std::move(name));
+    std::int32_t declare(std::string_view name) {
+        names_.push_back(name);
         max_slots_ = std::max(max_slots_, static_cast<std::uint32_t>(names_.size()));
         return static_cast<std::int32_t>(names_.size() - 1);
     }
     std::uint32_t max_slots() const { return max_slots_; }
 
 private:
-    std::vector<std::string> names_;         // live locals; index = slot
+    std::vector<std::string_view> names_;        // live locals; index = slot
     std::vector<std::size_t> scope_starts_;  // index into names_ where each open scope begins
     std::uint32_t max_slots_ = 0;
 };
