@@ -599,6 +599,11 @@ BOOST_AUTO_TEST_CASE(a_dense_8_mb_source_compiles_in_600_mb) {
                                                           quote(source.string())));
     BOOST_TEST(r.exit_code == 0, r.err);
     BOOST_TEST(r.out == "4000000\n");
+    // With too little memory to compile it: a clear error and exit 1, not an abort (exit 134).
+    const Result starved = run_program("/bin/sh", "-c " + quote("ulimit -v 150000 && exec " + quote(OPSCOPE_CLI) +
+                                                                " run " + quote(source.string())));
+    BOOST_TEST(starved.exit_code == 1, starved.err);
+    BOOST_TEST(starved.err.find("out of memory") != std::string::npos, starved.err);
     fs::remove(source);
 }
 #endif

@@ -26,6 +26,7 @@
 #include <memory>
 #include <sstream>
 #include <unistd.h>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -535,6 +536,10 @@ int cli_main(int argc, char** argv) {
         std::cout.flush();
         std::cerr << "opscope: error: " << e.what() << '\n';
         return usage_error;
+    } catch (const std::bad_alloc&) {  // memory refused outside a run (compiling, reporting): not an abort
+        std::cout.flush();
+        std::cerr << "opscope: error: out of memory (the input is too large for the memory available)\n";
+        return runtime_error;
     }
     return ok;
 }
