@@ -503,14 +503,7 @@ std::string format_html(const Profile& profile, const ReportOptions& options) {
     std::string out;
     out.reserve(64 * 1024);
     const std::string title = "opscope profile" + (profile.source_file.empty() ? std::string() : ": " + profile.source_file);
-    out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-           "script-src 'unsafe-inline'; img-src data:\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-           "<meta name=\"generator\" content=\"opscope\">\n";
-    out += "<title>" + escaped(title) + "</title>\n<style>\n";
-    out += html::report_style();
-    out += "</style>\n</head>\n<body>\n";
+    out += html::page_start(title);
     header(out, profile);
     out += "<main>\n";
     flamegraph(out, profile);
@@ -525,9 +518,7 @@ std::string format_html(const Profile& profile, const ReportOptions& options) {
     frames_and_stack(out, profile);
     opcode_pairs(out, profile, options);
     timeline(out, profile);
-    out += "</main>\n<script>\n";
-    out += html::report_script();
-    out += "</script>\n</body>\n</html>\n";
+    out += "</main>\n" + html::page_end();
     return out;
 }
 
