@@ -258,7 +258,8 @@ function shownDiff(metric) {
 }
 
 // Each workload profiled (timing: exact counts and sampled stacks) at its size and half as large again; the
-// diff's page by instructions and by samples, loaded with JavaScript on and off: its rows equal `opscope diff
+// diff's page by instructions and by samples, and by instructions the other way round (frames shrink), loaded
+// with JavaScript on and off: its rows equal `opscope diff
 // --format json`'s and its frames `--format folded`'s.
 async function checkDiffs(browser, opscope, work, workloads) {
   for (const workload of workloads) {
@@ -269,13 +270,15 @@ async function checkDiffs(browser, opscope, work, workloads) {
         runOpscope(opscope, ['profile', program, '--policy', 'timing', '--format', 'json', '-o', out, '--sample-rate', '20000'], `profiling ${name}`);
     } catch (e) { fail(name, e.message); continue; }
     const shownLine = [];
-    for (const metric of ['instructions', 'samples']) {
-      const html = path.join(work, `${name}.diff.${metric}.html`), what = `diff ${name} --metric ${metric}`;
+    // Larger as the new profile (frames grow) and, by instructions, as the base (frames shrink).
+    for (const [metric, from, to, label] of [['instructions', base, next, 'instructions'], ['samples', base, next, 'samples'],
+                                             ['instructions', next, base, 'instructions, reversed']]) {
+      const html = path.join(work, `${name}.diff.${label.replace(/\W+/g, '-')}.html`), what = `diff ${name} --metric ${label}`;
       let want;
       try {
-        runOpscope(opscope, ['diff', base, next, '--format', 'html', '--metric', metric, '-o', html], what);
-        const json = JSON.parse(runOpscope(opscope, ['diff', base, next, '--format', 'json', '--metric', metric], what));
-        want = expectedDiff(json, runOpscope(opscope, ['diff', base, next, '--format', 'folded', '--metric', metric], what));
+        runOpscope(opscope, ['diff', from, to, '--format', 'html', '--metric', metric, '-o', html], what);
+        const json = JSON.parse(runOpscope(opscope, ['diff', from, to, '--format', 'json', '--metric', metric], what));
+        want = expectedDiff(json, runOpscope(opscope, ['diff', from, to, '--format', 'folded', '--metric', metric], what));
       } catch (e) { fail(what, e.message); continue; }
       truth(`${what}: no URL in the file`, !/https?:\/\//i.test(fs.readFileSync(html, 'utf8')), 'the file contains http(s)://');
       const summary = [];
@@ -297,7 +300,7 @@ async function checkDiffs(browser, opscope, work, workloads) {
         for (const b of bad) fail(mode, b);
         checks++;
         await page.close();
-        if (js) shownLine.push(`${metric}: ${Object.values(got.tables).flat().length} rows, ${Object.keys(got.frames).length} frames ` +
+        if (js) shownLine.push(`${label}: ${Object.values(got.tables).flat().length} rows, ${Object.keys(got.frames).length} frames ` +
                                `(${got.colours.grew} grew, ${got.colours.shrank} shrank), ${summary.join('; ')}`);
       }
     }
