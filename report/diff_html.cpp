@@ -28,13 +28,9 @@ namespace {
 
 using html::escaped;
 using report::digits;
+using report::signed_digits;
 
 bool statistical(const DiffRow& row) { return row.accuracy == Accuracy::statistical; }
-
-std::string signed_digits(double delta) {
-    const std::string magnitude = digits(static_cast<std::uint64_t>(std::llround(std::abs(delta))));
-    return delta > 0 ? "+" + magnitude : delta < 0 ? "-" + magnitude : "0";
-}
 
 // --- a row ---
 

@@ -118,9 +118,8 @@ struct DifferentialFrames {
         const double delta = static_cast<double>(node.value) - static_cast<double>(node.base);
         std::string change = node.base == 0 ? std::string("new")
                                             : fmt::format("{:+.2f}%", 100 * delta / static_cast<double>(node.base));
-        return fmt::format("{} (new {} {}, {:.2f}% of new; base {}; delta {}{}, {})", node.name, digits(node.value), unit,
-                           percent, digits(node.base), delta > 0 ? "+" : delta < 0 ? "-" : "",
-                           digits(static_cast<std::uint64_t>(std::abs(delta))), change);
+        return fmt::format("{} (new {} {}, {:.2f}% of new; base {}; delta {}, {})", node.name, digits(node.value), unit,
+                           percent, digits(node.base), report::signed_digits(delta), change);
     }
     std::string attributes(const Node& node) const {
         return fmt::format(" data-base=\"{}\" data-delta=\"{:.0f}\"", node.base,

@@ -1,7 +1,7 @@
 // The diff's HTML page (format_diff_html) from hand-built Profiles, its DOM contract (docs/exports.md) read back
 // with regular expressions and compared with the ProfileDiff: every table row's data- attributes equal its
 // DiffRow; the differential flame graph's frames sum the differential folded stacks (the new values to the new
-// total), a grown frame is red and a shrunk one blue; the page is self-contained (CSP, no URL, no src/href) and
+// total), a grown frame is red and a shrunk one blue, versions of a program under different names match; the page is self-contained (CSP, no URL, no src/href) and
 // escapes hostile names; a missing group or the calls metric gives a visible note, not an error; --top and
 // --threshold apply as in text; the CLI writes it and --fail-if still gates. The page in a real browser is
 // checked by tools/readers/htmlcheck.mjs (tools/readers.sh diff-html).
@@ -245,6 +245,20 @@ BOOST_AUTO_TEST_CASE(differential_frames_sum_the_folded_stacks_and_colour_the_ch
     // A new stack is pure red: line 7 (main;main (fib.ops:7)) did not run in the base.
     const Rgb added = fill_of(instructions, "main;main \\(fib.ops&#58;7\\)");
     BOOST_TEST((added.r == 255 && added.g == 0 && added.b == 0));
+}
+
+// A program edited and saved under another name (README: before/sieve.ops against examples/sieve.ops): its
+// frames match by function and line, as the rows do, in the folded diff and on the page alike.
+BOOST_AUTO_TEST_CASE(versions_saved_under_different_names_share_their_frames) {
+    Profile base = base_run();
+    base.source_file = "before/fib.ops";
+    for (FunctionStats& f : base.functions->entries) f.file = "before/fib.ops";
+    const std::string folded = format_diff_folded(base, next_run(), DiffMetric::instructions);
+    BOOST_TEST(has(folded, "fib;fib (fib.ops:2) 400 600\n"), folded);
+    BOOST_TEST(!has(folded, "before/"), folded);
+    const std::string page = format_diff_html(base, next_run());
+    const Rgb same = fill_of(page, "fib;fib \\(fib.ops&#58;3\\)");
+    BOOST_TEST((same.r == same.g && same.g == same.b));  // 280 -> 280: matched, grey
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_group_gives_a_visible_note_not_an_error) {
