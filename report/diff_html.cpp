@@ -91,12 +91,6 @@ std::string figure_headings(bool stat) {
 
 // --- sections ---
 
-void omitted(std::string& out, std::string_view id, std::string_view title, std::string_view why) {
-    out += fmt::format("<section id=\"{}\" class=\"omitted\" data-omitted=\"true\">\n<h2>{}</h2>\n"
-                       "<p class=\"note\">{}</p>\n</section>\n",
-                       id, title, why);
-}
-
 std::string program_name(const std::string& source) { return source.empty() ? "(unknown program)" : source; }
 
 void header(std::string& out, const ProfileDiff& diff, const DiffOptions& options) {
@@ -155,7 +149,7 @@ std::string_view unit_of(DiffMetric metric) {
 void flamegraph(std::string& out, const Profile& base, const Profile& next, DiffMetric metric) {
     constexpr std::string_view title = "Differential flame graph";
     if (metric == DiffMetric::calls) {
-        omitted(out, "flamegraph", title,
+        out += html::omitted_section("flamegraph", title,
                 "Calls are not a stack weight: no flame graph for --metric calls (the tables below compare the calls); "
                 "use --metric instructions, samples or time.");
         return;
@@ -164,7 +158,8 @@ void flamegraph(std::string& out, const Profile& base, const Profile& next, Diff
     try {
         stacks = diff_support::differential_stacks(base, next, metric, "html");
     } catch (const MissingGroupError& e) {  // the tables still compare every group both profiles have
-        omitted(out, "flamegraph", title, "No differential flame graph: " + escaped(e.what()) + ". The tables below still compare.");
+        out += html::omitted_section("flamegraph", title,
+                                     "No differential flame graph: " + escaped(e.what()) + ". The tables below still compare.");
         return;
     }
     const bool exact = metric == DiffMetric::instructions;
@@ -172,11 +167,14 @@ void flamegraph(std::string& out, const Profile& base, const Profile& next, Diff
     out += fmt::format("<p class=\"note\">{}; a frame's width is the new profile's {}, its colour the change from the "
                        "base: <span class=\"grew\">red grew</span>, <span class=\"shrank\">blue shrank</span>, grey "
                        "unchanged, deeper for a larger relative change. Stacks only the base has are not drawn (the "
-                       "tables show them). <span class=\"js-only\">Click a frame to zoom, "
+                       "tables show them).{} <span class=\"js-only\">Click a frame to zoom, "
                        "<button id=\"flame-reset\" type=\"button\">reset zoom</button>.</span></p>\n",
                        exact ? "Exact: the hotspots as function;function (file:line), as --format folded writes them"
                              : "Sampled call stacks, root at the bottom",
-                       exact ? "instructions" : metric == DiffMetric::time ? "sampled time" : "samples");
+                       exact ? "instructions" : metric == DiffMetric::time ? "sampled time" : "samples",
+                       // A sampled colour is a difference of estimates, not a finding.
+                       exact ? "" : " Colours compare the sampled figures as they are: the call stacks table's z "
+                                    "says which stacks changed beyond sampling noise.");
     out += html::differential_flamegraph_svg(stacks, unit_of(metric));
     out += "</section>\n";
 }
@@ -245,7 +243,7 @@ std::string format_diff_html(const Profile& base, const Profile& next, const Dif
     const auto lines = std::find(groups.begin(), groups.end(), "lines");
     if (lines != groups.end()) std::rotate(groups.begin(), lines, lines + 1);
     else
-        omitted(out, "lines", "Lines",
+        out += html::omitted_section("lines", "Lines",
                 fmt::format("No per-line {}: the lines group counts instructions and sampled time, and both profiles "
                             "need it (see the notes).",
                             to_string(options.metric)));

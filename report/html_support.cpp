@@ -5,6 +5,8 @@
 // heading). Elements of class js-only are hidden until the script runs. Neither may contain a URL: the page's CSP allows no fetch at all.
 #include "html_support.hpp"
 
+#include <fmt/format.h>
+
 namespace opscope::html {
 
 std::string escaped(std::string_view text) {
@@ -125,6 +127,12 @@ document.body.classList.add('js');
   }
 })();
 )js";
+}
+
+std::string omitted_section(std::string_view id, std::string_view title, std::string_view why) {
+    return fmt::format("<section id=\"{}\" class=\"omitted\" data-omitted=\"true\">\n<h2>{}</h2>\n"
+                       "<p class=\"note\">{}</p>\n</section>\n",
+                       id, title, why);
 }
 
 std::string page_start(std::string_view title) {

@@ -1,10 +1,11 @@
 // The diff's HTML page (format_diff_html) from hand-built Profiles, its DOM contract (docs/exports.md) read back
 // with regular expressions and compared with the ProfileDiff: every table row's data- attributes equal its
 // DiffRow; the differential flame graph's frames sum the differential folded stacks (the new values to the new
-// total), a grown frame is red and a shrunk one blue, versions of a program under different names match; the page is self-contained (CSP, no URL, no src/href) and
-// escapes hostile names; a missing group or the calls metric gives a visible note, not an error; --top and
-// --threshold apply as in text; the CLI writes it and --fail-if still gates. The page in a real browser is
-// checked by tools/readers/htmlcheck.mjs (tools/readers.sh diff-html).
+// total), a grown frame is red and a shrunk one blue, versions of a program under different names match; the
+// page is self-contained (CSP, no URL, no src/href) and escapes hostile names; a missing group or the calls
+// metric gives a visible note, not an error; --top and --threshold apply as in text; the CLI writes it and
+// --fail-if still gates. The page in a real browser is checked by tools/readers/htmlcheck.mjs
+// (tools/readers.sh diff-html).
 #include <opscope/diff.hpp>
 #include <opscope/report.hpp>
 
