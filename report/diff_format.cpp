@@ -1,9 +1,11 @@
 // The writers of a ProfileDiff (include/opscope/diff.hpp): text (a table per group, 100 columns at most),
 // the "opscope-profile-diff" JSON document (docs/exports.md) and differential folded stacks
-// (`stack base new`, flamegraph.pl's two-column input).
+// (`stack base new`, flamegraph.pl's two-column input); and what they share with the HTML page
+// (diff_support.hpp: the rows shown, the differential stacks).
 #include <opscope/diff.hpp>
 #include <opscope/report.hpp>
 
+#include "diff_support.hpp"
 #include "export_support.hpp"
 #include "text_table.hpp"
 
@@ -17,20 +19,9 @@
 #include <stdexcept>
 
 namespace opscope {
-namespace {
 
-using Json = nlohmann::ordered_json;
+namespace diff_support {
 
-std::string signed_count(double delta) { return delta == 0 ? "0" : delta > 0 ? fmt::format("+{:.0f}", delta) : fmt::format("{:.0f}", delta); }
-std::string percent_text(const DiffRow& row) {
-    const std::optional<double> percent = row.delta_percent();
-    if (!percent) return row.next_value() ? "new" : "";
-    return fmt::format("{:+.2f}%", *percent);
-}
-std::string value_text(const std::optional<std::uint64_t>& value) { return value ? std::to_string(*value) : "-"; }
-
-// Rows of the metric worth showing: |delta| at least threshold percent of the group's base total (rows with
-// a delta only; with threshold 0, every row with a delta, and unchanged rows after them).
 std::vector<const DiffRow*> shown(const ProfileDiff& diff, const DiffOptions& options, const std::string& group) {
     std::uint64_t base_total = 0;
     for (const DiffRow& row : diff.rows)
@@ -53,7 +44,6 @@ std::vector<std::string> groups_of(const ProfileDiff& diff, DiffMetric metric) {
     return groups;
 }
 
-// What a group's figure is for the metric, when the group and metric names do not say it.
 std::string_view meaning(const std::string& group, DiffMetric metric) {
     if (group == "functions" && metric == DiffMetric::instructions) return "inclusive instructions, ";
     if (group == "functions" && metric == DiffMetric::time) return "self time in ns, ";
@@ -64,6 +54,23 @@ std::string_view meaning(const std::string& group, DiffMetric metric) {
     if (metric == DiffMetric::time) return "time in ns, ";
     return "";
 }
+
+} // namespace diff_support
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+using diff_support::groups_of;
+using diff_support::meaning;
+using diff_support::shown;
+
+std::string signed_count(double delta) { return delta == 0 ? "0" : delta > 0 ? fmt::format("+{:.0f}", delta) : fmt::format("{:.0f}", delta); }
+std::string percent_text(const DiffRow& row) {
+    const std::optional<double> percent = row.delta_percent();
+    if (!percent) return row.next_value() ? "new" : "";
+    return fmt::format("{:+.2f}%", *percent);
+}
+std::string value_text(const std::optional<std::uint64_t>& value) { return value ? std::to_string(*value) : "-"; }
 
 std::string samples_text(const DiffRow& row) {
     return fmt::format("{}{}/{} -> {}{}/{}", row.samples_estimated ? "~" : "", row.base_samples.value_or(0),
@@ -181,17 +188,20 @@ std::string format_diff_json(const ProfileDiff& diff, const DiffOptions& options
 
 namespace {
 
-// stack -> count of one profile, for the folded diff.
-std::map<std::string, std::uint64_t> folded_counts(const Profile& profile, DiffMetric metric) {
+// stack -> count of one profile, for the folded diff. `program_file`: the file its program's frames name (the
+// new profile's, so two versions of a program saved under different names still match by function and line).
+std::map<std::string, std::uint64_t> folded_counts(const Profile& profile, DiffMetric metric, std::string_view format,
+                                                   const std::string& program_file) {
     std::map<std::string, std::uint64_t> out;
     if (metric == DiffMetric::instructions) {
         if (!profile.instructions)
-            throw MissingGroupError("folded --metric instructions", "the hotspots (instructions)", profile.policy,
+            throw MissingGroupError(fmt::format("{} --metric instructions", format), "the hotspots (instructions)", profile.policy,
                                     exports::kHotspotsRecordedBy);
         const exports::FunctionIndex functions(profile);
         for (const InstructionStats& i : profile.instructions->entries) {
             const std::string name = exports::sanitized(i.function, ";");
-            const std::optional<std::string> file = functions.file(i.function);
+            std::optional<std::string> file = functions.file(i.function);
+            if (file && *file == profile.source_file && !program_file.empty()) file = program_file;
             const std::string line = i.line == 0 ? fmt::format("{} (line ?)", name)
                                      : file      ? fmt::format("{} ({}:{})", name, exports::sanitized(*file, ";"), i.line)
                                                  : fmt::format("{} (line {})", name, i.line);
@@ -201,10 +211,10 @@ std::map<std::string, std::uint64_t> folded_counts(const Profile& profile, DiffM
     }
     const bool by_time = metric == DiffMetric::time;
     if (!profile.call_stacks)
-        throw MissingGroupError("folded", "the sampled call stacks (call_stacks)", profile.policy, exports::kStacksRecordedBy);
+        throw MissingGroupError(format, "the sampled call stacks (call_stacks)", profile.policy, exports::kStacksRecordedBy);
     for (const StackSample& s : profile.call_stacks->entries) {
         if (by_time && !s.time_ns)
-            throw MissingGroupError("folded --metric time", "sampled times of the call stacks", profile.policy,
+            throw MissingGroupError(fmt::format("{} --metric time", format), "sampled times of the call stacks", profile.policy,
                                     exports::kStacksRecordedBy);
         std::string stack;
         for (std::size_t i = 0; i < s.frames.size(); ++i) {
@@ -218,16 +228,28 @@ std::map<std::string, std::uint64_t> folded_counts(const Profile& profile, DiffM
 
 } // namespace
 
+namespace diff_support {
+
+DifferentialStacks differential_stacks(const Profile& base, const Profile& next, DiffMetric metric, std::string_view format) {
+    if (metric == DiffMetric::calls)
+        throw std::invalid_argument("a differential flame graph draws instructions, samples or time, not calls");
+    DifferentialStacks stacks;
+    // Different programs are matched by function and line, as diff() matches its rows: the base's program file
+    // is named as the new one's.
+    for (const auto& [stack, count] : folded_counts(base, metric, format, next.source_file)) stacks[stack].first = count;
+    for (const auto& [stack, count] : folded_counts(next, metric, format, next.source_file)) stacks[stack].second = count;
+    std::erase_if(stacks, [](const auto& entry) { return entry.second.first == 0 && entry.second.second == 0; });
+    return stacks;
+}
+
+} // namespace diff_support
+
 std::string format_diff_folded(const Profile& base, const Profile& next, DiffMetric metric) {
     if (metric == DiffMetric::calls)
         throw std::invalid_argument("--format folded draws instructions, samples or time, not calls");
-    const auto b = folded_counts(base, metric), n = folded_counts(next, metric);
-    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> lines;
-    for (const auto& [stack, count] : b) lines[stack].first = count;
-    for (const auto& [stack, count] : n) lines[stack].second = count;
     std::string out;
-    for (const auto& [stack, counts] : lines)
-        if (counts.first || counts.second) out += fmt::format("{} {} {}\n", stack, counts.first, counts.second);
+    for (const auto& [stack, counts] : diff_support::differential_stacks(base, next, metric, "folded"))
+        out += fmt::format("{} {} {}\n", stack, counts.first, counts.second);
     return out;
 }
 

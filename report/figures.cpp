@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace opscope::report {
 
 std::string digits(std::uint64_t n) {
@@ -12,6 +14,11 @@ std::string digits(std::uint64_t n) {
         grouped += plain[i];
     }
     return grouped;
+}
+
+std::string signed_digits(double delta) {
+    const std::string magnitude = digits(static_cast<std::uint64_t>(std::llround(std::abs(delta))));
+    return delta > 0 ? "+" + magnitude : delta < 0 ? "-" + magnitude : "0";
 }
 
 std::string significant(double value) {

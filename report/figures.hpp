@@ -10,6 +10,7 @@
 namespace opscope::report {
 
 std::string digits(std::uint64_t n);  // 1,234,567
+std::string signed_digits(double delta);  // a difference of counts: "+1,234", "-56", "0"
 std::string significant(double value);  // three significant figures at most
 std::string duration(double ns);        // "0 ns", "812 ns", "1.25 us", "3.40 ms", "2.10 s"
 std::string duration(std::uint64_t ns);

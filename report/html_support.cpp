@@ -1,8 +1,11 @@
-// What the HTML report's files share (html_support.hpp): escaping, and the inline style sheet and script.
+// What the HTML pages share (html_support.hpp): escaping, the head with the CSP, and the inline style sheet and
+// script.
 // The page is complete without the script: it only zooms the flame graph (click a frame; "reset zoom"),
 // searches (highlights frames and table rows whose text contains the query) and sorts tables (click a column
 // heading). Elements of class js-only are hidden until the script runs. Neither may contain a URL: the page's CSP allows no fetch at all.
 #include "html_support.hpp"
+
+#include <fmt/format.h>
 
 namespace opscope::html {
 
@@ -28,7 +31,7 @@ std::string_view report_style() {
     return R"css(
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 0 16px 40px; color: #222; }
 h1 { font-size: 20px; margin: 16px 0 8px; } h2 { font-size: 17px; margin: 28px 0 6px; border-bottom: 1px solid #ddd; }
-dl#summary, section dl { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; margin: 8px 0; }
+dl#summary, dl#programs, section dl { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; margin: 8px 0; }
 dt { color: #555; } dd { margin: 0; }
 .note { color: #555; font-size: 13px; margin: 4px 0; }
 .banner { background: #fde2e1; border: 1px solid #d33; padding: 8px 12px; margin: 8px 0; }
@@ -54,6 +57,7 @@ tr.match { outline: 2px solid rgb(230,0,230); }
 .js-only { display: none; } body.js .js-only { display: initial; }
 nav.js-only input { width: 320px; margin: 6px 0; }
 section.omitted h2 { color: #888; }
+td.grew, span.grew { color: #b00000; } td.shrank, span.shrank { color: #1f4fd0; }
 )css";
 }
 
@@ -123,6 +127,31 @@ document.body.classList.add('js');
   }
 })();
 )js";
+}
+
+std::string omitted_section(std::string_view id, std::string_view title, std::string_view why) {
+    return fmt::format("<section id=\"{}\" class=\"omitted\" data-omitted=\"true\">\n<h2>{}</h2>\n"
+                       "<p class=\"note\">{}</p>\n</section>\n",
+                       id, title, why);
+}
+
+std::string page_start(std::string_view title) {
+    std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+                      "script-src 'unsafe-inline'; img-src data:\">\n"
+                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                      "<meta name=\"generator\" content=\"opscope\">\n";
+    out += "<title>" + escaped(title) + "</title>\n<style>\n";
+    out += report_style();
+    out += "</style>\n</head>\n<body>\n";
+    return out;
+}
+
+std::string page_end() {
+    std::string out = "<script>\n";
+    out += report_script();
+    out += "</script>\n</body>\n</html>\n";
+    return out;
 }
 
 } // namespace opscope::html

@@ -95,12 +95,6 @@ void open_section(std::string& out, std::string_view id, std::string_view title,
 }
 void close_section(std::string& out) { out += "</section>\n"; }
 
-// A section for a group the profile lacks: its heading and why, nothing else.
-void omitted(std::string& out, std::string_view id, std::string_view title, std::string_view why) {
-    out += fmt::format("<section id=\"{}\" class=\"omitted\" data-omitted=\"true\">\n<h2>{}</h2>\n"
-                       "<p class=\"note\">{}</p>\n</section>\n",
-                       id, title, why);
-}
 std::string not_recorded(const Profile& p, std::string_view what, std::string_view recorded_by) {
     return fmt::format("Not recorded: {} {} no {}; profile with --policy {}.",
                        p.policy.empty() ? std::string("this profile") : "policy '" + escaped(p.policy) + "'",
@@ -165,7 +159,7 @@ void header(std::string& out, const Profile& p) {
 
 void flamegraph(std::string& out, const Profile& p) {
     if (!p.call_stacks) {
-        omitted(out, "flamegraph", "Flame graph",
+        out += html::omitted_section("flamegraph", "Flame graph",
                 "No sampled stacks: profile with --policy timing or full" +
                     (p.policy.empty() ? std::string() : " (this profile's policy is '" + escaped(p.policy) + "')") + ".");
         return;
@@ -190,7 +184,7 @@ struct LineExtras {
 
 void source(std::string& out, const Profile& p) {
     if (!p.lines) {
-        omitted(out, "source", "Annotated source", not_recorded(p, "line counts", "counting, timing or full"));
+        out += html::omitted_section("source", "Annotated source", not_recorded(p, "line counts", "counting, timing or full"));
         return;
     }
     const LineGroup& g = *p.lines;
@@ -249,7 +243,7 @@ void source(std::string& out, const Profile& p) {
 
 void functions(std::string& out, const Profile& p) {
     if (!p.functions) {
-        omitted(out, "functions", "Functions", not_recorded(p, "functions", "counting, timing or full"));
+        out += html::omitted_section("functions", "Functions", not_recorded(p, "functions", "counting, timing or full"));
         return;
     }
     const FunctionGroup& g = *p.functions;
@@ -287,7 +281,7 @@ void functions(std::string& out, const Profile& p) {
 
 void opcodes(std::string& out, const Profile& p) {
     if (!p.opcodes) {
-        omitted(out, "opcodes", "Opcodes", not_recorded(p, "opcode counts", "counting, timing or full"));
+        out += html::omitted_section("opcodes", "Opcodes", not_recorded(p, "opcode counts", "counting, timing or full"));
         return;
     }
     const OpcodeGroup& g = *p.opcodes;
@@ -316,7 +310,7 @@ void opcodes(std::string& out, const Profile& p) {
 
 void hotspots(std::string& out, const Profile& p, const ReportOptions& options) {
     if (!p.instructions) {
-        omitted(out, "hotspots", "Hotspots", not_recorded(p, "instruction counts", "counting, timing or full"));
+        out += html::omitted_section("hotspots", "Hotspots", not_recorded(p, "instruction counts", "counting, timing or full"));
         return;
     }
     const InstructionGroup& g = *p.instructions;
@@ -342,7 +336,7 @@ void hotspots(std::string& out, const Profile& p, const ReportOptions& options) 
 
 void branches(std::string& out, const Profile& p) {
     if (!p.branches) {
-        omitted(out, "branches", "Branches", not_recorded(p, "branch counts", "counting, timing or full"));
+        out += html::omitted_section("branches", "Branches", not_recorded(p, "branch counts", "counting, timing or full"));
         return;
     }
     const BranchGroup& g = *p.branches;
@@ -365,7 +359,7 @@ void branches(std::string& out, const Profile& p) {
 
 void loops(std::string& out, const Profile& p) {
     if (!p.loops) {
-        omitted(out, "loops", "Loops", not_recorded(p, "loop counts", "counting, timing or full"));
+        out += html::omitted_section("loops", "Loops", not_recorded(p, "loop counts", "counting, timing or full"));
         return;
     }
     const LoopGroup& g = *p.loops;
@@ -389,7 +383,7 @@ void loops(std::string& out, const Profile& p) {
 
 void call_graph(std::string& out, const Profile& p) {
     if (!p.call_graph) {
-        omitted(out, "callgraph", "Call graph", not_recorded(p, "call graph", "counting, timing or full"));
+        out += html::omitted_section("callgraph", "Call graph", not_recorded(p, "call graph", "counting, timing or full"));
         return;
     }
     const CallGraph& g = *p.call_graph;
@@ -417,7 +411,7 @@ void call_graph(std::string& out, const Profile& p) {
 
 void frames_and_stack(std::string& out, const Profile& p) {
     if (!p.frames && !p.stack) {
-        omitted(out, "frames", "Frames and operand stack", not_recorded(p, "frame or stack counts", "counting, timing or full"));
+        out += html::omitted_section("frames", "Frames and operand stack", not_recorded(p, "frame or stack counts", "counting, timing or full"));
         return;
     }
     open_section(out, "frames", "Frames and operand stack");
@@ -436,7 +430,7 @@ void frames_and_stack(std::string& out, const Profile& p) {
 
 void memory(std::string& out, const Profile& p) {
     if (!p.memory) {
-        omitted(out, "memory", "Memory", not_recorded(p, "memory figures", "full"));
+        out += html::omitted_section("memory", "Memory", not_recorded(p, "memory figures", "full"));
         return;
     }
     const MemoryStats& m = *p.memory;
@@ -461,7 +455,7 @@ void memory(std::string& out, const Profile& p) {
 
 void opcode_pairs(std::string& out, const Profile& p, const ReportOptions& options) {
     if (!p.opcode_pairs) {
-        omitted(out, "pairs", "Opcode pairs", not_recorded(p, "opcode pairs", "counting, timing or full"));
+        out += html::omitted_section("pairs", "Opcode pairs", not_recorded(p, "opcode pairs", "counting, timing or full"));
         return;
     }
     const OpcodePairGroup& g = *p.opcode_pairs;
@@ -479,7 +473,7 @@ void opcode_pairs(std::string& out, const Profile& p, const ReportOptions& optio
 
 void timeline(std::string& out, const Profile& p) {
     if (!p.timeline) {
-        omitted(out, "timeline", "Timeline", not_recorded(p, "timeline", "full"));
+        out += html::omitted_section("timeline", "Timeline", not_recorded(p, "timeline", "full"));
         return;
     }
     const Timeline& t = *p.timeline;
@@ -503,14 +497,7 @@ std::string format_html(const Profile& profile, const ReportOptions& options) {
     std::string out;
     out.reserve(64 * 1024);
     const std::string title = "opscope profile" + (profile.source_file.empty() ? std::string() : ": " + profile.source_file);
-    out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-           "script-src 'unsafe-inline'; img-src data:\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-           "<meta name=\"generator\" content=\"opscope\">\n";
-    out += "<title>" + escaped(title) + "</title>\n<style>\n";
-    out += html::report_style();
-    out += "</style>\n</head>\n<body>\n";
+    out += html::page_start(title);
     header(out, profile);
     out += "<main>\n";
     flamegraph(out, profile);
@@ -525,9 +512,7 @@ std::string format_html(const Profile& profile, const ReportOptions& options) {
     frames_and_stack(out, profile);
     opcode_pairs(out, profile, options);
     timeline(out, profile);
-    out += "</main>\n<script>\n";
-    out += html::report_script();
-    out += "</script>\n</body>\n</html>\n";
+    out += "</main>\n" + html::page_end();
     return out;
 }
 

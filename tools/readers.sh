@@ -8,7 +8,8 @@
 # Readers: pprof-go (go tool pprof -raw/-top/-diff_base), pprof-format (npm pprof-format 2.3.2 with Parca's and
 # Pyroscope's structural rules), callgrind (callgrind_annotate), flamegraph (flamegraph.pl), flamegraph-diff
 # (flamegraph.pl on `opscope diff --format folded` of two runs), html (the HTML report in Debian's headless
-# chromium, driven by npm puppeteer-core: tools/readers/htmlcheck.mjs), speedscope (npm speedscope 1.25.0's own
+# chromium, driven by npm puppeteer-core: tools/readers/htmlcheck.mjs), diff-html (`opscope diff --format html`
+# of two runs at two sizes, same browser: htmlcheck.mjs --diff), speedscope (npm speedscope 1.25.0's own
 # importer in headless chromium: tools/readers/sscheck.mjs), chrome (the Chrome DevTools trace engine, npm
 # @paulirish/trace_engine 0.0.65, under node: tools/readers/techeck.mjs), or `all`.
 # Profiles come from every workload in examples/ (the .ops ones at small sizes) under each policy that records
@@ -59,7 +60,7 @@ if [ $# -gt 0 ] && [ -x "$1" ] && [ ! -d "$1" ]; then opscope=$1; shift; fi
 opscope=$(realpath "$opscope")
 (($#)) || set -- all
 # Every reader, in order: `all`, and CTest's readers_* tests (tests/CMakeLists.txt reads this line).
-readers=(pprof-go pprof-format callgrind flamegraph flamegraph-diff html speedscope chrome)
+readers=(pprof-go pprof-format callgrind flamegraph flamegraph-diff html diff-html speedscope chrome)
 if [ "$1" = all ]; then set -- "${readers[@]}"; fi
 
 # Why a reader cannot run here (empty: it can).
@@ -70,7 +71,7 @@ absent() {
     pprof-format) [ -f "$readers_dir/node_modules/pprof-format/package.json" ] || echo "pprof-format (npm ci in $readers_dir)" ;;
     callgrind) command -v callgrind_annotate >/dev/null || echo "callgrind_annotate (apt valgrind)" ;;
     flamegraph|flamegraph-diff) [ -n "$(flamegraph_pl)" ] || echo "flamegraph.pl (apt libdevel-nytprof-perl)" ;;
-    html) if ! command -v chromium >/dev/null; then echo "chromium (apt chromium)"
+    html|diff-html) if ! command -v chromium >/dev/null; then echo "chromium (apt chromium)"
           elif [ ! -f "$readers_dir/node_modules/puppeteer-core/package.json" ]; then echo "puppeteer-core (npm ci in $readers_dir)"; fi ;;
     speedscope) if ! command -v chromium >/dev/null; then echo "chromium (apt chromium)"
           elif [ ! -f "$readers_dir/node_modules/puppeteer-core/package.json" ]; then echo "puppeteer-core (npm ci in $readers_dir)"
@@ -116,6 +117,7 @@ for reader in "$@"; do
   script=(check.mjs "$reader")
   case $reader in
     html) script=(htmlcheck.mjs) ;;
+    diff-html) script=(htmlcheck.mjs --diff) ;;
     speedscope) script=(sscheck.mjs) ;;
     chrome) script=(techeck.mjs) ;;
   esac

@@ -72,18 +72,24 @@ std::optional<double> two_proportion_z(std::uint64_t n1, std::uint64_t total1, s
 
 struct DiffOptions {
     DiffMetric metric = DiffMetric::instructions;
-    std::size_t top = 10;          // text: rows per group
+    std::size_t top = 10;          // text and HTML: rows per group
     double threshold_percent = 0;  // rows whose |delta| is below this percent of the group's base total are left out
 };
 
 // Writers. Text: a section per group for the chosen metric (no line wider than 100 columns); JSON: the
 // "opscope-profile-diff" document, version 1 (docs/exports.md); folded: `stack base new` lines, the
 // two-column differential input of flamegraph.pl, from the call stacks (samples, time) or, for
-// instructions, from the hotspots as `function;function (file:line)`. Folded throws MissingGroupError when
-// either profile lacks the group, and std::invalid_argument for the calls metric.
+// instructions, from the hotspots as `function;function (file:line)` (the base's program file named as the new
+// one's, so versions saved under different names match). Folded throws MissingGroupError when
+// either profile lacks the group, and std::invalid_argument for the calls metric. HTML: one self-contained
+// page (no network, readable with JavaScript off; DOM contract in docs/exports.md): both programs, the notes,
+// every metric's total, the differential flame graph of the folded stacks (widths by new, red grew, blue
+// shrank; a visible note instead when a profile lacks the group or the metric is calls) and a table per
+// group of the metric, lines first; --threshold and --top as in text. It never throws for a missing group.
 std::string format_diff_text(const ProfileDiff& diff, const DiffOptions& options = {});
 std::string format_diff_json(const ProfileDiff& diff, const DiffOptions& options = {});
 std::string format_diff_folded(const Profile& base, const Profile& next, DiffMetric metric);
+std::string format_diff_html(const Profile& base, const Profile& next, const DiffOptions& options = {});
 
 // --fail-if: rules separated by commas, each `[GROUP:KEY ]METRIC(>|<)(+|-)N[%]`, e.g. `instructions>+2%`,
 // `calls>+0`, `functions:fib instructions>+100`, `samples<-10%`. Unscoped rules compare the metric's total

@@ -345,8 +345,8 @@ int merge_profiles(const ExportOptions& options) {
     return ok;
 }
 
-// opscope diff BASE.json NEW.json: every group joined by key (opscope::diff), written as text, JSON or
-// differential folded stacks; --fail-if rules exit 1 when one trips (printing which, to standard error).
+// opscope diff BASE.json NEW.json: every group joined by key (opscope::diff), written as text, JSON,
+// differential folded stacks or an HTML page; --fail-if rules exit 1 when one trips (printing which, to standard error).
 struct DiffCommandOptions {
     std::string base, next;
     std::string format = "text";
@@ -360,13 +360,15 @@ void add_diff_command(CLI::App& app, CLI::App*& command, DiffCommandOptions& opt
     command = app.add_subcommand("diff", "Compare two saved profiles (JSON) key by key; --fail-if gates a change");
     command->add_option("BASE", options.base, "The base profile (--format json)")->required();
     command->add_option("NEW", options.next, "The new profile (--format json)")->required();
-    command->add_option("--format", options.format, "text, json or folded (flamegraph.pl's differential input)")
-        ->check(CLI::IsMember({"text", "json", "folded"}))
+    command->add_option("--format", options.format,
+                        "text, json, folded (flamegraph.pl's differential input) or html (a differential flame graph and "
+                        "per-line deltas, self-contained)")
+        ->check(CLI::IsMember({"text", "json", "folded", "html"}))
         ->capture_default_str();
     command->add_option("--metric", options.metric, "instructions and calls (exact), samples and time (statistical)")
         ->check(CLI::IsMember({"instructions", "calls", "samples", "time"}))
         ->capture_default_str();
-    command->add_option("--top", options.report.top, "text: rows per group")->check(CLI::PositiveNumber)->capture_default_str();
+    command->add_option("--top", options.report.top, "text and html: rows per group")->check(CLI::PositiveNumber)->capture_default_str();
     command->add_option("--threshold", options.report.threshold_percent,
                         "Leave out rows whose |delta| is below this percent of the group's base total")
         ->check(CLI::Range(0.0, 100.0))
@@ -394,6 +396,7 @@ int diff_profiles(const DiffCommandOptions& options) {
     try {
         if (options.format == "json") text = opscope::format_diff_json(diff, report);
         else if (options.format == "folded") text = opscope::format_diff_folded(base, next, report.metric);
+        else if (options.format == "html") text = opscope::format_diff_html(base, next, report);
         else text = opscope::format_diff_text(diff, report);
     } catch (const std::invalid_argument& e) {
         throw CLI::ValidationError(e.what());
