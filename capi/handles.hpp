@@ -41,6 +41,7 @@ public:
     virtual void load(Program program) = 0;
     virtual Value run() = 0;
     virtual Profile profile() const = 0;
+    virtual Profile snapshot() = 0;  // from any thread
     virtual void reset_profile() = 0;
     virtual void start_profiling() = 0;
     virtual void stop_profiling() = 0;

@@ -88,6 +88,22 @@ opscope_status opscope_vm_profile(opscope_vm* vm, opscope_profile** profile) {
     });
 }
 
+opscope_status opscope_vm_snapshot(opscope_vm* vm, opscope_profile** profile) {
+    if (profile) *profile = nullptr;
+    // From any thread: a failure is reported on this thread only (the VM's own message belongs to its thread).
+    return guarded(nullptr, [&] {
+        required(vm, "vm");
+        opscope_profile*& out = required(profile, "profile (the result pointer)");
+        auto taken = std::make_unique<opscope_profile>();
+        taken->profile = vm->backend->snapshot();
+        taken->profile.source_file = vm->backend->machine().program().source_file;
+        taken->taken_unix_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::system_clock::now().time_since_epoch()).count());
+        out = taken.release();
+        return OPSCOPE_OK;
+    });
+}
+
 void opscope_profile_destroy(opscope_profile* profile) { delete profile; }
 
 opscope_report_options opscope_report_options_default(void) {

@@ -22,6 +22,7 @@ public:
     void load(Program program) override { vm_.load(std::move(program)); }
     Value run() override { return vm_.run(); }
     Profile profile() const override { return vm_.profile(); }
+    Profile snapshot() override { return vm_.snapshot(); }
     void reset_profile() override {
         if constexpr (requires { vm_.reset_profile(); }) vm_.reset_profile();
     }

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <atomic>
 #include <memory>
 #include <regex>
 #include <set>
@@ -24,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -672,6 +674,55 @@ BOOST_AUTO_TEST_CASE(the_profile_lifecycle) {
     opscope_profile* none = nullptr;
     BOOST_TEST(opscope_vm_profile(nullptr, &none) == OPSCOPE_ERROR_ARGUMENT);
     BOOST_TEST(opscope_vm_profile(null_vm.get(), nullptr) == OPSCOPE_ERROR_ARGUMENT);
+}
+
+// Snapshots from another thread while the VM runs: the intervals add up to the whole run.
+BOOST_AUTO_TEST_CASE(snapshots_from_another_thread_add_up_to_the_run) {
+    for (const opscope_policy policy : {OPSCOPE_POLICY_COUNTING, OPSCOPE_POLICY_FULL}) {
+        const VmPtr vm = make_vm(policy);
+        const std::string program = std::string(kLoop).replace(std::string(kLoop).find("work(1000)"), 10, "work(300000)");
+        BOOST_REQUIRE(load_source(vm.get(), program) == OPSCOPE_OK);
+        std::vector<opscope::Profile> intervals;
+        std::atomic<bool> ready{false}, done{false};
+        std::thread other([&] {
+            ready.store(true);
+            while (!done.load()) {
+                opscope_profile* p = nullptr;
+                BOOST_REQUIRE_EQUAL(opscope_vm_snapshot(vm.get(), &p), OPSCOPE_OK);
+                intervals.push_back(ProfilePtr(p)->profile);
+            }
+        });
+        while (!ready.load()) std::this_thread::yield();
+        BOOST_REQUIRE(opscope_vm_run(vm.get(), nullptr) == OPSCOPE_OK);
+        done.store(true);
+        other.join();
+        opscope_profile* last = nullptr;
+        BOOST_REQUIRE_EQUAL(opscope_vm_snapshot(vm.get(), &last), OPSCOPE_OK);
+        intervals.push_back(ProfilePtr(last)->profile);
+        BOOST_TEST(intervals.size() >= 2u);
+        // The whole run, again, on a VM that takes no snapshots.
+        const VmPtr whole = make_vm(policy);
+        BOOST_REQUIRE(load_source(whole.get(), program) == OPSCOPE_OK);
+        BOOST_REQUIRE(opscope_vm_run(whole.get(), nullptr) == OPSCOPE_OK);
+        const opscope::Profile expected = take_profile(whole.get())->profile;
+        const opscope::Profile merged = opscope::merge(intervals);
+        BOOST_TEST(merged.summary->total_instructions == expected.summary->total_instructions);
+        // Exact counts (full's sampled times differ from run to run).
+        const auto line_counts = [](const opscope::Profile& p) {
+            std::vector<std::pair<std::uint32_t, std::uint64_t>> counts;
+            for (const opscope::LineStats& l : p.lines->entries) counts.emplace_back(l.line, l.count);
+            return counts;
+        };
+        const auto call_counts = [](const opscope::Profile& p) {
+            std::vector<std::tuple<std::string, std::string, std::uint64_t>> counts;
+            for (const opscope::CallEdge& e : p.call_graph->entries) counts.emplace_back(e.caller, e.callee, e.calls);
+            return counts;
+        };
+        BOOST_TEST((line_counts(merged) == line_counts(expected)));
+        BOOST_TEST((call_counts(merged) == call_counts(expected)));
+    }
+    opscope_profile* none = nullptr;
+    BOOST_TEST(opscope_vm_snapshot(nullptr, &none) == OPSCOPE_ERROR_ARGUMENT);
 }
 
 BOOST_AUTO_TEST_CASE(a_format_the_policy_cannot_feed_is_missing_group) {

@@ -16,7 +16,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <algorithm>
 #include <map>
+#include <regex>
 #include <tuple>
 #include <utility>
 #include <sstream>
@@ -679,3 +681,102 @@ BOOST_AUTO_TEST_CASE(embedding_example_prints_the_result) {
     BOOST_TEST(r.out == "result: 42\n");
     BOOST_TEST(r.err == "");
 }
+
+// `profile --every DURATION --out-dir DIR`: one profile per interval, taken while the program runs, in files
+// named by sequence and start time; together they are the whole run, exactly.
+BOOST_AUTO_TEST_SUITE(continuous_profiling)
+
+// The interval files in `dir`, in name order (which is sequence order).
+std::vector<fs::path> interval_files(const fs::path& dir) {
+    std::vector<fs::path> files;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+BOOST_AUTO_TEST_CASE(interval_files_merge_into_the_whole_run_exactly) {
+    const fs::path program = resized_example("fib.opasm", 29);
+    const fs::path dir = scratch() / "intervals";
+    fs::remove_all(dir);
+    const Result r = cli("profile --policy counting --format json --every 1ms --out-dir " + quote(dir.string()) + " " +
+                         quote(program.string()));
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    BOOST_TEST(r.out == "514229\n");  // the program's output only: the reports are files
+    const std::vector<fs::path> files = interval_files(dir);
+    BOOST_TEST_REQUIRE(files.size() >= 2u, "one file per millisecond of a run of tens of milliseconds");
+    BOOST_TEST(r.err.find(std::to_string(files.size()) + " interval profiles in") != std::string::npos, r.err);
+    std::vector<opscope::Profile> intervals;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const std::string name = files[i].filename().string();
+        const std::regex pattern(R"(opscope-(\d{6})-\d{8}T\d{6}\.\d{3}Z\.json)");
+        std::smatch match;
+        BOOST_TEST_REQUIRE(std::regex_match(name, match, pattern), name);
+        BOOST_TEST(std::stoul(match[1]) == i + 1);
+        intervals.push_back(opscope::parse_json(read_file(files[i])));
+        BOOST_TEST(!intervals.back().partial);
+    }
+    const fs::path whole_json = scratch() / "whole.json";
+    BOOST_TEST_REQUIRE(cli("profile --policy counting --format json -o " + quote(whole_json.string()) + " " +
+                           quote(program.string())).exit_code == 0);
+    const opscope::Profile whole = opscope::parse_json(read_file(whole_json));
+    const opscope::Profile merged = opscope::merge(intervals);
+    BOOST_TEST(merged.summary->total_instructions == whole.summary->total_instructions);
+    BOOST_TEST((merged.instructions == whole.instructions));
+    BOOST_TEST((merged.lines == whole.lines));
+    BOOST_TEST((merged.functions == whole.functions));
+    BOOST_TEST((merged.call_graph == whole.call_graph));
+    BOOST_TEST((merged.opcode_pairs == whole.opcode_pairs));
+    BOOST_TEST((merged.branches == whole.branches));
+    BOOST_TEST((merged.frames == whole.frames));
+    // Each interval's instructions are a part of the whole: none is empty but possibly the last.
+    for (std::size_t i = 0; i + 1 < intervals.size(); ++i) BOOST_TEST(intervals[i].summary->total_instructions > 0u);
+}
+
+// pprof for continuous-profiling backends; a run that fails marks its last interval partial, with the error.
+BOOST_AUTO_TEST_CASE(pprof_files_and_a_failing_run) {
+    const fs::path dir = scratch() / "pprof_intervals";
+    fs::remove_all(dir);
+    const fs::path failing = write_file("fails.ops", "let i = 0;\nwhile (i < 200000) { i = i + 1; }\nprint(1 / 0);\n");
+    Result r = cli("profile --policy full --format pprof --every 1ms --out-dir " + quote(dir.string()) + " " + quote(failing.string()));
+    BOOST_TEST(r.exit_code == 1, r.err);
+    std::vector<fs::path> files = interval_files(dir);
+    BOOST_TEST_REQUIRE(!files.empty());
+    for (const fs::path& f : files) {
+        BOOST_TEST(f.filename().string().ends_with(".pb.gz"));
+        const std::string bytes = read_file(f);
+        BOOST_TEST_REQUIRE(bytes.size() > 2u);
+        BOOST_TEST((static_cast<unsigned char>(bytes[0]) == 0x1f && static_cast<unsigned char>(bytes[1]) == 0x8b));  // gzip
+    }
+    fs::remove_all(dir);
+    r = cli("profile --policy counting --format json --every 1s --out-dir " + quote(dir.string()) + " " + quote(failing.string()));
+    BOOST_TEST(r.exit_code == 1);
+    files = interval_files(dir);
+    BOOST_TEST_REQUIRE(files.size() == 1u);  // the run is far shorter than a second: only the last interval
+    const opscope::Profile last = opscope::parse_json(read_file(files.front()));
+    BOOST_TEST(last.partial);
+    BOOST_TEST(last.error.find("division by zero") != std::string::npos, last.error);
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors) {
+    const std::string fib = quote(example("fib.opasm"));
+    const std::string dir = quote((scratch() / "unused_intervals").string());
+    const std::pair<std::string, std::string> cases[] = {
+        {"--every 10s " + fib, "--every needs --out-dir"},
+        {"--out-dir " + dir + " " + fib, "--out-dir needs --every"},
+        {"--every 10 --out-dir " + dir + " " + fib, "is not a duration"},
+        {"--every 10parsecs --out-dir " + dir + " " + fib, "is not a duration"},
+        {"--every 0.1ms --out-dir " + dir + " " + fib, "between 1ms"},
+        {"--every 1s --out-dir " + dir + " -o x.json " + fib, "-o does not go with it"},
+    };
+    for (const auto& [arguments, message] : cases) {
+        const Result r = cli("profile " + arguments);
+        BOOST_TEST(r.exit_code == 2, arguments);
+        BOOST_TEST(r.err.find(message) != std::string::npos, arguments << ": " << r.err);
+    }
+    const fs::path not_a_dir = write_file("not_a_dir", "");
+    const Result r = cli("profile --every 1s --out-dir " + quote(not_a_dir.string()) + " " + fib);
+    BOOST_TEST(r.exit_code == 4, r.err);
+    BOOST_TEST(r.err.find("cannot create the directory") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -243,6 +243,14 @@ typedef struct opscope_profile opscope_profile;
  * owns it (opscope_profile_destroy); it does not change when the VM runs on and outlives the VM. */
 OPSCOPE_API opscope_status opscope_vm_profile(opscope_vm* vm, opscope_profile** profile);
 
+/* Continuous profiling: the profile of the interval since the last snapshot (or since the profile began: a
+ * load, opscope_vm_reset_profile), and the next interval starts (opscope::Vm::snapshot). The intervals'
+ * profiles merge into the whole run's, exact counts exactly. Callable from any thread, also while another runs
+ * the VM: the running thread stops at its next safe point (within about a million instructions) only to cut
+ * the interval, while this one waits. A failure is reported in opscope_last_error() only. The caller owns the
+ * profile (opscope_profile_destroy). */
+OPSCOPE_API opscope_status opscope_vm_snapshot(opscope_vm* vm, opscope_profile** profile);
+
 /* Destroys a profile (NULL: nothing). */
 OPSCOPE_API void opscope_profile_destroy(opscope_profile* profile);
 

@@ -59,7 +59,8 @@ struct ReportFormat {
     std::string_view name;
     std::string_view description;
     std::string (*write)(const Profile& profile, const ReportOptions& options);
-    bool binary = false;  // bytes (pprof's gzip), not text
+    std::string_view file_suffix;  // for files named by opscope (`profile --every`): ".json", ".pb.gz", ...
+    bool binary = false;           // bytes (pprof's gzip), not text
 };
 std::span<const ReportFormat> report_formats();
 const ReportFormat* find_report_format(std::string_view name);  // null when there is none

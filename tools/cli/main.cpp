@@ -16,7 +16,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -26,8 +29,12 @@
 #include <memory>
 #include <sstream>
 #include <unistd.h>
+#include <mutex>
 #include <new>
+#include <optional>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -179,6 +186,8 @@ struct ProfileOptions {
     std::string policy = "full";
     std::string format = "text";
     std::string output;
+    std::chrono::nanoseconds every{0};  // --every: one report per interval, into out_dir
+    std::string out_dir;
     double sample_rate = opscope::TimeSampler::kDefaultHz;
     bool print_result = false;
     bool inclusive = false;  // exact inclusive instructions (counting, full): two hooks per call
@@ -215,12 +224,102 @@ void attach_source_lines(opscope::Profile& profile, const std::string& source_fi
         if (l.line >= 1 && l.line <= lines.size()) l.source_text = lines[l.line - 1];
 }
 
-// Runs the program under the policy, then writes the report (also after a runtime error: partial).
+// --every's argument: a positive number with its unit (ms, s, m; also us), e.g. 500ms, 0.2s, 10s; at least 1 ms.
+std::chrono::nanoseconds parse_duration(const std::string& text) {
+    static const std::pair<std::string_view, double> units[] = {{"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}};
+    const std::size_t digits = text.find_first_not_of("0123456789.");
+    const std::string number = text.substr(0, digits), unit = digits == std::string::npos ? "" : text.substr(digits);
+    double scale = 0;
+    for (const auto& [name, ns] : units)
+        if (unit == name) scale = ns;
+    char* end = nullptr;
+    const double value = number.empty() ? 0 : std::strtod(number.c_str(), &end);
+    if (number.empty() || end != number.c_str() + number.size() || scale == 0)
+        throw CLI::ValidationError(fmt::format("'{}' is not a duration: give a number and a unit (us, ms, s, m), e.g. 500ms, 0.2s, 10s", text));
+    const double ns = value * scale;
+    if (!(ns >= 1e6) || ns > 1e15)
+        throw CLI::ValidationError(fmt::format("--every {}: the interval must be between 1ms and 11 days", text));
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
+}
+
+// `profile --every`: the interval profiles, each written as one file in --out-dir named by sequence and start
+// time (UTC), e.g. opscope-000003-20261202T101530.250Z.pb.gz: while the program runs, a thread takes a
+// snapshot every interval (Vm::snapshot: the VM stops at its next safe point only to cut the interval) and
+// writes it; the last interval is written after the run. The files merge into the whole run's profile.
+class IntervalFiles {
+public:
+    IntervalFiles(const ProfileOptions& options) : options_(options), format_(*opscope::find_report_format(options.format)) {
+        std::error_code error;
+        std::filesystem::create_directories(options.out_dir, error);
+        if (error || !std::filesystem::is_directory(options.out_dir))
+            throw opscope::InputError(fmt::format("cannot create the directory '{}': {}", options.out_dir,
+                                                  error ? error.message() : "a file of that name exists"));
+    }
+    // On the snapshot thread, then once more on the main thread after the run (never both at once).
+    void write(opscope::Profile profile, const std::string& source_file) {
+        profile.source_file = source_file;
+        attach_source_lines(profile, source_file);
+        ++written_;
+        const std::uint64_t start = profile.summary && profile.summary->start_unix_ns ? *profile.summary->start_unix_ns : unix_now_ns();
+        const std::time_t seconds = static_cast<std::time_t>(start / 1000000000u);
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        char stamp[32];
+        std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &utc);
+        const std::string name = fmt::format("opscope-{:06}-{}.{:03}Z{}", written_, stamp, start / 1000000u % 1000u, format_.file_suffix);
+        write_file((std::filesystem::path(options_.out_dir) / name).string(), format_.write(profile, options_.report));
+    }
+    std::uint64_t written() const { return written_; }
+
+private:
+    static std::uint64_t unix_now_ns() {
+        return static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    }
+    const ProfileOptions& options_;
+    const opscope::ReportFormat& format_;
+    std::uint64_t written_ = 0;
+};
+
+// Takes and writes a snapshot of `vm` every interval until stopped; the first write error stops it (kept for
+// the main thread to report after the run).
+template <class Policy>
+std::jthread interval_thread(opscope::Vm<Policy>& vm, IntervalFiles& files, std::chrono::nanoseconds every,
+                             std::string& write_error) {
+    return std::jthread([&vm, &files, every, &write_error](std::stop_token stop) {
+        std::mutex mutex;
+        std::condition_variable_any wake;
+        auto deadline = std::chrono::steady_clock::now() + every;
+        std::unique_lock lock(mutex);
+        while (!wake.wait_until(lock, stop, deadline, [] { return false; }) && !stop.stop_requested()) {
+            try {
+                files.write(vm.snapshot(), vm.program().source_file);
+            } catch (const std::exception& e) {
+                write_error = e.what();
+                return;
+            }
+            // A fixed schedule; an interval whose write overran its successor is skipped, not crowded.
+            const auto now = std::chrono::steady_clock::now();
+            do deadline += every;
+            while (deadline <= now);
+        }
+    });
+}
+
+// Runs the program under the policy, then writes the report (also after a runtime error: partial); with
+// --every, one report per interval instead.
 template <class Policy>
 int profile_with(Policy policy, const std::string& file, const LimitOptions& limits, const ProfileOptions& options) {
     opscope::Vm<Policy> vm(limits.limits(), std::move(policy));
     register_cli_natives(vm);
     vm.load(opscope::read_program(file, kCliNatives));
+    std::optional<IntervalFiles> intervals;
+    std::string write_error;
+    std::jthread snapshots;
+    if (options.every.count()) {
+        intervals.emplace(options);
+        snapshots = interval_thread(vm, *intervals, options.every, write_error);
+    }
     int code = ok;
     std::string error;
     try {
@@ -231,6 +330,21 @@ int profile_with(Policy policy, const std::string& file, const LimitOptions& lim
         std::cerr << e.format() << '\n';
         error = e.what();
         code = runtime_error;
+    }
+    if (intervals) {
+        snapshots.request_stop();
+        snapshots.join();
+        if (write_error.empty()) {
+            opscope::Profile last = vm.snapshot();
+            last.partial = code != ok;
+            last.error = error;
+            intervals->write(std::move(last), vm.program().source_file);
+            std::cerr << fmt::format("opscope: {} interval profile{} in {}\n", intervals->written(),
+                                     intervals->written() == 1 ? "" : "s", options.out_dir);
+            return code;
+        }
+        std::cerr << "opscope: error: " << write_error << '\n';
+        return code == ok ? io_error : code;
     }
     opscope::Profile profile = vm.profile();
     profile.source_file = vm.program().source_file;  // as backtraces name it
@@ -249,8 +363,12 @@ int profile_with(Policy policy, const std::string& file, const LimitOptions& lim
 }
 
 int profile(const std::string& file, const LimitOptions& limits, const ProfileOptions& options) {
+    if (options.every.count() && options.out_dir.empty()) throw CLI::ValidationError("--every needs --out-dir DIR");
+    if (!options.out_dir.empty() && !options.every.count()) throw CLI::ValidationError("--out-dir needs --every DURATION");
+    if (options.every.count() && !options.output.empty())
+        throw CLI::ValidationError("--every writes one file per interval into --out-dir: -o does not go with it");
     // Bytes (pprof's gzip) cannot follow the program's output on standard output: refused before the run.
-    if (opscope::find_report_format(options.format)->binary && options.output.empty())
+    if (opscope::find_report_format(options.format)->binary && options.output.empty() && !options.every.count())
         throw CLI::ValidationError(fmt::format("--format {} writes binary data: give -o FILE", options.format));
     // A format that needs the sampled stacks is refused before running under counting, which records the
     // hotspots but no stacks: the writer, given an empty profile of that shape, throws MissingGroupError.
@@ -456,6 +574,14 @@ int cli_main(int argc, char** argv) {
     profile_cmd->add_flag("--inclusive", profile_options.inclusive,
                           "Also count exact inclusive instructions per function, call edge and call site (counting, "
                           "full; on by itself for --format callgrind): two hooks per call, about +9% on call-heavy code");
+    profile_cmd->add_option_function<std::string>("--every", [&profile_options](const std::string& text) {
+            profile_options.every = parse_duration(text);
+        }, "Continuous profiling: a profile of each interval of this length (500ms, 0.2s, 10s, 2m), taken while the "
+           "program runs, one file each in --out-dir, named by sequence and start time (UTC); they merge into the whole run")
+        ->type_name("DURATION");
+    profile_cmd->add_option("--out-dir", profile_options.out_dir, "With --every: the directory for the interval files "
+                                                                 "(created if missing)")
+        ->type_name("DIR");
     limits.add_to(*profile_cmd);
 
     ExportOptions export_options, merge_options;
