@@ -213,7 +213,9 @@ void TimeSampler::arm_timer() {
     timer_armed_ = true;
     active_sampler = this;
     sampling_.store(true, std::memory_order_relaxed);
-    const auto period = static_cast<std::int64_t>(1e9 / sample_hz_);
+    // What was left of the period when the last run ended: runs shorter than a period (a server's requests)
+    // are sampled by their running time together, not never.
+    const auto period = carried_ns_ > 0 ? carried_ns_ : static_cast<std::int64_t>(1e9 / sample_hz_);
     itimerspec spec{};
     spec.it_value.tv_sec = period / 1000000000;
     spec.it_value.tv_nsec = period % 1000000000;
@@ -224,6 +226,10 @@ void TimeSampler::disarm_timer() {
     if (!timer_armed_) return;
     sampling_.store(false, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
+    itimerspec left{};
+    carried_ns_ = timer_gettime(static_cast<timer_t>(timer_), &left) == 0
+                      ? static_cast<std::int64_t>(left.it_value.tv_sec) * 1000000000 + left.it_value.tv_nsec
+                      : 0;
     timer_delete(static_cast<timer_t>(timer_));
     timer_armed_ = false;
     if (active_sampler == this) active_sampler = nullptr;

@@ -2,7 +2,7 @@
 // (0 ok, 1 runtime error, 2 usage, 3 bad program, 4 input/output), error formats, the asm -> disasm -> asm
 // round trip, limits from the command line, and the embedding example.
 //
-// OPSCOPE_CLI, OPSCOPE_EMBED_EXAMPLE and OPSCOPE_SOURCE_DIR are compile definitions set by tests/CMakeLists.txt.
+// OPSCOPE_CLI, OPSCOPE_EMBED_EXAMPLE, OPSCOPE_SERVER_EXAMPLE and OPSCOPE_SOURCE_DIR are compile definitions set by tests/CMakeLists.txt.
 #include <opscope/report.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -680,6 +680,19 @@ BOOST_AUTO_TEST_CASE(embedding_example_prints_the_result) {
     BOOST_TEST(r.exit_code == 0);
     BOOST_TEST(r.out == "result: 42\n");
     BOOST_TEST(r.err == "");
+}
+
+// README "Embedding in a server": worker threads with a VM each, and a thread cutting their profiles into
+// intervals while they run; every request's instructions are in exactly one interval.
+BOOST_AUTO_TEST_CASE(server_example_accounts_for_every_instruction) {
+    const Result r = run_program(OPSCOPE_SERVER_EXAMPLE, "4 100 5");
+    BOOST_TEST(r.exit_code == 0, r.out << r.err);
+    const std::regex summary(R"(4 workers, 400 requests, (\d+) intervals\ninstructions: (\d+) run, (\d+) in the intervals\nsamples: (\d+)\n)");
+    std::smatch match;
+    BOOST_TEST_REQUIRE(std::regex_match(r.out, match, summary), r.out);
+    BOOST_TEST(std::stoul(match[1]) >= 2u);
+    BOOST_TEST(match[2] == match[3]);
+    BOOST_TEST(std::stoull(match[2]) > 400u * 10000u);
 }
 
 // `profile --every DURATION --out-dir DIR`: one profile per interval, taken while the program runs, in files

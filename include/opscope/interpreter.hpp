@@ -158,16 +158,19 @@ Value Vm<Profiler>::interpret() {
     const LinkedFunction* const functions = linked_.functions().data();
     Value result = Value::nil();
     constexpr bool kJump_z = false, kJump_nz = true;  // for the fused branch forms
+    const Instr* landing_source = nullptr;             // CHARGE's, for fuel_short
 
 #define SAVE() (frame->pc = pc, sp_ = sp, frame_ = frame, fuel_ = fuel)
 // Charges the run control just landed on, `cost` instructions; `from` is the instruction that transferred
 // control. CHARGE reads the cost off the landing instruction; a call has it at hand (entry_cost). The
 // register holds at most a safe-point interval of fuel: running below zero is a safe point (or the end).
+// One shared cold block (fuel_short, below) handles it, so the handlers' code is what it would be with no
+// slow path to return from: only `from` is kept for it.
 #define CHARGE_COST(cost, from)                                                 \
     do {                                                                        \
         if (OPSCOPE_UNLIKELY((fuel -= (cost)) < 0)) {                           \
-            SAVE();                                                             \
-            fuel = safe_point(from, cost);                                      \
+            landing_source = (from);                                            \
+            goto fuel_short;                                                    \
         }                                                                       \
     } while (0)
 #define CHARGE(from) CHARGE_COST(pc->run_cost, from)
@@ -729,6 +732,11 @@ dispatch:
 #if !OPSCOPE_COMPUTED_GOTO
     }
 #endif
+
+fuel_short:  // control landed on pc and its run's charge took the register below zero (CHARGE_COST)
+    SAVE();
+    fuel = safe_point(landing_source, pc->run_cost);
+    OPSCOPE_NEXT();
 
 finish:
     SAVE();

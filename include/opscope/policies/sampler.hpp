@@ -148,6 +148,7 @@ private:
     void* timer_ = nullptr;  // timer_t
     volatile std::sig_atomic_t* tick_listener_ = nullptr;
     bool timer_armed_ = false;
+    std::int64_t carried_ns_ = 0;  // of the period, left when the last run's timer was disarmed
 };
 
 } // namespace opscope
