@@ -19,15 +19,18 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <future>
 #include <latch>
 #include <map>
+#include <semaphore>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -58,33 +61,30 @@ P make_policy() {
 
 // --- blocking natives -----------------------------------------------------------------------------------
 
-// Natives whose system calls a timer signal interrupted without finishing them: must stay 0.
-std::atomic<int> short_naps{0}, interrupted_reads{0};
+// Sleeps a signal interrupted (each resumed), and naps that ended early or reads that failed: the last two
+// must stay 0.
+std::atomic<int> interrupted_naps{0}, short_naps{0}, failed_reads{0};
 
-// nap(us): sleeps; a signal must not cut it short (std::this_thread::sleep_for resumes nanosleep on EINTR).
+// nap(us): sleeps as a native must where a sampler's signals arrive: nanosleep is never restarted after a
+// signal handler (SA_RESTART or not), so it resumes with the time left.
 Value nap(std::span<const Value> args) {
     const auto want = std::chrono::microseconds(args[0].as.i);
     const auto begin = std::chrono::steady_clock::now();
-    std::this_thread::sleep_for(want);
+    timespec left{0, static_cast<long>(args[0].as.i) * 1000};
+    while (::nanosleep(&left, &left) != 0) {
+        if (errno != EINTR) throw std::runtime_error(std::strerror(errno));
+        interrupted_naps.fetch_add(1);
+    }
     if (std::chrono::steady_clock::now() - begin < want) short_naps.fetch_add(1);
     return Value::integer(args[0].as.i);
 }
 
-// input(): the next byte of `fd`, read blocking, with no retry on EINTR: the sampler's SA_RESTART must
-// restart the read when a tick arrives while it waits.
-Value read_byte(int fd) {
-    unsigned char byte = 0;
-    const ssize_t n = ::read(fd, &byte, 1);
-    if (n != 1) {
-        if (n < 0 && errno == EINTR) interrupted_reads.fetch_add(1);
-        throw std::runtime_error(n < 0 ? std::strerror(errno) : "end of input");
-    }
-    return Value::integer(byte);
-}
-
-// A pipe whose reader is the VMs of one thread, and its writer a feeder.
+// A pipe read by the VMs of one thread, one byte per input() call, and written by a feeder thread that waits
+// until the reader is about to read, then `gap` more, so that the read blocks for that long; or written all
+// at once beforehand (no gap: nothing blocks).
 struct Pipe {
     int fds[2] = {-1, -1};
+    std::counting_semaphore<> reading{0};  // input() calls about to read
     Pipe() {
         if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     }
@@ -94,13 +94,27 @@ struct Pipe {
     }
     Pipe(const Pipe&) = delete;
     Pipe& operator=(const Pipe&) = delete;
-    // Writes bytes 0..count-1 (mod 251), `gap` apart: with a gap the reader blocks for each one.
-    void feed(int count, std::chrono::microseconds gap) const {
+    // Writes bytes 0..count-1 (mod 251).
+    void feed(int count, std::chrono::microseconds gap) {
         for (int i = 0; i < count; ++i) {
-            if (gap.count()) std::this_thread::sleep_for(gap);
+            if (gap.count()) {
+                reading.acquire();
+                std::this_thread::sleep_for(gap);
+            }
             const auto byte = static_cast<unsigned char>(i % 251);
             if (::write(fds[1], &byte, 1) != 1) throw std::runtime_error("write to the pipe failed");
         }
+    }
+    // input(): the next byte, read blocking with no retry on EINTR: a tick while it waits must not fail it
+    // (the sampler's handler is installed with SA_RESTART, which restarts a pipe's read).
+    Value read_byte() {
+        reading.release();
+        unsigned char byte = 0;
+        if (const ssize_t n = ::read(fds[0], &byte, 1); n != 1) {
+            failed_reads.fetch_add(1);
+            throw std::runtime_error(n < 0 ? std::strerror(errno) : "end of input");
+        }
+        return Value::integer(byte);
     }
 };
 
@@ -193,12 +207,12 @@ struct Outcome {
 
 // One VM of a plan: created, loaded, run once per size, then its profile taken.
 template <class P>
-Outcome run_vm(const VmPlan& plan, int input_fd) {
+Outcome run_vm(const VmPlan& plan, Pipe& input) {
     Vm<P> vm(Limits{.fuel = test::kGuardFuel}, make_policy<P>());
     std::int64_t size = 0;
     vm.register_native("size", 0, [&size](Machine&, std::span<const Value>) { return Value::integer(size); });
     vm.register_native("nap", 1, [](Machine&, std::span<const Value> args) { return nap(args); });
-    vm.register_native("input", 0, [input_fd](Machine&, std::span<const Value>) { return read_byte(input_fd); });
+    vm.register_native("input", 0, [&input](Machine&, std::span<const Value>) { return input.read_byte(); });
     std::ostringstream out;
     vm.set_output(out);
     vm.load(programs()[plan.program]);
@@ -217,13 +231,13 @@ Outcome run_vm(const VmPlan& plan, int input_fd) {
 template <class P>
 std::vector<Outcome> run_plan(int t, std::chrono::microseconds gap, std::latch* start = nullptr) {
     const std::vector<VmPlan> plan = plan_of(t);
-    const Pipe pipe;
+    Pipe pipe;
     std::vector<Outcome> outcomes;
     if (!gap.count()) pipe.feed(reads_of(plan), gap);  // fits the pipe's buffer: nothing blocks
     std::jthread feeder;
     if (gap.count()) feeder = std::jthread([&] { pipe.feed(reads_of(plan), gap); });
     if (start) start->arrive_and_wait();
-    for (const VmPlan& vm : plan) outcomes.push_back(run_vm<P>(vm, pipe.fds[0]));
+    for (const VmPlan& vm : plan) outcomes.push_back(run_vm<P>(vm, pipe));
     return outcomes;
 }
 
@@ -266,8 +280,7 @@ test::CountView exact_counts(const Profile& p) {
 BOOST_AUTO_TEST_SUITE(threads)
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(vms_on_many_threads_count_exactly_what_they_count_one_at_a_time, P, Policies) {
-    short_naps = 0;
-    interrupted_reads = 0;
+    interrupted_naps = short_naps = failed_reads = 0;
     (void)programs();  // compiled before any thread starts
 
     std::vector<std::vector<Outcome>> serial;
@@ -281,7 +294,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(vms_on_many_threads_count_exactly_what_they_count_
         for (int t = 0; t < kThreads; ++t)
             threads.emplace_back([&, t] {
                 try {
-                    concurrent[t] = run_plan<P>(t, std::chrono::microseconds(150), &start);
+                    concurrent[t] = run_plan<P>(t, std::chrono::microseconds(1000), &start);
                 } catch (...) {
                     failures[t] = std::current_exception();
                 }
@@ -309,8 +322,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(vms_on_many_threads_count_exactly_what_they_count_
             add_counts(summed, together.profile);
         }
     }
-    BOOST_TEST(short_naps.load() == 0, "sleeps cut short by a signal");
-    BOOST_TEST(interrupted_reads.load() == 0, "reads interrupted by a signal (SA_RESTART should restart them)");
+    BOOST_TEST(short_naps.load() == 0, "naps ended early");
+    BOOST_TEST(failed_reads.load() == 0, "reads failed (a tick's EINTR, if SA_RESTART did not restart them)");
 
     // merge adds: its counts are the sums taken by hand, samples included.
     const Profile merged = merge(profiles);
@@ -322,6 +335,12 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(vms_on_many_threads_count_exactly_what_they_count_
     if constexpr (std::is_constructible_v<P, double>) {
         BOOST_TEST(merged.timing->samples > 0u, "the samplers took no sample while the threads ran");
         BOOST_TEST(merged.timing->samples == summed["timing"]["samples"]);
+        // The blocking natives were interrupted by ticks: the sleeps saw EINTR, and the reads were sampled.
+        BOOST_TEST(interrupted_naps.load() > 0);
+        const auto input = std::find_if(merged.functions->entries.begin(), merged.functions->entries.end(),
+                                        [](const FunctionStats& f) { return f.name == "input"; });
+        BOOST_TEST_REQUIRE((input != merged.functions->entries.end()));
+        BOOST_TEST(input->self_time_ns.value_or(0) > 0u, "no tick arrived while input() waited for its byte");
     }
 }
 
