@@ -5,6 +5,10 @@
 // iteration is one whole run after reset_profile(), so the policies' recording cost is included and the
 // profile does not grow across iterations; producing the report is not. OPSCOPE_BENCH_SMOKE=1 runs tiny
 // sizes, for CI. For overhead ratios use benchmarks/overhead.sh, which interleaves the policies.
+//
+// Thread scaling: `threads/fib/<policy>/real_time/threads:N` runs N VMs at once, one per thread (each its own
+// Vm, as BM_Run builds one per thread), N = 1, 2, 4, 8; `instr/s` is summed over the threads, so it is the
+// throughput of all N against wall time. Select them with --benchmark_filter=threads/.
 #include "workloads.hpp"
 
 #include <opscope/policies/counting.hpp>
@@ -13,6 +17,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <sstream>
 #include <string>
 
@@ -20,7 +25,8 @@ namespace {
 
 using namespace opscope;
 
-int g_wrong_outputs = 0;  // main's exit status reports them: a wrong answer fails the run, smoke mode included
+// main's exit status reports them: a wrong answer fails the run, smoke mode included (threads: atomic).
+std::atomic<int> g_wrong_outputs{0};
 
 // The instructions a run of `program` executes (fuel_used() is exact after a successful run).
 std::uint64_t instructions_of(const Program& program) {
@@ -67,6 +73,16 @@ void register_policy(const bench::Workload& w) {
         ->UseRealTime();
 }
 
+// N VMs on N threads (Google Benchmark runs the body once per thread, so each thread builds its own VM).
+template <class Profiler>
+void register_threaded(const bench::Workload& w) {
+    const std::string name = "threads/" + std::string(w.name) + "/" + std::string(policy_name<Profiler>());
+    benchmark::RegisterBenchmark(name.c_str(), [&w](benchmark::State& s) { BM_Run<Profiler>(s, w); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->ThreadRange(1, 8);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -76,6 +92,8 @@ int main(int argc, char** argv) {
         register_policy<TimingProfiler>(w);
         register_policy<FullProfiler>(w);
     }
+    register_threaded<NullProfiler>(bench::find_workload("fib"));
+    register_threaded<FullProfiler>(bench::find_workload("fib"));
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

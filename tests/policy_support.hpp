@@ -1,5 +1,6 @@
 // Helpers for the profiler-policy tests: a deliberately naive reference counter, a count-only view of a
-// Profile for comparing two profiles group by group, and host natives that pause and resume profiling.
+// Profile for comparing two profiles group by group, a profile's exact part (times and heap-dependent figures
+// removed), and host natives that pause and resume profiling.
 //
 // NaiveCounter watches every instruction (so the VM runs the program's own instructions, unfused) and does
 // one increment per event; every figure of the counting contract is computed by brute force from that
