@@ -27,6 +27,7 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <functional>
 #include <future>
 #include <latch>
 #include <map>
@@ -488,38 +489,39 @@ Value spin(std::span<const Value> args) {
 }
 
 const char* const kSpinLoop = "let s = 0;\nfor (let i = 0; i < 3000; i = i + 1) { s = s + i; }\nspin(20000);\nprint(s);\n";
+const char* const kShortLoop = "let s = 0;\nfor (let i = 0; i < 500; i = i + 1) { s = s + i; }\nspin(1000);\n";
 
-// A Full VM on `program` with natives spin and quit (quit: `on_quit`).
-template <class F>
-void add_natives(Vm<FullProfiler>& vm, F on_quit) {
-    vm.register_native("spin", 1, [](Machine&, std::span<const Value> args) { return spin(args); });
-    vm.register_native("quit", 0, [on_quit](Machine&, std::span<const Value>) {
-        on_quit();
-        return Value::nil();
-    });
-}
-const std::vector<NativeDeclaration> kTimerNatives = {{"spin", 1}, {"quit", 0}};
-
-// The exact counts of one run of `source` on a fresh Full VM (its natives doing nothing more).
-test::CountView counts_of_one_run(const std::string& source) {
-    Vm<FullProfiler> vm({}, FullProfiler(kSampleHz));
-    add_natives(vm, [] {});
+// A Full VM sampling at `hz`, with the natives spin and quit (which calls `on_quit`), `source` loaded, printing
+// into `out`.
+struct SpinVm {
     std::ostringstream out;
-    vm.set_output(out);
-    vm.load(compile_source(source, "one.ops", kTimerNatives));
-    vm.run();
-    return exact_counts(vm.profile());
+    Vm<FullProfiler> vm;
+    explicit SpinVm(const std::string& source, std::function<void()> on_quit = [] {}, double hz = kSampleHz)
+        : vm({}, FullProfiler(hz)) {
+        vm.register_native("spin", 1, [](Machine&, std::span<const Value> args) { return spin(args); });
+        vm.register_native("quit", 0, [on_quit](Machine&, std::span<const Value>) {
+            on_quit();
+            return Value::nil();
+        });
+        vm.set_output(out);
+        load(source);
+    }
+    void load(const std::string& source) { vm.load(compile_source(source, "spin.ops", {{"spin", 1}, {"quit", 0}})); }
+    std::uint64_t samples() const { return vm.profile().timing->samples; }
+};
+
+// One run of `source` on a fresh VM, on this thread: its output and exact counts.
+std::pair<std::string, test::CountView> one_run(const std::string& source) {
+    SpinVm alone(source);
+    alone.vm.run();
+    return {alone.out.str(), exact_counts(alone.vm.profile())};
 }
 } // namespace
 
 // A thread that ends (pthread_exit) inside a sampled run, while another thread keeps sampling: the other's
 // samples and counts are unaffected, and the VM whose thread ended samples again when another thread runs it.
 BOOST_AUTO_TEST_CASE(a_thread_that_exits_in_a_sampled_run_leaves_every_sampler_working) {
-    Vm<FullProfiler> orphan({}, FullProfiler(kSampleHz));
-    add_natives(orphan, [] { pthread_exit(nullptr); });
-    std::ostringstream orphan_out;
-    orphan.set_output(orphan_out);
-    orphan.load(compile_source("spin(10000);\nquit();\nprint(1);\n", "exit.ops", kTimerNatives));
+    SpinVm orphan("spin(10000);\nquit();\nprint(1);\n", [] { pthread_exit(nullptr); });
 
     // A neighbour samples all along: its runs start before the exit and go on until after it.
     std::atomic<bool> exited{false};
@@ -527,56 +529,48 @@ BOOST_AUTO_TEST_CASE(a_thread_that_exits_in_a_sampled_run_leaves_every_sampler_w
     std::uint64_t neighbour_samples = 0;
     test::CountView neighbour_counts;
     std::jthread neighbour([&] {
-        Vm<FullProfiler> vm({}, FullProfiler(kSampleHz));
-        add_natives(vm, [] {});
-        std::ostringstream out;
-        vm.set_output(out);
-        vm.load(compile_source("let s = 0;\nfor (let i = 0; i < 500; i = i + 1) { s = s + i; }\nspin(1000);\n", "n.ops",
-                               kTimerNatives));
+        SpinVm n(kShortLoop);
         do {
-            vm.run();
+            n.vm.run();
             ++neighbour_runs;
         } while (!exited.load() || neighbour_runs < 3);
-        neighbour_samples = vm.profile().timing->samples;
-        neighbour_counts = exact_counts(vm.profile());
+        neighbour_samples = n.samples();
+        neighbour_counts = exact_counts(n.vm.profile());
     });
     std::thread([&] {
-        orphan.run();
+        orphan.vm.run();
         BOOST_ERROR("pthread_exit returned");
     }).join();
     exited = true;
     neighbour.join();
-    BOOST_TEST(orphan_out.str().empty());
+    BOOST_TEST(orphan.out.str().empty());
     BOOST_TEST(neighbour_samples > 0u);
-    const test::CountView once = counts_of_one_run("let s = 0;\nfor (let i = 0; i < 500; i = i + 1) { s = s + i; }\nspin(1000);\n");
-    BOOST_TEST(neighbour_counts.at("summary").at("total_instructions") ==
-               std::to_string(std::stoull(once.at("summary").at("total_instructions")) * neighbour_runs));
+    const std::uint64_t per_run = std::stoull(one_run(kShortLoop).second.at("summary").at("total_instructions"));
+    BOOST_TEST(neighbour_counts.at("summary").at("total_instructions") == std::to_string(per_run * neighbour_runs));
 
     // The VM left by the thread runs on this one: a new program, fresh counts, and samples again.
-    orphan.load(compile_source(kSpinLoop, "again.ops", kTimerNatives));
-    orphan.run();
-    BOOST_TEST(orphan_out.str() == "4498500\n");
-    BOOST_TEST(orphan.profile().timing->samples > 0u, "the VM whose thread exited samples on its new thread");
-    const std::string differences = count_differences(counts_of_one_run(kSpinLoop), exact_counts(orphan.profile()));
+    orphan.load(kSpinLoop);
+    orphan.vm.run();
+    const auto [output, counts] = one_run(kSpinLoop);
+    BOOST_TEST(orphan.out.str() == output);
+    BOOST_TEST(orphan.samples() > 0u, "the VM whose thread exited samples on its new thread");
+    const std::string differences = count_differences(counts, exact_counts(orphan.vm.profile()));
     BOOST_TEST(differences.empty(), differences);
 }
 
 // A VM that moves between threads from run to run samples on each (its timer signals the thread running it).
 BOOST_AUTO_TEST_CASE(a_vm_moving_between_threads_samples_on_each) {
-    Vm<FullProfiler> vm({}, FullProfiler(kSampleHz));
-    add_natives(vm, [] {});
-    std::ostringstream out;
-    vm.set_output(out);
-    vm.load(compile_source(kSpinLoop, "moving.ops", kTimerNatives));
+    SpinVm moving(kSpinLoop);
     std::vector<std::uint64_t> samples;
     for (int k = 0; k < 3; ++k) {
-        std::jthread([&] { vm.run(); }).join();
-        samples.push_back(vm.profile().timing->samples);
+        std::jthread([&] { moving.vm.run(); }).join();
+        samples.push_back(moving.samples());
     }
     BOOST_TEST(samples[0] > 0u);
     BOOST_TEST(samples[1] > samples[0]);
     BOOST_TEST(samples[2] > samples[1]);
-    BOOST_TEST(out.str() == "4498500\n4498500\n4498500\n");
+    const std::string output = one_run(kSpinLoop).first;
+    BOOST_TEST(moving.out.str() == output + output + output);
 }
 
 // VMs destroyed right after a run, their timers ticking every 20 us, half of the runs ended by a native's
@@ -586,34 +580,27 @@ BOOST_AUTO_TEST_CASE(vms_destroyed_right_after_a_run_leave_no_tick_behind) {
     struct NotAnError {};
     int sampled_after_the_end = 0, ended_by_it = 0;
     for (int k = 0; k < 200; ++k) {
-        Vm<FullProfiler> vm({}, FullProfiler(50000));
-        add_natives(vm, [k] {
+        const auto quit = [k] {
             if (k % 2) throw NotAnError{};
-        });
-        std::ostringstream out;
-        vm.set_output(out);
-        vm.load(compile_source("let s = 0;\nfor (let i = 0; i < 300; i = i + 1) { s = s + i; }\nquit();\nprint(s);\n",
-                               "short.ops", kTimerNatives));
+        };
+        SpinVm brief("let s = 0;\nfor (let i = 0; i < 300; i = i + 1) { s = s + i; }\nquit();\nprint(s);\n", quit, 50000);
         try {
-            vm.run();
+            brief.vm.run();
         } catch (const NotAnError&) {
             ++ended_by_it;
-            const std::uint64_t samples = vm.profile().timing->samples;
+            const std::uint64_t samples = brief.samples();
             spin(std::vector<Value>{Value::integer(200)});  // ten ticks' time: none may land now
-            if (vm.profile().timing->samples != samples) ++sampled_after_the_end;
+            if (brief.samples() != samples) ++sampled_after_the_end;
         }
     }
     BOOST_TEST(ended_by_it == 100);
     BOOST_TEST(sampled_after_the_end == 0, "runs ended by a foreign exception kept sampling");
-    Vm<FullProfiler> next({}, FullProfiler(kSampleHz));
-    add_natives(next, [] {});
-    std::ostringstream out;
-    next.set_output(out);
-    next.load(compile_source(kSpinLoop, "next.ops", kTimerNatives));
-    next.run();
-    BOOST_TEST(out.str() == "4498500\n");
-    BOOST_TEST(next.profile().timing->samples > 0u);
-    const std::string differences = count_differences(counts_of_one_run(kSpinLoop), exact_counts(next.profile()));
+    SpinVm next(kSpinLoop);
+    next.vm.run();
+    const auto [output, counts] = one_run(kSpinLoop);
+    BOOST_TEST(next.out.str() == output);
+    BOOST_TEST(next.samples() > 0u);
+    const std::string differences = count_differences(counts, exact_counts(next.vm.profile()));
     BOOST_TEST(differences.empty(), differences);
 }
 
