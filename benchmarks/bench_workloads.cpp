@@ -16,6 +16,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <ctime>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -73,9 +74,17 @@ void register_policy(const bench::Workload& w) {
         ->UseRealTime();
 }
 
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 // N VMs on N threads: each timed iteration starts N threads, each running the workload once on a VM of its
 // own (built and loaded beforehand; a VM moves between threads from run to run, ordered by the joins), and
-// waits for all of them. `instr/s` is the throughput of all N against wall time; `runs/s` likewise.
+// waits for all of them. `instr/s` is the throughput of all N against wall time; `runs/s` likewise;
+// `instr/cpu-s` is per CPU second of the VMs' threads, which stays flat while the threads do not slow each
+// other down (shared caches, memory bandwidth, signal delivery), whatever else the machine runs.
 template <class Profiler>
 void BM_Threads(benchmark::State& state, const bench::Workload& w) {
     const auto n = static_cast<std::size_t>(state.range(0));
@@ -83,6 +92,7 @@ void BM_Threads(benchmark::State& state, const bench::Workload& w) {
     const Program program = bench::load_workload(OPSCOPE_SOURCE_DIR, w, size);
     std::vector<std::unique_ptr<Vm<Profiler>>> vms;
     std::vector<std::ostringstream> outs(n);
+    std::vector<double> cpu_seconds(n, 0.0);  // each VM's threads' CPU time in its runs
     for (std::size_t i = 0; i < n; ++i) {
         vms.push_back(std::make_unique<Vm<Profiler>>());
         vms[i]->set_output(outs[i]);
@@ -96,7 +106,12 @@ void BM_Threads(benchmark::State& state, const bench::Workload& w) {
         }
         state.ResumeTiming();
         std::vector<std::jthread> threads;
-        for (std::size_t i = 0; i < n; ++i) threads.emplace_back([&vm = *vms[i]] { vm.run(); });
+        for (std::size_t i = 0; i < n; ++i)
+            threads.emplace_back([&vm = *vms[i], &seconds = cpu_seconds[i]] {
+                const double begin = thread_cpu_seconds();
+                vm.run();
+                seconds += thread_cpu_seconds() - begin;
+            });
     }
     for (const std::ostringstream& out : outs)
         if (out.str() != bench::expected_output(w, size)) {
@@ -108,6 +123,9 @@ void BM_Threads(benchmark::State& state, const bench::Workload& w) {
     state.counters["instr/s"] = benchmark::Counter(runs * static_cast<double>(instructions_of(program)),
                                                    benchmark::Counter::kIsRate);
     state.counters["runs/s"] = benchmark::Counter(runs, benchmark::Counter::kIsRate);
+    double cpu = 0;
+    for (const double seconds : cpu_seconds) cpu += seconds;
+    state.counters["instr/cpu-s"] = runs * static_cast<double>(instructions_of(program)) / cpu;
 }
 
 template <class Profiler>
