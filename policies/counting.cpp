@@ -215,6 +215,7 @@ void CountingProfiler::reset() {
     failed_calls_.clear();
     fault_sites_.clear();
     fuel_landings_.clear();
+    resumed_landings_.clear();
     runs_ = halt_frames_popped_ = max_call_depth_ = wall_ns_ = 0;
     start_unix_ns_ = 0;
     for (CallCosts* c : {&costs_, &costs_at_stop_}) {
@@ -288,13 +289,25 @@ void CountingProfiler::start(const Machine& machine) {
         account_live_calls(machine, costs_, +1, machine.exact_fuel_register());
         reconcile(machine, +1, /*run_ended=*/false);
         interval_start_ = Clock::now();
+        if (start_unix_ns_ == 0) start_unix_ns_ = unix_now_ns();
         machine.forget_depth_reached();
     }
 }
 
+void CountingProfiler::split(Profile& out, const Machine& machine) {
+    const bool was_recording = recording_;
+    splitting_ = true;
+    stop(machine);
+    profile_into(out, machine);
+    reset();
+    if (was_recording) start(machine);
+    splitting_ = false;
+}
+
 // The frames live at a boundary. Callers wait at a call site: the rest of that block and the eventual
-// `ret` into it happen on the other side of the boundary. The top frame is in a native (start/stop), at
-// its fault or `halt`, or (out of fuel) about to start an instruction it never starts.
+// `ret` into it happen on the other side of the boundary. The top frame is in a native (start/stop), has
+// just landed on an instruction it has not started (start/stop at a safe point), is at its fault or
+// `halt`, or (out of fuel) about to start an instruction it never starts.
 void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ended) {
     const std::span<const Frame> frames = machine.live_frames();
     if (frames.empty()) return;
@@ -310,9 +323,24 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
     }
     const LinkedFunction& f = *frames.back().function;
     const std::size_t at = f.offset_of(frames.back().pc);
+    // The transition into the instruction the top frame starts next: counted before the boundary, it happens
+    // after it (a pause drops it, a split moves it).
+    const auto move_pair_across = [&](Op first, Op second) {
+        if (sign < 0) adjust_pair(first, second, -1);
+        else if (splitting_) adjust_pair(first, second, +1);
+    };
+    if (!run_ended && machine.at_landing()) {  // control landed on `at`: nothing of its run started
+        remainder(f, at);  // nothing when `at` is a leader: its entry is counted when it starts
+        if (machine.linked().block_start(f.first_instruction + at) != BlockStart::none)
+            (sign < 0 ? fuel_landings_ : resumed_landings_).push_back(f.first_instruction + static_cast<std::uint32_t>(at));
+        const Instr* from = machine.transfer_source();
+        if (const LinkedFunction* source = from ? machine.linked().function_of(from) : nullptr)
+            move_pair_across(user_op(*source, source->offset_of(from)), user_op(f, at));
+        return;
+    }
     if (!run_ended) {  // stop() or start() from a native called at `at`
         remainder(f, at + 1);
-        if (sign < 0) adjust_pair(Op::call, user_op(f, at + 1), -1);
+        move_pair_across(Op::call, user_op(f, at + 1));
         return;
     }
     switch (machine.run_end()) {
@@ -355,6 +383,7 @@ CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine)
     Counts counts{std::vector<std::uint64_t>(n, 0), std::vector<std::uint64_t>(n, 0)};
     std::vector<std::uint64_t> landed(n, 0), faulted(n, 0);
     for (const std::uint32_t id : fuel_landings_) ++landed[id];
+    for (const std::uint32_t id : resumed_landings_) --landed[id];  // modulo 2^64: entered + 1 in the fill
     for (const std::uint32_t id : fault_sites_) ++faulted[id];
     const auto fill_block = [&](const LinkedFunction& f, std::size_t leader, std::uint64_t started) {
         for (std::size_t k = leader; k < f.code.size(); ++k) {
@@ -506,7 +535,7 @@ struct CountingProfiler::Groups {
                 inclusive_sum += site.inclusive_instructions.value_or(0);
             }
             if (with_costs()) e.inclusive_instructions = key.first.empty() ? total : inclusive_sum;
-            if (e.calls || inclusive_sum) graph.entries.push_back(std::move(e));
+            if (e.calls || e.inclusive_instructions.value_or(0)) graph.entries.push_back(std::move(e));
         }
         out.call_graph = std::move(graph);
     }
@@ -629,7 +658,8 @@ private:
                     --edge.sites[static_cast<std::uint32_t>(k)].calls;
                 }
         }
-        if (const int main = machine.program().find_function("main"); main >= 0 && recorded.runs_) {
+        // main's activation by the host: entered while recording, or (inclusive) running in it.
+        if (const int main = machine.program().find_function("main"); main >= 0 && (recorded.runs_ || (with_costs() && total))) {
             calls[static_cast<std::size_t>(main)] += recorded.runs_;
             edges[{"", "main"}].calls += recorded.runs_;
         }

@@ -96,7 +96,9 @@ void CallTimeline::reset() {
     countdown_ = recording_ && !ticked_ ? 1 : kNever;
     in_window_ = recording_ && !ticked_;
     armed_ = recording_ && ticked_;
-    started_ = false;
+    // Mid-run (a snapshot), the next interval's times count from now.
+    started_ = in_run_;
+    if (in_run_) origin_ = std::chrono::steady_clock::now();
     gap_pending_ = true;
 }
 
@@ -122,12 +124,14 @@ void CallTimeline::on_run_begin(const Machine& machine) {
         started_ = true;
     }
     machine_ = &machine;
+    in_run_ = true;
     if (recording_) open_window(0);  // every run's beginning is in the timeline (main is not entered yet)
 }
 
 // Frames a `halt` or a fault leaves live exit at the run's end, top first, recorded whatever the window;
 // the end is an anchor.
 void CallTimeline::on_run_end(const Machine& machine) {
+    in_run_ = false;
     if (!recording_) return;
     const std::span<const Frame> frames = machine.live_frames();
     if (!ticked_) close_gap(frames.size());

@@ -123,6 +123,16 @@ public:
         recording_ = false;
         previous_.reset();
     }
+    // Vm::snapshot: the live activations' instructions so far count in this interval (and the rest in later
+    // ones), so that intervals add up; otherwise as stop, profile_into, reset and start.
+    void split(Profile& out, const Machine& machine) {
+        for (std::size_t i = 0; i < open_.size(); ++i) charge(i, recorded_total_ - open_[i].entry);
+        const bool was_recording = recording_;
+        stop(machine);
+        profile_into(out, machine);
+        reset();
+        if (was_recording) start(machine);
+    }
 
     // Hook arguments that disagreed with the frames this counter tracked itself (should stay 0).
     std::uint64_t inconsistencies() const { return inconsistencies_; }
@@ -243,12 +253,15 @@ private:
     // entry; at its end (return, halt, or the run's end) its call site and edge add the difference, and its
     // function too when no other activation of it is live (the outermost: callgrind's rule).
     void close_top() {
-        const Open o = open_.back();
+        charge(open_.size() - 1, recorded_total_ - open_.back().entry);
         open_.pop_back();
-        const std::uint64_t cost = recorded_total_ - o.entry;
+    }
+    // Adds `cost` to the activation open_[i]'s call site and edge, and to its function if it is the outermost.
+    void charge(std::size_t i, std::uint64_t cost) {
+        const Open& o = open_[i];
         edge_inclusive_[{o.caller, o.callee_name}] += cost;
         if (!o.host) sites_[{o.caller, o.callee_name, o.offset}].second += cost;
-        if (std::none_of(open_.begin(), open_.end(), [&](const Open& other) { return other.callee == o.callee; }))
+        if (std::none_of(open_.begin(), open_.begin() + static_cast<std::ptrdiff_t>(i), [&](const Open& other) { return other.callee == o.callee; }))
             function_inclusive_[o.callee] += cost;
     }
 

@@ -15,7 +15,9 @@
 #include <new>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
+#include <utility>
 
 namespace opscope {
 
@@ -184,6 +186,16 @@ void Machine::allocate_stacks() {
 void Machine::begin_run() {
     fuel_used_ = 0;  // also when the run fails before it starts
     if (main_index_ < 0) throw RuntimeError("no program is loaded", {});
+    enter_run();
+    try {
+        set_up_run();
+    } catch (...) {
+        leave_run();
+        throw;
+    }
+}
+
+void Machine::set_up_run() {
     allocate_stacks();
     sp_ = stack_.get();
     heap_.set_limit(limits_.heap_bytes);
@@ -199,6 +211,7 @@ void Machine::begin_run() {
     frame_->pc = main.code.data();
     for (std::uint32_t k = 0; k < main.nlocals; ++k) *sp_++ = Value::nil();
     fuel_ = fuel_budget();
+    fuel_reserve_ = 0;
     output_written_ = 0;
     run_end_ = RunEnd::running;
     transfer_source_ = nullptr;
@@ -209,14 +222,85 @@ void Machine::begin_run() {
                            {TraceFrame{"main", 0, main.source->position(0).line, program_.source_file}});
     }
     fuel_ -= main.entry_cost;
+    fuel_reserve_ = std::max<std::int64_t>(fuel_ - safe_point_interval_, 0);
+    fuel_ -= fuel_reserve_;
 }
 
 std::int64_t Machine::exact_fuel_register() const {
     // The top frame's run was charged whole when control landed on it; its pc is the instruction running (a
-    // native's call, a faulting instruction), so the rest of the run has not. Out of fuel the charge was given
-    // back, and a `halt` or `ret` ends its run.
+    // native's call, a faulting instruction), so the rest of the run has not. At a landing none of it has;
+    // out of fuel the charge was given back, and a `halt` or `ret` ends its run.
+    if (landing_cost_) return fuel_ + landing_cost_;
     if (!frame_ || run_end_ == RunEnd::out_of_fuel) return fuel_;
     return fuel_ + static_cast<std::int64_t>(frame_->pc->run_cost) - 1;
+}
+
+std::int64_t Machine::refuel(const Instr* transfer_source, std::uint32_t run_cost) {
+    if (fuel_ + fuel_reserve_ < 0) out_of_fuel(transfer_source, run_cost);
+    // fuel_ + added is at least 0 (the reserve covers the shortfall) and at most the interval.
+    const std::int64_t added = std::min(fuel_reserve_, static_cast<std::int64_t>(safe_point_interval_) - fuel_);
+    fuel_ += added;
+    fuel_reserve_ -= added;
+    transfer_source_ = transfer_source;
+    landing_cost_ = run_cost;  // until serve_safe_point: the fuel_refill hook runs at the landing too
+    return added;
+}
+
+void Machine::set_safe_point_interval(std::uint32_t instructions) {
+    if (instructions == 0) throw std::invalid_argument("the safe-point interval must be at least one instruction");
+    safe_point_interval_ = instructions;
+}
+
+// --- tasks from other threads ---------------------------------------------------------------------------
+
+void Machine::enter_run() {
+    const std::lock_guard lock(run_lock_);
+    running_ = true;
+    runner_ = std::this_thread::get_id();
+}
+
+void Machine::leave_run() {
+    const std::lock_guard lock(run_lock_);
+    if (posted_) run_posted_task();  // between runs now: it need not wait for the next run's safe point
+    running_ = false;
+    task_done_.notify_all();
+}
+
+void Machine::serve_posted_task() {
+    const std::lock_guard lock(run_lock_);
+    if (!posted_) return;
+    run_posted_task();
+    task_done_.notify_all();
+}
+
+// Under run_lock_. What the task throws is its poster's, not the run's.
+void Machine::run_posted_task() {
+    try {
+        (*posted_->task)();
+    } catch (...) {
+        posted_->error = std::current_exception();
+    }
+    posted_->done = true;
+    posted_ = nullptr;
+    safe_point_posted_.store(false, std::memory_order_relaxed);
+}
+
+void Machine::run_at_safe_point(const std::function<void()>& task) {
+    std::unique_lock lock(run_lock_);
+    if (!running_ || runner_ == std::this_thread::get_id()) {  // idle, or from a native on the VM's thread
+        task();
+        return;
+    }
+    task_done_.wait(lock, [&] { return posted_ == nullptr || !running_; });  // another thread's goes first
+    if (!running_) {
+        task();
+        return;
+    }
+    PostedTask request{&task};
+    posted_ = &request;
+    safe_point_posted_.store(true, std::memory_order_relaxed);
+    task_done_.wait(lock, [&] { return request.done; });
+    if (request.error) std::rethrow_exception(request.error);
 }
 
 std::int64_t Machine::fuel_budget() const {
@@ -228,12 +312,15 @@ void Machine::end_run() {
     if (run_end_ == RunEnd::running) run_end_ = RunEnd::fault;
     fuel_used_ = 0;
     if (limits_.fuel) {
-        fuel_used_ = static_cast<std::uint64_t>(fuel_budget() - fuel_);  // out_of_fuel gave back its charge
+        fuel_used_ = static_cast<std::uint64_t>(fuel_budget() - fuel_ - fuel_reserve_);  // out_of_fuel gave back its charge
         // A fault stops its run part way: the instructions after the faulting one were charged, never run.
         if (run_end_ == RunEnd::fault && frame_) fuel_used_ -= frame_->pc->run_cost - 1;
     }
     sp_ = stack_.get();
     frame_ = nullptr;
+    fuel_reserve_ = 0;
+    landing_cost_ = 0;
+    leave_run();
 }
 
 void Machine::fail(const std::exception& e) {
@@ -415,7 +502,7 @@ void Machine::out_of_fuel(const Instr* transfer_source, std::uint32_t run_cost) 
 // Fuel is charged a whole straight-line run at a time, so a run can stop with fuel left over: the message
 // says what ran and why the next run may not, rather than claim the limit was reached.
 std::string Machine::out_of_fuel_message(std::uint32_t run_cost) const {
-    const auto executed = static_cast<std::uint64_t>(fuel_budget() - fuel_);
+    const auto executed = static_cast<std::uint64_t>(fuel_budget() - fuel_ - fuel_reserve_);
     return fmt::format("fuel exhausted after {} of {} instructions: the next straight-line run of {} "
                        "instruction{} does not fit in the {} left",
                        executed, limits_.fuel, run_cost, run_cost == 1 ? "" : "s", limits_.fuel - executed);

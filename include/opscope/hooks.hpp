@@ -40,6 +40,9 @@
     X(return_fuel, on_return_fuel, (const Instr* site, std::int64_t fuel), (site, fuel),                           \
       "a `ret` other than main's returned to the call at `site`; `fuel` as for call_fuel (the `ret` included, "     \
       "nothing after it): the difference of the two is what the call executed, exactly")                           \
+    X(fuel_refill, on_fuel_refill, (const Machine& machine, std::int64_t added), (machine, added),                 \
+      "at a safe point the fuel register was refilled: it jumped up by `added` (readings of call_fuel and "          \
+      "return_fuel taken before and after differ by that much more than what ran)")                                 \
     X(halt, on_halt, (std::size_t depth), (depth),                                                                 \
       "`halt` with `depth` frames still live")                                                                     \
     X(native, on_native, (const Native& host), (host),                                                             \

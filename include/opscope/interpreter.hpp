@@ -26,9 +26,11 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define OPSCOPE_LIKELY(x) __builtin_expect(!!(x), 1)
 #define OPSCOPE_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define OPSCOPE_NOINLINE __attribute__((noinline, cold))
 #else
 #define OPSCOPE_LIKELY(x) (x)
 #define OPSCOPE_UNLIKELY(x) (x)
+#define OPSCOPE_NOINLINE
 #endif
 
 // OPSCOPE_HOOKS_REMOVED deletes every hook call at the source level. It exists only for the zero-cost
@@ -119,6 +121,17 @@ public:
         return out;
     }
 
+    // The profile of the interval since the last snapshot (or since the profile began: load, reset_profile),
+    // and the next interval begins: the intervals' profiles add up to the whole run's, exact counts exactly
+    // (policy_detail::split). Callable from any thread, also while the VM runs on another: the running thread
+    // takes it at its next safe point (Machine::run_at_safe_point) while the caller waits.
+    Profile snapshot() {
+        Profile out;
+        out.policy = std::string(policy_name<Profiler>());
+        run_at_safe_point([&] { policy_detail::split(profiler_, out, *this); });
+        return out;
+    }
+
 private:
     Value interpret();
     // A run that an exception ends: the policy is told (a sampler's timer stops) before the exception goes on.
@@ -126,6 +139,14 @@ private:
         note_fault();
         stop_sampling();
         OPSCOPE_HOOK(run_end, on_run_end(*this));
+    }
+    // Refills the fuel register (or stops the program out of fuel), tells the policy, runs a task another
+    // thread posted; returns the register. Out of line: it runs once per safe-point interval.
+    OPSCOPE_NOINLINE std::int64_t safe_point(const Instr* from, std::uint32_t cost) {
+        [[maybe_unused]] const std::int64_t added = refuel(from, cost);
+        OPSCOPE_HOOK(fuel_refill, on_fuel_refill(*this, added));
+        serve_safe_point();
+        return fuel_;
     }
     void stop_sampling() {
         if constexpr (hooks::samples_stack<Profiler>) {
@@ -152,12 +173,13 @@ Value Vm<Profiler>::interpret() {
 
 #define SAVE() (frame->pc = pc, sp_ = sp, frame_ = frame, fuel_ = fuel)
 // Charges the run control just landed on, `cost` instructions; `from` is the instruction that transferred
-// control. CHARGE reads the cost off the landing instruction; a call has it at hand (entry_cost).
+// control. CHARGE reads the cost off the landing instruction; a call has it at hand (entry_cost). The
+// register holds at most a safe-point interval of fuel: running below zero is a safe point (or the end).
 #define CHARGE_COST(cost, from)                                                 \
     do {                                                                        \
         if (OPSCOPE_UNLIKELY((fuel -= (cost)) < 0)) {                           \
             SAVE();                                                             \
-            out_of_fuel(from, cost);                                            \
+            fuel = safe_point(from, cost);                                      \
         }                                                                       \
     } while (0)
 #define CHARGE(from) CHARGE_COST(pc->run_cost, from)

@@ -14,11 +14,14 @@
 #include <opscope/value.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,9 +73,10 @@ struct Native {
 };
 
 // One thread at a time: a VM (its run(), load() and every other member, its policy and its profile) is used
-// by one thread at a time. It may move between threads between runs, with the host's own synchronization
-// (joining a thread, a mutex, a queue) ordering the two threads' uses. Many VMs may run at once, each on its
-// own thread, and each sampling with its own timer. run() and load() enforce the rule: they throw
+// by one thread at a time, except run_at_safe_point() (and Vm::snapshot() on it), which any thread may call
+// while the VM runs. It may move between threads between runs, with the host's own synchronization (joining a
+// thread, a mutex, a queue) ordering the two threads' uses. Many VMs may run at once, each on its own thread,
+// and each sampling with its own timer. run() and load() enforce the rule: they throw
 // std::logic_error, and leave the VM untouched, when the VM is already inside run() or load() on another
 // thread, or on this one (a native that runs or loads the VM that is calling it).
 class Machine {
@@ -109,6 +113,26 @@ public:
     // fuel never started is not), when a fuel limit was set (else 0).
     std::uint64_t fuel_used() const { return fuel_used_; }
 
+    // --- safe points: how another thread reaches a running VM (Vm::snapshot is built on them) ---
+    // Runs `task` where this VM's state is consistent, from any thread, and returns once it ran: at once when
+    // called from the VM's own thread (between runs, or from a native during a run) or when no run is in
+    // progress (none starts until it returns); otherwise the running thread runs it at its next safe point
+    // (see set_safe_point_interval), or when the run ends, while the calling thread waits. Tasks from several
+    // threads run one at a time. During a run the task sees the frames live (live_frames()), and either a
+    // native's call in progress or, at a safe point, control just landed on the top frame's pc (at_landing()).
+    // The VM must outlive the call; a task must not run or load this VM.
+    void run_at_safe_point(const std::function<void()>& task);
+    // A run reaches a safe point at the first control transfer (jump, branch taken, call or return) after every
+    // `instructions` instructions (default kDefaultSafePointInterval, about a millisecond): how long a task
+    // from another thread may wait, besides a native that blocks. A safe point costs one out-of-line call,
+    // whether or not a task waits; from the next run on.
+    static constexpr std::uint32_t kDefaultSafePointInterval = 1u << 20;
+    void set_safe_point_interval(std::uint32_t instructions);
+    std::uint32_t safe_point_interval() const { return safe_point_interval_; }
+    // At a safe point (a posted task, the fuel_refill hook): control landed on the top frame's pc, whose
+    // straight-line run was charged and has not started.
+    bool at_landing() const { return landing_cost_ != 0; }
+
     // --- for profiler policies ---
     // The loaded program's linked form: code, functions, block leaders and branch rules.
     const LinkedProgram& linked() const { return linked_; }
@@ -117,14 +141,16 @@ public:
     std::span<const Frame> live_frames() const;
     RunEnd run_end() const { return run_end_; }
     // The fuel register as last saved (from a native, in on_run_end; hooks::call_fuel and return_fuel get it
-    // live): it starts a run at the fuel limit (INT64_MAX when unlimited) and counts down a straight-line run
-    // at a time, when control lands on it, so it can be ahead of what ran by the rest of the top frame's run:
-    // exact_fuel_register() corrects for that.
+    // live): it counts down a straight-line run at a time, when control lands on it, so it can be ahead of
+    // what ran by the rest of the top frame's run: exact_fuel_register() corrects for that. It holds at most
+    // the safe-point interval of the fuel left (the rest waits in a reserve), and each safe point refills it
+    // (hooks::fuel_refill says by how much), so differences of two readings are instructions run only when no
+    // refill came between: policies that keep readings across calls add each refill to them.
     std::int64_t fuel_register() const { return fuel_; }
     // The fuel register as if charged an instruction at a time: what the instructions run so far would leave
     // (the top frame's current instruction included: a native's call, a faulting instruction, a `halt`; when
-    // out of fuel, nothing of the run never started). Differences of two readings in one run are instructions
-    // run.
+    // out of fuel or at a landing, nothing of the run not started). Differences of two readings in one run
+    // with no refill between are instructions run.
     std::int64_t exact_fuel_register() const;
     // For RunEnd::out_of_fuel: the instruction whose control transfer ran out (the top frame's pc is where
     // control was going).
@@ -189,8 +215,15 @@ protected:
     void print(const Value& v);
     Value call_native(std::int32_t index, Value* args);
     [[noreturn]] void call_overflow(const Frame* frame, const LinkedFunction& callee);
-    // `run_cost`: the run control landed on, charged and found not to fit (it is given back).
-    [[noreturn]] void out_of_fuel(const Instr* transfer_source, std::uint32_t run_cost);
+    // Control landed on a straight-line run of `run_cost` instructions, from `transfer_source`, and the fuel
+    // register, charged for it, went below zero: refills the register from the reserve and returns the amount
+    // added, or (the budget is spent) stops the program out of fuel.
+    std::int64_t refuel(const Instr* transfer_source, std::uint32_t run_cost);
+    // After a refill: runs the task another thread posted, if any (the landing's run is not started).
+    void serve_safe_point() {
+        if (safe_point_posted_.load(std::memory_order_relaxed)) [[unlikely]] serve_posted_task();
+        landing_cost_ = 0;
+    }
 
     Program program_;
     LinkedProgram linked_;  // refers to program_'s functions
@@ -228,6 +261,13 @@ private:
     [[noreturn]] static void entered_twice(std::thread::id holder);  // the std::logic_error of Entry
     std::atomic<std::thread::id> owner_{};  // the thread inside run() or load(); std::thread::id{}: none
     static_assert(std::atomic<std::thread::id>::is_always_lock_free, "Entry must cost one atomic instruction");
+    // `run_cost`: the run control landed on, charged and found not to fit (it is given back).
+    [[noreturn]] void out_of_fuel(const Instr* transfer_source, std::uint32_t run_cost);
+    void serve_posted_task();
+    void run_posted_task();
+    void set_up_run();  // begin_run's work, under the run lock
+    void enter_run();  // the run lock: tasks from other threads now wait for a safe point
+    void leave_run();  // runs a task still waiting, then lets tasks run on their own threads again
     std::optional<std::int32_t> native_index(std::string_view name) const;  // in natives_, by name
     LinkOptions link_options_;
     void allocate_stacks();
@@ -235,6 +275,23 @@ private:
     std::string out_of_fuel_message(std::uint32_t run_cost) const;
     std::uint32_t allocated_stack_slots_ = 0;
     std::uint32_t allocated_frames_ = 0;
+
+    // The fuel left is fuel_ + fuel_reserve_: the register holds at most the safe-point interval of it.
+    std::int64_t fuel_reserve_ = 0;
+    std::uint32_t safe_point_interval_ = kDefaultSafePointInterval;
+    std::uint32_t landing_cost_ = 0;  // nonzero at a safe point: the landed run's cost
+    // Tasks posted by other threads. `run_lock_` guards the rest; safe_point_posted_ is its lock-free hint.
+    std::mutex run_lock_;
+    std::condition_variable task_done_;
+    bool running_ = false;
+    std::thread::id runner_;
+    struct PostedTask {
+        const std::function<void()>* task;
+        std::exception_ptr error{};
+        bool done = false;
+    };
+    PostedTask* posted_ = nullptr;  // the one task waiting for a safe point
+    std::atomic<bool> safe_point_posted_{false};
 };
 
 } // namespace opscope

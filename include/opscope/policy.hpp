@@ -4,8 +4,12 @@
 //  - hooks: the members listed in OPSCOPE_HOOKS (hooks.hpp), and the properties `static constexpr bool
 //    samples_pc` / `samples_stack`;
 //  - lifecycle: reset(), start(const Machine&), stop(const Machine&) (pause and resume recording, also
-//    mid-run from a native), and profile_into(Profile&, const Machine&) const, which adds what the policy
-//    recorded to a Profile (Vm::profile() builds one from an empty Profile);
+//    mid-run from a native), profile_into(Profile&, const Machine&) const, which adds what the policy
+//    recorded to a Profile (Vm::profile() builds one from an empty Profile), `bool recording() const`, and
+//    split(Profile&, const Machine&) for Vm::snapshot(): add the interval recorded since the last split
+//    (or reset) to the Profile and go on recording the next, so that intervals add up to the whole. A
+//    policy without split() is split by stop, profile_into, reset and start (recording stays paused if it
+//    was: a policy without recording() is taken to be recording);
 //  - `static constexpr std::string_view name` (the Profile's `policy`).
 // ProfilerPolicy checks that whatever a policy declares under these names has the right signature, so a
 // misspelt parameter list is a compile error rather than a hook that silently never runs.
@@ -54,6 +58,8 @@ OPSCOPE_DECLARES(reset)
 OPSCOPE_DECLARES(start)
 OPSCOPE_DECLARES(stop)
 OPSCOPE_DECLARES(profile_into)
+OPSCOPE_DECLARES(recording)
+OPSCOPE_DECLARES(split)
 OPSCOPE_DECLARES(name)
 OPSCOPE_DECLARES(samples_pc)
 OPSCOPE_DECLARES(samples_stack)
@@ -67,6 +73,12 @@ template <class P>
 concept stoppable = requires(P& p, const Machine& m) { p.stop(m); };
 template <class P>
 concept profiles = requires(const P& p, Profile& out, const Machine& m) { p.profile_into(out, m); };
+template <class P>
+concept reports_recording = requires(const P& p) {
+    { p.recording() } -> std::same_as<bool>;
+};
+template <class P>
+concept splittable = requires(P& p, Profile& out, const Machine& m) { p.split(out, m); };
 template <class P>
 concept named = requires {
     { P::name } -> std::convertible_to<std::string_view>;
@@ -85,6 +97,8 @@ concept ProfilerPolicy =
     (!policy_detail::declares_start<P> || policy_detail::startable<P>) &&
     (!policy_detail::declares_stop<P> || policy_detail::stoppable<P>) &&
     (!policy_detail::declares_profile_into<P> || policy_detail::profiles<P>) &&
+    (!policy_detail::declares_recording<P> || policy_detail::reports_recording<P>) &&
+    (!policy_detail::declares_split<P> || policy_detail::splittable<P>) &&
     (!policy_detail::declares_name<P> || policy_detail::named<P>);
 #undef OPSCOPE_HOOK_CLAUSE
 
@@ -93,6 +107,23 @@ inline std::uint64_t nanoseconds_since(std::chrono::steady_clock::time_point sin
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count());
 }
+
+namespace policy_detail {
+// Vm::snapshot's step for one policy: its split(), or stop, profile_into, reset and start.
+template <class P>
+void split(P& policy, Profile& out, const Machine& m) {
+    if constexpr (splittable<P>) {
+        policy.split(out, m);
+    } else {
+        bool recording = true;
+        if constexpr (reports_recording<P>) recording = policy.recording();
+        if constexpr (stoppable<P>) if (recording) policy.stop(m);
+        if constexpr (profiles<P>) policy.profile_into(out, m);
+        if constexpr (resettable<P>) policy.reset();
+        if constexpr (startable<P>) if (recording) policy.start(m);
+    }
+}
+} // namespace policy_detail
 
 // The policy's name for Profile::policy: its `name`, else "custom".
 template <class P>
@@ -138,6 +169,10 @@ public:
         boost::hana::for_each(parts_, [&](const auto& p) {
             if constexpr (policy_detail::profiles<std::remove_cvref_t<decltype(p)>>) p.profile_into(out, m);
         });
+    }
+    // Part by part, in order, as profile_into.
+    void split(Profile& out, const Machine& m) {
+        for_parts([&](auto& p) { policy_detail::split(p, out, m); });
     }
 
 private:

@@ -56,6 +56,9 @@ public:
     void stop(const Machine& machine);
     bool recording() const { return recording_; }
     void profile_into(Profile& out, const Machine& machine) const;
+    // Vm::snapshot: stop, profile_into, reset and start, except that a transition from one instruction to the
+    // next across the boundary (an opcode pair) counts in the later interval rather than in neither.
+    void split(Profile& out, const Machine& machine);
 
     // Per program-wide instruction id: how often it executed while recording (exact). For other policies
     // that build on the counts (timing means, tests).
@@ -106,7 +109,11 @@ private:
     std::vector<std::int64_t> instruction_delta_;
     std::map<std::pair<Op, Op>, std::int64_t> pair_delta_;
     std::vector<std::uint32_t> failed_calls_;   // call sites whose call raised before pushing a frame
-    std::vector<std::uint32_t> fuel_landings_;  // leaders control reached when fuel ran out (not counted as entered)
+    std::vector<std::uint32_t> fuel_landings_;  // leaders control reached when fuel ran out or recording stopped (not run)
+    // Leaders a safe point's boundary fell on, landed before it and entered after: their entry belongs to
+    // the interval that closed (fuel_landings_ there), their instructions to this one.
+    std::vector<std::uint32_t> resumed_landings_;
+    bool splitting_ = false;  // in split(): boundary pairs move to the next interval
     std::vector<std::uint32_t> fault_sites_;    // instructions that raised (they never reach the next one)
 
     // Live call costs (always written; sized only with inclusive_) and, while paused, their values when
@@ -127,6 +134,8 @@ private:
     Clock::time_point interval_start_{};
 
 protected:  // what InclusiveCountingProfiler's hooks write
+    // The fuel register jumped up by `added`: the live calls' entry readings move with it.
+    void fuel_refilled(const Machine& machine, std::int64_t added) { account_live_calls(machine, costs_, +1, added); }
     bool inclusive_ = false;  // set only by InclusiveCountingProfiler
     CallCosts costs_;
     bool cycles_ = false;                // the program has calls into a function on a cycle (slow path)
@@ -151,6 +160,7 @@ public:
         *counter(site, site_cost_delta_) -= static_cast<std::uint64_t>(fuel);
         if (cycles_) [[unlikely]] cyclic_return(site, fuel);
     }
+    void on_fuel_refill(const Machine& machine, std::int64_t added) { fuel_refilled(machine, added); }
 };
 
 } // namespace opscope

@@ -34,6 +34,7 @@ public:
         recording_ = false;
     }
     void reset() { total_ = HeapStats{}; measured_ = false; }
+    bool recording() const { return recording_; }
 
     void profile_into(Profile& out, const Machine&) const {
         if (!measured_) return;

@@ -74,6 +74,7 @@ public:
     void reset();
     void start(const Machine& machine);
     void stop(const Machine& machine);
+    bool recording() const { return recording_; }
     void profile_into(Profile& out, const Machine& machine) const;
 
     double sample_hz() const { return sample_hz_; }

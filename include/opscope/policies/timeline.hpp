@@ -49,6 +49,7 @@ public:
     void start(const Machine&);
     void stop(const Machine&);
     void reset();
+    bool recording() const { return recording_; }
     void profile_into(Profile& out, const Machine& machine) const;
 
 protected:
@@ -101,6 +102,7 @@ private:
     std::uint64_t rng_ = 0x2545F4914F6CDD1Dull;
     bool recording_ = true;
     bool started_ = false;
+    bool in_run_ = false;
     std::chrono::steady_clock::time_point origin_{};
     const Machine* machine_ = nullptr;  // during a run
     bool ticked_ = false;
