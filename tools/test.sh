@@ -15,7 +15,8 @@
 #   5. ASan + UBSan build with clang++ (warnings are errors), all suites again (of the C API's examples, only
 #      clang's C one: python3 is not instrumented and gcc's sanitizer runtime is not clang's).
 #   6. ThreadSanitizer build with clang++ (build-tsan/, RelWithDebInfo: the samplers' optimized paths) of the
-#      thread tests only: test_threads, and test_timing's host_signals; any report fails (halt_on_error).
+#      thread tests only: test_threads, test_timing's host_signals, and test_snapshot's suites that reach a
+#      running VM from another thread; any report fails (halt_on_error).
 # Step 1 configures build/ through tools/bootstrap.sh with the settings it uses itself (plus the benchmarks), so
 # this script and the README's first command share build/ in either order.
 # OPSCOPE_SKIP_SANITIZERS=1 skips steps 5 and 6 for a quick local run.
@@ -70,9 +71,10 @@ if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
     exit 1
   fi
   rm -f "$tsan_log"
-  cmake --build build-tsan --parallel "$jobs" --target test_threads test_timing
+  cmake --build build-tsan --parallel "$jobs" --target test_threads test_timing test_snapshot
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   build-tsan/tests/test_threads
   build-tsan/tests/test_timing --run_test=host_signals
+  build-tsan/tests/test_snapshot --run_test=snapshot_from_another_thread:safe_points
   unset TSAN_OPTIONS
 fi
