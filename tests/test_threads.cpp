@@ -237,6 +237,11 @@ std::vector<Outcome> run_plan(int t, std::chrono::microseconds gap, std::latch* 
     if (!gap.count()) pipe.feed(reads_of(plan), gap);  // fits the pipe's buffer: nothing blocks
     std::jthread feeder;
     if (gap.count()) feeder = std::jthread([&] { pipe.feed(reads_of(plan), gap); });
+    struct Unblock {  // however the runs end, the feeder waits for no read that will not come (before its join)
+        Pipe& pipe;
+        int reads;
+        ~Unblock() { pipe.reading.release(reads); }
+    } unblock{pipe, reads_of(plan)};
     if (start) start->arrive_and_wait();
     for (const VmPlan& vm : plan) outcomes.push_back(run_vm<P>(vm, pipe));
     return outcomes;
