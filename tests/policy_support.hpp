@@ -1,5 +1,6 @@
 // Helpers for the profiler-policy tests: a deliberately naive reference counter, a count-only view of a
-// Profile for comparing two profiles group by group, and host natives that pause and resume profiling.
+// Profile for comparing two profiles group by group, a profile's exact part (times and heap-dependent figures
+// removed), and host natives that pause and resume profiling.
 //
 // NaiveCounter watches every instruction (so the VM runs the program's own instructions, unfused) and does
 // one increment per event; every figure of the counting contract is computed by brute force from that
@@ -479,6 +480,43 @@ inline Profile strip_times(Profile p) {
     }
     if (p.memory) p.memory->gc_time_ns.reset();
     return p;
+}
+
+// What the profile says with zero-count entries left out: a policy may list, with no count, what it timed
+// but did not count (a sampled native, an opcode), and that says nothing about the counts.
+inline Profile without_zero_counts(Profile p) {
+    const auto drop = [](auto& group, auto is_zero) {
+        if (group) std::erase_if(group->entries, is_zero);
+    };
+    drop(p.opcodes, [](const OpcodeStats& e) { return e.count == 0; });
+    drop(p.lines, [](const LineStats& e) { return e.count == 0; });
+    drop(p.instructions, [](const InstructionStats& e) { return e.count == 0; });
+    drop(p.call_graph, [](const CallEdge& e) { return e.calls == 0; });
+    drop(p.functions, [](const FunctionStats& e) { return e.native && e.calls == 0; });
+    return p;
+}
+
+// The exact part of a profile: times removed, and of the heap statistics only what each run allocates
+// (what the collector frees, and so live and peak bytes, depends on the heap the runs shared).
+inline Profile exact_part(const Profile& profile) {
+    Profile p = test::strip_times(profile);
+    if (p.memory) {
+        MemoryStats m;
+        m.accuracy = p.memory->accuracy;
+        m.allocations = p.memory->allocations;
+        m.allocated_bytes = p.memory->allocated_bytes;
+        m.by_type = p.memory->by_type;
+        p.memory = m;
+    }
+    return p;
+}
+
+// The heap statistics that each run determines (allocations and bytes, in all and by type), as one line.
+inline std::string memory_text(const Profile& p) {
+    if (!p.memory) return "<no memory>";
+    std::string out = fmt::format("allocations {} bytes {}", p.memory->allocations, p.memory->allocated_bytes);
+    for (const TypeMemory& t : p.memory->by_type) out += fmt::format(", {} {} {}", t.type, t.allocations, t.bytes);
+    return out;
 }
 
 // --- hosts ----------------------------------------------------------------------------------------------

@@ -21,6 +21,9 @@
 using namespace opscope;
 using test::count_differences;
 using test::count_view;
+using test::exact_part;
+using test::memory_text;
+using test::without_zero_counts;
 
 namespace {
 
@@ -80,48 +83,12 @@ std::vector<Case> cases() {
     return out;
 }
 
-// What the profile says with zero-count entries left out: a policy may list, with no count, what it timed
-// but did not count (a sampled native, an opcode), and that says nothing about the counts.
-Profile without_zero_counts(Profile p) {
-    const auto drop = [](auto& group, auto is_zero) {
-        if (group) std::erase_if(group->entries, is_zero);
-    };
-    drop(p.opcodes, [](const OpcodeStats& e) { return e.count == 0; });
-    drop(p.lines, [](const LineStats& e) { return e.count == 0; });
-    drop(p.instructions, [](const InstructionStats& e) { return e.count == 0; });
-    drop(p.call_graph, [](const CallEdge& e) { return e.calls == 0; });
-    drop(p.functions, [](const FunctionStats& e) { return e.native && e.calls == 0; });
-    return p;
-}
-
-// The exact part of a profile: times removed, and of the heap statistics only what each run allocates
-// (what the collector frees, and so live and peak bytes, depends on the heap the runs shared).
-Profile exact_part(const Profile& profile) {
-    Profile p = test::strip_times(profile);
-    if (p.memory) {
-        MemoryStats m;
-        m.accuracy = p.memory->accuracy;
-        m.allocations = p.memory->allocations;
-        m.allocated_bytes = p.memory->allocated_bytes;
-        m.by_type = p.memory->by_type;
-        p.memory = m;
-    }
-    return p;
-}
-
 // The timeline's events without their times, one per line.
 std::string timeline_events(const Profile& p) {
     if (!p.timeline) return "<no timeline>";
     std::string out = fmt::format("capacity {} recorded {} dropped {}\n", p.timeline->capacity, p.timeline->recorded, p.timeline->dropped);
     for (const TimelineEvent& e : p.timeline->events)
         out += fmt::format("{} {} {}\n", to_string(e.kind), e.function, e.depth);
-    return out;
-}
-
-std::string memory_text(const Profile& p) {
-    if (!p.memory) return "<no memory>";
-    std::string out = fmt::format("allocations {} bytes {}", p.memory->allocations, p.memory->allocated_bytes);
-    for (const TypeMemory& t : p.memory->by_type) out += fmt::format(", {} {} {}", t.type, t.allocations, t.bytes);
     return out;
 }
 

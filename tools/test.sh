@@ -14,9 +14,12 @@
 #      reproducer;
 #   5. ASan + UBSan build with clang++ (warnings are errors), all suites again (of the C API's examples, only
 #      clang's C one: python3 is not instrumented and gcc's sanitizer runtime is not clang's).
+#   6. ThreadSanitizer build with clang++ (build-tsan/, RelWithDebInfo: the samplers' optimized paths) of the
+#      thread tests only: test_threads, test_timing's host_signals, and test_snapshot's suites that reach a
+#      running VM from another thread; any report fails (halt_on_error).
 # Step 1 configures build/ through tools/bootstrap.sh with the settings it uses itself (plus the benchmarks), so
 # this script and the README's first command share build/ in either order.
-# OPSCOPE_SKIP_SANITIZERS=1 skips step 5 for a quick local run.
+# OPSCOPE_SKIP_SANITIZERS=1 skips steps 5 and 6 for a quick local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -56,4 +59,22 @@ if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
     -DOPSCOPE_SANITIZE=ON -DOPSCOPE_WERROR=ON
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-sanitize --output-on-failure -j "$jobs" -E '^readers_'  # readers: the Release CLI's
+fi
+
+if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== ThreadSanitizer build (clang++) and the thread tests"
+  # Configured here rather than through tools/bootstrap.sh, which builds everything: only the two suites are built.
+  tsan_log=$(mktemp)
+  if ! cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+       -DOPSCOPE_SANITIZE_THREAD=ON -DOPSCOPE_WERROR=ON >"$tsan_log" 2>&1; then
+    cat "$tsan_log" >&2
+    exit 1
+  fi
+  rm -f "$tsan_log"
+  cmake --build build-tsan --parallel "$jobs" --target test_threads test_timing test_snapshot
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  build-tsan/tests/test_threads
+  build-tsan/tests/test_timing --run_test=host_signals
+  build-tsan/tests/test_snapshot --run_test=snapshot_from_another_thread:safe_points
+  unset TSAN_OPTIONS
 fi

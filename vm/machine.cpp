@@ -43,6 +43,13 @@ Machine::Machine(Limits limits, LinkOptions link_options)
 
 Machine::~Machine() = default;
 
+void Machine::entered_twice(std::thread::id holder) {
+    if (holder == std::this_thread::get_id())
+        throw std::logic_error("opscope: this VM is already running on this thread; a native cannot run or load the VM "
+                               "that is calling it");
+    throw std::logic_error("opscope: this VM is being run by another thread; a VM is used by one thread at a time");
+}
+
 void Machine::register_native(std::string name, int arity, NativeFunction function) {
     if (arity < 0) throw std::invalid_argument(fmt::format("native '{}': negative arity {}", name, arity));
     for (Native& n : natives_)

@@ -57,6 +57,7 @@
 
 namespace opscope {
 
+// One thread at a time, as Machine says: many Vm<P> may run at once, each on its own thread.
 template <ProfilerPolicy Profiler = NullProfiler>
 class Vm : public Machine {
 public:
@@ -70,14 +71,17 @@ public:
     // constants cannot be created (heap limit, out of memory) throws RuntimeError. After either error the
     // previously loaded program (if any) stays loaded, unchanged, and on_load is not called.
     void load(Program program) {
+        const Entry entry(*this);  // one thread at a time (Machine): std::logic_error
         Machine::load(std::move(program));
         OPSCOPE_HOOK(load, on_load(*this));
     }
 
     // Runs `main` of the loaded program; returns its result (valid until the heap next allocates).
     // Throws RuntimeError with a backtrace; the VM stays usable afterwards, and the profiler keeps what the
-    // run recorded up to the fault.
+    // run recorded up to the fault. A native's exception that is not a std::exception goes through as it is,
+    // after the run is ended the same way. std::logic_error: another thread is in this VM (see Machine).
     Value run() {
+        const Entry entry(*this);  // one thread at a time (Machine): std::logic_error
         begin_run();
         if constexpr (hooks::samples_stack<Profiler>) sample_point_.frame.store(frame_, std::memory_order_relaxed);
         if constexpr (hooks::samples_pc<Profiler>) sample_point_.pc.store(frame_->pc, std::memory_order_relaxed);
@@ -87,10 +91,12 @@ public:
         try {
             result = interpret();
         } catch (const std::exception& e) {
-            note_fault();
-            stop_sampling();
-            OPSCOPE_HOOK(run_end, on_run_end(*this));
+            end_faulted_run();
             fail(e);
+        } catch (...) {  // not a std::exception (a native's own type), or the thread ending (pthread_exit unwinds)
+            end_faulted_run();
+            end_run();
+            throw;
         }
         stop_sampling();
         OPSCOPE_HOOK(run_end, on_run_end(*this));
@@ -128,6 +134,12 @@ public:
 
 private:
     Value interpret();
+    // A run that an exception ends: the policy is told (a sampler's timer stops) before the exception goes on.
+    void end_faulted_run() {
+        note_fault();
+        stop_sampling();
+        OPSCOPE_HOOK(run_end, on_run_end(*this));
+    }
     // Refills the fuel register (or stops the program out of fuel), tells the policy, runs a task another
     // thread posted; returns the register. Out of line: it runs once per safe-point interval.
     OPSCOPE_NOINLINE std::int64_t safe_point(const Instr* from, std::uint32_t cost) {

@@ -2,6 +2,8 @@
 // linked form (built by the linker, linked.hpp), the value stack and frames, globals, natives, limits, the
 // heap, and the out-of-line slow paths the interpreter calls (type errors, string work, allocation,
 // printing). `Vm<Profiler>` (interpreter.hpp) adds only the interpreter loop on top.
+//
+// Threads: a VM is used by one thread at a time (see Machine); many VMs run at once, each on its own thread.
 #pragma once
 
 #include <opscope/errors.hpp>
@@ -70,6 +72,13 @@ struct Native {
     NativeFunction function;
 };
 
+// One thread at a time: a VM (its run(), load() and every other member, its policy and its profile) is used
+// by one thread at a time, except run_at_safe_point() (and Vm::snapshot() on it), which any thread may call
+// while the VM runs. It may move between threads between runs, with the host's own synchronization (joining a
+// thread, a mutex, a queue) ordering the two threads' uses. Many VMs may run at once, each on its own thread,
+// and each sampling with its own timer. run() and load() enforce the rule: they throw
+// std::logic_error, and leave the VM untouched, when the VM is already inside run() or load() on another
+// thread, or on this one (a native that runs or loads the VM that is calling it).
 class Machine {
 public:
     // `link_options`: how the linker prepares loaded programs (Vm<P> derives them from P's hooks).
@@ -170,6 +179,24 @@ protected:
     // program reaches a VM without its policy knowing.
     void load(Program program);
 
+    // Holds the VM for one run() or load() on this thread (see the class comment), until it goes out of
+    // scope, also by an exception. Checked in every build, not only debug ones: it costs one compare-exchange
+    // and one store per run() or load() (nanoseconds, uncontended), nothing per instruction.
+    class Entry {
+    public:
+        explicit Entry(Machine& machine) : owner_(machine.owner_) {
+            std::thread::id free{};
+            if (!owner_.compare_exchange_strong(free, std::this_thread::get_id(), std::memory_order_acquire))
+                entered_twice(free);
+        }
+        ~Entry() { owner_.store(std::thread::id{}, std::memory_order_release); }
+        Entry(const Entry&) = delete;
+        Entry& operator=(const Entry&) = delete;
+
+    private:
+        std::atomic<std::thread::id>& owner_;
+    };
+
     // --- run lifecycle (called by Vm<P>::run) ---
     void begin_run();                          // sets up main's frame; charges its first run
     [[noreturn]] void fail(const std::exception& e);  // turns a fault into a RuntimeError; resets
@@ -231,6 +258,9 @@ protected:
     Heap heap_;
 
 private:
+    [[noreturn]] static void entered_twice(std::thread::id holder);  // the std::logic_error of Entry
+    std::atomic<std::thread::id> owner_{};  // the thread inside run() or load(); std::thread::id{}: none
+    static_assert(std::atomic<std::thread::id>::is_always_lock_free, "Entry must cost one atomic instruction");
     // `run_cost`: the run control landed on, charged and found not to fit (it is given back).
     [[noreturn]] void out_of_fuel(const Instr* transfer_source, std::uint32_t run_cost);
     void serve_posted_task();

@@ -15,7 +15,8 @@
 // delivery cost calibrated once per process) and reports it.
 //
 // Linux (timer_create with SIGEV_THREAD_ID). One sampling VM per thread at a time; the handler finds it
-// through a thread-local pointer. Natives may see EINTR from interrupted system calls (SA_RESTART is set).
+// through a thread-local pointer. Each run creates its timer for the thread running it, so many VMs sample at
+// once on their own threads, and a VM that moves between threads from run to run samples on each. Natives may see EINTR from interrupted system calls (SA_RESTART is set).
 //
 // Living with the host's signals: the signal is SIGPROF unless the host picks another (set_sampler_signal,
 // e.g. a real-time signal when it profiles with SIGPROF itself). Our timers mark their signals (SI_TIMER
