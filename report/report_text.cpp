@@ -44,17 +44,24 @@ std::string statistical_note(const Profile& p, std::optional<Accuracy> counts, s
     return "";
 }
 
-// The cells of a sampled time: the time, its share of the wall time ± its interval, and the samples behind
-// it; the time and share '-' when too few samples mean anything. A time without samples (an older profile,
-// or a policy that measures times otherwise): the time, and its share of `whole` as measured, no samples.
+// The cells of a time. In a group with sample counts (`sampled`): the time, its share of the wall time ± its
+// interval, and the samples behind it, with the time and share '-' when too few samples mean anything. In a
+// group without (an older profile, or a policy that measures times otherwise): the time, and its share of
+// `whole` as measured.
 std::vector<std::string> time_cells(const Profile& p, std::optional<Accuracy> accuracy, std::optional<std::uint64_t> time_ns,
-                                    std::optional<std::uint64_t> samples, std::uint64_t whole) {
-    if (const auto s = sampled_share(p, time_ns, samples)) {
-        if (!s->meaningful) return {"-", "-", digits(s->samples)};
-        return {mark(accuracy, duration(*time_ns)), mark(accuracy, report::share_with_interval(*s)), digits(s->samples)};
-    }
-    return {mark(accuracy, duration(time_ns.value_or(0))), mark(accuracy, percent(share(time_ns.value_or(0), whole))),
-            "-"};
+                                    std::optional<std::uint64_t> samples, std::uint64_t whole, bool sampled) {
+    if (!sampled)
+        return {mark(accuracy, duration(time_ns.value_or(0))), mark(accuracy, percent(share(time_ns.value_or(0), whole)))};
+    const auto s = sampled_share(p, time_ns, samples);
+    if (!s) return {mark(accuracy, duration(time_ns.value_or(0))), "-", "-"};
+    if (!s->meaningful) return {"-", "-", digits(s->samples)};
+    return {mark(accuracy, duration(*time_ns)), mark(accuracy, report::share_with_interval(*s)), digits(s->samples)};
+}
+// Whether any entry of `group` has the sample count `samples` gives.
+template <class Group, class Samples>
+bool has_samples(const std::optional<Group>& group, Samples samples) {
+    return group && std::any_of(group->entries.begin(), group->entries.end(),
+                                [&](const auto& e) { return samples(e).has_value(); });
 }
 
 // "Name (detail; note)", leaving out empty parts.
@@ -115,15 +122,11 @@ std::string timeline_line(const Timeline& t) {
 
 // Whether any group carries sampled times with their samples (the legend explains their intervals).
 bool any_sampled_shares(const Profile& p) {
-    const auto with = [](const auto& group, auto samples) {
-        return group && std::any_of(group->entries.begin(), group->entries.end(),
-                                    [&](const auto& e) { return samples(e).has_value(); });
-    };
-    return with(p.opcodes, [](const OpcodeStats& e) { return e.samples; }) ||
-           with(p.lines, [](const LineStats& e) { return e.samples; }) ||
-           with(p.functions, [](const FunctionStats& e) { return e.total_samples; }) ||
-           with(p.loops, [](const LoopStats& e) { return e.samples; }) ||
-           with(p.call_graph, [](const CallEdge& e) { return e.samples; });
+    return has_samples(p.opcodes, [](const OpcodeStats& e) { return e.samples; }) ||
+           has_samples(p.lines, [](const LineStats& e) { return e.samples; }) ||
+           has_samples(p.functions, [](const FunctionStats& e) { return e.total_samples; }) ||
+           has_samples(p.loops, [](const LoopStats& e) { return e.samples; }) ||
+           has_samples(p.call_graph, [](const CallEdge& e) { return e.samples; });
 }
 
 void summary(std::string& out, const Profile& p) {
@@ -151,10 +154,21 @@ void summary(std::string& out, const Profile& p) {
     }
     if (p.functions && p.functions->time_accuracy) {
         std::uint64_t in_natives = 0;
+        std::optional<std::uint64_t> native_samples;
         for (const FunctionStats& e : p.functions->entries)
-            if (e.native) in_natives += e.total_time_ns.value_or(0);
-        table.add({"time in natives",
-                   mark(p.functions->time_accuracy, duration(in_natives)) + of_wall_time(p, in_natives)});
+            if (e.native) {
+                in_natives += e.total_time_ns.value_or(0);
+                if (e.total_samples) native_samples = native_samples.value_or(0) + *e.total_samples;
+            }
+        // In a profile with sample counts, a time from too few samples is not shown (natives are apart: their
+        // samples add, each sample lands in one native at most).
+        const bool sampled = has_samples(p.functions, [](const FunctionStats& e) { return e.total_samples; });
+        const auto estimate = sampled_share(p, in_natives, native_samples.value_or(0));
+        if (sampled && estimate && !estimate->meaningful)
+            table.add({"time in natives", "- (" + digits(estimate->samples) + " samples)"});
+        else
+            table.add({"time in natives",
+                       mark(p.functions->time_accuracy, duration(in_natives)) + of_wall_time(p, in_natives)});
     }
     if (p.timeline) table.add({"timeline", timeline_line(*p.timeline)});
     out += report::fit("Summary") + "\n" + table.render();
@@ -181,8 +195,11 @@ void opcodes(std::string& out, const Profile& p, const ReportOptions& options) {
     const bool distributions = timed && std::any_of(g.entries.begin(), g.entries.end(),
                                                     [](const OpcodeStats& e) { return e.time_distribution.has_value(); });
     std::vector<report::Column> columns{{"opcode", Align::left}, {"count", Align::right}, {"%", Align::right}};
-    if (timed)
+    const bool sampled = timed && has_samples(p.opcodes, [](const OpcodeStats& e) { return e.samples; });
+    if (sampled)
         for (const char* name : {"time", "time %", "samples", "mean"}) columns.push_back({name, Align::right});
+    else if (timed)
+        for (const char* name : {"time", "mean"}) columns.push_back({name, Align::right});
     if (distributions)
         for (const char* name : {"p50", "p95", "p99"}) columns.push_back({name, Align::right});
     Table table(columns);
@@ -200,8 +217,11 @@ void opcodes(std::string& out, const Profile& p, const ReportOptions& options) {
                 const auto value = e.time_distribution->percentile(pct);
                 return value ? std::optional(static_cast<double>(*value)) : std::nullopt;
             };
-            for (std::string& cell : time_cells(p, g.time_accuracy, e.time_ns, e.samples, all_time))
-                row.push_back(std::move(cell));
+            if (sampled)
+                for (std::string& cell : time_cells(p, g.time_accuracy, e.time_ns, e.samples, all_time, true))
+                    row.push_back(std::move(cell));
+            else
+                row.push_back(timed_figure(e.time_ns ? std::optional(static_cast<double>(*e.time_ns)) : std::nullopt));
             const auto estimate = sampled_share(p, e.time_ns, e.samples);
             row.push_back(estimate && !estimate->meaningful ? "-" : timed_figure(e.mean_ns()));
             if (distributions)
@@ -248,8 +268,9 @@ void hot_lines(std::string& out, const Profile& p, const ReportOptions& options)
     std::uint64_t total_time = 0;
     for (const LineStats& e : g.entries) total_time += e.time_ns.value_or(0);
     std::vector<report::Column> columns{{"line", Align::right}, {"count", Align::right}, {"%", Align::right}};
-    if (timed)
-        columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}, {"samples", Align::right}});
+    const bool sampled = timed && has_samples(p.lines, [](const LineStats& e) { return e.samples; });
+    if (timed) columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}});
+    if (sampled) columns.push_back({"samples", Align::right});
     columns.push_back({"source", Align::left});
     Table table(columns);
     std::size_t shown = 0;
@@ -259,7 +280,7 @@ void hot_lines(std::string& out, const Profile& p, const ReportOptions& options)
         std::vector<std::string> row{line_number(e->line), mark(g.accuracy, digits(e->count)),
                                      percent(share(e->count, total))};
         if (timed)
-            for (std::string& cell : time_cells(p, g.time_accuracy, e->time_ns, e->samples, total_time))
+            for (std::string& cell : time_cells(p, g.time_accuracy, e->time_ns, e->samples, total_time, sampled))
                 row.push_back(std::move(cell));
         const auto source = text.find(e->line);
         row.push_back(source == text.end() ? "" : source->second);
@@ -276,9 +297,12 @@ void hot_loops(std::string& out, const Profile& p, const ReportOptions& options)
     const auto text = source_lines(p);
     std::vector<report::Column> columns{{"function", Align::left}, {"offsets", Align::right}, {"line", Align::right},
                                         {"iterations", Align::right}};
-    if (timed)
+    const bool sampled = timed && has_samples(p.loops, [](const LoopStats& e) { return e.samples; });
+    if (sampled)
         columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}, {"samples", Align::right},
                                        {"per iteration", Align::right}});
+    else if (timed)
+        columns.insert(columns.end(), {{"time", Align::right}, {"per iteration", Align::right}});
     const std::uint64_t all_time = p.summary && p.summary->wall_time_ns ? *p.summary->wall_time_ns : 0;
     columns.push_back({"source", Align::left});
     Table table(columns);
@@ -293,8 +317,9 @@ void hot_loops(std::string& out, const Profile& p, const ReportOptions& options)
         std::vector<std::string> row{e->function, fmt::format("{}-{}", e->start_offset, e->end_offset),
                                      line_number(e->line), mark(g.accuracy, digits(e->iterations))};
         if (timed) {
-            for (std::string& cell : time_cells(p, g.time_accuracy, e->time_ns, e->samples, all_time))
-                row.push_back(std::move(cell));
+            std::vector<std::string> cells = time_cells(p, g.time_accuracy, e->time_ns, e->samples, all_time, sampled);
+            if (!sampled) cells.pop_back();  // no share column here without samples, as before them
+            for (std::string& cell : cells) row.push_back(std::move(cell));
             const auto per = e->time_per_iteration_ns();
             const auto estimate = sampled_share(p, e->time_ns, e->samples);
             row.push_back(per && !(estimate && !estimate->meaningful) ? mark(g.time_accuracy, duration(*per)) : "-");
@@ -344,9 +369,13 @@ void functions(std::string& out, const Profile& p, const ReportOptions& options)
     const bool instructions = std::any_of(g.entries.begin(), g.entries.end(),
                                           [](const FunctionStats& e) { return e.inclusive_instructions.has_value(); });
     if (instructions) columns.push_back({"incl instr", Align::right});
-    if (timed)
+    const bool sampled = timed && has_samples(p.functions, [](const FunctionStats& e) { return e.total_samples; });
+    if (sampled)
         columns.insert(columns.end(), {{"self", Align::right}, {"self %", Align::right}, {"self n", Align::right},
                                        {"inclusive", Align::right}, {"incl %", Align::right}, {"incl n", Align::right}});
+    else if (timed)
+        columns.insert(columns.end(), {{"self", Align::right}, {"self %", Align::right}, {"inclusive", Align::right},
+                                       {"incl %", Align::right}});
     Table table(columns);
     const auto order = ranked(g.entries, [&](const FunctionStats& e) {
         return timed ? std::pair(e.total_time_ns.value_or(0), e.calls) : std::pair(e.calls, std::uint64_t{0});
@@ -358,9 +387,9 @@ void functions(std::string& out, const Profile& p, const ReportOptions& options)
         row.push_back(mark(g.accuracy, digits(e.calls)));
         if (instructions) row.push_back(e.inclusive_instructions ? digits(*e.inclusive_instructions) : "-");
         if (timed) {
-            for (std::string& cell : time_cells(p, g.time_accuracy, e.self_time_ns, e.self_samples, all_self))
+            for (std::string& cell : time_cells(p, g.time_accuracy, e.self_time_ns, e.self_samples, all_self, sampled))
                 row.push_back(std::move(cell));
-            for (std::string& cell : time_cells(p, g.time_accuracy, e.total_time_ns, e.total_samples, all_self))
+            for (std::string& cell : time_cells(p, g.time_accuracy, e.total_time_ns, e.total_samples, all_self, sampled))
                 row.push_back(std::move(cell));
         }
         table.add(std::move(row));
@@ -378,7 +407,9 @@ void call_graph(std::string& out, const Profile& p, const ReportOptions& options
     const bool instructions = std::any_of(g.entries.begin(), g.entries.end(),
                                           [](const CallEdge& e) { return e.inclusive_instructions.has_value(); });
     if (instructions) columns.push_back({"incl instr", Align::right});
-    if (timed) columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}, {"samples", Align::right}});
+    const bool sampled = timed && has_samples(p.call_graph, [](const CallEdge& e) { return e.samples; });
+    if (sampled) columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}, {"samples", Align::right}});
+    else if (timed) columns.push_back({"time", Align::right});
     Table table(columns);
     const std::uint64_t all_time = p.summary && p.summary->wall_time_ns ? *p.summary->wall_time_ns : 0;
     const auto order = ranked(g.entries, [&](const CallEdge& e) {
@@ -389,9 +420,11 @@ void call_graph(std::string& out, const Profile& p, const ReportOptions& options
         std::vector<std::string> row{e.caller.empty() ? "(host)" : e.caller, e.callee,
                                      mark(g.accuracy, digits(e.calls))};
         if (instructions) row.push_back(e.inclusive_instructions ? digits(*e.inclusive_instructions) : "-");
-        if (timed)
-            for (std::string& cell : time_cells(p, g.time_accuracy, e.time_ns, e.samples, all_time))
-                row.push_back(std::move(cell));
+        if (timed) {
+            std::vector<std::string> cells = time_cells(p, g.time_accuracy, e.time_ns, e.samples, all_time, sampled);
+            if (!sampled) cells.pop_back();  // no share column here without samples, as before them
+            for (std::string& cell : cells) row.push_back(std::move(cell));
+        }
         table.add(std::move(row));
     }
     section(out, title("Call graph", "", statistical_note(p, g.accuracy, g.time_accuracy)), table);
@@ -425,14 +458,18 @@ void call_stacks(std::string& out, const Profile& p, const ReportOptions& option
     const std::size_t shown = std::min(options.top, order.size());
     // The figures first, so the stacks can take the rest of the line.
     std::vector<report::Column> columns{{"samples", Align::right}, {"%", Align::right}};
-    if (timed) columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}});
+    // Intervals only beside the other groups' (a profile whose sampler counted the samples behind each figure).
+    const bool sampled = timed && any_sampled_shares(p);
+    if (timed) columns.push_back({"time", Align::right});
+    if (sampled) columns.push_back({"time %", Align::right});
     std::vector<std::vector<std::string>> rows;
     std::vector<std::size_t> widths;
     for (const report::Column& column : columns) widths.push_back(report::display_width(column.header));
     for (std::size_t i = 0; i < shown; ++i) {
         const StackSample& e = *order[i];
         std::vector<std::string> row{digits(e.samples), mark(g.accuracy, percent(share(e.samples, total)))};
-        if (timed) {
+        if (!sampled && timed) row.push_back(mark(g.accuracy, duration(e.time_ns.value_or(0))));
+        if (sampled) {
             const auto estimate = sampled_share(p, e.time_ns, e.samples);
             row.push_back(estimate && !estimate->meaningful ? "-" : mark(g.accuracy, duration(e.time_ns.value_or(0))));
             row.push_back(!estimate ? "-" : !estimate->meaningful ? "-" : mark(g.accuracy, report::share_with_interval(*estimate)));
