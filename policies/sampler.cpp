@@ -221,7 +221,7 @@ void TimeSampler::arm_timer() {
     timer_armed_ = true;
     active_sampler = this;
     sampling_.store(true, std::memory_order_relaxed);
-    const auto period = static_cast<std::int64_t>(1e9 / (fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
+    const auto period = static_cast<std::int64_t>(1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
     period_ns_ = static_cast<std::uint64_t>(period);
     itimerspec spec{};
     spec.it_value.tv_sec = period / 1000000000;
@@ -308,7 +308,9 @@ void TimeSampler::take_sample(const void* context) {
     rng_ ^= rng_ << 17;
     const double jitter = 0.75 + 0.5 * static_cast<double>(rng_ >> 11) * 0x1.0p-53;
     const std::uint64_t weight = period_ns_;  // the period that ended here
-    const auto period = static_cast<std::int64_t>(jitter * 1e9 / (fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
+    // The fast start is spent only while recording: a run paused by stop_profiling() ticks at the low rate.
+    const auto period =
+        static_cast<std::int64_t>(jitter * 1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
     period_ns_ = static_cast<std::uint64_t>(period);
     itimerspec spec{};
     spec.it_value.tv_sec = period / 1000000000;
