@@ -6,7 +6,7 @@
 // function. On other targets and in unoptimized builds (kPcFromRegisters false) the interpreter also stores
 // pc on every dispatch. The first kFastStartNs of recorded time are sampled at kFastStartHz (or the rate
 // asked for, if higher), then the rate falls to `sample_hz`, so a short run still gets enough samples to
-// say something (a 50 ms run about 300) while a long one pays the low rate's overhead. Each sample weighs the
+// say something (a 50 ms run about 250) while a long one pays the low rate's overhead. Each sample weighs the
 // timer period that ended at it (its real interval, jitter included), scaled so the weights add up to the
 // recorded wall time: shares stay unbiased across the change of rate, and the profile reports Kish's
 // effective sample size (TimingInfo::effective_samples) for their intervals. Shares are therefore
@@ -63,12 +63,14 @@ public:
     // overhead: this one keeps Full within its overhead budget (BENCHMARKS.md has the measurements). A run
     // of a second still gets about 500 samples; pass a higher rate for short runs.
     static constexpr double kDefaultHz = 500;
-    // The start of the recorded time, sampled faster: 80 ms at 6 kHz is ~480 samples, ~440 more than at the
-    // default rate, a fixed cost of one to two milliseconds per run (a few µs per signal). 6 kHz, not 4 kHz:
-    // a thread that waits for a core loses the ticks that fall in the wait, and a 50 ms run must still get
-    // 200 samples on a busy machine.
-    static constexpr double kFastStartHz = 6000;
-    static constexpr std::uint64_t kFastStartNs = 80'000'000;
+    // The start of the recorded time, sampled faster: 50 ms at 5 kHz, i.e. the first ~250 samples (the fast
+    // start is spent by the periods of the samples taken, so ticks lost while the thread waits for a core do
+    // not use it up). 5 kHz, not 4 kHz: a 50 ms run must get 200 samples on a busy machine too. Each signal
+    // costs the thread 25-60 µs on the 2-core VM of BENCHMARKS.md (not the handler: delivery, and the caches
+    // and predictors it cools), so the fast start costs any run that outlasts it ~230 signals more than the
+    // default rate would, and a run shorter than 50 ms ~10 times the default rate's cost.
+    static constexpr double kFastStartHz = 5000;
+    static constexpr std::uint64_t kFastStartNs = 50'000'000;
     static constexpr std::size_t kMaxWalk = 256;  // frames walked per sample (top ones; main always)
 
     TimeSampler() : TimeSampler(kDefaultHz) {}
