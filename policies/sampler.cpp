@@ -300,7 +300,13 @@ const Instr* TimeSampler::running_pc(const void* context, const Frame* top) {
 // the pc is there, else attributed to nothing.
 void TimeSampler::take_sample(const void* context) {
     if (!sampling_.load(std::memory_order_relaxed)) return;
-    if (tick_listener_) *tick_listener_ = 1;
+    // The listener (Full's timeline windows) hears ticks at the default rate, not the fast start's: each
+    // window it opens records events, and the fast start is there for samples, not for more windows.
+    listener_due_ns_ += period_ns_;
+    if (tick_listener_ && static_cast<double>(listener_due_ns_) * sample_hz_ >= 1e9) {
+        listener_due_ns_ = 0;
+        *tick_listener_ = 1;
+    }
     const std::uint64_t begin = monotonic_ns();
     // Re-arm first, with jitter, so the handler's own time does not shift the next sample.
     rng_ ^= rng_ << 13;

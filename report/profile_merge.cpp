@@ -6,6 +6,7 @@
 #include <opscope/report.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 #include <tuple>
@@ -415,8 +416,9 @@ std::optional<double> merged_effective_samples(const Profile& first, const Profi
     double squares = 0;
     if (a > 0) squares += *n1 > 0 ? a * a / *n1 : 0;
     if (b > 0) squares += *n2 > 0 ? b * b / *n2 : 0;
-    if (!(squares > 0)) return *n1 + *n2;
-    return (a + b) * (a + b) / squares;
+    const double pooled = squares > 0 ? (a + b) * (a + b) / squares : *n1 + *n2;
+    if (!std::isfinite(pooled)) return std::nullopt;  // a hostile document's sizes near the double's range
+    return pooled;
 }
 
 Profile merge(const Profile& first, const Profile& second) {

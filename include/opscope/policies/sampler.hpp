@@ -90,7 +90,8 @@ public:
 
     double sample_hz() const { return sample_hz_; }
     double fast_start_hz() const { return sample_hz_ > kFastStartHz ? sample_hz_ : kFastStartHz; }
-    // Set to 1 at each tick while recording (FullProfiler: the timeline's window trigger).
+    // Set to 1 at the ticks while recording, at most about `sample_hz` times a second (so not at every tick of
+    // the fast start): FullProfiler's timeline window trigger.
     void set_tick_listener(volatile std::sig_atomic_t* flag) { tick_listener_ = flag; }
     std::uint64_t samples() const { return samples_; }
 
@@ -168,6 +169,7 @@ private:
     std::uint64_t rng_ = 0x9E3779B97F4A7C15ull;
     void* timer_ = nullptr;  // timer_t
     volatile std::sig_atomic_t* tick_listener_ = nullptr;
+    std::uint64_t listener_due_ns_ = 0;  // timer periods since the listener was last told
     bool timer_armed_ = false;
 };
 
