@@ -223,10 +223,11 @@ void TimeSampler::arm_timer() {
     sampling_.store(true, std::memory_order_relaxed);
     const auto period = static_cast<std::int64_t>(1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
     period_ns_ = static_cast<std::uint64_t>(period);
+    next_tick_ns_ = monotonic_ns() + period_ns_;
     itimerspec spec{};
-    spec.it_value.tv_sec = period / 1000000000;
-    spec.it_value.tv_nsec = period % 1000000000;
-    timer_settime(timer, 0, &spec, nullptr);
+    spec.it_value.tv_sec = static_cast<time_t>(next_tick_ns_ / 1000000000);
+    spec.it_value.tv_nsec = static_cast<long>(next_tick_ns_ % 1000000000);
+    timer_settime(timer, TIMER_ABSTIME, &spec, nullptr);
 }
 
 void TimeSampler::disarm_timer() {
@@ -308,7 +309,9 @@ void TimeSampler::take_sample(const void* context) {
         *tick_listener_ = 1;
     }
     const std::uint64_t begin = monotonic_ns();
-    // Re-arm first, with jitter, so the handler's own time does not shift the next sample.
+    // Re-arm first, with jitter, at an absolute time: the next tick is due a period after this one was due,
+    // so neither the delivery's latency nor the handler's own time shifts the schedule (a thread that lost
+    // ticks waiting for a core starts afresh from now instead of catching up in a burst).
     rng_ ^= rng_ << 13;
     rng_ ^= rng_ >> 7;
     rng_ ^= rng_ << 17;
@@ -318,10 +321,12 @@ void TimeSampler::take_sample(const void* context) {
     const auto period =
         static_cast<std::int64_t>(jitter * 1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
     period_ns_ = static_cast<std::uint64_t>(period);
+    next_tick_ns_ += period_ns_;
+    if (next_tick_ns_ <= begin) next_tick_ns_ = begin + period_ns_;
     itimerspec spec{};
-    spec.it_value.tv_sec = period / 1000000000;
-    spec.it_value.tv_nsec = period % 1000000000;
-    timer_settime(static_cast<timer_t>(timer_), 0, &spec, nullptr);
+    spec.it_value.tv_sec = static_cast<time_t>(next_tick_ns_ / 1000000000);
+    spec.it_value.tv_nsec = static_cast<long>(next_tick_ns_ % 1000000000);
+    timer_settime(static_cast<timer_t>(timer_), TIMER_ABSTIME, &spec, nullptr);
     if (!recording_) return;
 
     ++samples_;

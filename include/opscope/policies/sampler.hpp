@@ -162,6 +162,7 @@ private:
     std::uint64_t handler_ns_ = 0;
     std::uint64_t wall_ns_ = 0;
     std::uint64_t period_ns_ = 0;      // the period the timer is armed with: the weight of its next sample
+    std::uint64_t next_tick_ns_ = 0;   // CLOCK_MONOTONIC time the timer is armed for (absolute)
     std::uint64_t fast_left_ns_ = 0;   // recorded time still to sample at fast_start_hz()
     std::uint64_t weight_sum_ = 0;     // of the recorded samples' weights, ns
     double weight_squares_ = 0;        // their squares' sum, ns^2 (Kish's effective sample size)
