@@ -113,12 +113,12 @@ bool TimeSampler::owns_timer(int kernel_timer_id) const {
     return timer_armed_ && static_cast<int>(reinterpret_cast<std::intptr_t>(timer_)) == kernel_timer_id;
 }
 
-TimeSampler::TimeSampler(double sample_hz) : sample_hz_(sample_hz) {
+TimeSampler::TimeSampler(double sample_hz, std::uint64_t fast_start_ns) : sample_hz_(sample_hz), fast_start_ns_(fast_start_ns) {
     if (!(sample_hz > 0 && sample_hz <= 100000))
         throw std::invalid_argument(fmt::format("sample rate {} Hz is out of range (0, 100000]", sample_hz));
 }
 
-TimeSampler::TimeSampler(TimeSampler&& other) noexcept : sample_hz_(other.sample_hz_) {}
+TimeSampler::TimeSampler(TimeSampler&& other) noexcept : sample_hz_(other.sample_hz_), fast_start_ns_(other.fast_start_ns_) {}
 
 TimeSampler::~TimeSampler() {
     if (active_sampler == this) active_sampler = nullptr;
@@ -172,6 +172,10 @@ void TimeSampler::on_load(const Machine& machine) {
         }
     loop_begin_[n] = static_cast<std::uint32_t>(loop_ids_.size());
     self_units_.resize(n);
+    self_weight_.resize(n);
+    inclusive_weight_.resize(frames);
+    edge_weight_.resize(edges_.size());
+    loop_weight_.resize(loops_.size());
     inclusive_.resize(frames);
     inclusive_stamp_.resize(frames);
     edge_samples_.resize(edges_.size());
@@ -181,6 +185,7 @@ void TimeSampler::on_load(const Machine& machine) {
     nodes_.reserve(1u << 16);
     walk_.assign(kMaxWalk + 3, 0);  // walked frames, the truncation mark, main, a native
     walk_lines_.assign(kMaxWalk + 3, 0);
+    fast_left_ns_ = fast_start_ns_;  // once per program: not again at every snapshot's reset
     reset();
 }
 
@@ -188,6 +193,9 @@ void TimeSampler::on_load(const Machine& machine) {
 void TimeSampler::reset() {
     for (auto* v : {&self_units_, &inclusive_, &inclusive_stamp_, &edge_samples_, &edge_stamp_, &loop_samples_, &loop_stamp_})
         std::fill(v->begin(), v->end(), 0);
+    for (auto* v : {&self_weight_, &inclusive_weight_, &edge_weight_, &loop_weight_}) std::fill(v->begin(), v->end(), 0);
+    weight_sum_ = 0;
+    weight_squares_ = 0;
     nodes_.clear();
     nodes_.push_back(StackNode{});
     samples_ = truncated_ = handler_ns_ = wall_ns_ = 0;
@@ -213,23 +221,23 @@ void TimeSampler::arm_timer() {
     timer_armed_ = true;
     active_sampler = this;
     sampling_.store(true, std::memory_order_relaxed);
-    // What was left of the period when the last run ended: runs shorter than a period (a server's requests)
-    // are sampled by their running time together, not never.
-    const auto period = carried_ns_ > 0 ? carried_ns_ : static_cast<std::int64_t>(1e9 / sample_hz_);
+    // A run shorter than a period (a server's requests) is sampled by the running time of several runs
+    // together: the timer starts with what the last run left of its period.
+    const auto period = static_cast<std::int64_t>(1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
+    period_ns_ = static_cast<std::uint64_t>(period);
+    next_tick_ns_ = monotonic_ns() + (carried_ns_ > 0 && carried_ns_ <= period ? static_cast<std::uint64_t>(carried_ns_) : period_ns_);
     itimerspec spec{};
-    spec.it_value.tv_sec = period / 1000000000;
-    spec.it_value.tv_nsec = period % 1000000000;
-    timer_settime(timer, 0, &spec, nullptr);
+    spec.it_value.tv_sec = static_cast<time_t>(next_tick_ns_ / 1000000000);
+    spec.it_value.tv_nsec = static_cast<long>(next_tick_ns_ % 1000000000);
+    timer_settime(timer, TIMER_ABSTIME, &spec, nullptr);
 }
 
 void TimeSampler::disarm_timer() {
     if (!timer_armed_) return;
     sampling_.store(false, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    itimerspec left{};
-    carried_ns_ = timer_gettime(static_cast<timer_t>(timer_), &left) == 0
-                      ? static_cast<std::int64_t>(left.it_value.tv_sec) * 1000000000 + left.it_value.tv_nsec
-                      : 0;
+    const std::uint64_t now = monotonic_ns();
+    carried_ns_ = next_tick_ns_ > now ? static_cast<std::int64_t>(next_tick_ns_ - now) : 0;
     timer_delete(static_cast<timer_t>(timer_));
     timer_armed_ = false;
     if (active_sampler == this) active_sampler = nullptr;
@@ -297,21 +305,38 @@ const Instr* TimeSampler::running_pc(const void* context, const Frame* top) {
 // the pc is there, else attributed to nothing.
 void TimeSampler::take_sample(const void* context) {
     if (!sampling_.load(std::memory_order_relaxed)) return;
-    if (tick_listener_) *tick_listener_ = 1;
+    // The listener (Full's timeline windows) hears ticks at the default rate, not the fast start's: each
+    // window it opens records events, and the fast start is there for samples, not for more windows.
+    listener_due_ns_ += period_ns_;
+    if (tick_listener_ && static_cast<double>(listener_due_ns_) * sample_hz_ >= 1e9) {
+        listener_due_ns_ = 0;
+        *tick_listener_ = 1;
+    }
     const std::uint64_t begin = monotonic_ns();
-    // Re-arm first, with jitter, so the handler's own time does not shift the next sample.
+    // Re-arm first, with jitter, at an absolute time: the next tick is due a period after this one was due,
+    // so neither the delivery's latency nor the handler's own time shifts the schedule (a thread that lost
+    // ticks waiting for a core starts afresh from now instead of catching up in a burst).
     rng_ ^= rng_ << 13;
     rng_ ^= rng_ >> 7;
     rng_ ^= rng_ << 17;
     const double jitter = 0.75 + 0.5 * static_cast<double>(rng_ >> 11) * 0x1.0p-53;
-    const auto period = static_cast<std::int64_t>(jitter * 1e9 / sample_hz_);
+    const std::uint64_t weight = period_ns_;  // the period that ended here
+    // The fast start is spent only while recording: a run paused by stop_profiling() ticks at the low rate.
+    const auto period =
+        static_cast<std::int64_t>(jitter * 1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
+    period_ns_ = static_cast<std::uint64_t>(period);
+    next_tick_ns_ += period_ns_;
+    if (next_tick_ns_ <= begin) next_tick_ns_ = begin + period_ns_;
     itimerspec spec{};
-    spec.it_value.tv_sec = period / 1000000000;
-    spec.it_value.tv_nsec = period % 1000000000;
-    timer_settime(static_cast<timer_t>(timer_), 0, &spec, nullptr);
+    spec.it_value.tv_sec = static_cast<time_t>(next_tick_ns_ / 1000000000);
+    spec.it_value.tv_nsec = static_cast<long>(next_tick_ns_ % 1000000000);
+    timer_settime(static_cast<timer_t>(timer_), TIMER_ABSTIME, &spec, nullptr);
     if (!recording_) return;
 
     ++samples_;
+    fast_left_ns_ -= std::min(fast_left_ns_, weight);
+    weight_sum_ += weight;
+    weight_squares_ += static_cast<double>(weight) * static_cast<double>(weight);
     const Machine& m = *machine_;
     const Frame* top = m.sample_point().frame.load(std::memory_order_relaxed);
     const Instr* pc = top ? running_pc(context, top) : nullptr;
@@ -326,13 +351,17 @@ void TimeSampler::take_sample(const void* context) {
         if (!holds(top, pc)) --top;  // the callee's frame is published, its first dispatch not yet
         const std::uint32_t leaf = top->function->instruction_id(pc);
         const std::uint64_t share = kUnits / covers_[leaf];
-        for (std::uint32_t k = 0; k < covers_[leaf]; ++k) self_units_[leaf + k] += share;
+        for (std::uint32_t k = 0; k < covers_[leaf]; ++k) {
+            self_units_[leaf + k] += share;
+            self_weight_[leaf + k] += weight / covers_[leaf];
+        }
 
         const std::uint64_t stamp = samples_;
         const auto count_frame = [&](std::int32_t frame) {
             if (inclusive_stamp_[static_cast<std::size_t>(frame)] != stamp) {
                 inclusive_stamp_[static_cast<std::size_t>(frame)] = stamp;
                 ++inclusive_[static_cast<std::size_t>(frame)];
+                inclusive_weight_[static_cast<std::size_t>(frame)] += weight;
             }
         };
         const auto count_site = [&](std::uint32_t id) {  // loops around it and the call edge it makes
@@ -341,11 +370,13 @@ void TimeSampler::take_sample(const void* context) {
                 if (loop_stamp_[loop] != stamp) {
                     loop_stamp_[loop] = stamp;
                     ++loop_samples_[loop];
+                    loop_weight_[loop] += weight;
                 }
             }
             if (const std::int32_t e = site_edge_[id]; e >= 0 && edge_stamp_[static_cast<std::size_t>(e)] != stamp) {
                 edge_stamp_[static_cast<std::size_t>(e)] = stamp;
                 ++edge_samples_[static_cast<std::size_t>(e)];
+                edge_weight_[static_cast<std::size_t>(e)] += weight;
             }
         };
         // Walk from the top: the leaf at pc, callers at their call sites; at most kMaxWalk frames, plus main.
@@ -375,7 +406,10 @@ void TimeSampler::take_sample(const void* context) {
         }
         std::int32_t node = 0;  // the calling context, root first
         while (walked-- > 0 && node >= 0) node = child(node, walk_[walked], walk_lines_[walked]);
-        if (node >= 0) ++nodes_[static_cast<std::size_t>(node)].samples;  // else the tree is full
+        if (node >= 0) {  // else the tree is full
+            ++nodes_[static_cast<std::size_t>(node)].samples;
+            nodes_[static_cast<std::size_t>(node)].weight += weight;
+        }
     }
     handler_ns_ += monotonic_ns() - begin;
 }
@@ -419,54 +453,56 @@ void TimeSampler::start(const Machine&) {
 
 // --- the profile: one function per group ----------------------------------------------------------------
 
-// What the groups are read from, derived once: the time a sample stands for, and the instructions' self
-// samples summed by opcode, line, function and native, with each opcode's sites' mean times. A group adds
-// its times to the entries an earlier part of the composition (Counting) made, or makes the entries.
+// What the groups are read from, derived once: the time a unit of weight stands for, and the instructions'
+// self samples and weights summed by opcode, line, function and native. A group adds its times and sample
+// counts to the entries an earlier part of the composition (Counting) made, or makes the entries.
 struct TimeSampler::Groups {
     const TimeSampler& sampled;
     const Machine& machine;
-    double ns_per_sample;  // every sample stands for an equal slice of the recorded wall time
-    std::map<std::string, double> opcode_samples, native_samples;  // self samples (fractional: see kUnits)
-    std::map<std::uint32_t, double> line_samples;
-    std::vector<double> function_self_samples;  // per function
-    struct SiteTime {
-        std::uint64_t mean_ns;
-        std::uint64_t executions;
+    double ns_per_weight;  // the weights, scaled to add up to the recorded wall time
+    struct Tally {
+        double samples = 0;  // fractional: a fused dispatch spreads over its instructions (see kUnits)
+        double weight = 0;
     };
-    std::map<std::string, std::vector<SiteTime>> sites_by_opcode;  // the executed sites, when counts are known
+    std::map<std::string, Tally> opcode_samples, native_samples;
+    std::map<std::uint32_t, Tally> line_samples;
+    std::vector<Tally> function_self_samples;  // per function
     static constexpr std::optional<Accuracy> kTimeAccuracy = Accuracy::statistical;
 
-    // `counted`: the profile so far, whose instruction counts (if any) give the sites' mean times.
+    // `counted`: the profile so far, whose instruction counts (if any) tell which instructions ran.
     Groups(const TimeSampler& sampler, const Machine& m, const Profile& counted)
         : sampled(sampler), machine(m),
-          ns_per_sample(sampler.samples_ ? static_cast<double>(sampler.wall_ns_) / static_cast<double>(sampler.samples_)
-                                         : 0.0),
-          function_self_samples(m.linked().functions().size(), 0) {
+          ns_per_weight(sampler.weight_sum_ ? static_cast<double>(sampler.wall_ns_) / static_cast<double>(sampler.weight_sum_)
+                                            : 0.0),
+          function_self_samples(m.linked().functions().size()) {
         std::map<std::pair<std::string, std::uint32_t>, std::uint64_t> instruction_counts;
         if (counted.instructions)
             for (const InstructionStats& s : counted.instructions->entries) instruction_counts[{s.function, s.offset}] = s.count;
         for (const LinkedFunction& f : machine.linked().functions())
             for (std::size_t k = 0; k < f.code.size(); ++k) {
-                const double samples = static_cast<double>(sampled.self_units_[f.first_instruction + k]) / kUnits;
-                const std::string opcode(mnemonic(f.source->code[k].op));
-                const auto c = instruction_counts.find({f.source->name, static_cast<std::uint32_t>(k)});
+                const std::size_t id = f.first_instruction + k;
+                const Tally here{static_cast<double>(sampled.self_units_[id]) / kUnits,
+                                 static_cast<double>(sampled.self_weight_[id])};
                 // A sample at an instruction that never ran (a register held a branch target, not the pc: see
                 // running_pc) is attributed to nothing, like the samples caught mid call, when counts tell.
-                const bool never_ran = counted.instructions && c == instruction_counts.end();
-                if (samples > 0 && !never_ran) {
-                    opcode_samples[opcode] += samples;
-                    line_samples[f.source->position(k).line] += samples;
-                    if (op_of(f.code[k]) == Op::call_native)
-                        native_samples[machine.natives()[static_cast<std::size_t>(f.code[k].operand)].name] += samples;
-                    else
-                        function_self_samples[f.index] += samples;
-                }
-                if (c != instruction_counts.end() && c->second > 0)
-                    sites_by_opcode[opcode].push_back(SiteTime{ns(samples) / c->second, c->second});
+                const bool never_ran =
+                    counted.instructions && !instruction_counts.contains({f.source->name, static_cast<std::uint32_t>(k)});
+                if (here.samples == 0 || never_ran) continue;
+                const auto add = [&](Tally& into) {
+                    into.samples += here.samples;
+                    into.weight += here.weight;
+                };
+                add(opcode_samples[std::string(mnemonic(f.source->code[k].op))]);
+                add(line_samples[f.source->position(k).line]);
+                if (op_of(f.code[k]) == Op::call_native)
+                    add(native_samples[machine.natives()[static_cast<std::size_t>(f.code[k].operand)].name]);
+                else
+                    add(function_self_samples[f.index]);
             }
     }
 
-    std::uint64_t ns(double samples) const { return static_cast<std::uint64_t>(std::llround(samples * ns_per_sample)); }
+    std::uint64_t ns(double weight) const { return static_cast<std::uint64_t>(std::llround(weight * ns_per_weight)); }
+    static std::uint64_t count(double samples) { return static_cast<std::uint64_t>(std::llround(samples)); }
 
     // A StackNode's or an Edge's frame: a function, a native, or the truncation mark.
     std::string frame_name(std::int32_t frame) const {
@@ -478,11 +514,19 @@ struct TimeSampler::Groups {
 
     void timing(Profile& out) const {
         TimingInfo measured;
-        measured.method = fmt::format("timer signal ~{:g} Hz, jittered: running instruction + VM stack", sampled.sample_hz_);
+        measured.method = sampled.fast_start_ns_
+            ? fmt::format("timer signal ~{:g} Hz ({:g} Hz for the first {} ms), jittered, weighted by interval: running "
+                          "instruction + VM stack", sampled.sample_hz_, sampled.fast_start_hz(), sampled.fast_start_ns_ / 1000000)
+            : fmt::format("timer signal ~{:g} Hz, jittered, weighted by interval: running instruction + VM stack",
+                          sampled.sample_hz_);
         measured.samples = sampled.samples_;
         measured.sample_rate_hz = static_cast<std::uint64_t>(std::llround(sampled.sample_hz_));
         measured.truncated_stacks = sampled.truncated_;
         measured.overhead_ns = sampled.handler_ns_ + sampled.samples_ * signal_delivery_ns();
+        if (sampled.weight_squares_ > 0) {
+            const auto sum = static_cast<double>(sampled.weight_sum_);
+            measured.effective_samples = sum * sum / sampled.weight_squares_;
+        }
         out.timing = measured;
     }
 
@@ -497,8 +541,8 @@ struct TimeSampler::Groups {
         if (!out.summary->start_unix_ns && sampled.start_unix_ns_) out.summary->start_unix_ns = sampled.start_unix_ns_;
     }
 
-    // Each opcode's self time, and the distribution of its execution times, each execution taking its
-    // instruction site's sampled mean: it shows how cost differs between the places an opcode runs.
+    // Each opcode's self time and the samples behind it. No per-execution distribution: a timer sample
+    // says where the time went, not how long one execution took.
     void opcodes(Profile& out) const {
         if (!out.opcodes) out.opcodes = OpcodeGroup{};
         out.opcodes->time_accuracy = kTimeAccuracy;
@@ -506,16 +550,13 @@ struct TimeSampler::Groups {
             const std::string& opcode = entry.first;  // not a structured binding: lambdas capture it
             auto it = std::find_if(out.opcodes->entries.begin(), out.opcodes->entries.end(),
                                    [&](const OpcodeStats& s) { return s.name == opcode; });
-            if (it == out.opcodes->entries.end()) it = out.opcodes->entries.insert(it, OpcodeStats{opcode, 0, {}, {}});
-            it->time_ns = ns(entry.second);
+            if (it == out.opcodes->entries.end()) it = out.opcodes->entries.insert(it, OpcodeStats{opcode, 0, {}, {}, {}});
+            it->time_ns = ns(entry.second.weight);
+            it->samples = count(entry.second.samples);
         }
         for (OpcodeStats& s : out.opcodes->entries) {
             if (!s.time_ns) s.time_ns = 0;
-            const auto it = sites_by_opcode.find(s.name);
-            if (it == sites_by_opcode.end()) continue;
-            TimeHistogram histogram;
-            for (const SiteTime& site : it->second) histogram.record(site.mean_ns, site.executions);
-            if (histogram.samples) s.time_distribution = histogram;
+            if (!s.samples) s.samples = 0;
         }
     }
 
@@ -526,11 +567,14 @@ struct TimeSampler::Groups {
             const std::uint32_t line = entry.first;
             auto it = std::find_if(out.lines->entries.begin(), out.lines->entries.end(),
                                    [&](const LineStats& s) { return s.line == line; });
-            if (it == out.lines->entries.end()) it = out.lines->entries.insert(it, LineStats{line, 0, {}, {}});
-            it->time_ns = ns(entry.second);
+            if (it == out.lines->entries.end()) it = out.lines->entries.insert(it, LineStats{line, 0, {}, {}, {}});
+            it->time_ns = ns(entry.second.weight);
+            it->samples = count(entry.second.samples);
         }
-        for (LineStats& s : out.lines->entries)
+        for (LineStats& s : out.lines->entries) {
             if (!s.time_ns) s.time_ns = 0;
+            if (!s.samples) s.samples = 0;
+        }
     }
 
     // Self and inclusive times of the bytecode functions, and of the natives sampled (a native never sampled
@@ -554,20 +598,28 @@ struct TimeSampler::Groups {
             FunctionStats& s = entry(f.source->name, false);
             if (!s.file && !file.empty()) s.file = file;
             if (!s.line && f.source->first_line()) s.line = f.source->first_line();
-            s.self_time_ns = ns(function_self_samples[f.index]);
-            s.total_time_ns = ns(static_cast<double>(sampled.inclusive_[f.index]));
+            s.self_time_ns = ns(function_self_samples[f.index].weight);
+            s.self_samples = count(function_self_samples[f.index].samples);
+            s.total_time_ns = ns(static_cast<double>(sampled.inclusive_weight_[f.index]));
+            s.total_samples = sampled.inclusive_[f.index];
         }
         for (std::size_t n = 0; n < natives.size(); ++n) {
             const auto self = native_samples.find(natives[n].name);
             const std::uint64_t total = sampled.inclusive_[linked.size() + n];
             if (self == native_samples.end() && total == 0) {
                 for (FunctionStats& s : out.functions->entries)
-                    if (s.name == natives[n].name) s.self_time_ns = s.total_time_ns = 0;
+                    if (s.name == natives[n].name) {
+                        s.self_time_ns = s.total_time_ns = 0;
+                        s.self_samples = s.total_samples = 0;
+                    }
                 continue;
             }
             FunctionStats& s = entry(natives[n].name, true);
-            s.self_time_ns = ns(self == native_samples.end() ? 0.0 : self->second);
-            s.total_time_ns = ns(static_cast<double>(total));
+            const Tally own = self == native_samples.end() ? Tally{} : self->second;
+            s.self_time_ns = ns(own.weight);
+            s.self_samples = count(own.samples);
+            s.total_time_ns = ns(static_cast<double>(sampled.inclusive_weight_[linked.size() + n]));
+            s.total_samples = total;
         }
     }
 
@@ -577,9 +629,12 @@ struct TimeSampler::Groups {
         out.call_graph->time_accuracy = kTimeAccuracy;
         for (CallEdge& e : out.call_graph->entries) {
             e.time_ns = 0;
+            e.samples = 0;
             if (e.caller.empty()) {
-                if (const int main = machine.program().find_function("main"); main >= 0 && e.callee == "main")
-                    e.time_ns = ns(static_cast<double>(sampled.inclusive_[static_cast<std::size_t>(main)]));
+                if (const int main = machine.program().find_function("main"); main >= 0 && e.callee == "main") {
+                    e.time_ns = ns(static_cast<double>(sampled.inclusive_weight_[static_cast<std::size_t>(main)]));
+                    e.samples = sampled.inclusive_[static_cast<std::size_t>(main)];
+                }
             }
         }
         for (std::size_t e = 0; e < sampled.edges_.size(); ++e) {
@@ -588,9 +643,10 @@ struct TimeSampler::Groups {
                                    [&](const CallEdge& c) { return c.caller == caller && c.callee == callee; });
             if (it == out.call_graph->entries.end()) {
                 if (!sampled.edge_samples_[e]) continue;
-                it = out.call_graph->entries.insert(it, CallEdge{caller, callee, 0, {}, {}, {}});
+                it = out.call_graph->entries.insert(it, CallEdge{caller, callee, 0, {}, {}, {}, {}});
             }
-            it->time_ns = ns(static_cast<double>(sampled.edge_samples_[e]));
+            it->time_ns = ns(static_cast<double>(sampled.edge_weight_[e]));
+            it->samples = sampled.edge_samples_[e];
         }
     }
 
@@ -598,7 +654,7 @@ struct TimeSampler::Groups {
         const auto& linked = machine.linked().functions();
         if (!out.loops) out.loops = LoopGroup{};
         out.loops->time_accuracy = kTimeAccuracy;
-        for (LoopStats& l : out.loops->entries) l.time_ns = 0;
+        for (LoopStats& l : out.loops->entries) l.time_ns = 0, l.samples = 0;
         for (std::size_t l = 0; l < sampled.loops_.size(); ++l) {
             const Loop& loop = sampled.loops_[l];
             const std::string& function = linked[loop.function].source->name;
@@ -608,9 +664,10 @@ struct TimeSampler::Groups {
             if (it == out.loops->entries.end()) {
                 if (!sampled.loop_samples_[l]) continue;
                 it = out.loops->entries.insert(
-                    it, LoopStats{function, loop.start, loop.end, linked[loop.function].source->position(loop.start).line, 0, {}});
+                    it, LoopStats{function, loop.start, loop.end, linked[loop.function].source->position(loop.start).line, 0, {}, {}});
             }
-            it->time_ns = ns(static_cast<double>(sampled.loop_samples_[l]));
+            it->time_ns = ns(static_cast<double>(sampled.loop_weight_[l]));
+            it->samples = sampled.loop_samples_[l];
         }
     }
 
@@ -634,7 +691,7 @@ struct TimeSampler::Groups {
             sample.frames = path;
             sample.lines = lines;
             sample.samples = nodes[i].samples;
-            sample.time_ns = ns(static_cast<double>(nodes[i].samples));
+            sample.time_ns = ns(static_cast<double>(nodes[i].weight));
             stacks.entries.push_back(std::move(sample));
         }
         out.call_stacks = std::move(stacks);

@@ -56,4 +56,19 @@ double share(std::uint64_t part, std::uint64_t whole) {
 }
 std::string percent(double value) { return fmt::format("{:.1f}%", value); }
 
+std::string share_with_interval(const SampledShare& s) {
+    const double half = std::max(s.share - s.low, s.high - s.share);
+    return fmt::format("{:.1f}% \u00b1{:.1f}", 100 * s.share, 100 * half);
+}
+
+std::string sampled_legend(const Profile& p) {
+    const auto n = effective_samples(p);
+    if (!n) return "";
+    return fmt::format("Sampled times: % is the share of the wall time, \u00b1 the wider side of its 95% interval "
+                       "(Wilson score, {} samples, {:.0f} effective); a time or share from fewer than {} samples, "
+                       "or whose interval is wider than the share itself, is too uncertain to mean anything and "
+                       "is not shown (-) in text, greyed in HTML.",
+                       digits(p.timing->samples), *n, kMeaningfulSamples);
+}
+
 } // namespace opscope::report

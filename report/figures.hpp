@@ -2,9 +2,12 @@
 // significant figures, durations, sizes, rates and shares; and how they rank rows. Private to report/.
 #pragma once
 
+#include <opscope/profile.hpp>
+
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace opscope::report {
@@ -18,6 +21,10 @@ std::string byte_size(std::uint64_t bytes);  // "512 B", "1.50 KiB", "3.00 MiB",
 std::string per_second(double rate);         // "950", "1.20 k", "3.40 M", "2.00 G"
 double share(std::uint64_t part, std::uint64_t whole);  // percent; 0 when whole is 0
 std::string percent(double value);                      // "12.5%"
+// A sampled share and the wider side of its 95% interval, in percentage points: "12.3% ±1.4".
+std::string share_with_interval(const SampledShare& s);
+// What the sampled figures' intervals and hidden (or greyed) figures mean: the text and HTML legends.
+std::string sampled_legend(const Profile& p);
 
 // Pointers to `entries`, ordered by `rank` (descending); ties keep canonical order.
 template <class Entry, class Rank>

@@ -40,7 +40,8 @@ dt { color: #555; } dd { margin: 0; }
 table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
 th, td { padding: 2px 8px; text-align: left; vertical-align: top; } th { background: #f2f2f2; }
 tbody tr:nth-child(even) { background: #fafafa; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; } td.none { color: #aaa; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; } td.none { color: #aaa; } td.few, td.few .interval { color: #aaa; }
+.interval { display: block; font-size: 0.8em; color: #666; }
 table.sortable th { cursor: pointer; }
 table.source td { padding: 0 6px; } table.source code { white-space: pre; }
 tr.gap td { color: #aaa; text-align: center; }

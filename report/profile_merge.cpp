@@ -6,6 +6,7 @@
 #include <opscope/report.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 #include <tuple>
@@ -144,12 +145,13 @@ void normalize(OpcodeGroup& group) {
                        const auto key = [&] { return "'" + into.name + "'"; };
                        into.count = sum(into.count, e.count, at("opcodes", key, "count"));
                        add_into(into.time_ns, e.time_ns, at("opcodes", key, "time_ns"));
+                       add_into(into.samples, e.samples, at("opcodes", key, "samples"));
                        add_into(into.time_distribution, e.time_distribution,
                                 at("opcodes", key, "time_distribution/samples"),
                                 at("opcodes", key, "time_distribution/sum_ns"));
                    });
     if (!group.time_accuracy)
-        for (OpcodeStats& e : group.entries) e.time_ns.reset(), e.time_distribution.reset();
+        for (OpcodeStats& e : group.entries) e.time_ns.reset(), e.time_distribution.reset(), e.samples.reset();
 }
 
 void normalize(InstructionGroup& group) {
@@ -168,10 +170,11 @@ void normalize(LineGroup& group) {
                        const auto key = [&] { return "line " + std::to_string(into.line); };
                        into.count = sum(into.count, e.count, at("lines", key, "count"));
                        add_into(into.time_ns, e.time_ns, at("lines", key, "time_ns"));
+                       add_into(into.samples, e.samples, at("lines", key, "samples"));
                        if (!into.source_text) into.source_text = e.source_text;
                    });
     if (!group.time_accuracy)
-        for (LineStats& e : group.entries) e.time_ns.reset();
+        for (LineStats& e : group.entries) e.time_ns.reset(), e.samples.reset();
 }
 
 void normalize(FunctionGroup& group) {
@@ -181,6 +184,8 @@ void normalize(FunctionGroup& group) {
                        into.calls = sum(into.calls, e.calls, at("functions", key, "calls"));
                        add_into(into.self_time_ns, e.self_time_ns, at("functions", key, "self_time_ns"));
                        add_into(into.total_time_ns, e.total_time_ns, at("functions", key, "total_time_ns"));
+                       add_into(into.self_samples, e.self_samples, at("functions", key, "self_samples"));
+                       add_into(into.total_samples, e.total_samples, at("functions", key, "total_samples"));
                        into.native = into.native || e.native;
                        if (!into.file) into.file = e.file;
                        if (!into.line) into.line = e.line;
@@ -188,7 +193,8 @@ void normalize(FunctionGroup& group) {
                                 at("functions", key, "inclusive_instructions"));
                    });
     if (!group.time_accuracy)
-        for (FunctionStats& e : group.entries) e.self_time_ns.reset(), e.total_time_ns.reset();
+        for (FunctionStats& e : group.entries)
+            e.self_time_ns.reset(), e.total_time_ns.reset(), e.self_samples.reset(), e.total_samples.reset();
 }
 
 void normalize(BranchGroup& group) {
@@ -211,10 +217,11 @@ void normalize(LoopGroup& group) {
                        };
                        into.iterations = sum(into.iterations, e.iterations, at("loops", key, "iterations"));
                        add_into(into.time_ns, e.time_ns, at("loops", key, "time_ns"));
+                       add_into(into.samples, e.samples, at("loops", key, "samples"));
                        keep_first_line(into.line, e.line);
                    });
     if (!group.time_accuracy)
-        for (LoopStats& e : group.entries) e.time_ns.reset();
+        for (LoopStats& e : group.entries) e.time_ns.reset(), e.samples.reset();
 }
 
 // An edge's sites combine by offset; sites known on one side only (the other's empty: unknown) are dropped.
@@ -235,6 +242,7 @@ void normalize(CallGraph& group) {
                        const auto key = [&] { return "'" + into.caller + "' -> '" + into.callee + "'"; };
                        into.calls = sum(into.calls, e.calls, at("call_graph", key, "calls"));
                        add_into(into.time_ns, e.time_ns, at("call_graph", key, "time_ns"));
+                       add_into(into.samples, e.samples, at("call_graph", key, "samples"));
                        add_both(into.inclusive_instructions, e.inclusive_instructions,
                                 at("call_graph", key, "inclusive_instructions"));
                        if (into.sites.empty() || e.sites.empty()) into.sites.clear();
@@ -242,7 +250,7 @@ void normalize(CallGraph& group) {
                    });
     for (CallEdge& e : group.entries) normalize_sites(e);
     if (!group.time_accuracy)
-        for (CallEdge& e : group.entries) e.time_ns.reset();
+        for (CallEdge& e : group.entries) e.time_ns.reset(), e.samples.reset();
 }
 
 void normalize(OpcodePairGroup& group) {
@@ -309,7 +317,8 @@ TimingInfo merge_group(const TimingInfo& a, const TimingInfo& b) {
     return TimingInfo{join_distinct(a.method, b.method, "; "), sum(a.samples, b.samples, at("/timing/samples")),
                       add_known(a.overhead_ns, b.overhead_ns, at("/timing/overhead_ns")),
                       equal_known(a.sample_rate_hz, b.sample_rate_hz),
-                      sum(a.truncated_stacks, b.truncated_stacks, at("/timing/truncated_stacks"))};
+                      sum(a.truncated_stacks, b.truncated_stacks, at("/timing/truncated_stacks")),
+                      std::nullopt};  // effective_samples: merge() recomputes it, it needs the wall times
 }
 
 FrameStats merge_group(const FrameStats& a, const FrameStats& b) {
@@ -393,6 +402,25 @@ void canonicalize(Profile& profile) {
     // The timeline's events are a sequence: already canonical.
 }
 
+// Kish's effective sample size of the pooled samples. Each run's weights add up to its wall time T with
+// effective size n, so their squares add up to T^2 / n; pooled: (T1 + T2)^2 / (T1^2 / n1 + T2^2 / n2).
+// Without both wall times, or when both runs weighed their samples equally (no effective_samples): absent,
+// and the merged samples are the effective size.
+std::optional<double> merged_effective_samples(const Profile& first, const Profile& second) {
+    if (!first.timing->effective_samples && !second.timing->effective_samples) return std::nullopt;
+    const auto wall = [](const Profile& p) { return p.summary ? p.summary->wall_time_ns : std::nullopt; };
+    const auto n1 = effective_samples(first), n2 = effective_samples(second);
+    const auto t1 = wall(first), t2 = wall(second);
+    if (!t1 || !t2) return std::nullopt;
+    const double a = static_cast<double>(*t1), b = static_cast<double>(*t2);
+    double squares = 0;
+    if (a > 0) squares += *n1 > 0 ? a * a / *n1 : 0;
+    if (b > 0) squares += *n2 > 0 ? b * b / *n2 : 0;
+    const double pooled = squares > 0 ? (a + b) * (a + b) / squares : *n1 + *n2;
+    if (!std::isfinite(pooled)) return std::nullopt;  // a hostile document's sizes near the double's range
+    return pooled;
+}
+
 Profile merge(const Profile& first, const Profile& second) {
     Profile merged;
     merged.policy = join_distinct(first.policy, second.policy, " + ");
@@ -401,6 +429,7 @@ Profile merge(const Profile& first, const Profile& second) {
     merged.error = join_distinct(first.error, second.error, "\n");
     merged.summary = merge_optional(first.summary, second.summary);
     merged.timing = merge_optional(first.timing, second.timing);
+    if (merged.timing) merged.timing->effective_samples = merged_effective_samples(first, second);
     merged.opcodes = merge_optional(first.opcodes, second.opcodes);
     merged.instructions = merge_optional(first.instructions, second.instructions);
     merged.lines = merge_optional(first.lines, second.lines);

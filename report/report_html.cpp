@@ -53,6 +53,19 @@ std::string time_cell(std::optional<std::uint64_t> ns, std::optional<Accuracy> a
     return fmt::format("<td class=\"num{}\" data-sort=\"{}\">{}{}</td>", statistical(accuracy) ? " stat" : "", *ns,
                        statistical(accuracy) ? "~" : "", duration(*ns));
 }
+// A sampled time with its share of the wall time ± its 95% interval and the samples behind it (data-samples,
+// data-share-low, data-share-high); greyed (class "few") when too few samples mean anything. Without samples:
+// time_cell.
+std::string sampled_time_cell(const Profile& p, std::optional<std::uint64_t> ns, std::optional<std::uint64_t> samples,
+                              std::optional<Accuracy> accuracy) {
+    const auto s = sampled_share(p, ns, samples);
+    if (!s) return time_cell(ns, accuracy);
+    return fmt::format("<td class=\"num stat{}\" data-sort=\"{}\" data-samples=\"{}\" data-share-low=\"{:.6f}\" "
+                       "data-share-high=\"{:.6f}\"{}>~{}<span class=\"interval\">{} &#183; {} {}</span></td>",
+                       s->meaningful ? "" : " few", *ns, s->samples, s->low, s->high,
+                       s->meaningful ? "" : " title=\"too few samples to mean anything\"", duration(*ns),
+                       escaped(report::share_with_interval(*s)), digits(s->samples), s->samples == 1 ? "sample" : "samples");
+}
 std::string percent_cell(double value) {
     return fmt::format("<td class=\"num\" data-sort=\"{:.6f}\">{}</td>", value, percent(value));
 }
@@ -153,6 +166,8 @@ void header(std::string& out, const Profile& p) {
            "marked <span class=\"stat\">~</span> are <b>statistical</b>: estimated from timer samples";
     if (p.timing) out += fmt::format(" ({} samples)", digits(p.timing->samples));
     out += ".</p>\n";
+    if (const std::string legend = report::sampled_legend(p); !legend.empty())
+        out += "<p id=\"intervals\" class=\"note\">" + escaped(legend) + "</p>\n";
     out += "<nav class=\"js-only\"><input id=\"search\" type=\"search\" placeholder=\"search functions, lines, "
            "opcodes\" aria-label=\"search\"> <span id=\"search-result\"></span></nav>\n</header>\n";
 }
@@ -234,7 +249,7 @@ void source(std::string& out, const Profile& p) {
         out += fmt::format("<tr{}>{}{}<td class=\"heat\" data-sort=\"{}\"><span class=\"bar\" style=\"width:{:.1f}%\">"
                            "</span><span class=\"share\">{}</span></td>{}<td>{}</td><td class=\"code\"><code>{}</code></td></tr>\n",
                            attrs, line_cell(l.line), count_cell(l.count, g.accuracy), l.count, heat,
-                           percent(share(l.count, total)), time_cell(l.time_ns, g.time_accuracy), annotations,
+                           percent(share(l.count, total)), sampled_time_cell(p, l.time_ns, l.samples, g.time_accuracy), annotations,
                            escaped(l.source_text.value_or("")));
     }
     out += "</tbody></table>\n";
@@ -272,7 +287,8 @@ void functions(std::string& out, const Profile& p) {
                                                            : count_cell(self->second, p.instructions->accuracy),
                            f->inclusive_instructions ? count_cell(*f->inclusive_instructions, Accuracy::exact)
                                                      : std::string("<td class=\"num none\" data-sort=\"-1\">-</td>"),
-                           time_cell(f->self_time_ns, g.time_accuracy), time_cell(f->total_time_ns, g.time_accuracy),
+                           sampled_time_cell(p, f->self_time_ns, f->self_samples, g.time_accuracy),
+                           sampled_time_cell(p, f->total_time_ns, f->total_samples, g.time_accuracy),
                            text_cell(f->native ? "native" : "bytecode"), text_cell(where));
     }
     out += "</tbody></table>\n";
@@ -288,21 +304,29 @@ void opcodes(std::string& out, const Profile& p) {
     const std::uint64_t total = total_instructions(p).value_or(0);
     open_section(out, "opcodes", "Opcodes", accuracy_attr(g.accuracy, g.time_accuracy));
     out += note(p, g.accuracy, g.time_accuracy, "executions of each opcode");
+    // Percentiles only from a policy that times executions one by one (the sampler does not).
+    const bool distributions = std::any_of(g.entries.begin(), g.entries.end(),
+                                           [](const OpcodeStats& e) { return e.time_distribution.has_value(); });
     out += "<table id=\"opcodes-table\" class=\"sortable\">" +
-           head({"opcode", "count", "% of instructions", "time", "mean", "p50", "p95", "p99"}) + "<tbody>\n";
+           (distributions ? head({"opcode", "count", "% of instructions", "time", "mean", "p50", "p95", "p99"})
+                          : head({"opcode", "count", "% of instructions", "time", "mean"})) +
+           "<tbody>\n";
     for (const OpcodeStats* e : ranked(g.entries, [](const OpcodeStats& o) { return o.count; })) {
         const auto at = [&](double pct) -> std::optional<std::uint64_t> {
             return e->time_distribution ? e->time_distribution->percentile(pct) : std::nullopt;
         };
         const auto mean = e->mean_ns();
-        out += fmt::format("<tr{}>{}{}{}{}{}{}{}{}</tr>\n", attr("data-opcode", e->name) + attr("data-count", e->count),
+        const auto estimate = sampled_share(p, e->time_ns, e->samples);
+        std::string mean_cell =
+            time_cell(g.time_accuracy && mean ? std::optional(static_cast<std::uint64_t>(*mean)) : std::nullopt,
+                      g.time_accuracy);
+        if (estimate && !estimate->meaningful) mean_cell.replace(0, std::string_view("<td class=\"num").size(), "<td class=\"num few");
+        std::string percentiles;
+        if (distributions)
+            for (const double pct : {50.0, 95.0, 99.0}) percentiles += time_cell(g.time_accuracy ? at(pct) : std::nullopt, g.time_accuracy);
+        out += fmt::format("<tr{}>{}{}{}{}{}{}</tr>\n", attr("data-opcode", e->name) + attr("data-count", e->count),
                            code_cell(e->name), count_cell(e->count, g.accuracy), percent_cell(share(e->count, total)),
-                           time_cell(e->time_ns, g.time_accuracy),
-                           time_cell(g.time_accuracy && mean ? std::optional(static_cast<std::uint64_t>(*mean)) : std::nullopt,
-                                     g.time_accuracy),
-                           time_cell(g.time_accuracy ? at(50) : std::nullopt, g.time_accuracy),
-                           time_cell(g.time_accuracy ? at(95) : std::nullopt, g.time_accuracy),
-                           time_cell(g.time_accuracy ? at(99) : std::nullopt, g.time_accuracy));
+                           sampled_time_cell(p, e->time_ns, e->samples, g.time_accuracy), mean_cell, percentiles);
     }
     out += "</tbody></table>\n";
     close_section(out);
@@ -374,7 +398,7 @@ void loops(std::string& out, const Profile& p) {
                                attr("data-iterations", l->iterations),
                            code_cell(l->function), line_cell(l->line),
                            text_cell(fmt::format("{}-{}", l->start_offset, l->end_offset)),
-                           count_cell(l->iterations, g.accuracy), time_cell(l->time_ns, g.time_accuracy),
+                           count_cell(l->iterations, g.accuracy), sampled_time_cell(p, l->time_ns, l->samples, g.time_accuracy),
                            time_cell(per ? std::optional(static_cast<std::uint64_t>(*per)) : std::nullopt, g.time_accuracy));
     }
     out += "</tbody></table>\n";
@@ -403,7 +427,7 @@ void call_graph(std::string& out, const Profile& p) {
                            count_cell(e->calls, g.accuracy),
                            e->inclusive_instructions ? count_cell(*e->inclusive_instructions, Accuracy::exact)
                                                      : std::string("<td class=\"num none\" data-sort=\"-1\">-</td>"),
-                           time_cell(e->time_ns, g.time_accuracy), text_cell(sites));
+                           sampled_time_cell(p, e->time_ns, e->samples, g.time_accuracy), text_cell(sites));
     }
     out += "</tbody></table>\n";
     close_section(out);

@@ -1,11 +1,13 @@
 // format_json: a Profile as the versioned "opscope-profile" JSON document (docs/profile-format.md).
 // Every group key is always written, null when not measured; so is every field a group can lack. Derived
-// figures (percent, mean_ns, p50_ns, taken_rate, ...) are written for readers and ignored by parse_json.
+// figures (percent, mean_ns, p50_ns, taken_rate, the *_estimate objects, ...) are written for readers and
+// ignored by parse_json.
 #include <opscope/report.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 namespace opscope {
@@ -34,6 +36,19 @@ std::optional<Accuracy> time_accuracy_of(const std::optional<Group>& group) {
 Json percent_json(std::uint64_t count, std::optional<std::uint64_t> total) {
     if (!total || *total == 0) return nullptr;
     return 100.0 * static_cast<double>(count) / static_cast<double>(*total);
+}
+
+// A sampled time's share of the wall time with its 95% interval (SampledShare), or null when not sampled.
+Json estimate_json(const Profile& p, std::optional<std::uint64_t> time_ns, std::optional<std::uint64_t> samples) {
+    const auto s = sampled_share(p, time_ns, samples);
+    if (!s) return nullptr;
+    return Json{{"samples", s->samples},
+                {"percent", 100 * s->share},
+                {"percent_low", 100 * s->low},
+                {"percent_high", 100 * s->high},
+                {"time_low_ns", static_cast<std::uint64_t>(std::llround(s->time_low_ns))},
+                {"time_high_ns", static_cast<std::uint64_t>(std::llround(s->time_high_ns))},
+                {"meaningful", s->meaningful}};
 }
 
 Json metrics_json(const Profile& p) {
@@ -75,7 +90,8 @@ Json timing_json(const TimingInfo& t, const std::optional<Summary>& summary) {
                 {"overhead_ns", or_null(t.overhead_ns)},
                 {"overhead_percent", overhead_percent},
                 {"sample_rate_hz", or_null(t.sample_rate_hz)},
-                {"truncated_stacks", t.truncated_stacks}};
+                {"truncated_stacks", t.truncated_stacks},
+                {"effective_samples", or_null(t.effective_samples)}};
 }
 
 Json histogram_json(const TimeHistogram& h) {
@@ -91,7 +107,7 @@ Json histogram_json(const TimeHistogram& h) {
                 {"buckets", std::move(buckets)}};
 }
 
-Json opcodes_json(const OpcodeGroup& group, std::optional<std::uint64_t> total) {
+Json opcodes_json(const Profile& p, const OpcodeGroup& group, std::optional<std::uint64_t> total) {
     std::vector<const OpcodeStats*> ranked;
     for (const OpcodeStats& e : group.entries) ranked.push_back(&e);
     std::stable_sort(ranked.begin(), ranked.end(),
@@ -110,7 +126,9 @@ Json opcodes_json(const OpcodeGroup& group, std::optional<std::uint64_t> total) 
                             {"p50_ns", at(50)},
                             {"p95_ns", at(95)},
                             {"p99_ns", at(99)},
-                            {"time_distribution", h ? histogram_json(*h) : Json(nullptr)}});
+                            {"time_distribution", h ? histogram_json(*h) : Json(nullptr)},
+                            {"samples", or_null(e->samples)},
+                            {"time_estimate", estimate_json(p, e->time_ns, e->samples)}});
     }
     return list;
 }
@@ -131,17 +149,19 @@ Json hotspots_json(const InstructionGroup& group, std::optional<std::uint64_t> t
     return list;
 }
 
-Json lines_json(const LineGroup& group) {
+Json lines_json(const Profile& p, const LineGroup& group) {
     Json list = Json::array();
     for (const LineStats& e : group.entries)
         list.push_back(Json{{"line", e.line},
                             {"count", e.count},
                             {"time_ns", or_null(e.time_ns)},
-                            {"source_text", or_null(e.source_text)}});
+                            {"source_text", or_null(e.source_text)},
+                            {"samples", or_null(e.samples)},
+                            {"time_estimate", estimate_json(p, e.time_ns, e.samples)}});
     return list;
 }
 
-Json functions_json(const FunctionGroup& group) {
+Json functions_json(const Profile& p, const FunctionGroup& group) {
     Json list = Json::array();
     for (const FunctionStats& e : group.entries)
         list.push_back(Json{{"name", e.name},
@@ -151,7 +171,11 @@ Json functions_json(const FunctionGroup& group) {
                             {"native", e.native},
                             {"file", or_null(e.file)},
                             {"line", or_null(e.line)},
-                            {"inclusive_instructions", or_null(e.inclusive_instructions)}});
+                            {"inclusive_instructions", or_null(e.inclusive_instructions)},
+                            {"self_samples", or_null(e.self_samples)},
+                            {"total_samples", or_null(e.total_samples)},
+                            {"self_time_estimate", estimate_json(p, e.self_time_ns, e.self_samples)},
+                            {"total_time_estimate", estimate_json(p, e.total_time_ns, e.total_samples)}});
     return list;
 }
 
@@ -167,7 +191,7 @@ Json branches_json(const BranchGroup& group) {
     return list;
 }
 
-Json loops_json(const LoopGroup& group) {
+Json loops_json(const Profile& p, const LoopGroup& group) {
     Json list = Json::array();
     for (const LoopStats& e : group.entries)
         list.push_back(Json{{"function", e.function},
@@ -175,11 +199,13 @@ Json loops_json(const LoopGroup& group) {
                             {"end_offset", e.end_offset},
                             {"line", e.line},
                             {"iterations", e.iterations},
-                            {"time_ns", or_null(e.time_ns)}});
+                            {"time_ns", or_null(e.time_ns)},
+                            {"samples", or_null(e.samples)},
+                            {"time_estimate", estimate_json(p, e.time_ns, e.samples)}});
     return list;
 }
 
-Json call_graph_json(const CallGraph& group) {
+Json call_graph_json(const Profile& p, const CallGraph& group) {
     Json list = Json::array();
     for (const CallEdge& e : group.entries) {
         Json sites = Json::array();
@@ -193,7 +219,9 @@ Json call_graph_json(const CallGraph& group) {
                             {"calls", e.calls},
                             {"time_ns", or_null(e.time_ns)},
                             {"inclusive_instructions", or_null(e.inclusive_instructions)},
-                            {"sites", std::move(sites)}});
+                            {"sites", std::move(sites)},
+                            {"samples", or_null(e.samples)},
+                            {"time_estimate", estimate_json(p, e.time_ns, e.samples)}});
     }
     return list;
 }
@@ -220,13 +248,14 @@ Json memory_json(const MemoryStats& m) {
                 {"by_type", std::move(by_type)}};
 }
 
-Json call_stacks_json(const StackSampleGroup& group) {
+Json call_stacks_json(const Profile& p, const StackSampleGroup& group) {
     Json list = Json::array();
     for (const StackSample& e : group.entries)
         list.push_back(Json{{"frames", e.frames},
                             {"samples", e.samples},
                             {"time_ns", or_null(e.time_ns)},
-                            {"lines", e.lines.empty() ? Json(nullptr) : Json(e.lines)}});
+                            {"lines", e.lines.empty() ? Json(nullptr) : Json(e.lines)},
+                            {"time_estimate", estimate_json(p, e.time_ns, e.samples)}});
     return list;
 }
 
@@ -276,18 +305,19 @@ std::string format_json(const Profile& original) {
              {"metrics", metrics_json(p)}};
     doc["summary"] = group_json(p.summary, summary_json);
     doc["timing"] = group_json(p.timing, [&](const TimingInfo& t) { return timing_json(t, p.summary); });
-    doc["opcodes"] = group_json(p.opcodes, [&](const OpcodeGroup& g) { return opcodes_json(g, total); });
+    doc["opcodes"] = group_json(p.opcodes, [&](const OpcodeGroup& g) { return opcodes_json(p, g, total); });
     doc["hotspots"] = group_json(p.instructions, [&](const InstructionGroup& g) { return hotspots_json(g, total); });
-    doc["lines"] = group_json(p.lines, lines_json);
-    doc["functions"] = group_json(p.functions, functions_json);
+    const auto with_profile = [&](auto write) { return [&, write](const auto& g) { return write(p, g); }; };
+    doc["lines"] = group_json(p.lines, with_profile(lines_json));
+    doc["functions"] = group_json(p.functions, with_profile(functions_json));
     doc["frames"] = group_json(p.frames, frames_json);
     doc["stack"] = group_json(p.stack, stack_json);
     doc["branches"] = group_json(p.branches, branches_json);
-    doc["loops"] = group_json(p.loops, loops_json);
-    doc["call_graph"] = group_json(p.call_graph, call_graph_json);
+    doc["loops"] = group_json(p.loops, with_profile(loops_json));
+    doc["call_graph"] = group_json(p.call_graph, with_profile(call_graph_json));
     doc["opcode_pairs"] = group_json(p.opcode_pairs, opcode_pairs_json);
     doc["memory"] = group_json(p.memory, memory_json);
-    doc["call_stacks"] = group_json(p.call_stacks, call_stacks_json);
+    doc["call_stacks"] = group_json(p.call_stacks, with_profile(call_stacks_json));
     doc["timeline"] = group_json(p.timeline, timeline_json);
     // Invalid UTF-8 (in source text, say) is replaced by U+FFFD rather than failing the report.
     return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
@@ -65,6 +66,10 @@ public:
         const std::uint64_t value = u64();
         if (value > std::numeric_limits<std::uint32_t>::max()) fail("out of range (at most 4294967295)");
         return static_cast<std::uint32_t>(value);
+    }
+    double number() const {
+        if (!value_->is_number()) expected("a number");
+        return value_->get<double>();
     }
     std::string str() const {
         if (!value_->is_string()) expected("a string");
@@ -130,6 +135,14 @@ std::optional<std::uint64_t> time_at(const Node& entry, std::string_view key, st
     return std::nullopt;
 }
 
+// The samples behind a time (added after version 1's first documents): may be missing or null; present
+// only when the group's times are measured.
+std::optional<std::uint64_t> samples_at(const Node& entry, std::string_view key, std::optional<Accuracy> measured) {
+    const auto node = entry.maybe(key);
+    if (node && !measured) node->fail("present, but the group's times are not measured");
+    return node ? std::optional(node->u64()) : std::nullopt;
+}
+
 TimeHistogram histogram_from(const Node& node) {
     const Node bits = node.at("sub_bucket_bits");
     if (bits.u64() != TimeHistogram::kSubBucketBits)
@@ -179,14 +192,20 @@ Summary summary_from(const Node& node, Accuracy accuracy) {
 
 TimingInfo timing_from(const Node& node) {
     const auto truncated = node.added("truncated_stacks");
+    std::optional<double> effective;
+    if (const auto n = node.maybe("effective_samples")) {
+        effective = n->number();
+        if (!(*effective >= 0 && std::isfinite(*effective))) n->fail("expected a non-negative finite number");
+    }
     return TimingInfo{node.at("method").str(), node.at("samples").u64(), maybe_u64(node, "overhead_ns"),
-                      maybe_u64(node, "sample_rate_hz"), truncated ? truncated->u64() : 0};
+                      maybe_u64(node, "sample_rate_hz"), truncated ? truncated->u64() : 0, effective};
 }
 
 OpcodeGroup opcodes_from(const GroupNode& group, std::optional<Accuracy> times) {
     OpcodeGroup out{group.accuracy, times, {}};
     for (const Node& e : group.data.items()) {
-        OpcodeStats stats{e.at("name").str(), e.at("count").u64(), time_at(e, "time_ns", times), std::nullopt};
+        OpcodeStats stats{e.at("name").str(), e.at("count").u64(), time_at(e, "time_ns", times), std::nullopt,
+                          samples_at(e, "samples", times)};
         if (const auto distribution = e.maybe("time_distribution")) {
             if (!times) distribution->fail("present, but the group's times are not measured");
             stats.time_distribution = histogram_from(*distribution);
@@ -209,7 +228,8 @@ LineGroup lines_from(const GroupNode& group, std::optional<Accuracy> times) {
     for (const Node& e : group.data.items()) {
         const auto text = e.maybe("source_text");
         out.entries.push_back(LineStats{e.at("line").u32(), e.at("count").u64(), time_at(e, "time_ns", times),
-                                        text ? std::optional(text->str()) : std::nullopt});
+                                        text ? std::optional(text->str()) : std::nullopt,
+                                        samples_at(e, "samples", times)});
     }
     return out;
 }
@@ -225,7 +245,8 @@ FunctionGroup functions_from(const GroupNode& group, std::optional<Accuracy> tim
                                             native ? native->boolean() : false,
                                             file ? std::optional(file->str()) : std::nullopt,
                                             line ? std::optional(line->u32()) : std::nullopt,
-                                            maybe_u64(e, "inclusive_instructions")});
+                                            maybe_u64(e, "inclusive_instructions"),
+                                            samples_at(e, "self_samples", times), samples_at(e, "total_samples", times)});
     }
     return out;
 }
@@ -245,7 +266,8 @@ LoopGroup loops_from(const GroupNode& group, std::optional<Accuracy> times) {
     LoopGroup out{group.accuracy, times, {}};
     for (const Node& e : group.data.items())
         out.entries.push_back(LoopStats{e.at("function").str(), e.at("start_offset").u32(), e.at("end_offset").u32(),
-                                        e.at("line").u32(), e.at("iterations").u64(), time_at(e, "time_ns", times)});
+                                        e.at("line").u32(), e.at("iterations").u64(), time_at(e, "time_ns", times),
+                                        samples_at(e, "samples", times)});
     return out;
 }
 
@@ -253,7 +275,8 @@ CallGraph call_graph_from(const GroupNode& group, std::optional<Accuracy> times)
     CallGraph out{group.accuracy, times, {}};
     for (const Node& e : group.data.items()) {
         CallEdge edge{e.at("caller").str(), e.at("callee").str(), e.at("calls").u64(),
-                      time_at(e, "time_ns", times), maybe_u64(e, "inclusive_instructions"), {}};
+                      time_at(e, "time_ns", times), maybe_u64(e, "inclusive_instructions"), {},
+                      samples_at(e, "samples", times)};
         if (const auto sites = e.maybe("sites"))
             for (const Node& site : sites->items())
                 edge.sites.push_back(CallSite{site.at("offset").u32(), site.at("line").u32(), site.at("calls").u64(),

@@ -1,6 +1,8 @@
 // format_text: the human-readable profile report. Each section is a ranked, aligned table built from the
 // plain Profile; a group the policy did not measure gets no section, only a mention in the last line.
-// Statistical figures carry a leading '~' and their section title says how they were obtained.
+// Statistical figures carry a leading '~' and their section title says how they were obtained. Sampled
+// times come with their share of the wall time ± its 95% interval and the samples behind them; one from too
+// few samples to mean anything (SampledShare::meaningful) is shown as '-' (the legend under the summary says so).
 #include <opscope/report.hpp>
 #include "figures.hpp"
 #include "text_table.hpp"
@@ -40,6 +42,26 @@ std::string statistical_note(const Profile& p, std::optional<Accuracy> counts, s
                            counts == Accuracy::statistical ? "; counts estimated" : "");
     if (counts == Accuracy::statistical || times == Accuracy::statistical) return "~ statistical estimate";
     return "";
+}
+
+// The cells of a time. In a group with sample counts (`sampled`): the time, its share of the wall time ± its
+// interval, and the samples behind it, with the time and share '-' when too few samples mean anything. In a
+// group without (an older profile, or a policy that measures times otherwise): the time, and its share of
+// `whole` as measured.
+std::vector<std::string> time_cells(const Profile& p, std::optional<Accuracy> accuracy, std::optional<std::uint64_t> time_ns,
+                                    std::optional<std::uint64_t> samples, std::uint64_t whole, bool sampled) {
+    if (!sampled)
+        return {mark(accuracy, duration(time_ns.value_or(0))), mark(accuracy, percent(share(time_ns.value_or(0), whole)))};
+    const auto s = sampled_share(p, time_ns, samples);
+    if (!s) return {mark(accuracy, duration(time_ns.value_or(0))), "-", "-"};
+    if (!s->meaningful) return {"-", "-", digits(s->samples)};
+    return {mark(accuracy, duration(*time_ns)), mark(accuracy, report::share_with_interval(*s)), digits(s->samples)};
+}
+// Whether any entry of `group` has the sample count `samples` gives.
+template <class Group, class Samples>
+bool has_samples(const std::optional<Group>& group, Samples samples) {
+    return group && std::any_of(group->entries.begin(), group->entries.end(),
+                                [&](const auto& e) { return samples(e).has_value(); });
 }
 
 // "Name (detail; note)", leaving out empty parts.
@@ -98,6 +120,15 @@ std::string timeline_line(const Timeline& t) {
     return line + ", " + time(first) + " to " + time(last) + " (span " + time(last >= first ? last - first : 0) + ")";
 }
 
+// Whether any group carries sampled times with their samples (the legend explains their intervals).
+bool any_sampled_shares(const Profile& p) {
+    return has_samples(p.opcodes, [](const OpcodeStats& e) { return e.samples; }) ||
+           has_samples(p.lines, [](const LineStats& e) { return e.samples; }) ||
+           has_samples(p.functions, [](const FunctionStats& e) { return e.total_samples; }) ||
+           has_samples(p.loops, [](const LoopStats& e) { return e.samples; }) ||
+           has_samples(p.call_graph, [](const CallEdge& e) { return e.samples; });
+}
+
 void summary(std::string& out, const Profile& p) {
     Table table({{"", Align::left}, {"", Align::left}});
     if (p.summary) {
@@ -123,13 +154,36 @@ void summary(std::string& out, const Profile& p) {
     }
     if (p.functions && p.functions->time_accuracy) {
         std::uint64_t in_natives = 0;
+        std::optional<std::uint64_t> native_samples;
         for (const FunctionStats& e : p.functions->entries)
-            if (e.native) in_natives += e.total_time_ns.value_or(0);
-        table.add({"time in natives",
-                   mark(p.functions->time_accuracy, duration(in_natives)) + of_wall_time(p, in_natives)});
+            if (e.native) {
+                in_natives += e.total_time_ns.value_or(0);
+                if (e.total_samples) native_samples = native_samples.value_or(0) + *e.total_samples;
+            }
+        // In a profile with sample counts, a time from too few samples is not shown (natives are apart: their
+        // samples add, each sample lands in one native at most).
+        const bool sampled = has_samples(p.functions, [](const FunctionStats& e) { return e.total_samples; });
+        const auto estimate = sampled_share(p, in_natives, native_samples.value_or(0));
+        if (sampled && estimate && !estimate->meaningful)
+            table.add({"time in natives", "- (" + digits(estimate->samples) + " samples)"});
+        else
+            table.add({"time in natives",
+                       mark(p.functions->time_accuracy, duration(in_natives)) + of_wall_time(p, in_natives)});
     }
     if (p.timeline) table.add({"timeline", timeline_line(*p.timeline)});
-    section(out, "Summary", table);
+    out += report::fit("Summary") + "\n" + table.render();
+    if (any_sampled_shares(p)) {
+        std::vector<std::string> words;
+        const std::string legend = report::sampled_legend(p);
+        for (std::size_t at = 0; at < legend.size();) {
+            const std::size_t end = std::min(legend.find(' ', at), legend.size());
+            words.push_back(legend.substr(at, end - at));
+            at = end + 1;
+        }
+        words.front() = "  " + words.front();
+        out += report::wrap(words);
+    }
+    out += "\n";
 }
 
 void opcodes(std::string& out, const Profile& p, const ReportOptions& options) {
@@ -137,10 +191,19 @@ void opcodes(std::string& out, const Profile& p, const ReportOptions& options) {
     const OpcodeGroup& g = *p.opcodes;
     const std::uint64_t total = total_instructions(p).value_or(0);
     const bool timed = g.time_accuracy.has_value();
+    // Percentiles only from a policy that times executions one by one (the sampler does not).
+    const bool distributions = timed && std::any_of(g.entries.begin(), g.entries.end(),
+                                                    [](const OpcodeStats& e) { return e.time_distribution.has_value(); });
     std::vector<report::Column> columns{{"opcode", Align::left}, {"count", Align::right}, {"%", Align::right}};
-    if (timed)
-        for (const char* name : {"time", "mean", "p50", "p95", "p99"}) columns.push_back({name, Align::right});
+    const bool sampled = timed && has_samples(p.opcodes, [](const OpcodeStats& e) { return e.samples; });
+    if (sampled)
+        for (const char* name : {"time", "time %", "samples", "mean"}) columns.push_back({name, Align::right});
+    else if (timed)
+        for (const char* name : {"time", "mean"}) columns.push_back({name, Align::right});
+    if (distributions)
+        for (const char* name : {"p50", "p95", "p99"}) columns.push_back({name, Align::right});
     Table table(columns);
+    const std::uint64_t all_time = p.summary && p.summary->wall_time_ns ? *p.summary->wall_time_ns : 0;
     const auto order = ranked(g.entries, [](const OpcodeStats& e) { return e.count; });
     for (std::size_t i = 0; i < order.size() && i < options.top; ++i) {
         const OpcodeStats& e = *order[i];
@@ -154,9 +217,15 @@ void opcodes(std::string& out, const Profile& p, const ReportOptions& options) {
                 const auto value = e.time_distribution->percentile(pct);
                 return value ? std::optional(static_cast<double>(*value)) : std::nullopt;
             };
-            const auto total_time = e.time_ns ? std::optional(static_cast<double>(*e.time_ns)) : std::nullopt;
-            for (const auto& figure : {total_time, e.mean_ns(), at(50), at(95), at(99)})
-                row.push_back(timed_figure(figure));
+            if (sampled)
+                for (std::string& cell : time_cells(p, g.time_accuracy, e.time_ns, e.samples, all_time, true))
+                    row.push_back(std::move(cell));
+            else
+                row.push_back(timed_figure(e.time_ns ? std::optional(static_cast<double>(*e.time_ns)) : std::nullopt));
+            const auto estimate = sampled_share(p, e.time_ns, e.samples);
+            row.push_back(estimate && !estimate->meaningful ? "-" : timed_figure(e.mean_ns()));
+            if (distributions)
+                for (const auto& figure : {at(50), at(95), at(99)}) row.push_back(timed_figure(figure));
         }
         table.add(std::move(row));
     }
@@ -199,7 +268,9 @@ void hot_lines(std::string& out, const Profile& p, const ReportOptions& options)
     std::uint64_t total_time = 0;
     for (const LineStats& e : g.entries) total_time += e.time_ns.value_or(0);
     std::vector<report::Column> columns{{"line", Align::right}, {"count", Align::right}, {"%", Align::right}};
+    const bool sampled = timed && has_samples(p.lines, [](const LineStats& e) { return e.samples; });
     if (timed) columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}});
+    if (sampled) columns.push_back({"samples", Align::right});
     columns.push_back({"source", Align::left});
     Table table(columns);
     std::size_t shown = 0;
@@ -208,10 +279,9 @@ void hot_lines(std::string& out, const Profile& p, const ReportOptions& options)
         ++shown;
         std::vector<std::string> row{line_number(e->line), mark(g.accuracy, digits(e->count)),
                                      percent(share(e->count, total))};
-        if (timed) {
-            row.push_back(mark(g.time_accuracy, duration(e->time_ns.value_or(0))));
-            row.push_back(mark(g.time_accuracy, percent(share(e->time_ns.value_or(0), total_time))));
-        }
+        if (timed)
+            for (std::string& cell : time_cells(p, g.time_accuracy, e->time_ns, e->samples, total_time, sampled))
+                row.push_back(std::move(cell));
         const auto source = text.find(e->line);
         row.push_back(source == text.end() ? "" : source->second);
         table.add(std::move(row));
@@ -227,7 +297,13 @@ void hot_loops(std::string& out, const Profile& p, const ReportOptions& options)
     const auto text = source_lines(p);
     std::vector<report::Column> columns{{"function", Align::left}, {"offsets", Align::right}, {"line", Align::right},
                                         {"iterations", Align::right}};
-    if (timed) columns.insert(columns.end(), {{"time", Align::right}, {"per iteration", Align::right}});
+    const bool sampled = timed && has_samples(p.loops, [](const LoopStats& e) { return e.samples; });
+    if (sampled)
+        columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}, {"samples", Align::right},
+                                       {"per iteration", Align::right}});
+    else if (timed)
+        columns.insert(columns.end(), {{"time", Align::right}, {"per iteration", Align::right}});
+    const std::uint64_t all_time = p.summary && p.summary->wall_time_ns ? *p.summary->wall_time_ns : 0;
     columns.push_back({"source", Align::left});
     Table table(columns);
     const auto order = ranked(g.entries, [&](const LoopStats& e) {
@@ -241,9 +317,12 @@ void hot_loops(std::string& out, const Profile& p, const ReportOptions& options)
         std::vector<std::string> row{e->function, fmt::format("{}-{}", e->start_offset, e->end_offset),
                                      line_number(e->line), mark(g.accuracy, digits(e->iterations))};
         if (timed) {
-            row.push_back(mark(g.time_accuracy, duration(e->time_ns.value_or(0))));
+            std::vector<std::string> cells = time_cells(p, g.time_accuracy, e->time_ns, e->samples, all_time, sampled);
+            if (!sampled) cells.pop_back();  // no share column here without samples, as before them
+            for (std::string& cell : cells) row.push_back(std::move(cell));
             const auto per = e->time_per_iteration_ns();
-            row.push_back(per ? mark(g.time_accuracy, duration(*per)) : "-");
+            const auto estimate = sampled_share(p, e->time_ns, e->samples);
+            row.push_back(per && !(estimate && !estimate->meaningful) ? mark(g.time_accuracy, duration(*per)) : "-");
         }
         const auto source = text.find(e->line);
         row.push_back(source == text.end() ? "" : source->second);
@@ -290,7 +369,11 @@ void functions(std::string& out, const Profile& p, const ReportOptions& options)
     const bool instructions = std::any_of(g.entries.begin(), g.entries.end(),
                                           [](const FunctionStats& e) { return e.inclusive_instructions.has_value(); });
     if (instructions) columns.push_back({"incl instr", Align::right});
-    if (timed)
+    const bool sampled = timed && has_samples(p.functions, [](const FunctionStats& e) { return e.total_samples; });
+    if (sampled)
+        columns.insert(columns.end(), {{"self", Align::right}, {"self %", Align::right}, {"self n", Align::right},
+                                       {"inclusive", Align::right}, {"incl %", Align::right}, {"incl n", Align::right}});
+    else if (timed)
         columns.insert(columns.end(), {{"self", Align::right}, {"self %", Align::right}, {"inclusive", Align::right},
                                        {"incl %", Align::right}});
     Table table(columns);
@@ -304,10 +387,10 @@ void functions(std::string& out, const Profile& p, const ReportOptions& options)
         row.push_back(mark(g.accuracy, digits(e.calls)));
         if (instructions) row.push_back(e.inclusive_instructions ? digits(*e.inclusive_instructions) : "-");
         if (timed) {
-            const std::uint64_t self = e.self_time_ns.value_or(0), inclusive = e.total_time_ns.value_or(0);
-            for (const std::string& figure : {duration(self), percent(share(self, all_self)), duration(inclusive),
-                                              percent(share(inclusive, all_self))})
-                row.push_back(mark(g.time_accuracy, figure));
+            for (std::string& cell : time_cells(p, g.time_accuracy, e.self_time_ns, e.self_samples, all_self, sampled))
+                row.push_back(std::move(cell));
+            for (std::string& cell : time_cells(p, g.time_accuracy, e.total_time_ns, e.total_samples, all_self, sampled))
+                row.push_back(std::move(cell));
         }
         table.add(std::move(row));
     }
@@ -324,8 +407,11 @@ void call_graph(std::string& out, const Profile& p, const ReportOptions& options
     const bool instructions = std::any_of(g.entries.begin(), g.entries.end(),
                                           [](const CallEdge& e) { return e.inclusive_instructions.has_value(); });
     if (instructions) columns.push_back({"incl instr", Align::right});
-    if (timed) columns.push_back({"time", Align::right});
+    const bool sampled = timed && has_samples(p.call_graph, [](const CallEdge& e) { return e.samples; });
+    if (sampled) columns.insert(columns.end(), {{"time", Align::right}, {"time %", Align::right}, {"samples", Align::right}});
+    else if (timed) columns.push_back({"time", Align::right});
     Table table(columns);
+    const std::uint64_t all_time = p.summary && p.summary->wall_time_ns ? *p.summary->wall_time_ns : 0;
     const auto order = ranked(g.entries, [&](const CallEdge& e) {
         return timed ? std::pair(e.time_ns.value_or(0), e.calls) : std::pair(e.calls, std::uint64_t{0});
     });
@@ -334,7 +420,11 @@ void call_graph(std::string& out, const Profile& p, const ReportOptions& options
         std::vector<std::string> row{e.caller.empty() ? "(host)" : e.caller, e.callee,
                                      mark(g.accuracy, digits(e.calls))};
         if (instructions) row.push_back(e.inclusive_instructions ? digits(*e.inclusive_instructions) : "-");
-        if (timed) row.push_back(mark(g.time_accuracy, duration(e.time_ns.value_or(0))));
+        if (timed) {
+            std::vector<std::string> cells = time_cells(p, g.time_accuracy, e.time_ns, e.samples, all_time, sampled);
+            if (!sampled) cells.pop_back();  // no share column here without samples, as before them
+            for (std::string& cell : cells) row.push_back(std::move(cell));
+        }
         table.add(std::move(row));
     }
     section(out, title("Call graph", "", statistical_note(p, g.accuracy, g.time_accuracy)), table);
@@ -368,14 +458,22 @@ void call_stacks(std::string& out, const Profile& p, const ReportOptions& option
     const std::size_t shown = std::min(options.top, order.size());
     // The figures first, so the stacks can take the rest of the line.
     std::vector<report::Column> columns{{"samples", Align::right}, {"%", Align::right}};
+    // Intervals only beside the other groups' (a profile whose sampler counted the samples behind each figure).
+    const bool sampled = timed && any_sampled_shares(p);
     if (timed) columns.push_back({"time", Align::right});
+    if (sampled) columns.push_back({"time %", Align::right});
     std::vector<std::vector<std::string>> rows;
     std::vector<std::size_t> widths;
     for (const report::Column& column : columns) widths.push_back(report::display_width(column.header));
     for (std::size_t i = 0; i < shown; ++i) {
         const StackSample& e = *order[i];
         std::vector<std::string> row{digits(e.samples), mark(g.accuracy, percent(share(e.samples, total)))};
-        if (timed) row.push_back(mark(g.accuracy, duration(e.time_ns.value_or(0))));
+        if (!sampled && timed) row.push_back(mark(g.accuracy, duration(e.time_ns.value_or(0))));
+        if (sampled) {
+            const auto estimate = sampled_share(p, e.time_ns, e.samples);
+            row.push_back(estimate && !estimate->meaningful ? "-" : mark(g.accuracy, duration(e.time_ns.value_or(0))));
+            row.push_back(!estimate ? "-" : !estimate->meaningful ? "-" : mark(g.accuracy, report::share_with_interval(*estimate)));
+        }
         for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], report::display_width(row[c]));
         rows.push_back(std::move(row));
     }

@@ -445,8 +445,8 @@ inline std::string count_differences(const CountView& expected, const CountView&
     return out;
 }
 
-// The profile with every time removed (times, time accuracies, histograms, wall time and start, timing info,
-// sampled stacks and the timeline), leaving what must be exact.
+// The profile with every time removed (times and the samples behind them, time accuracies, histograms, wall
+// time and start, timing info, sampled stacks and the timeline), leaving what must be exact.
 inline Profile strip_times(Profile p) {
     p.timing.reset();
     p.call_stacks.reset();
@@ -457,26 +457,29 @@ inline Profile strip_times(Profile p) {
         for (auto& e : p.opcodes->entries) {
             e.time_ns.reset();
             e.time_distribution.reset();
+            e.samples.reset();
         }
     }
     if (p.lines) {
         p.lines->time_accuracy.reset();
-        for (auto& e : p.lines->entries) e.time_ns.reset();
+        for (auto& e : p.lines->entries) e.time_ns.reset(), e.samples.reset();
     }
     if (p.functions) {
         p.functions->time_accuracy.reset();
         for (auto& e : p.functions->entries) {
             e.self_time_ns.reset();
             e.total_time_ns.reset();
+            e.self_samples.reset();
+            e.total_samples.reset();
         }
     }
     if (p.loops) {
         p.loops->time_accuracy.reset();
-        for (auto& e : p.loops->entries) e.time_ns.reset();
+        for (auto& e : p.loops->entries) e.time_ns.reset(), e.samples.reset();
     }
     if (p.call_graph) {
         p.call_graph->time_accuracy.reset();
-        for (auto& e : p.call_graph->entries) e.time_ns.reset();
+        for (auto& e : p.call_graph->entries) e.time_ns.reset(), e.samples.reset();
     }
     if (p.memory) p.memory->gc_time_ns.reset();
     return p;

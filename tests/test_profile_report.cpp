@@ -972,30 +972,34 @@ BOOST_AUTO_TEST_CASE(keys_are_exactly_the_documented_ones) {
     BOOST_TEST((keys_of(doc["summary"]) == Keys{"total_instructions", "unique_instructions", "wall_time_ns",
                                                 "instructions_per_second", "max_call_depth", "start_unix_ns"}));
     BOOST_TEST((keys_of(doc["timing"]) == Keys{"method", "samples", "overhead_ns", "overhead_percent",
-                                               "sample_rate_hz", "truncated_stacks"}));
+                                               "sample_rate_hz", "truncated_stacks", "effective_samples"}));
     BOOST_TEST((keys_of(doc["opcodes"][0]) == Keys{"name", "count", "percent", "time_ns", "mean_ns", "min_ns",
-                                                   "max_ns", "p50_ns", "p95_ns", "p99_ns", "time_distribution"}));
+                                                   "max_ns", "p50_ns", "p95_ns", "p99_ns", "time_distribution",
+                                                   "samples", "time_estimate"}));
     BOOST_TEST((keys_of(doc["opcodes"][0]["time_distribution"]) ==
                 Keys{"sub_bucket_bits", "samples", "sum_ns", "min_ns", "max_ns", "buckets"}));
     BOOST_TEST(
         (keys_of(doc["hotspots"][0]) == Keys{"function", "offset", "line", "opcode", "count", "percent"}));
-    BOOST_TEST((keys_of(doc["lines"][0]) == Keys{"line", "count", "time_ns", "source_text"}));
+    BOOST_TEST((keys_of(doc["lines"][0]) == Keys{"line", "count", "time_ns", "source_text", "samples", "time_estimate"}));
     BOOST_TEST((keys_of(doc["functions"][0]) == Keys{"name", "calls", "self_time_ns", "total_time_ns", "native", "file",
-                                                     "line", "inclusive_instructions"}));
+                                                     "line", "inclusive_instructions", "self_samples", "total_samples",
+                                                     "self_time_estimate", "total_time_estimate"}));
     BOOST_TEST((keys_of(doc["frames"]) == Keys{"pushed", "popped", "max_depth"}));
     BOOST_TEST((keys_of(doc["stack"]) == Keys{"pushes", "pops", "max_depth"}));
     BOOST_TEST((keys_of(doc["branches"][0]) ==
                 Keys{"function", "offset", "line", "executed", "taken", "taken_rate"}));
     BOOST_TEST((keys_of(doc["loops"][0]) ==
-                Keys{"function", "start_offset", "end_offset", "line", "iterations", "time_ns"}));
+                Keys{"function", "start_offset", "end_offset", "line", "iterations", "time_ns", "samples",
+                     "time_estimate"}));
     BOOST_TEST((keys_of(doc["call_graph"][0]) ==
-                Keys{"caller", "callee", "calls", "time_ns", "inclusive_instructions", "sites"}));
+                Keys{"caller", "callee", "calls", "time_ns", "inclusive_instructions", "sites", "samples",
+                     "time_estimate"}));
     BOOST_TEST((keys_of(doc["call_graph"][1]["sites"][0]) == Keys{"offset", "line", "calls", "inclusive_instructions"}));
     BOOST_TEST((keys_of(doc["opcode_pairs"][0]) == Keys{"first", "second", "count"}));
     BOOST_TEST((keys_of(doc["memory"]) == Keys{"allocations", "allocated_bytes", "frees", "freed_bytes",
                                                "peak_bytes", "live_bytes", "gc_cycles", "gc_time_ns",
                                                "by_type"}));
-    BOOST_TEST((keys_of(doc["call_stacks"][0]) == Keys{"frames", "samples", "time_ns", "lines"}));
+    BOOST_TEST((keys_of(doc["call_stacks"][0]) == Keys{"frames", "samples", "time_ns", "lines", "time_estimate"}));
     BOOST_TEST((keys_of(doc["timeline"]) == Keys{"time_accuracy", "capacity", "recorded", "dropped", "events", "window", "skipped"}));
     BOOST_TEST((keys_of(doc["timeline"]["events"][0]) == Keys{"time_ns", "kind", "function", "depth", "window_start"}));
 }

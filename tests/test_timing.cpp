@@ -1,5 +1,6 @@
 // The sampled times are right: programs whose cost is known by construction (natives that spin for a
-// known time, functions doing a known multiple of the same work) get their shares within 5 points.
+// known time, functions doing a known multiple of the same work) get their shares within 5 points, and the
+// 95% intervals the profile gives its shares contain the known shares; a short run gets enough samples.
 #include <opscope/policies/full.hpp>
 #include <opscope/policies/timing.hpp>
 
@@ -8,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -134,7 +136,8 @@ BOOST_AUTO_TEST_CASE(timing_states_method_samples_and_overhead) {
     // At most about one sample per period of the wall time (jittered ±25%), at the default rate; fewer when
     // the thread waits for a core (a timer that fires while it waits delivers one signal, not several), so
     // the least is judged by the time the thread ran (its CPU time, compilation included), not by the wall.
-    const double at_most = static_cast<double>(*p.summary->wall_time_ns) * 1e-9 * TimeSampler::kDefaultHz;
+    const double wall_seconds = static_cast<double>(*p.summary->wall_time_ns) * 1e-9;
+    const double at_most = wall_seconds * TimeSampler::kDefaultHz;
     BOOST_TEST(static_cast<double>(p.timing->samples) > 0.25 * cpu_seconds * TimeSampler::kDefaultHz - 2);
     BOOST_TEST(static_cast<double>(p.timing->samples) < 1.3 * at_most + 2);
     BOOST_TEST(*p.timing->sample_rate_hz == TimeSampler::kDefaultHz);
@@ -143,6 +146,82 @@ BOOST_AUTO_TEST_CASE(timing_states_method_samples_and_overhead) {
     BOOST_TEST(*p.timing->overhead_ns < *p.summary->wall_time_ns / 5);
     BOOST_TEST((p.opcodes->time_accuracy == Accuracy::statistical));
     BOOST_TEST((p.opcodes->accuracy == Accuracy::exact));
+}
+
+namespace {
+
+double thread_cpu_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+}
+
+// A run of `cpu_ms` of the thread's CPU time (a native spinning on the thread CPU clock), at the default rate.
+Profile run_for_cpu_ms(int cpu_ms, std::uint64_t fast_start_ns) {
+    Vm<TimingProfiler> vm(Limits{}, TimingProfiler(TimeSampler::kDefaultHz, fast_start_ns));
+    vm.register_native("spin_cpu", 1, [](Machine&, std::span<const Value> args) {
+        const double end = thread_cpu_ns() + static_cast<double>(args[0].as.i) * 1e6;
+        while (thread_cpu_ns() < end) {
+        }
+        return Value::nil();
+    });
+    vm.load(compile_source("spin_cpu(" + std::to_string(cpu_ms) + ");\n", "cpu.ops", {{"spin_cpu", 1}}));
+    vm.run();
+    return vm.profile();
+}
+
+} // namespace
+
+// A 50 ms run gets at least 200 samples with the fast start (--fast-start: 5 kHz for the first 50 ms), and
+// about 25 without (the default rate). Judged by the thread's CPU time, as a busy machine stretches the wall
+// time; a tick that falls while the thread waits for a core is lost, so on a machine this busy the count
+// only falls: the best of three runs must reach 200.
+BOOST_AUTO_TEST_CASE(a_50_ms_run_gets_200_samples_with_the_fast_start) {
+    const Profile without = run_for_cpu_ms(50, 0);
+    BOOST_TEST(without.timing->samples < 60u);  // 500 Hz: about 25 (the bound leaves room for jitter)
+    std::uint64_t best = 0;
+    for (int attempt = 0; attempt < 3 && best < 200; ++attempt) {
+        const Profile p = run_for_cpu_ms(50, TimeSampler::kFastStartNs);
+        BOOST_REQUIRE(p.timing && p.timing->effective_samples);
+        best = std::max(best, p.timing->samples);
+        BOOST_TEST_MESSAGE("50 ms of CPU: " << p.timing->samples << " samples, " << *p.timing->effective_samples
+                                             << " effective, " << *p.summary->wall_time_ns / 1000000 << " ms wall");
+        // Unequal weights (the periods of two rates, jittered) make the effective size smaller than the count,
+        // but not by much: the samples are spread evenly within each rate.
+        BOOST_TEST(*p.timing->effective_samples <= static_cast<double>(p.timing->samples) + 1e-6);
+        BOOST_TEST(*p.timing->effective_samples >= 0.5 * static_cast<double>(p.timing->samples));
+    }
+    BOOST_TEST(best >= 200u);
+}
+
+// On the known-cost program (per round a() spins 3 ms and b() 1 ms in the native: 75% and 25% of the time),
+// run for ~50 ms, the 95% intervals of a's and b's inclusive shares contain 75% and 25%. A 95% interval
+// misses 1 time in 20 by design, so one run cannot be the test: of 7 runs at least 4 must contain both
+// shares (a calibrated interval fails that about once in 2,000 tries; one whose real coverage were 60%, as
+// when the effective sample size were overstated threefold, fails it about half of the time). And the
+// intervals must be narrow enough to say something (an interval of [0, 1] would contain anything).
+BOOST_AUTO_TEST_CASE(share_intervals_contain_the_known_shares) {
+    int contained = 0;
+    constexpr int kRuns = 7;
+    for (int run = 0; run < kRuns; ++run) {
+        const Profile p = profile_of<TimingProfiler>(
+            "fn a() { spin(3000); }\nfn b() { spin(1000); }\n"
+            "for (let i = 0; i < 12; i = i + 1) { a(); b(); }\n",
+            TimeSampler::kFastStartHz);  // ~250 samples in the ~48 ms
+        const auto a = sampled_share(p, function(p, "a").total_time_ns, function(p, "a").total_samples);
+        const auto b = sampled_share(p, function(p, "b").total_time_ns, function(p, "b").total_samples);
+        BOOST_REQUIRE(a && b);
+        BOOST_TEST(a->high - a->low < 0.25, "a: [" << a->low << ", " << a->high << "]");
+        BOOST_TEST(b->high - b->low < 0.25, "b: [" << b->low << ", " << b->high << "]");
+        BOOST_TEST(a->meaningful);
+        BOOST_TEST(b->meaningful);
+        const bool both = a->low <= 0.75 && 0.75 <= a->high && b->low <= 0.25 && 0.25 <= b->high;
+        BOOST_TEST_MESSAGE("run " << run << ": a " << a->share << " [" << a->low << ", " << a->high << "], b "
+                                  << b->share << " [" << b->low << ", " << b->high << "], " << p.timing->samples
+                                  << " samples");
+        contained += both ? 1 : 0;
+    }
+    BOOST_TEST(contained >= 4, contained << " of " << kRuns << " runs' intervals contain the known shares");
 }
 
 // The timeline's windows: every event is either recorded or counted as skipped, and the recorded ones are

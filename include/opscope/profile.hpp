@@ -10,6 +10,8 @@
 //   sorted by its key with no duplicate keys (see canonicalize()). The one sequence is the timeline's
 //   events: their order is the data, so canonical form keeps it.
 // - Times are nanoseconds, sizes are bytes; lines are 1-based and 0 when unknown.
+// - Fields added after the first release (the sample counts) have default member initializers, so
+//   positional aggregate initializations written before them stay complete.
 #pragma once
 
 #include <opscope/time_histogram.hpp>
@@ -19,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace opscope {
@@ -46,6 +49,10 @@ struct TimingInfo {
     std::optional<std::uint64_t> overhead_ns;     // the profiler's own cost during the run, measured
     std::optional<std::uint64_t> sample_rate_hz;  // samples per second, when sampling at a set rate
     std::uint64_t truncated_stacks = 0;           // samples whose call stack was cut at the walk limit
+    // Kish's effective sample size of the weighted samples, (sum of weights)^2 / (sum of squared weights):
+    // a sampler whose samples stand for unequal slices of time (a faster rate at the start of a run) has
+    // the precision of this many equal samples. Absent: the samples are equally weighted (use `samples`).
+    std::optional<double> effective_samples = std::nullopt;
 
     bool operator==(const TimingInfo&) const = default;
 };
@@ -54,7 +61,10 @@ struct OpcodeStats {
     std::string name;  // the mnemonic, never a number
     std::uint64_t count = 0;
     std::optional<std::uint64_t> time_ns;               // total time attributed to the opcode
-    std::optional<TimeHistogram> time_distribution;     // per-instruction durations (samples)
+    // Per-execution durations, for a policy that times executions one by one. The built-in sampler leaves
+    // it empty: a timer sample says where time went, not how long one execution took.
+    std::optional<TimeHistogram> time_distribution;
+    std::optional<std::uint64_t> samples = std::nullopt;  // timer samples behind time_ns (see SampledShare)
 
     // time_ns / count, or the distribution's mean when there is no count.
     std::optional<double> mean_ns() const;
@@ -87,6 +97,7 @@ struct LineStats {
     std::uint64_t count = 0;  // instructions executed on the line
     std::optional<std::uint64_t> time_ns;
     std::optional<std::string> source_text;  // the line's text, when the source is known
+    std::optional<std::uint64_t> samples = std::nullopt;  // timer samples behind time_ns (see SampledShare)
     bool operator==(const LineStats&) const = default;
 };
 struct LineGroup {
@@ -109,6 +120,8 @@ struct FunctionStats {
     // Exact: instructions executed by its activations and their callees, an activation inside another of
     // the same function counted once (as callgrind does), so main's equals the total.
     std::optional<std::uint64_t> inclusive_instructions;
+    std::optional<std::uint64_t> self_samples = std::nullopt;   // timer samples behind self_time_ns (see SampledShare)
+    std::optional<std::uint64_t> total_samples = std::nullopt;  // timer samples behind total_time_ns
     bool operator==(const FunctionStats&) const = default;
 };
 struct FunctionGroup {
@@ -160,6 +173,7 @@ struct LoopStats {
     std::uint32_t line = 0;
     std::uint64_t iterations = 0;
     std::optional<std::uint64_t> time_ns;
+    std::optional<std::uint64_t> samples = std::nullopt;  // timer samples behind time_ns (see SampledShare)
 
     std::optional<double> time_per_iteration_ns() const;
     bool operator==(const LoopStats&) const = default;
@@ -189,6 +203,7 @@ struct CallEdge {
     // calls= do); the sum of its sites'; the host's call of main (no site) has the total.
     std::optional<std::uint64_t> inclusive_instructions;
     std::vector<CallSite> sites;  // key: offset; empty when unknown (and for the host's call of main)
+    std::optional<std::uint64_t> samples = std::nullopt;  // timer samples behind time_ns (see SampledShare)
     bool operator==(const CallEdge&) const = default;
 };
 struct CallGraph {
@@ -300,6 +315,34 @@ struct Profile {
 
     bool operator==(const Profile&) const = default;
 };
+
+// A sampled time as a share of the recorded wall time, with how sure it is. The share is the figure's time
+// over the summary's wall time; its 95% interval is the Wilson score interval for a binomial proportion
+// (it stays inside [0, 1] and keeps its coverage for small counts and shares near 0 or 1, where the normal
+// approximation p ± 1.96·sqrt(p(1-p)/n) does not), taken with n = the effective sample size
+// (TimingInfo::effective_samples): with weights independent of where a sample lands, the weighted share's
+// variance is p(1-p)/n_eff. The time interval is the share interval times the wall time.
+struct SampledShare {
+    std::uint64_t samples = 0;  // behind the figure
+    double share = 0;           // of the recorded wall time, in [0, 1]
+    double low = 0, high = 0;   // its 95% interval
+    double time_low_ns = 0, time_high_ns = 0;
+    // Enough to mean anything: at least kMeaningfulSamples samples, and an interval no wider than the share
+    // itself. Reports grey or hide the others.
+    bool meaningful = false;
+};
+inline constexpr std::uint64_t kMeaningfulSamples = 10;
+inline constexpr double kIntervalZ = 1.959963984540054;  // the standard normal's 97.5th percentile
+
+// The Wilson score interval of a proportion `share` observed in `n` (possibly fractional, effective) trials,
+// at the normal quantile z; [0, 1] when n is not positive.
+std::pair<double, double> wilson_interval(double share, double n, double z = kIntervalZ);
+// The profile's effective sample size: the timing's effective_samples, else its samples; empty without timing.
+std::optional<double> effective_samples(const Profile& profile);
+// The share and interval of a sampled time (`time_ns` of an entry that `samples` samples landed in); empty when
+// either is unknown, or the profile has no timing or no non-zero wall time.
+std::optional<SampledShare> sampled_share(const Profile& profile, std::optional<std::uint64_t> time_ns,
+                                          std::optional<std::uint64_t> samples);
 
 // The instruction total that percentages of instructions refer to: the summary's, else the sum of the
 // opcode counts; empty when neither was measured.

@@ -19,8 +19,10 @@ class BasicFullProfiler : public Compose<Counting, TimeSampler, MemoryRecorder, 
 public:
     static constexpr std::string_view name = "full";
     BasicFullProfiler() : BasicFullProfiler(TimeSampler::kDefaultHz) {}
-    explicit BasicFullProfiler(double sample_hz, std::size_t timeline_capacity = CallTimeline::kDefaultCapacity)
-        : Parts(Counting{}, TimeSampler{sample_hz}, MemoryRecorder{}, TickedCallTimeline{timeline_capacity}) {}
+    // `fast_start_ns`: see TimeSampler (more samples for short runs, at a cost).
+    explicit BasicFullProfiler(double sample_hz, std::size_t timeline_capacity = CallTimeline::kDefaultCapacity,
+                               std::uint64_t fast_start_ns = 0)
+        : Parts(Counting{}, TimeSampler{sample_hz, fast_start_ns}, MemoryRecorder{}, TickedCallTimeline{timeline_capacity}) {}
 
     // The sampler's ticks open the timeline's windows (wired here, where the parts have settled in the VM).
     void on_run_begin(const Machine& machine) {

@@ -4,7 +4,14 @@
 // top frame, at calls and returns; the running instruction is read from the interrupted thread's registers
 // (the interpreter keeps `pc` in one): a register holding an instruction address inside the top frame's
 // function. On other targets and in unoptimized builds (kPcFromRegisters false) the interpreter also stores
-// pc on every dispatch. Each sample weighs (wall time of the recorded runs / samples); shares are therefore
+// pc on every dispatch. On request (`fast_start_ns`, e.g. kFastStartNs; the CLI's --fast-start), the first
+// fast_start_ns of recorded time after a load are sampled at kFastStartHz (or the rate asked for, if higher),
+// then the rate falls to `sample_hz`, so a short run gets enough samples to say something (a 50 ms run
+// about 250); not by default, because on machines where a timer signal costs tens of microseconds it takes
+// such a run far past the overhead budget (BENCHMARKS.md section 5). Each sample weighs the
+// timer period that ended at it (its real interval, jitter included), scaled so the weights add up to the
+// recorded wall time: shares stay unbiased across the change of rate, and the profile reports Kish's
+// effective sample size (TimingInfo::effective_samples) for their intervals. Shares are therefore
 // statistical, and right where timing every instruction with a clock is not: reading a clock takes several
 // times as long as the instructions it would time, so it would multiply the run time and swamp what it
 // measures.
@@ -59,10 +66,18 @@ public:
     // overhead: this one keeps Full within its overhead budget (BENCHMARKS.md has the measurements). A run
     // of a second still gets about 500 samples; pass a higher rate for short runs.
     static constexpr double kDefaultHz = 500;
+    // The start of the recorded time, sampled faster: 50 ms at 5 kHz, i.e. the first ~250 samples (the fast
+    // start is spent by the periods of the samples taken, so ticks lost while the thread waits for a core do
+    // not use it up). 5 kHz, not 4 kHz: a 50 ms run must get 200 samples on a busy machine too. Each signal
+    // costs the thread 25-60 µs on the 2-core VM of BENCHMARKS.md (not the handler: delivery, and the caches
+    // and predictors it cools), so the fast start costs any run that outlasts it ~230 signals more than the
+    // default rate would, and a run shorter than 50 ms ~10 times the default rate's cost.
+    static constexpr double kFastStartHz = 5000;
+    static constexpr std::uint64_t kFastStartNs = 50'000'000;
     static constexpr std::size_t kMaxWalk = 256;  // frames walked per sample (top ones; main always)
 
     TimeSampler() : TimeSampler(kDefaultHz) {}
-    explicit TimeSampler(double sample_hz);
+    explicit TimeSampler(double sample_hz, std::uint64_t fast_start_ns = 0);
     ~TimeSampler();
     TimeSampler(TimeSampler&& other) noexcept;
     TimeSampler& operator=(TimeSampler&&) = delete;
@@ -78,7 +93,9 @@ public:
     void profile_into(Profile& out, const Machine& machine) const;
 
     double sample_hz() const { return sample_hz_; }
-    // Set to 1 at each tick while recording (FullProfiler: the timeline's window trigger).
+    double fast_start_hz() const { return sample_hz_ > kFastStartHz ? sample_hz_ : kFastStartHz; }
+    // Set to 1 at the ticks while recording, at most about `sample_hz` times a second (so not at every tick of
+    // the fast start): FullProfiler's timeline window trigger.
     void set_tick_listener(volatile std::sig_atomic_t* flag) { tick_listener_ = flag; }
     std::uint64_t samples() const { return samples_; }
 
@@ -95,6 +112,7 @@ private:
         std::int32_t first_child = -1;
         std::int32_t next_sibling = -1;
         std::uint64_t samples = 0;
+        std::uint64_t weight = 0;  // ns, as the weighted tables
     };
     using Clock = std::chrono::steady_clock;
     void arm_timer();
@@ -121,6 +139,9 @@ private:
     // within a sample by stamping with the sample number.
     std::vector<std::uint64_t> inclusive_, edge_samples_, loop_samples_;
     std::vector<std::uint64_t> inclusive_stamp_, edge_stamp_, loop_stamp_;
+    // The same tables weighted: each sample adds its weight (the timer period that ended at it, ns) where the
+    // tables above add 1 (self: weight / covers per covered instruction).
+    std::vector<std::uint64_t> self_weight_, inclusive_weight_, edge_weight_, loop_weight_;
     struct Edge {
         std::int32_t caller, callee;  // frame indices as in StackNode::frame
     };
@@ -144,10 +165,17 @@ private:
     std::uint64_t truncated_ = 0;
     std::uint64_t handler_ns_ = 0;
     std::uint64_t wall_ns_ = 0;
+    std::uint64_t period_ns_ = 0;      // the period the timer is armed with: the weight of its next sample
+    std::uint64_t next_tick_ns_ = 0;   // CLOCK_MONOTONIC time the timer is armed for (absolute)
+    std::uint64_t fast_start_ns_ = 0;  // recorded time to sample at fast_start_hz() after a load (0: none)
+    std::uint64_t fast_left_ns_ = 0;   // what is left of it
+    std::uint64_t weight_sum_ = 0;     // of the recorded samples' weights, ns
+    double weight_squares_ = 0;        // their squares' sum, ns^2 (Kish's effective sample size)
     Clock::time_point interval_start_{};
     std::uint64_t rng_ = 0x9E3779B97F4A7C15ull;
     void* timer_ = nullptr;  // timer_t
     volatile std::sig_atomic_t* tick_listener_ = nullptr;
+    std::uint64_t listener_due_ns_ = 0;  // timer periods since the listener was last told
     bool timer_armed_ = false;
     std::int64_t carried_ns_ = 0;  // of the period, left when the last run's timer was disarmed
 };

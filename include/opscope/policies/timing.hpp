@@ -12,8 +12,9 @@ class TimingProfiler : public Compose<CountingProfiler, TimeSampler> {
 public:
     static constexpr std::string_view name = "timing";
     TimingProfiler() : TimingProfiler(TimeSampler::kDefaultHz) {}
-    explicit TimingProfiler(double sample_hz)
-        : Compose(CountingProfiler{}, TimeSampler{sample_hz}) {}
+    // `fast_start_ns`: see TimeSampler (more samples for short runs, at a cost).
+    explicit TimingProfiler(double sample_hz, std::uint64_t fast_start_ns = 0)
+        : Compose(CountingProfiler{}, TimeSampler{sample_hz, fast_start_ns}) {}
 };
 
 } // namespace opscope
