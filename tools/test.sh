@@ -3,6 +3,7 @@
 #   1. Release build with g++ (warnings are errors), the exports' real readers installed (tools/readers.sh
 #      --install), all Boost.Test suites and the reader checks via ctest;
 #   2. the benchmark and overhead binaries in smoke mode (tiny sizes; every workload's output is checked),
+#      continuous profiling end to end (benchmarks/continuous.sh --smoke: interval files merge exactly),
 #      the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed), and the peers
 #      script in smoke mode (installs lua5.4 and luajit if missing; every interpreter's output agrees);
 #   3. the host's view (tools/consumer_check.sh): the Release build installed to a temporary prefix (exactly
@@ -40,6 +41,9 @@ echo "overhead command: every policy printed the expected output"
 
 echo "== zero-cost check (callgrind: NullProfiler vs hooks removed from the source)"
 benchmarks/zero_cost.sh build
+
+echo "== continuous profiling smoke run (a 1 s run cut every 100ms: the interval files merge into the whole run)"
+benchmarks/continuous.sh --smoke build
 
 echo "== peers smoke run (tiny sizes: opscope run/profile, lua5.4, luajit, python3 agree)"
 OPSCOPE=build/opscope benchmarks/peers.sh --smoke >/dev/null
