@@ -7,7 +7,7 @@
 // sizes, for CI. For overhead ratios use benchmarks/overhead.sh, which interleaves the policies.
 //
 // Thread scaling: `threads/fib/<policy>/N/real_time` runs N VMs at once, one per thread, N = 1, 2, 4, 8
-// (BM_Threads); select them with --benchmark_filter=threads/.
+// (BM_Threads); select them with --benchmark_filter=threads/. The cost of a snapshot: `snapshot/...`.
 #include "workloads.hpp"
 
 #include <opscope/policies/counting.hpp>
@@ -140,6 +140,31 @@ void register_threads(const bench::Workload& w) {
         ->UseRealTime();
 }
 
+// What a snapshot costs the VM: Vm::snapshot() of the profile of one whole run (the derivation and the split,
+// which a running VM does at its safe point), per workload and policy: `snapshot/<workload>/<policy>`.
+template <class Profiler>
+void BM_Snapshot(benchmark::State& state, const bench::Workload& w) {
+    const std::int64_t size = bench::smoke_mode() ? w.smoke_size : w.size;
+    Vm<Profiler> vm;
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(bench::load_workload(OPSCOPE_SOURCE_DIR, w, size));
+    for (auto _ : state) {
+        state.PauseTiming();
+        vm.run();  // an interval with something in it
+        state.ResumeTiming();
+        benchmark::DoNotOptimize(vm.snapshot());
+    }
+}
+
+template <class Profiler>
+void register_snapshot(const bench::Workload& w) {
+    const std::string name = "snapshot/" + std::string(w.name) + "/" + std::string(policy_name<Profiler>());
+    benchmark::RegisterBenchmark(name.c_str(), [&w](benchmark::State& s) { BM_Snapshot<Profiler>(s, w); })
+        ->Iterations(bench::smoke_mode() ? 2 : 40)  // each iteration runs the workload first, untimed
+        ->Unit(benchmark::kMicrosecond);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -151,6 +176,10 @@ int main(int argc, char** argv) {
     }
     register_threads<NullProfiler>(bench::find_workload("fib"));
     register_threads<FullProfiler>(bench::find_workload("fib"));
+    for (const char* name : {"fib", "callgraph"}) {
+        register_snapshot<CountingProfiler>(bench::find_workload(name));
+        register_snapshot<FullProfiler>(bench::find_workload(name));
+    }
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

@@ -43,7 +43,7 @@ void Diagnostic::set_source_line(std::string_view line_text) {
 }
 
 std::string Diagnostic::format() const {
-    std::string out = file.empty() ? "<input>" : file;
+    std::string out = file.empty() ? "<input>" : printable_text(file);  // a bytecode file names any bytes
     if (line) out += fmt::format(":{}", line);
     if (line && column) out += fmt::format(":{}", column);
     out += ": error: " + printable_text(message);
