@@ -2,8 +2,8 @@
 # Continuous profiling, end to end: a run of about SECONDS (default 60) under `opscope profile --every
 # INTERVAL` (default 5s), against `opscope run` of the same program. Checks that the interval files merge
 # into exactly the counts of one whole-run profile (`opscope merge` against `opscope profile --format json`),
-# and reports the CPU time (user + system, the whole process, report writing included) of each, interleaved:
-# PAIRS pairs, median ratio.
+# and reports the CPU time (user + system, the whole process, report writing included) of each, interleaved
+# with `opscope profile` writing one report at the end: PAIRS rounds, median ratios.
 #
 #   benchmarks/continuous.sh [--seconds S] [--every DURATION] [--policy full|timing|counting] [--pairs N] [BUILD_DIR]
 #   benchmarks/continuous.sh --smoke     (a 1 s run cut every 100ms, one pair: CI checks it works)
@@ -38,17 +38,23 @@ echo "program: examples/sieve.ops with R = $size (about ${seconds} s); --policy 
 cpu() {  # CPU seconds of: opscope ARGS...
   { time "$opscope" "$@" >/dev/null 2>&1; } 2>&1 | awk '{print $1 + $2}'
 }
-ratios=()
+# Each round: run, profile (one report at the end), profile --every; the ratios to run, and --every's to
+# profile's (what the snapshots and their files add).
+ratios=() whole_ratios=() every_ratios=()
+median() { printf '%s\n' "$@" | sort -n | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }'; }
 for ((pair = 1; pair <= pairs; pair++)); do
   rm -rf "$tmp/intervals"
   run=$(cpu run "$tmp/prog.ops")
+  whole=$(cpu profile "$tmp/prog.ops" --policy "$policy" --format json -o "$tmp/whole_report.json")
   profiled=$(cpu profile "$tmp/prog.ops" --policy "$policy" --format json --every "$every" --out-dir "$tmp/intervals")
   files=$(ls "$tmp/intervals" | wc -l)
   ratio=$(awk -v a="$profiled" -v b="$run" 'BEGIN { printf "%.3f", a / b }')
-  ratios+=("$ratio")
-  echo "pair $pair: run ${run} s, profile --every ${profiled} s (${ratio}x), ${files} interval files"
+  whole_ratio=$(awk -v a="$whole" -v b="$run" 'BEGIN { printf "%.3f", a / b }')
+  every_ratio=$(awk -v a="$profiled" -v b="$whole" 'BEGIN { printf "%.3f", a / b }')
+  ratios+=("$ratio") whole_ratios+=("$whole_ratio") every_ratios+=("$every_ratio")
+  echo "round $pair: run ${run} s, profile ${whole} s (${whole_ratio}x), profile --every ${profiled} s (${ratio}x; ${every_ratio}x profile), ${files} interval files"
 done
-echo "median ratio: $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }')"
+echo "median: profile --every / run $(median "${ratios[@]}"), profile / run $(median "${whole_ratios[@]}"), profile --every / profile $(median "${every_ratios[@]}")"
 
 # Exactness: the last pair's files merged against one whole-run profile.
 "$opscope" merge "$tmp"/intervals/*.json --format json -o "$tmp/merged.json"
