@@ -682,6 +682,23 @@ BOOST_AUTO_TEST_CASE(embedding_example_prints_the_result) {
     BOOST_TEST(r.err == "");
 }
 
+// Profiles are read back up to 64 MiB (a merge of a few Full profiles is past the 16 MiB of program files);
+// a larger one is refused unread (exit 4).
+BOOST_AUTO_TEST_CASE(profiles_are_read_up_to_64_mib) {
+    const fs::path profile = scratch() / "padded.json";
+    BOOST_TEST_REQUIRE(cli("profile --policy counting --format json -o " + quote(profile.string()) + " " +
+                           quote(example("fib.opasm"))).exit_code == 0);
+    std::ofstream(profile, std::ios::app) << std::string(20u << 20, ' ');  // JSON whitespace: 20 MiB more
+    Result r = cli("export " + quote(profile.string()) + " --format text");
+    BOOST_TEST(r.exit_code == 0, r.err);
+    BOOST_TEST(r.out.find("fib") != std::string::npos);
+    fs::resize_file(profile, (64u << 20) + 1);  // past the limit (the size is read, not the bytes)
+    r = cli("export " + quote(profile.string()) + " --format text");
+    BOOST_TEST(r.exit_code == 4);
+    BOOST_TEST(r.err.find("larger than the limit of 67108864 bytes") != std::string::npos, r.err);
+    fs::remove(profile);
+}
+
 // README "Embedding in a server": worker threads with a VM each, and a thread cutting their profiles into
 // intervals while they run; every request's instructions are in exactly one interval.
 BOOST_AUTO_TEST_CASE(server_example_accounts_for_every_instruction) {

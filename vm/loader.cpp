@@ -12,10 +12,10 @@
 namespace opscope {
 
 namespace {
-// The whole file, at most kMaxInputFileBytes. A directory is refused by name (opening one succeeds on Linux
+// The whole file, at most `limit` bytes. A directory is refused by name (opening one succeeds on Linux
 // and reading it fails, or reads nothing), and reading stops past the limit, so a device or pipe that never
 // ends costs no more than a file of the limit's size.
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, std::uint64_t limit) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
     struct stat info {};
@@ -23,29 +23,29 @@ std::string read_file(const std::string& path) {
     if (S_ISDIR(info.st_mode))
         throw InputError(fmt::format("'{}': is a directory", path));
     const auto too_large = [&] {
-        return InputError(fmt::format("'{}': larger than the limit of {} bytes", path, kMaxInputFileBytes));
+        return InputError(fmt::format("'{}': larger than the limit of {} bytes", path, limit));
     };
     // A regular file's size is known: refused unread when too large, else reserved so the string never grows.
     std::string bytes;
     if (S_ISREG(info.st_mode)) {
-        if (static_cast<std::uint64_t>(info.st_size) > kMaxInputFileBytes) throw too_large();
+        if (static_cast<std::uint64_t>(info.st_size) > limit) throw too_large();
         bytes.reserve(static_cast<std::size_t>(info.st_size) + 1);
     }
     char chunk[1 << 16];
     while (in) {
         in.read(chunk, sizeof chunk);
         bytes.append(chunk, static_cast<std::size_t>(in.gcount()));
-        if (bytes.size() > kMaxInputFileBytes) throw too_large();
+        if (bytes.size() > limit) throw too_large();
     }
     if (in.bad()) throw InputError(fmt::format("cannot read '{}'", path));
     return bytes;
 }
 } // namespace
 
-std::string read_text_file(const std::string& path) { return read_file(path); }
+std::string read_text_file(const std::string& path, std::uint64_t limit) { return read_file(path, limit); }
 
 std::vector<std::uint8_t> read_binary_file(const std::string& path) {
-    const std::string bytes = read_file(path);
+    const std::string bytes = read_file(path, kMaxInputFileBytes);
     return {bytes.begin(), bytes.end()};
 }
 
@@ -74,7 +74,7 @@ Program load_program(std::string_view contents, const std::string& path, const s
 
 Program read_program(const std::string& path, const std::vector<NativeDeclaration>& natives) {
     const FrontEnd load = front_end(path);  // an unknown extension is refused before the file is opened
-    return load(read_file(path), path, natives);
+    return load(read_file(path, kMaxInputFileBytes), path, natives);
 }
 
 } // namespace opscope

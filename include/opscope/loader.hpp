@@ -24,8 +24,13 @@ public:
 // file under 1 GiB. A longer file, or a device that never ends, is an InputError
 // "'FILE': larger than the limit of 16777216 bytes".
 inline constexpr std::uint64_t kMaxInputFileBytes = std::uint64_t{16} << 20;
+// The largest profile (JSON) the CLI reads back (export, merge, diff): 64 MiB. Profiles are written by
+// opscope, and a Full profile's timeline alone is several megabytes, so a merge of a few is past 16 MiB;
+// parsing takes about ten bytes of memory per byte, so the limit keeps a hostile file under 1 GiB.
+inline constexpr std::uint64_t kMaxProfileFileBytes = std::uint64_t{64} << 20;
 
-std::string read_text_file(const std::string& path);               // throws InputError
+// `limit`: the most bytes read (a longer file is an InputError).
+std::string read_text_file(const std::string& path, std::uint64_t limit = kMaxInputFileBytes);  // throws InputError
 std::vector<std::uint8_t> read_binary_file(const std::string& path);  // throws InputError
 
 // The program in `contents`, read from a file named `path`, whose extension picks the front end (assemble,

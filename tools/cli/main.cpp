@@ -433,7 +433,7 @@ void write_report(const opscope::Profile& profile, const std::string& format_nam
 
 opscope::Profile read_profile(const std::string& path) {
     try {
-        return opscope::parse_json(opscope::read_text_file(path));
+        return opscope::parse_json(opscope::read_text_file(path, opscope::kMaxProfileFileBytes));
     } catch (const opscope::ProfileFormatError& e) {
         throw opscope::InputError(fmt::format("'{}' is not an opscope profile: {}{}", path,
                                               e.path().empty() ? std::string() : "at " + e.path() + ": ", e.what()));
