@@ -256,7 +256,6 @@ void Machine::set_safe_point_interval(std::uint32_t instructions) {
 void Machine::enter_run() {
     const std::lock_guard lock(run_lock_);
     running_ = true;
-    runner_ = std::this_thread::get_id();
 }
 
 void Machine::leave_run() {
@@ -287,7 +286,8 @@ void Machine::run_posted_task() {
 
 void Machine::run_at_safe_point(const std::function<void()>& task) {
     std::unique_lock lock(run_lock_);
-    if (!running_ || runner_ == std::this_thread::get_id()) {  // idle, or from a native on the VM's thread
+    // Idle, or from a native on the VM's thread (Entry's owner: the thread in run() while running_).
+    if (!running_ || owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
         task();
         return;
     }

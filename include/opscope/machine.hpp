@@ -284,7 +284,6 @@ private:
     std::mutex run_lock_;
     std::condition_variable task_done_;
     bool running_ = false;
-    std::thread::id runner_;
     struct PostedTask {
         const std::function<void()>* task;
         std::exception_ptr error{};
