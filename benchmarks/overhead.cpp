@@ -1,7 +1,8 @@
 // opscope_overhead: how much slower each profiling policy runs a workload than NullProfiler, measured so
 // that a noisy machine cannot fake the answer. Per workload and policy it times PAIRS adjacent pairs of runs
 // (Null then the policy, and the policy then Null on alternate pairs, so drift and warm-up cancel), takes the
-// ratio within each pair, and reports the median ratio with its min and max. Each timed sample repeats the
+// ratio within each pair, and reports the median ratio with its min and max (--rounds M: each process
+// measures M pairs and gives their median, robust to load that comes and goes). Each timed sample repeats the
 // run until it lasts at least --min-sample-ms, so short workloads are not lost in timer and scheduler noise.
 // A policy run starts from reset_profile(); its recording cost is included, building the report is not.
 // Time is the VM thread's CPU time (user + system: the kernel's signal delivery for the sampler counts) by
@@ -25,6 +26,7 @@
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -89,8 +91,11 @@ private:
 struct Options {
     int pairs = 9;
     double min_sample_ms = 200;
+    std::string summary_path;  // --summary FILE: one line per row, for scripts (benchmarks/layouts.sh)
+    int rounds = 1;  // interleaved pairs of samples per process; the process's ratio is their median
     std::vector<std::string> workloads;
     std::vector<std::string> policies{"counting", "timing", "full"};
+    std::map<std::string, std::int64_t> sizes;  // --sizes: instead of a workload's default size
     bool smoke = false;
     bool cpu_clock = true;
     // --pair WORKLOAD POLICY null-first|policy-first: measure one pair in this process (the parent's child).
@@ -115,6 +120,12 @@ std::unique_ptr<Runner> make_runner(const std::string& policy, const Program& pr
     throw std::invalid_argument("unknown policy '" + policy + "' (counting, timing, full)");
 }
 
+std::int64_t size_of(const Options& options, const bench::Workload& w, bool smoke) {
+    if (smoke) return w.smoke_size;
+    const auto given = options.sizes.find(std::string(w.name));
+    return given == options.sizes.end() ? w.size : given->second;
+}
+
 double budget_of(const std::string& policy) { return policy == "counting" ? 0.05 : 0.10; }
 
 double median(std::vector<double> v) {
@@ -124,8 +135,9 @@ double median(std::vector<double> v) {
 }
 
 const char* kUsage =
-    "usage: opscope_overhead [--pairs N] [--min-sample-ms MS] [--workloads a,b,...] [--policies p,q,...]\n"
-    "                        [--clock wall|cpu] [--smoke]\n"
+    "usage: opscope_overhead [--pairs N] [--rounds M] [--min-sample-ms MS] [--workloads a,b,...] [--policies p,q,...]\n"
+    "                        [--sizes w=N,...] [--clock wall|cpu] [--smoke]\n"
+    "                        [--summary FILE]\n"
     "  workloads: fib loop sieve calls trees callgraph (default: all); policies: counting timing full\n";
 
 Options parse(int argc, char** argv) {
@@ -140,10 +152,24 @@ Options parse(int argc, char** argv) {
         if (arg == "--pairs") {
             o.pairs = std::stoi(value());
             if (o.pairs < 1) throw std::invalid_argument("--pairs must be at least 1");
+        } else if (arg == "--summary") {
+            o.summary_path = value();
+        } else if (arg == "--rounds") {
+            o.rounds = std::stoi(value());
+            if (o.rounds < 1) throw std::invalid_argument("--rounds must be at least 1");
         } else if (arg == "--min-sample-ms") {
             o.min_sample_ms = std::stod(value());
         } else if (arg == "--workloads") {
             o.workloads = split(value());
+        } else if (arg == "--sizes") {
+            for (const std::string& item : split(value())) {
+                const std::size_t eq = item.find('=');
+                if (eq == std::string::npos) throw std::invalid_argument("--sizes takes WORKLOAD=N,...");
+                bench::find_workload(item.substr(0, eq));
+                const std::int64_t size = std::stoll(item.substr(eq + 1));
+                if (size < 1) throw std::invalid_argument("--sizes: a size must be at least 1");
+                o.sizes[item.substr(0, eq)] = size;
+            }
         } else if (arg == "--policies") {
             o.policies = split(value());
         } else if (arg == "--pair") {
@@ -166,10 +192,11 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
-// A child's measurement: one interleaved pair of samples of `repeats` runs each, in a process of its own.
+// A child's measurement: `rounds` interleaved pairs of samples of `repeats` runs each, in a process of its
+// own; `ratio` is the median of the rounds' policy/Null ratios.
 struct PairTimes {
-    double null_seconds = 0, policy_seconds = 0;
-    int repeats = 0;
+    double null_seconds = 0, policy_seconds = 0;  // per run
+    double ratio = 0;
 };
 
 // --pair: runs in the child. Loads the workload, runs both VMs once (Null's time sizes the samples), times
@@ -179,7 +206,7 @@ int run_pair(const Options& options, bool smoke) {
     const std::string& policy = options.pair_policy;
     try {
         const bench::Workload& w = bench::find_workload(workload);
-        const std::int64_t size = smoke ? w.smoke_size : w.size;
+        const std::int64_t size = size_of(options, w, smoke);
         const Program program = bench::load_workload(OPSCOPE_SOURCE_DIR, w, size);
         const std::string expected = bench::expected_output(w, size);
         const std::unique_ptr<Runner> null_runner = make_runner("null", program);
@@ -189,17 +216,27 @@ int run_pair(const Options& options, bool smoke) {
         const double warm_up = null_runner->run(1);
         policy_runner->run(1);
         const int repeats = std::max(1, static_cast<int>(std::ceil(options.min_sample_ms / 1000 / std::max(warm_up, 1e-9))));
+        // Several rounds in one process, each order alternating: adjacent samples share the machine's
+        // moment, so their ratio survives load that comes and goes between rounds.
+        std::vector<double> ratios;
         PairTimes t;
-        t.repeats = repeats;
-        if (options.pair_policy_first) t.policy_seconds = policy_runner->run(repeats);
-        t.null_seconds = null_runner->run(repeats);
-        if (!options.pair_policy_first) t.policy_seconds = policy_runner->run(repeats);
+        for (int round = 0; round < options.rounds; ++round) {
+            const bool policy_first = options.pair_policy_first != (round % 2 == 1);
+            double null_seconds = 0, policy_seconds = 0;
+            if (policy_first) policy_seconds = policy_runner->run(repeats);
+            null_seconds = null_runner->run(repeats);
+            if (!policy_first) policy_seconds = policy_runner->run(repeats);
+            ratios.push_back(policy_seconds / null_seconds);
+            t.null_seconds += null_seconds / repeats / options.rounds;
+            t.policy_seconds += policy_seconds / repeats / options.rounds;
+        }
+        t.ratio = median(ratios);
         for (const Runner* r : {null_runner.get(), policy_runner.get()})
             if (r->output() != expected) {
                 fmt::print(stderr, "{} under {}: printed '{}', expected '{}'\n", workload, r->policy(), r->output(), expected);
                 return 3;
             }
-        fmt::print("{:.9f} {:.9f} {}\n", t.null_seconds, t.policy_seconds, t.repeats);
+        fmt::print("{:.9f} {:.9f} {:.9f}\n", t.null_seconds, t.policy_seconds, t.ratio);
         std::fflush(stdout);
         return 0;
     } catch (const std::exception& e) {  // a workload that fails to load or run
@@ -222,15 +259,17 @@ std::optional<PairTimes> spawn_pair(const Options& options, const std::string& w
     }();
     if (quoted.empty()) return std::nullopt;
     const std::string command =
-        fmt::format("{} --pair {} {} {} --min-sample-ms {} --clock {}{}", quoted, workload, policy,
-                    policy_first ? "policy-first" : "null-first", options.min_sample_ms, options.cpu_clock ? "cpu" : "wall",
-                    smoke ? " --smoke" : "");
+        fmt::format("{} --pair {} {} {} --min-sample-ms {} --rounds {} --clock {}{}{}", quoted, workload, policy,
+                    policy_first ? "policy-first" : "null-first", options.min_sample_ms, options.rounds,
+                    options.cpu_clock ? "cpu" : "wall",
+                    smoke ? " --smoke" : "",
+                    options.sizes.count(workload) ? fmt::format(" --sizes {}={}", workload, options.sizes.at(workload)) : "");
     FILE* child = popen(command.c_str(), "r");
     if (!child) return std::nullopt;
     PairTimes t;
-    const int read = std::fscanf(child, "%lf %lf %d", &t.null_seconds, &t.policy_seconds, &t.repeats);
+    const int read = std::fscanf(child, "%lf %lf %lf", &t.null_seconds, &t.policy_seconds, &t.ratio);
     const int status = pclose(child);
-    if (read != 3 || status != 0 || t.repeats < 1) return std::nullopt;
+    if (read != 3 || status != 0 || !(t.ratio > 0)) return std::nullopt;
     return t;
 }
 
@@ -251,8 +290,8 @@ int measure_workload(const Options& options, const std::string& name, bool smoke
                 fmt::print(stderr, "opscope_overhead: {} under {}: the measuring process failed\n", name, policy);
                 return -1;
             }
-            null_per_run += t->null_seconds / t->repeats / options.pairs;
-            ratios.push_back(t->policy_seconds / t->null_seconds);
+            null_per_run += t->null_seconds / options.pairs;
+            ratios.push_back(t->ratio);
         }
         const double m = median(ratios);
         const double budget = budget_of(policy);
@@ -261,9 +300,15 @@ int measure_workload(const Options& options, const std::string& name, bool smoke
         over_budget += !ok;
         const std::string overhead = fmt::format("{:+.1f}% ({:+.1f}..{:+.1f})", (m - 1) * 100, (*lo - 1) * 100, (*hi - 1) * 100);
         fmt::print("{:<10} {:>10} {:>9.3f}ms {:>9} {:>26} {:>6.0f}%  {}\n", first_row ? name : "",
-                   first_row ? std::to_string(smoke ? w.smoke_size : w.size) : "", null_per_run * 1e3, policy, overhead,
+                   first_row ? std::to_string(size_of(options, w, smoke)) : "", null_per_run * 1e3, policy, overhead,
                    budget * 100, ok ? "ok" : "OVER BUDGET");
         std::fflush(stdout);  // a row at a time: the whole table takes minutes
+        if (!options.summary_path.empty()) {
+            std::FILE* summary = std::fopen(options.summary_path.c_str(), "a");
+            if (!summary) throw std::runtime_error("cannot append to " + options.summary_path);
+            fmt::print(summary, "{} {} {:.6f} {:.6f} {:.6f} {:.6f}\n", name, policy, m - 1, *lo - 1, *hi - 1, null_per_run * 1e3);
+            std::fclose(summary);
+        }
         first_row = false;
     }
     return over_budget;
@@ -287,13 +332,19 @@ int main(int argc, char** argv) {
     g_thread_cpu_clock = options.cpu_clock;
     if (options.pair) return run_pair(options, smoke);
 
-    fmt::print("policy overhead vs NullProfiler: median of {} interleaved pairs (min..max), samples >= {} ms, {} time{}\n\n",
-               options.pairs, options.min_sample_ms, options.cpu_clock ? "thread CPU" : "wall", smoke ? ", smoke sizes" : "");
+    fmt::print("policy overhead vs NullProfiler: median of {} processes (min..max), each the median of {} interleaved pair(s), samples >= {} ms, {} time{}\n\n",
+               options.pairs, options.rounds, options.min_sample_ms, options.cpu_clock ? "thread CPU" : "wall", smoke ? ", smoke sizes" : "");
     fmt::print("{:<10} {:>10} {:>11} {:>9} {:>26} {:>7}  {}\n", "workload", "size", "null run", "policy",
                "overhead (min..max)", "budget", "verdict");
     int over_budget = 0;
     for (const std::string& name : options.workloads) {
-        const int result = measure_workload(options, name, smoke);
+        int result;
+        try {
+            result = measure_workload(options, name, smoke);
+        } catch (const std::exception& e) {  // the summary file could not be written
+            fmt::print(stderr, "opscope_overhead: {}\n", e.what());
+            return 2;
+        }
         if (result < 0) return 3;
         over_budget += result;
     }

@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ libboost-dev libboost-test-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+packages=(cmake ninja-build g++ lld libboost-dev libboost-test-dev libfmt-dev nlohmann-json3-dev libcli11-dev
           libbenchmark-dev clang libclang-rt-14-dev valgrind zlib1g-dev pkg-config python3)
 missing=()
 for p in "${packages[@]}"; do

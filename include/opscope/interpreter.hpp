@@ -33,6 +33,19 @@
 #define OPSCOPE_NOINLINE
 #endif
 
+// The interpreter's speed depends on where its handlers fall relative to cache lines, the uop cache's windows
+// and the branch predictors' indexing, all of which follow the low bits of their addresses. Starting every
+// instantiation on a page makes those bits the same in every build and every host that links it, wherever the
+// linker puts the function (benchmarks/layouts.sh measures it; BENCHMARKS.md section 8).
+#ifndef OPSCOPE_HOT_LOOP_ALIGNMENT
+#define OPSCOPE_HOT_LOOP_ALIGNMENT 4096
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define OPSCOPE_HOT_LOOP_ALIGNED __attribute__((aligned(OPSCOPE_HOT_LOOP_ALIGNMENT)))
+#else
+#define OPSCOPE_HOT_LOOP_ALIGNED
+#endif
+
 // OPSCOPE_HOOKS_REMOVED deletes every hook call at the source level. It exists only for the zero-cost
 // check, which compares Vm<NullProfiler> against a build with this defined.
 #if defined(OPSCOPE_HOOKS_REMOVED)
@@ -133,7 +146,7 @@ public:
     }
 
 private:
-    Value interpret();
+    OPSCOPE_HOT_LOOP_ALIGNED Value interpret();
     // A run that an exception ends: the policy is told (a sampler's timer stops) before the exception goes on.
     void end_faulted_run() {
         note_fault();
@@ -159,6 +172,13 @@ private:
 
 template <ProfilerPolicy Profiler>
 Value Vm<Profiler>::interpret() {
+#if defined(OPSCOPE_LAYOUT_PAD)  // benchmarks/layouts.sh only: moves the whole loop this many bytes into its page
+#define OPSCOPE_STRINGIFY_VALUE(x) #x
+#define OPSCOPE_STRINGIFY(x) OPSCOPE_STRINGIFY_VALUE(x)
+    asm volatile(".skip " OPSCOPE_STRINGIFY(OPSCOPE_LAYOUT_PAD) ", 0x90");
+#undef OPSCOPE_STRINGIFY
+#undef OPSCOPE_STRINGIFY_VALUE
+#endif
     Frame* frame = frame_;
     Frame* const frames_base = frames_.get();
     const Instr* pc = frame->pc;
@@ -194,7 +214,7 @@ Value Vm<Profiler>::interpret() {
 #define OFFSET() frame->function->offset_of(pc)
 
 #if OPSCOPE_COMPUTED_GOTO
-    static const void* const dispatch_table[] = {
+    alignas(64) static const void* const dispatch_table[] = {  // its own cache lines, wherever it lands
 #define OPSCOPE_LABEL_USER(name, ...) &&op_##name,
 #define OPSCOPE_LABEL_INTERNAL(name, ...) &&op_##name,
         OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)

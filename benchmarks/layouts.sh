@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The policies' overhead across perturbed code layouts: a build's speed depends on where its code lands
+# (Mytkowicz et al., ASPLOS 2009; Stabilizer, ASPLOS 2013), so one build's table says little. For each
+# compiler this builds opscope_overhead K times, each with a different layout, runs it in every build, and
+# reports per workload x policy the median and the worst build's overhead against the budgets
+# (Counting 5%, Timing 10%, Full 10%). Exits 1 when the worst build of some row is over budget.
+#
+#   benchmarks/layouts.sh [--builds K] [--compilers g++,clang++] [--perturb both|link|pad]
+#                         [--cxxflags FLAGS] [--out DIR] [--keep] [-- opscope_overhead arguments...]
+#
+# Build i (1..K) perturbs two things, each a thing a user's rebuild changes without touching the interpreter:
+#   link  the order of every function in the binary: every function in its own section (-ffunction-sections),
+#         shuffled by lld with seed i (--shuffle-sections), which moves each function's address, the
+#         interpreter's included, and what sits beside it;
+#   pad   the interpreter's code within its page: OPSCOPE_LAYOUT_PAD bytes (0..4095, a hash of i) at the
+#         start of Vm::interpret, as a different compiler or a changed handler would shift it.
+# --cxxflags adds compiler flags to every build (e.g. -DOPSCOPE_HOT_LOOP_ALIGNMENT=16 to measure the
+# interpreter without its page alignment). Arguments after -- go to opscope_overhead; the default is
+# "--pairs 5 --rounds 5 --min-sample-ms 30" with sizes that run each workload 20-200 ms.
+# Builds go to build-layouts/ (reused when the flags are the same); reports to --out (default a new
+# directory under build-layouts/). About 25 minutes for 2 compilers x 5 builds on 2 cores.
+set -euo pipefail
+export LC_ALL=C
+cd "$(dirname "$0")/.."
+root=$PWD
+
+usage() { sed -n '7,8s/^# \{0,1\}//p' "$0"; }
+die() { echo "layouts.sh: $*" >&2; exit 2; }
+
+builds=5
+compilers=g++,clang++
+perturb=both
+cxxflags=""
+out=""
+overhead_args=(--pairs 5 --rounds 5 --min-sample-ms 30
+               --sizes fib=30,loop=20000000,sieve=1000000,calls=5000000,trees=14,callgraph=1000000)
+while (($#)); do
+  case $1 in
+    --builds) builds=${2:?}; shift 2 ;;
+    --compilers) compilers=${2:?}; shift 2 ;;
+    --perturb) perturb=${2:?}; shift 2 ;;
+    --cxxflags) cxxflags=${2?}; shift 2 ;;
+    --out) out=${2:?}; shift 2 ;;
+    --) shift; overhead_args=("$@"); break ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument '$1'" ;;
+  esac
+done
+[[ $builds =~ ^[1-9][0-9]*$ ]] || die "--builds takes a positive number"
+case $perturb in both | link | pad) ;; *) die "--perturb is both, link or pad" ;; esac
+command -v ld.lld >/dev/null || die "ld.lld is missing: tools/bootstrap.sh installs it (Debian package lld)"
+command -v python3 >/dev/null || die "python3 is missing: tools/bootstrap.sh installs it"
+
+flags_id=$(printf '%s' "$cxxflags" | cksum | cut -d' ' -f1)
+out=${out:-build-layouts/report-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$out"
+out=$(realpath "$out")
+: >"$out/summary.txt"
+object=benchmarks/CMakeFiles/opscope_overhead.dir/overhead.cpp.o
+
+IFS=, read -ra compiler_list <<<"$compilers"
+for compiler in "${compiler_list[@]}"; do
+  command -v "$compiler" >/dev/null || die "compiler '$compiler' not found"
+  dir=build-layouts/$(basename "$compiler")-$flags_id
+  echo "== $compiler: building the library and opscope_overhead in $dir (CXXFLAGS: -ffunction-sections $cxxflags)"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$compiler" \
+    -DOPSCOPE_BUILD_BENCHMARKS=ON -DOPSCOPE_BUILD_TESTS=OFF -DOPSCOPE_BUILD_CLI=OFF -DOPSCOPE_BUILD_EXAMPLES=OFF \
+    -DOPSCOPE_BUILD_C_API=OFF -DOPSCOPE_INSTALL=OFF "-DCMAKE_CXX_FLAGS=-ffunction-sections $cxxflags" \
+    -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld >"$out/configure-$(basename "$compiler").log" 2>&1 ||
+    { cat "$out/configure-$(basename "$compiler").log" >&2; die "configuring $dir failed"; }
+  cmake --build "$dir" --target opscope_overhead --parallel "$(nproc)" >/dev/null
+  # The commands ninja ran for the object and the link, to repeat with a perturbation each.
+  compile=$(ninja -C "$dir" -t commands benchmarks/opscope_overhead | grep -F -- "-o $object" | head -n 1)
+  link=$(ninja -C "$dir" -t commands benchmarks/opscope_overhead | tail -n 1)
+  link=${link#: && }
+  link=${link% && :}
+  [ -n "$compile" ] && [[ $link == *"-o benchmarks/opscope_overhead "* ]] || die "cannot read the build commands in $dir"
+  for ((i = 1; i <= builds; ++i)); do
+    pad=0 seed=0
+    [ "$perturb" = link ] || pad=$(((i * 2654435761) % 4096))
+    [ "$perturb" = pad ] || seed=$i
+    name=$(basename "$compiler")-$i
+    obj=layout-$i.o
+    binary=layout-$i
+    echo "-- build $i of $compiler: pad $pad bytes, link shuffle seed $seed"
+    (cd "$dir" && eval "${compile//$object/$obj} -DOPSCOPE_LAYOUT_PAD=$pad")
+    shuffle=""
+    ((seed == 0)) || shuffle="'-Wl,--shuffle-sections=*=$seed'"
+    (cd "$dir" && eval "$(printf '%s' "${link//$object/$obj}" | sed "s#-o benchmarks/opscope_overhead #-o $binary #") $shuffle") ||
+      die "linking build $i of $compiler failed"
+    : >"$out/$name.summary"
+    # Exit 1 (over budget) is this build's verdict, for the summary; anything else is a failure.
+    rc=0
+    "$dir/$binary" "${overhead_args[@]}" --summary "$out/$name.summary" >"$out/$name.txt" || rc=$?
+    sed -n '3,$p' "$out/$name.txt"
+    ((rc <= 1)) || die "build $i of $compiler: opscope_overhead failed (exit $rc): $out/$name.txt"
+    sed "s/^/$(basename "$compiler") $i /" "$out/$name.summary" >>"$out/summary.txt"
+  done
+done
+
+python3 - "$out/summary.txt" <<'EOF'
+import statistics, sys
+rows = {}
+budgets = {"counting": 0.05, "timing": 0.10, "full": 0.10}
+for line in open(sys.argv[1]):
+    compiler, build, workload, policy, median, lo, hi, null_ms = line.split()
+    rows.setdefault((workload, policy), {}).setdefault(compiler, []).append(float(median))
+compilers = sorted({c for r in rows.values() for c in r})
+print(f"\noverhead across layouts: per row the median of the builds' medians, and the worst build\n")
+print(f"{'workload':<10} {'policy':<9}" + "".join(f" {c + ' median':>16} {c + ' worst':>15}" for c in compilers)
+      + f" {'all worst':>10} {'budget':>7}  verdict")
+over = 0
+for (workload, policy), by in rows.items():
+    cells, worst = "", -1.0
+    for c in compilers:
+        v = by.get(c, [])
+        cells += f" {statistics.median(v) * 100:>+15.1f}% {max(v) * 100:>+14.1f}%" if v else f" {'-':>16} {'-':>15}"
+        worst = max([worst] + v)
+    ok = worst <= budgets[policy]
+    over += not ok
+    print(f"{workload:<10} {policy:<9}{cells} {worst * 100:>+9.1f}% {budgets[policy] * 100:>6.0f}%  {'ok' if ok else 'OVER BUDGET'}")
+builds = {c: max(len(v) for r in rows.values() for cc, v in r.items() if cc == c) for c in compilers}
+print("\nbuilds: " + ", ".join(f"{c} {n}" for c, n in builds.items()))
+print("every row within budget in every build" if not over else f"{over} row(s) over budget in some build")
+sys.exit(1 if over else 0)
+EOF
