@@ -111,13 +111,22 @@ def check_reports(n, program):
         if p.returncode != 0:
             failures.append(f"fib({n}) {runner[0]}: exit {p.returncode}: {p.stderr[:300]}")
             continue
-        report = open(out, encoding="utf-8", errors="replace").read()
+        try:
+            report = open(out, encoding="utf-8", errors="replace").read()
+            os.remove(out)
+        except OSError as e:
+            failures.append(f"fib({n}) {runner[0]}: no report written: {e}")
+            continue
         if fmt == "text":
             if not report.startswith(f"opscope profile of {program} (policy {policy})"):
                 failures.append(f"fib({n}) {runner[0]}: the text report does not start with its header")
         else:
-            doc = json.loads(report)
-            calls = {f["name"]: f["calls"] for f in doc["functions"]}
+            try:
+                doc = json.loads(report)
+                calls = {f["name"]: f["calls"] for f in doc["functions"]}
+            except (ValueError, KeyError, TypeError) as e:
+                failures.append(f"fib({n}) {runner[0]}: the JSON report does not read as a profile: {e!r}")
+                continue
             if doc["policy"] != policy or calls.get("fib") != calls_of_fib(n):
                 failures.append(f"fib({n}) {runner[0]}: JSON policy {doc['policy']!r}, fib called {calls.get('fib')} "
                                 f"times, expected {policy!r} and {calls_of_fib(n)}")
