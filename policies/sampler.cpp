@@ -82,9 +82,9 @@ std::uint64_t monotonic_ns() {
 
 // What delivering one signal costs the interrupted thread beyond the handler's body (kernel entry, frame
 // set-up, sigreturn): measured once per process with a handler that does nothing, as the fastest of a few
-// small batches of raise(). Each raise costs ~2 µs on the VMs of BENCHMARKS.md, and every process that
-// samples pays for the calibration before its first run: 5 batches of 200 (1,000 signals) took 2-6 ms of
-// CPU, a tenth of a 30 ms profiled run, to calibrate a figure that ~15 samples multiply; 6 batches of 8 (48
+// small batches of raise(). Each raise costs 1.5-2 µs on the VMs of BENCHMARKS.md, and every process that
+// samples pays for the calibration before its first run: 5 batches of 200 (1,000 signals) took 1.2-6 ms of
+// CPU, 4-20% of a 30 ms profiled run, to calibrate a figure that ~15 samples multiply; 6 batches of 8 (48
 // signals, ~0.1 ms) give the same fastest batch within the run-to-run spread of either (BENCHMARKS.md, "Cold").
 std::uint64_t signal_delivery_ns() {
     static const std::uint64_t cost = [] {
