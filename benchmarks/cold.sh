@@ -4,10 +4,11 @@
 # each round starting one runner later, on fib(30) and fib(20) (examples/fib.ops with its first `let N = ...;`
 # set to the size). Each process's CPU time (user + system) is its own rusage (os.wait4: microseconds), so
 # start-up, loading, the run, building the profile, formatting and writing the report are all in. Prints the
-# medians (min..max), median minor page faults, and each median's ratio to `opscope run`'s; every process's
-# output is checked (fib(N), computed here), and each report once, untimed (the text's header, the JSON's
-# policy and fib's exact call count). Exits 1 when a ratio at fib(30) is over its budget (Counting 1.05,
-# Timing and Full 1.10), 2 on a wrong output or a failed process.
+# medians (min..max), median minor page faults, each median's ratio to `opscope run`'s (the verdict's), and
+# the ratio of the minima (the least disturbed processes: on a shared machine medians move by ±10%). Every
+# process's output is checked (fib(N), computed here), and each report once, untimed (the text's header, the
+# JSON's policy and fib's exact call count). Exits 1 when a median ratio at fib(30) is over its budget
+# (Counting 1.05, Timing and Full 1.10), 2 on a wrong output or a failed process.
 #
 #   benchmarks/cold.sh [--rounds N] [--sizes 30,20] [--formats text,json] [--breakdown] [--baseline OPSCOPE] [BUILD_DIR]
 #   benchmarks/cold.sh --smoke     (fib(15), 2 rounds, no budget verdict: CI checks it works)
@@ -162,7 +163,7 @@ for n in sizes:
         base = statistics.median(cpu[prefix + "run"])
         title = "" if binary == opscope else f", baseline {binary}"
         print(f"\nfib({n}){title}: {rounds} rounds, median CPU ms (user + system, whole process; report to /dev/null)")
-        print(f"{'runner':<19} {'median':>8} {'(min..max)':>18} {'faults':>7} {'/ run':>7} {'budget':>7}  verdict")
+        print(f"{'runner':<19} {'median':>8} {'(min..max)':>18} {'faults':>7} {'/ run':>7} {'budget':>7}  {'verdict':<7} {'min / run min':>13}")
         for name, _, runner_binary in runners:
             if runner_binary != binary:
                 continue
@@ -174,8 +175,9 @@ for n in sizes:
             if verdict == "OVER":
                 over.append(f"fib({n}) {name} {ratio:.3f} > {budget:.2f}")
             span = f"({min(cpu[name]):.2f}..{max(cpu[name]):.2f})"
+            least = min(cpu[name]) / min(cpu[prefix + "run"])  # the least disturbed processes (no verdict)
             print(f"{name:<19} {m:8.2f} {span:>18} {statistics.median(faults[name]):7.0f} {ratio:7.3f} "
-                  f"{'' if budget is None else f'{budget:.2f}':>7}  {verdict}")
+                  f"{'' if budget is None else f'{budget:.2f}':>7}  {verdict:<7} {least:13.3f}")
 
 def breakdown_of(n, program):
     """callgrind instructions of one process per runner, by phase (inclusive costs of a few functions)."""
