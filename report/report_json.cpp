@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <stdexcept>
 #include <string_view>
@@ -278,41 +279,68 @@ Json timeline_json(const Timeline& t) {
 // for byte (test_profile_report checks it against nlohmann's dump of the parsed document), without a Json
 // object per event. A Full profile of a 30 ms run holds some 2,500 events; as Json objects (five keys each,
 // ordered_json) they took 16,000 instructions an event, 10 ms: more than the profiler's whole cost.
+// Copies a string literal (its size known when compiling, so the copy is a few moves, not a call) to `at`.
+template <std::size_t N>
+void put_literal(char*& at, const char (&text)[N]) {
+    std::memcpy(at, text, N - 1);
+    at += N - 1;
+}
+
 void append_timeline_events(std::string& out, const std::vector<TimelineEvent>& events) {
-    using namespace std::string_view_literals;
     if (events.empty()) {
-        out += "[]"sv;
+        out += "[]";
         return;
     }
-    std::map<std::string_view, std::string> quoted;  // each function name once, escaped as dump() escapes it
-    std::size_t longest = 0;
-    for (const TimelineEvent& e : events) longest = std::max(longest, e.function.size());
-    // An event is 124 bytes of layout and keys, at most 42 of values and its name (escaped: at most 6 bytes a
-    // byte): reserved once, so the text is not copied as it grows.
-    out.reserve(out.size() + events.size() * (180 + 6 * longest) + 16);
-    char digits[24];
-    const auto number = [&](std::uint64_t value) {
-        const auto [end, error] = std::to_chars(digits, digits + sizeof digits, value);
-        out.append(digits, end);
-    };
-    out += "[\n"sv;
+    // The layout around an event's values, in order: time_ns, kind, function, depth, window_start.
+    static constexpr char kOpen[] = "      {\n        \"time_ns\": ", kKind[] = ",\n        \"kind\": \"",
+                          kFunction[] = "\",\n        \"function\": ", kDepth[] = ",\n        \"depth\": ",
+                          kWindowStart[] = ",\n        \"window_start\": ", kNext[] = "\n      },\n",
+                          kLast[] = "\n      }\n    ]";
+    // A bound: each size counts its terminating NUL, and an event ends with kNext or kLast, not both.
+    constexpr std::size_t kLayout = sizeof kOpen + sizeof kKind + sizeof kFunction + sizeof kDepth + sizeof kWindowStart +
+                                    sizeof kNext + sizeof kLast;
+    constexpr std::size_t kValues = 20 + 5 + 10 + 5;  // at most: a 64-bit number, "enter", a 32-bit number, "false"
+    // Each function name escaped once, as dump() escapes it (invalid UTF-8 replaced), and the text's size at most.
+    std::map<std::string_view, std::string> quoted;
+    std::vector<const std::string*> names(events.size());
+    std::size_t bound = 2;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const std::string& function = events[i].function;
+        if (i > 0 && function == events[i - 1].function) {
+            names[i] = names[i - 1];
+        } else {
+            auto name = quoted.find(function);
+            if (name == quoted.end())
+                name = quoted.emplace(function, Json(function).dump(-1, ' ', false, Json::error_handler_t::replace)).first;
+            names[i] = &name->second;
+        }
+        bound += kLayout + kValues + names[i]->size();
+    }
+    // Written in place: sized once (the text is not copied as it grows), then cut to what was written.
+    const std::size_t start = out.size();
+    out.resize(start + bound);
+    char* at = out.data() + start;
+    const auto number = [&at](std::uint64_t value) { at = std::to_chars(at, at + 20, value).ptr; };
+    put_literal(at, "[\n");
     for (std::size_t i = 0; i < events.size(); ++i) {
         const TimelineEvent& e = events[i];
-        auto name = quoted.find(e.function);
-        if (name == quoted.end())
-            name = quoted.emplace(e.function, Json(e.function).dump(-1, ' ', false, Json::error_handler_t::replace)).first;
-        out += "      {\n        \"time_ns\": "sv;
+        put_literal(at, kOpen);
         number(e.time_ns);
-        out += ",\n        \"kind\": \""sv;
-        out += to_string(e.kind);
-        out += "\",\n        \"function\": "sv;
-        out += name->second;
-        out += ",\n        \"depth\": "sv;
+        put_literal(at, kKind);
+        if (e.kind == TimelineEvent::Kind::enter) put_literal(at, "enter");  // to_string(kind), as dump() writes it
+        else put_literal(at, "exit");
+        put_literal(at, kFunction);
+        std::memcpy(at, names[i]->data(), names[i]->size());
+        at += names[i]->size();
+        put_literal(at, kDepth);
         number(e.depth);
-        out += ",\n        \"window_start\": "sv;
-        out += e.window_start ? "true"sv : "false"sv;
-        out += i + 1 < events.size() ? "\n      },\n"sv : "\n      }\n    ]"sv;
+        put_literal(at, kWindowStart);
+        if (e.window_start) put_literal(at, "true");
+        else put_literal(at, "false");
+        if (i + 1 < events.size()) put_literal(at, kNext);
+        else put_literal(at, kLast);
     }
+    out.resize(static_cast<std::size_t>(at - out.data()));
 }
 
 Json frames_json(const FrameStats& f) {
