@@ -3,6 +3,7 @@
 // figures (percent, mean_ns, p50_ns, taken_rate, the *_estimate objects, ...) are written for readers and
 // ignored by parse_json.
 #include <opscope/report.hpp>
+#include "canonical_copy.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -360,8 +361,7 @@ Json group_json(const std::optional<Group>& group, Write write) {
 } // namespace
 
 std::string format_json(const Profile& original) {
-    Profile p = original;
-    canonicalize(p);
+    const Profile p = report::canonical_copy_without_events(original);  // the events: from `original`
     const std::optional<std::uint64_t> total = total_instructions(p);
     Json doc{{"format", std::string(kProfileFormat)},
              {"version", kProfileFormatVersion},
@@ -395,7 +395,7 @@ std::string format_json(const Profile& original) {
         if (!out.ends_with(kTail)) throw std::logic_error("format_json: the timeline's events are not the document's end");
         const std::string rest(kTail.substr(kTail.find('[') + 2));
         out.resize(out.size() - rest.size() - 2);
-        append_timeline_events(out, p.timeline->events);
+        append_timeline_events(out, original.timeline->events);
         out += rest;
     }
     out += '\n';
