@@ -81,15 +81,19 @@ std::uint64_t monotonic_ns() {
 }
 
 // What delivering one signal costs the interrupted thread beyond the handler's body (kernel entry, frame
-// set-up, sigreturn): measured once per process with a handler that does nothing.
+// set-up, sigreturn): measured once per process with a handler that does nothing, as the fastest of a few
+// small batches of raise(). Each raise costs 1.5-2 µs on the VMs of BENCHMARKS.md, and every process that
+// samples pays for the calibration before its first run: 5 batches of 200 (1,000 signals) took 1.2-6 ms of
+// CPU, 4-20% of a 30 ms profiled run, to calibrate a figure that ~15 samples multiply; 6 batches of 8 (48
+// signals, ~0.1 ms) give the same fastest batch within the run-to-run spread of either (BENCHMARKS.md, "Cold").
 std::uint64_t signal_delivery_ns() {
     static const std::uint64_t cost = [] {
-        constexpr int kRounds = 200;
+        constexpr int kBatches = 6, kRounds = 8;
         const int signo = sampler_signal.load();
         claim_signal(signo);
         calibrating = true;
         std::uint64_t best = UINT64_MAX;
-        for (int batch = 0; batch < 5; ++batch) {
+        for (int batch = 0; batch < kBatches; ++batch) {
             const std::uint64_t begin = monotonic_ns();
             for (int i = 0; i < kRounds; ++i) raise(signo);
             best = std::min(best, (monotonic_ns() - begin) / kRounds);

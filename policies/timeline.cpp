@@ -2,6 +2,7 @@
 #include <opscope/policies/timeline.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 namespace opscope {
@@ -10,8 +11,10 @@ CallTimeline::CallTimeline(std::size_t capacity, std::uint32_t window, std::uint
     : window_(window), mean_gap_(std::max<std::uint32_t>(mean_gap, 2)) {
     if (capacity < kAnchorEvery || (capacity & (capacity - 1)) != 0)
         throw std::invalid_argument("timeline capacity must be a power of two of at least 64");
-    events_.resize(capacity);
-    anchors_.resize(capacity / 8 + 16);  // a window of W events takes at most W/64 + 2 anchors
+    capacity_ = capacity;
+    anchor_slots_ = capacity / 8 + 16;  // a window of W events takes at most W/64 + 2 anchors
+    events_ = std::make_unique_for_overwrite<Event[]>(capacity_);
+    anchors_ = std::make_unique_for_overwrite<Anchor[]>(anchor_slots_);
     mask_ = capacity - 1;
 }
 
@@ -26,7 +29,7 @@ std::uint64_t CallTimeline::now_ns() const {
 }
 
 void CallTimeline::anchor(std::uint64_t sequence) {
-    anchors_[anchor_count_ % anchors_.size()] = Anchor{sequence, now_ns()};
+    anchors_[anchor_count_ % anchor_slots_] = Anchor{sequence, now_ns()};
     ++anchor_count_;
 }
 
@@ -148,7 +151,7 @@ void CallTimeline::on_run_end(const Machine& machine) {
 void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
     if (!started_) return;
     Timeline timeline;
-    timeline.capacity = events_.size();
+    timeline.capacity = capacity_;
     timeline.recorded = sequence_;
     timeline.window = window_;
     if (!ticked_) {
@@ -159,13 +162,15 @@ void CallTimeline::profile_into(Profile& out, const Machine& machine) const {
         const std::uint64_t events = out.frames->pushed + out.frames->popped + unpopped_exits_;
         timeline.skipped = events - sequence_;
     }
-    const std::uint64_t kept = std::min<std::uint64_t>(sequence_, events_.size());
+    const std::uint64_t kept = std::min<std::uint64_t>(sequence_, capacity_);
     timeline.dropped = sequence_ - kept;
     // Anchors still in their ring, oldest first.
     std::vector<Anchor> anchors;
-    const std::uint64_t first_anchor = anchor_count_ > anchors_.size() ? anchor_count_ - anchors_.size() : 0;
-    for (std::uint64_t a = first_anchor; a < anchor_count_; ++a) anchors.push_back(anchors_[a % anchors_.size()]);
+    const std::uint64_t first_anchor = anchor_count_ > anchor_slots_ ? anchor_count_ - anchor_slots_ : 0;
+    anchors.reserve(anchor_count_ - first_anchor);
+    for (std::uint64_t a = first_anchor; a < anchor_count_; ++a) anchors.push_back(anchors_[a % anchor_slots_]);
     const auto& functions = machine.linked().functions();
+    timeline.events.reserve(kept);  // sized once: thousands of events (fib(30): ~2,600) grew by doubling
     std::size_t next = 0;  // first anchor with sequence > s
     for (std::uint64_t s = sequence_ - kept; s < sequence_; ++s) {
         while (next < anchors.size() && anchors[next].sequence <= s) ++next;

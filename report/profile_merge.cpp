@@ -4,6 +4,7 @@
 // ProfileFormatError naming it: a wrapped count would be silently wrong.
 #include <opscope/profile.hpp>
 #include <opscope/report.hpp>
+#include "canonical_copy.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -401,6 +402,26 @@ void canonicalize(Profile& profile) {
     normalize_optional(profile.call_stacks);
     // The timeline's events are a sequence: already canonical.
 }
+
+namespace report {
+
+Profile canonical_copy_without_events(const Profile& profile) {
+    // Every field by name: a field added to Profile or Timeline stops this from compiling until it is copied.
+    const auto& [policy, source_file, partial, error, summary, timing, opcodes, instructions, lines, functions, frames,
+                 stack, branches, loops, call_graph, opcode_pairs, memory, call_stacks, timeline] = profile;
+    Profile copy{policy,    source_file, partial,  error,      summary,      timing, opcodes,     instructions, lines,
+                 functions, frames,      stack,    branches,   loops,        call_graph,   opcode_pairs, memory,
+                 call_stacks, std::nullopt};
+    if (timeline) {
+        const auto& [time_accuracy, capacity, recorded, dropped, events, window, skipped] = *timeline;
+        (void)events;  // not copied: see canonical_copy.hpp
+        copy.timeline = Timeline{time_accuracy, capacity, recorded, dropped, {}, window, skipped};
+    }
+    canonicalize(copy);
+    return copy;
+}
+
+} // namespace report
 
 // Kish's effective sample size of the pooled samples. Each run's weights add up to its wall time T with
 // effective size n, so their squares add up to T^2 / n; pooled: (T1 + T2)^2 / (T1^2 / n1 + T2^2 / n2).

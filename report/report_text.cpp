@@ -4,6 +4,7 @@
 // times come with their share of the wall time ± its 95% interval and the samples behind them; one from too
 // few samples to mean anything (SampledShare::meaningful) is shown as '-' (the legend under the summary says so).
 #include <opscope/report.hpp>
+#include "canonical_copy.hpp"
 #include "figures.hpp"
 #include "text_table.hpp"
 
@@ -110,13 +111,14 @@ std::string of_wall_time(const Profile& p, std::uint64_t ns) {
 }
 
 // "kept of recorded events kept (dropped dropped[; windows of W, skipped S]), from to to (span)".
-std::string timeline_line(const Timeline& t) {
-    std::string line = fmt::format("{} of {} events kept ({} dropped", digits(t.events.size()), digits(t.recorded),
+// `events`: the timeline's (format_text's canonical copy leaves them out).
+std::string timeline_line(const Timeline& t, const std::vector<TimelineEvent>& events) {
+    std::string line = fmt::format("{} of {} events kept ({} dropped", digits(events.size()), digits(t.recorded),
                                    digits(t.dropped));
     line += t.window ? fmt::format("; windows of {}, {} skipped)", digits(t.window), digits(t.skipped)) : ")";
-    if (t.events.empty()) return line;
+    if (events.empty()) return line;
     const auto time = [&](std::uint64_t ns) { return mark(t.time_accuracy, duration(ns)); };
-    const std::uint64_t first = t.events.front().time_ns, last = t.events.back().time_ns;
+    const std::uint64_t first = events.front().time_ns, last = events.back().time_ns;
     return line + ", " + time(first) + " to " + time(last) + " (span " + time(last >= first ? last - first : 0) + ")";
 }
 
@@ -129,7 +131,8 @@ bool any_sampled_shares(const Profile& p) {
            has_samples(p.call_graph, [](const CallEdge& e) { return e.samples; });
 }
 
-void summary(std::string& out, const Profile& p) {
+// `timeline_events`: the timeline's events (the copy `p` has none; see canonical_copy.hpp).
+void summary(std::string& out, const Profile& p, const std::vector<TimelineEvent>& timeline_events) {
     Table table({{"", Align::left}, {"", Align::left}});
     if (p.summary) {
         const Summary& s = *p.summary;
@@ -170,7 +173,7 @@ void summary(std::string& out, const Profile& p) {
             table.add({"time in natives",
                        mark(p.functions->time_accuracy, duration(in_natives)) + of_wall_time(p, in_natives)});
     }
-    if (p.timeline) table.add({"timeline", timeline_line(*p.timeline)});
+    if (p.timeline) table.add({"timeline", timeline_line(*p.timeline, timeline_events)});
     out += report::fit("Summary") + "\n" + table.render();
     if (any_sampled_shares(p)) {
         std::vector<std::string> words;
@@ -573,11 +576,11 @@ void not_measured(std::string& out, const Profile& p) {
 } // namespace
 
 std::string format_text(const Profile& original, const ReportOptions& options) {
-    Profile p = original;
-    canonicalize(p);
+    const Profile p = report::canonical_copy_without_events(original);
     std::string out;
     header(out, p);
-    summary(out, p);
+    static const std::vector<TimelineEvent> kNoEvents;
+    summary(out, p, original.timeline ? original.timeline->events : kNoEvents);
     opcodes(out, p, options);
     hotspots(out, p, options);
     hot_lines(out, p, options);

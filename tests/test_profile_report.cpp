@@ -1152,6 +1152,26 @@ BOOST_AUTO_TEST_CASE(round_trip_is_lossless) {
     }
 }
 
+// format_json writes the timeline's events itself (a Json object per event cost more than the profiler):
+// the text must stay what nlohmann's dump(2) makes of the same document, escapes and U+FFFD included.
+BOOST_AUTO_TEST_CASE(json_text_is_the_pretty_dump_of_its_document) {
+    Profile names = full_profile();
+    names.timeline->events[0].function = "quote\" back\\ tab\t bell\x07 \xc3\xa9 bad\xff";
+    names.timeline->events[1].window_start = false;
+    Profile one_event = full_profile();
+    one_event.timeline->events.resize(1);
+    Profile no_events = full_profile();
+    no_events.timeline->events.clear();
+    for (const Profile& p : {full_profile(), names, one_event, no_events, counting_profile()}) {
+        const std::string json = format_json(p);
+        const auto doc = nlohmann::ordered_json::parse(json);
+        BOOST_TEST(json == doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+        if (p.timeline) BOOST_TEST(doc["timeline"]["events"].size() == p.timeline->events.size());
+    }
+    const auto escaped = nlohmann::ordered_json::parse(format_json(names));
+    BOOST_TEST(escaped["timeline"]["events"][0]["function"] == "quote\" back\\ tab\t bell\x07 \xc3\xa9 bad\xef\xbf\xbd");
+}
+
 // The JSON path parse_json's error names for `text` (which its message must contain), or "(accepted)".
 std::string path_of_error(const std::string& text) {
     try {

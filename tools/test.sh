@@ -4,6 +4,8 @@
 #      --install), all Boost.Test suites and the reader checks via ctest;
 #   2. the benchmark and overhead binaries in smoke mode (tiny sizes; every workload's output is checked),
 #      continuous profiling end to end (benchmarks/continuous.sh --smoke: interval files merge exactly),
+#      the cold-process benchmark (benchmarks/cold.sh --smoke: run and profile under each policy, text and JSON,
+#      every output and report checked),
 #      the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed), and the peers
 #      script in smoke mode (installs lua5.4 and luajit if missing; every interpreter's output agrees);
 #   3. the host's view (tools/consumer_check.sh): the Release build installed to a temporary prefix (exactly
@@ -44,6 +46,10 @@ benchmarks/zero_cost.sh build
 
 echo "== continuous profiling smoke run (a 1 s run cut every 100ms: the interval files merge into the whole run)"
 benchmarks/continuous.sh --smoke build
+
+echo "== cold-process smoke run (fib(15): opscope run and profile --policy counting|timing|full, text and JSON)"
+benchmarks/cold.sh --smoke build >/dev/null
+echo "cold: every process printed fib(15), every report checked"
 
 echo "== peers smoke run (tiny sizes: opscope run/profile, lua5.4, luajit, python3 agree)"
 OPSCOPE=build/opscope benchmarks/peers.sh --smoke >/dev/null

@@ -294,7 +294,15 @@ std::jthread interval_thread(opscope::Vm<Policy>& vm, IntervalFiles& files, std:
         std::unique_lock lock(mutex);
         while (!wake.wait_until(lock, stop, deadline, [] { return false; }) && !stop.stop_requested()) {
             try {
-                files.write(vm.snapshot(), vm.program().source_file);
+                opscope::Profile interval = vm.snapshot();
+                // A snapshot before the run began (the main thread not yet in run(): a busy machine, a short
+                // interval) holds nothing: no instruction ran and nothing was sampled, and a format that needs
+                // the sampled stacks would refuse it. Not an interval of the run: no file; the next one starts
+                // here. (Every CLI policy counts, so the summary is there; while the program runs, an interval
+                // ends at a safe point, so instructions ran in it.)
+                const bool nothing_ran = interval.summary && interval.summary->total_instructions == 0 &&
+                                         (!interval.timing || interval.timing->samples == 0);
+                if (!nothing_ran) files.write(std::move(interval), vm.program().source_file);
             } catch (const std::exception& e) {
                 write_error = e.what();
                 return;
