@@ -80,10 +80,11 @@ for compiler in "${compiler_list[@]}"; do
     [ "$perturb" = link ] || pad=$(((i * 2654435761) % 4096))
     [ "$perturb" = pad ] || seed=$i
     name=$(basename "$compiler")-$i
-    obj=layout-$i.o
+    obj=layout-pad$pad.o
     binary=layout-$i
     echo "-- build $i of $compiler: pad $pad bytes, link shuffle seed $seed"
-    (cd "$dir" && eval "${compile//$object/$obj} -DOPSCOPE_LAYOUT_PAD=$pad")
+    # An object is reused while it is newer than the one ninja keeps up to date with the sources.
+    [ "$dir/$obj" -nt "$dir/$object" ] || (cd "$dir" && eval "${compile//$object/$obj} -DOPSCOPE_LAYOUT_PAD=$pad")
     shuffle=""
     ((seed == 0)) || shuffle="'-Wl,--shuffle-sections=*=$seed'"
     (cd "$dir" && eval "$(printf '%s' "${link//$object/$obj}" | sed "s#-o benchmarks/opscope_overhead #-o $binary #") $shuffle") ||
