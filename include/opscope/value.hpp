@@ -75,7 +75,10 @@ private:
         std::memcpy(&payload, &other.as, 8);
         std::memcpy(&tag, reinterpret_cast<const char*>(&other) + 8, 8);
 #if defined(__GNUC__) || defined(__clang__)
-        asm("" : "+r"(payload), "+r"(tag));
+        // One operand per statement: clang 14 swapped the two operands of a single two-operand asm in the
+        // interpreter (a comparison's bool landed in the tag word, so `2 < 1` printed nil).
+        asm("" : "+r"(payload));
+        asm("" : "+r"(tag));
 #endif
         std::memcpy(&as, &payload, 8);
         std::memcpy(reinterpret_cast<char*>(this) + 8, &tag, 8);
