@@ -82,6 +82,8 @@ private:
     }
 };
 static_assert(sizeof(Value) == 16);
+// nil is all zero bits: Heap::new_array fills an array of nils with memset.
+static_assert(static_cast<std::uint64_t>(Type::nil) == 0);
 
 // Falsy: nil, false, 0, 0.0 (and -0.0). Everything else is truthy.
 inline bool truthy(const Value& v) {
