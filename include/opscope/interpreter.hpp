@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #if !defined(OPSCOPE_SWITCH_DISPATCH) && (defined(__GNUC__) || defined(__clang__))
@@ -649,17 +650,20 @@ dispatch:
         pc += COVERS(aget_ll);
         OPSCOPE_NEXT();
     }
-#define OPSCOPE_FUSED_ASET(form, value)                                                        \
+#define OPSCOPE_FUSED_ASET(form, store)                                                        \
     OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         const Value& i = locals[pc[1].operand];                                                \
         if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);                            \
-        a.as_array()->elements()[i.as.i] = (value);                                            \
+        Value& element = a.as_array()->elements()[i.as.i];                                     \
+        store;                                                                                 \
         pc += COVERS(form);                                                                    \
         OPSCOPE_NEXT();                                                                        \
     }
-    OPSCOPE_FUSED_ASET(aset_llc, constants[pc[2].operand])
-    OPSCOPE_FUSED_ASET(aset_lll, locals[pc[2].operand])
+    // A constant, written long before, is copied whole: one 16-byte store, one store-buffer entry while
+    // the element's line is fetched (a sieve's strided stores miss the cache).
+    OPSCOPE_FUSED_ASET(aset_llc, std::memcpy(static_cast<void*>(&element), &constants[pc[2].operand], sizeof(Value)))
+    OPSCOPE_FUSED_ASET(aset_lll, element = locals[pc[2].operand])
 #undef OPSCOPE_FUSED_ASET
     // Two pushes: no fast path to leave, so no fallback.
     OPSCOPE_CASE(load_ll) {
