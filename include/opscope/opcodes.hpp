@@ -100,6 +100,10 @@ inline constexpr int kVariablePops = -1;
 // supply their operands (pc[1].operand, ...), so offsets, jump targets and debug positions are unchanged. It
 // has only a fast path (int operands, in-bounds index); otherwise it runs the plain handler of its first
 // instruction and the sequence runs unfused, so errors and their offsets are those of the original code.
+// A `call` or `ret` may only end a sequence (a return lands after the whole form): the form runs its first
+// instructions, then the call or return itself at its own offset, which is what frames, backtraces and the
+// call hooks see. Code that looks for call sites in linked code must read the program's own instruction
+// (call_k's flow is its call's, but the call is one instruction on).
 #define OPSCOPE_INTERNAL_OPCODES(X)                                                                          \
     X(push_int,     quickened,     (push),                 immediate, "push a small int carried in the operand")  \
     X(call_native,  native,        (call),                 callee,    "call a host function (operand: native index)") \
