@@ -148,9 +148,10 @@ void TimeSampler::on_load(const Machine& machine) {
             const std::size_t id = f.first_instruction + k;
             covers_[id] = static_cast<std::uint8_t>(info(op_of(f.code[k])).covers);
             line_of_[id] = f.source->position(k).line;
-            const Op op = op_of(f.code[k]);
-            if (info(op).flow == Flow::call || info(op).flow == Flow::native) {
-                const std::int32_t callee = op == Op::call
+            // A call site is the program's own `call` (a fused form that ends with one, like call_k, starts
+            // earlier: its flow is the call's, but the call and its operand are at the call's offset).
+            if (info(f.source->code[k].op).flow == Flow::call) {
+                const std::int32_t callee = op_of(f.code[k]) == Op::call
                                                 ? f.code[k].operand
                                                 : static_cast<std::int32_t>(functions.size()) + f.code[k].operand;
                 const auto key = std::make_pair(static_cast<std::int32_t>(f.index), callee);

@@ -723,6 +723,8 @@ BOOST_AUTO_TEST_CASE(compiled_examples_count_exactly) {
         {"loop.ops", {"let N = 100000000;", "let N = 3000;"}},
         {"sieve.ops", {"let N = 2000000;", "let N = 500;"}},
         {"calls.ops", {"let N = 10000000;", "let N = 2000;"}},
+        {"trees.ops", {"let D = 16;", "let D = 5;"}},
+        {"callgraph.ops", {"let N = 2000000;", "let N = 300;"}},
         {"hello.ops", {"", ""}},
     };
     for (const auto& [name, change] : examples) {
@@ -732,6 +734,84 @@ BOOST_AUTO_TEST_CASE(compiled_examples_count_exactly) {
         pair.run();
         check_exact(pair, {}, name);
     }
+}
+
+// Calls that push their last argument, returns of an expression and in-place updates (fused for Counting too):
+// exact at every fuel limit, where a run may stop on landing after any call or return, and with a call-depth
+// limit that stops a fused call after its push.
+BOOST_AUTO_TEST_CASE(fused_calls_and_returns_count_exactly_at_every_fuel_limit) {
+    constexpr std::string_view kProgram = R"(.func three 3 4
+    load 0
+    load 1
+    add
+    load 2
+    add
+    ret
+.end
+.func twice 1 1
+    load 0
+    load 0
+    add
+    load 0
+    sub
+    load 0
+    mul
+    ret
+.end
+.func main 0 3
+    push 0
+    store 0
+    push 10
+    store 1
+again:
+    load 0
+    load 1
+    push 2
+    call three
+    store 2
+    load 2
+    call twice
+    print
+    load 0
+    push 1
+    add
+    store 0
+    load 1
+    load 0
+    sub
+    store 1
+    load 1
+    push 1
+    sub
+    store 1
+    load 0
+    push 3
+    lt
+    jnz again
+    load 0
+    load 1
+    mul
+    ret
+.end
+)";
+    const Program program = assemble(kProgram, "t.opasm");
+    Pair pair;
+    pair.load(program, {});
+    BOOST_TEST(pair.run().starts_with("144\n121\n81\n"));
+    check_exact(pair, {}, "whole run");
+    std::set<Op> linked;
+    for (const Instr& in : pair.counting.linked().code()) linked.insert(op_of(in));
+    for (const Op op : {Op::add_l_ret, Op::mul_l_ret, Op::call_k, Op::call_l, Op::add_lks_x, Op::sub_lls_x, Op::sub_lks_x})
+        BOOST_TEST(linked.count(op) == 1u, mnemonic(op));
+    const std::uint64_t executed = pair.naive.profile().summary->total_instructions;
+    for (std::uint64_t fuel = 1; fuel <= executed; ++fuel) {
+        pair.load(program, Limits{.fuel = fuel});
+        pair.run();
+        check_exact(pair, {}, "fuel " + std::to_string(fuel));
+    }
+    pair.load(program, Limits{.max_call_depth = 1});
+    BOOST_TEST(pair.run().starts_with("error: call depth limit exceeded"));
+    check_exact(pair, {}, "call depth 1");
 }
 
 // --- inclusive instructions (docs/profile-format.md, "Inclusive instructions") --------------------------

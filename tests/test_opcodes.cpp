@@ -9,6 +9,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -1111,6 +1112,11 @@ std::vector<Shape> value_shapes(std::string_view b, std::string_view op) {
         {"lls", "    load 0\n    load 1\n    " + o + "\n    store 2\n    load 2\n    print\n    halt", 6},
         {"l", "    load 0\n    dup\n    pop\n    load 1\n    " + o + "\n    print\n    halt", 8},
         {"lks", "    load 0\n    push " + k + "\n    " + o + "\n    store 2\n    load 2\n    print\n    halt", 6},
+        // Stored back into the local loaded first: `x = x OP y` (in place when fused).
+        {"lls_x", "    load 0\n    load 1\n    " + o + "\n    store 0\n    load 0\n    print\n    halt", 6},
+        {"lks_x", "    load 0\n    push " + k + "\n    " + o + "\n    store 0\n    load 0\n    print\n    halt", 6},
+        // `x = y OP x`: the store names the second local, so no in-place form.
+        {"lls_y", "    load 0\n    load 1\n    " + o + "\n    store 1\n    load 1\n    print\n    halt", 6},
     };
 }
 
@@ -1316,6 +1322,217 @@ false_side:
     halt)") == "11\n23\nT\nF\n");
 }
 
+// Returning an expression: `OP; ret` and `load Y; OP; ret` (fused) against the plain sequence, for every operand
+// pair, from a called function and from main (whose return ends the run with the value).
+BOOST_AUTO_TEST_CASE(returning_an_expression_agrees_across_shapes) {
+    // f(a, b) returns a OP b; offsets in f: the OP is at `op_offset`.
+    const auto shapes = [](std::string_view op) {
+        const std::string o(op);
+        return std::vector<Shape>{
+            {"plain", "    load 0\n    load 1\n    " + o + "\n    store 2\n    load 2\n    ret", 2},
+            {"ret", "    load 0\n    load 1\n    swap\n    swap\n    " + o + "\n    ret", 4},
+            {"l_ret", "    load 0\n    dup\n    pop\n    load 1\n    " + o + "\n    ret", 4},
+        };
+    };
+    const auto outcome_of = [](std::string_view a, std::string_view b, const Shape& shape, bool from_main) {
+        const std::string text =
+            from_main ? main_program("    push " + std::string(a) + "\n    store 0\n    push " + std::string(b) +
+                                     "\n    store 1\n" + shape.code)
+                      : ".func f 2 3\n" + shape.code + "\n.end\n.func main 0 0\n    push " + std::string(a) +
+                            "\n    push " + std::string(b) + "\n    call f\n    print\n    push \"after\"\n    ret\n.end\n";
+        const std::size_t offset = shape.op_offset + (from_main ? 4 : 0);
+        try {
+            const test::Outcome out = run_text(text);
+            return out.output + "=> " + out.result;
+        } catch (const RuntimeError& e) {
+            const auto relative = static_cast<long>(e.backtrace().at(0).offset) - static_cast<long>(offset);
+            return "error at " + std::to_string(relative) + " in " + e.backtrace()[0].function + ": " + e.message();
+        }
+    };
+    for (const char* op : {"add", "sub", "mul"})
+        for (const auto& [a, b] : operand_pairs())
+            for (const bool from_main : {false, true}) {
+                const std::vector<Shape> all = shapes(op);
+                const std::string expected = outcome_of(a, b, all[0], from_main);
+                for (std::size_t s = 1; s < all.size(); ++s)
+                    BOOST_TEST(outcome_of(a, b, all[s], from_main) == expected,
+                               op << " " << a << " " << b << " as " << all[s].name << (from_main ? " in main" : ""));
+            }
+    BOOST_TEST(outcome_of("9223372036854775807", "1", shapes("add")[2], false) == "-9223372036854775808\n=> after");
+    BOOST_TEST(outcome_of("7", "3", shapes("sub")[1], true) == "=> 4");
+    BOOST_TEST(outcome_of("\"x\"", "1", shapes("mul")[2], false) ==
+               "error at 0 in f: type error: 'mul' needs two numbers, got string and int");
+}
+
+// A call whose last argument is pushed by the form itself (`push K; call F`, `load X; call F`), against the
+// plain `push`/`load` then `call` (a `swap` pair between keeps them apart): results, the call depth limit
+// (the push happened, the call did not), and the frames a fault deep inside shows.
+BOOST_AUTO_TEST_CASE(a_call_pushing_its_last_argument_agrees_with_the_plain_call) {
+    // down(n, k): n <= 0 ? k * 1000 : down(n - 1, k) + 1, its recursive call pushing the last argument (k)
+    // by the shape under test; k = "x" makes the innermost activation fail.
+    const auto program = [](std::string_view push_last, std::string_view k) {
+        return ".func down 2 2\n    load 0\n    push 0\n    le\n    jz recurse\n    load 1\n    push 1000\n    mul\n"
+               "    ret\nrecurse:\n    load 0\n    push 1\n    sub\n" + std::string(push_last) + "\n    call down\n"
+               "    push 1\n    add\n    ret\n.end\n"
+               ".func main 0 1\n    push " + std::string(k) + "\n    store 0\n    push 5\n    load 0\n    call down\n"
+               "    print\n    push 3\n    push 7\n    call down\n    print\n    halt\n.end\n";
+    };
+    const std::string via_local = "    load 1", via_constant = "    push 7";
+    const std::string plain_local = "    load 1\n    dup\n    swap\n    pop", plain_constant = "    push 7\n    dup\n    swap\n    pop";
+    BOOST_TEST(output_of(program(via_local, "7")) == "7005\n7003\n");
+    BOOST_TEST(output_of(program(via_constant, "7")) == "7005\n7003\n");
+    // Messages and the functions of the backtrace (the plain variants' offsets in `down` are 3 further on).
+    for (const std::string k : {"7", "\"x\"", "2.5", "nil"})
+        for (const std::uint32_t depth : {100000u, 4u, 2u}) {
+            const auto transcript = [&](std::string_view push_last) {
+                try {
+                    return run_text(program(push_last, k), Limits{.max_call_depth = depth}).output;
+                } catch (const RuntimeError& e) {
+                    std::string frames;
+                    for (const auto& frame : e.backtrace()) frames += " " + frame.function;
+                    return "error: " + e.message() + " in" + frames;
+                }
+            };
+            BOOST_TEST(transcript(via_local) == transcript(plain_local), k << " depth " << depth);
+            BOOST_TEST(transcript(via_constant) == transcript(plain_constant), k << " depth " << depth);
+        }
+    const RuntimeError overflow = test::runtime_error_of(program(via_local, "7"), Limits{.max_call_depth = 2});
+    BOOST_TEST(overflow.message() == "call depth limit exceeded: calling 'down' would make 3 frames (limit 2)");
+    BOOST_TEST_REQUIRE(overflow.backtrace().size() == 2u);
+    BOOST_TEST(overflow.backtrace()[0].offset == 12u);  // the `call`, after its argument was pushed
+    BOOST_TEST(overflow.backtrace()[1].offset == 4u);
+}
+
+// The new forms at a boundary: a jump into the middle of `load Y; add; ret` or `push K; call F` keeps them
+// apart (both paths run what is on the stack), and fuel running out at each instruction of a program made
+// of them stops both runs at the same place.
+BOOST_AUTO_TEST_CASE(calls_and_returns_fused_at_a_boundary) {
+    const std::string entered = R"(.func f 2 2
+    load 0
+    load 0
+    load 1
+    jz mid
+    pop
+    load 1
+mid:
+    add
+    ret
+.end
+.func g 1 1
+    load 0
+    push 1
+    load 0
+    jz into
+    pop
+    push 2
+into:
+    call f
+    ret
+.end
+.func main 0 0
+    push 1
+    push 2
+    call f
+    print
+    push 5
+    push 0
+    call f
+    print
+    push 9
+    call g
+    print
+    push 0
+    call g
+    print
+    halt
+.end
+)";
+    BOOST_TEST(output_of(entered) == "3\n10\n11\n1\n");
+    test::InspectableVm vm;
+    vm.load(assemble(entered, "t.opasm"));
+    // `load 1; add; ret` entered at the `add` (which alone with the `ret` still fuses), `push 2; call f` at the call.
+    BOOST_TEST(mnemonic(op_of(vm.linked().functions()[0].code[5])) == "load");
+    BOOST_TEST(mnemonic(op_of(vm.linked().functions()[0].code[6])) == "add_ret");
+    BOOST_TEST(mnemonic(op_of(vm.linked().functions()[1].code[5])) == "push_int");
+    BOOST_TEST(mnemonic(op_of(vm.linked().functions()[2].code[1])) == "call_k");
+
+    // Every new form, then the same program with each fuel limit up to what it needs.
+    const std::string all = R"(.func three 3 4
+    load 0
+    load 1
+    add
+    load 2
+    add
+    ret
+.end
+.func twice 1 1
+    load 0
+    load 0
+    add
+    load 0
+    sub
+    load 0
+    mul
+    ret
+.end
+.func main 0 3
+    push 0
+    store 0
+    push 10
+    store 1
+again:
+    load 0
+    load 1
+    push 2
+    call three
+    store 2
+    load 2
+    call twice
+    print
+    load 0
+    push 1
+    add
+    store 0
+    load 1
+    load 0
+    sub
+    store 1
+    load 1
+    push 1
+    sub
+    store 1
+    load 0
+    push 3
+    lt
+    jnz again
+    load 0
+    load 1
+    mul
+    ret
+.end
+)";
+    vm.load(assemble(all, "t.opasm"));
+    for (const Op op : {Op::add_l_ret, Op::mul_l_ret, Op::call_k, Op::call_l, Op::add_lks_x, Op::sub_lls_x, Op::sub_lks_x})
+        BOOST_TEST(vm.linked_opcodes().count(op) == 1u, mnemonic(op));
+    BOOST_TEST(output_of(all) == "144\n121\n81\n");
+    BOOST_TEST(run_text(all).result == "3");
+    Vm<test::InstructionCounter> counter;
+    counter.load(assemble(all, "t.opasm"));
+    counter.run();
+    const std::uint64_t executed = counter.profiler().executed;
+    BOOST_TEST(executed > 50u);
+    for (std::uint64_t fuel = 1; fuel <= executed; ++fuel) {
+        std::string transcript;
+        try {
+            transcript = run_text(all, Limits{.fuel = fuel}).output;
+        } catch (const RuntimeError& e) {
+            transcript = e.message();
+        }
+        BOOST_TEST(transcript.starts_with(fuel == executed ? "144" : ""), fuel);
+        if (fuel < executed) BOOST_TEST(transcript.find("fuel exhausted") != std::string::npos, fuel);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(load_ret_returns_the_local) {
     BOOST_TEST(output_of(R"(
 .func id 1 2
@@ -1361,7 +1578,10 @@ BOOST_AUTO_TEST_CASE(every_fused_form_is_linked_from_its_declared_sequence) {
             const std::string name(mnemonic(step));
             if (step == Op::push_int) body += "    push 5\n";
             else if (step == Op::push) body += "    push \"literal\"\n";
+            // A `store` names the local of the first `load` for the in-place forms, another for the rest.
+            else if (step == Op::store) body += form.form == Form::fused_in_place ? "    store 0\n" : "    store 3\n";
             else if (info(step).operand == OperandKind::local) body += "    " + name + " " + std::to_string(k % 3) + "\n";
+            else if (info(step).operand == OperandKind::callee) body += "    call one\n";  // one argument: the push before
             else if (info(step).operand == OperandKind::label) body += "    " + name + " end\n";
             else if (info(step).operand == OperandKind::none) body += "    " + name + "\n";
             else BOOST_FAIL("no operand for '" << name << "' in the sequence of '" << form.mnemonic << "'");
@@ -1371,8 +1591,9 @@ BOOST_AUTO_TEST_CASE(every_fused_form_is_linked_from_its_declared_sequence) {
             body += "end:\n    halt";
         }
         Vm<> vm;
-        vm.load(assemble(main_program(body), "t.opasm"));
-        BOOST_TEST(mnemonic(op_of(vm.linked().code()[static_cast<std::size_t>(form.pops)])) == form.mnemonic, body);
+        vm.load(assemble(main_program(body) + ".func one 1 1\n    push nil\n    ret\n.end\n", "t.opasm"));
+        const auto first = static_cast<std::size_t>(std::max(form.pops, 0));
+        BOOST_TEST(mnemonic(op_of(vm.linked().code()[first])) == form.mnemonic, body);
     }
     BOOST_TEST(fused_forms > 60u);
     // The forms' conditions: no div_k by 0 or -1 (division errors stay on div's path).
@@ -1391,6 +1612,14 @@ BOOST_AUTO_TEST_CASE(internal_forms_take_stack_effects_and_flow_from_their_seque
     BOOST_TEST((info(Op::lt_ll_jz).flow == Flow::branch));
     BOOST_TEST(is_branch(Op::jz_counted));
     BOOST_TEST((info(Op::ret_local).flow == Flow::return_));
+    BOOST_TEST((info(Op::add_l_ret).flow == Flow::return_));
+    BOOST_TEST(info(Op::add_l_ret).pops == 1);
+    BOOST_TEST(info(Op::add_ret).pops == 2);
+    BOOST_TEST((info(Op::call_k).flow == Flow::call));
+    BOOST_TEST(info(Op::call_k).pops == kVariablePops);  // the callee's arity, less the argument it pushes
+    BOOST_TEST(info(Op::call_k).pushes == 1);
+    BOOST_TEST(info(Op::add_lks_x).pops == 0);
+    BOOST_TEST(info(Op::add_lks_x).pushes == 0);
     BOOST_TEST(!ends_run(Op::call_native));  // a native call stays in its caller's straight line
     BOOST_TEST(ends_run(Op::call));
     BOOST_TEST(!ends_block(Op::call));  // a return lands mid-block

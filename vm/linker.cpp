@@ -65,6 +65,7 @@ public:
             linked.index = static_cast<std::uint32_t>(f);
             linked.nargs = source.nargs;
             linked.nlocals = source.nlocals;
+            linked.nil_locals = source.nlocals - source.nargs;  // the verifier proved nargs <= nlocals
             linked.frame_slots = source.nlocals + source.max_stack;
             linked.first_instruction = first;
             linked.code = std::span<Instr>(out_.code_).subspan(first, source.code.size());
@@ -130,7 +131,7 @@ void Linker::cost_runs(LinkedFunction& linked) {
     std::uint32_t cost = 0;
     for (std::size_t k = linked.code.size(); k-- > 0;) {
         cost = ends_run(op_of(linked.code[k])) ? 1 : cost + 1;
-        linked.code[k].run_cost = cost & 0x7FFFFFu;  // the verifier bounds function size
+        linked.code[k].run_cost = cost & 0xFFFFFFu;  // the verifier bounds function size (kMaxFunctionSize)
     }
     linked.entry_cost = linked.code.empty() ? 0 : linked.code[0].run_cost;
 }
@@ -168,8 +169,9 @@ void Linker::fuse(LinkedFunction& linked, const Function& source) {
             if (j > 0 && entered[k + j]) return false;
             if (static_cast<Op>(linked.code[k + j].op) != form.sequence[j]) return false;
         }
-        const std::int32_t constant = linked.code[k].operand;
-        return form.form != Form::fused_divisor || (constant != 0 && constant != -1);
+        if (form.form == Form::fused_divisor) return linked.code[k].operand != 0 && linked.code[k].operand != -1;
+        if (form.form == Form::fused_in_place) return linked.code[k + length - 1].operand == linked.code[k].operand;
+        return true;
     };
     // The longest form at k, among the two-push pairs or the others ({the instruction's own op, 1}: none).
     const auto longest = [&](std::size_t k, bool pairs) -> std::pair<Op, std::size_t> {

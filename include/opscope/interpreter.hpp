@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #if !defined(OPSCOPE_SWITCH_DISPATCH) && (defined(__GNUC__) || defined(__clang__))
@@ -430,7 +431,7 @@ dispatch:
 #define OPSCOPE_BRANCH(name, jump_if, counted)                                                \
     OPSCOPE_CASE(name) {                                                                      \
         --sp;                                                                                 \
-        const bool value = sp->type == Type::boolean ? sp->as_bool() : truthy(*sp);                \
+        const bool value = OPSCOPE_LIKELY(sp->type == Type::boolean) ? sp->as_bool() : truthy(*sp); \
         OPSCOPE_HOOK(branch, on_branch(*frame->function, pc, value == jump_if));              \
         if constexpr (counted && hooks::counted_branch<Profiler>)                              \
             profiler_.on_counted_branch(pc, value == jump_if);                                \
@@ -446,40 +447,45 @@ dispatch:
 #undef OPSCOPE_BRANCH
 
     // --- calls -------------------------------------------------------------------------------------------
-    OPSCOPE_CASE(call) {
-        const LinkedFunction& callee = functions[pc->operand];
-        Value* const base = sp - callee.nargs;
-        if (OPSCOPE_UNLIKELY(frame + 1 == frames_end_ || base + callee.frame_slots > stack_end_)) {
-            SAVE();
-            call_overflow(frame, callee);
-        }
-        OPSCOPE_HOOK(call, on_call(frame->function, OFFSET(), callee,
-                                   static_cast<std::size_t>(frame - frames_base) + 2));
-        frame->pc = pc;
-        ++frame;
-        frame->function = &callee;
-        frame->base = base;
-        PUBLISH_FRAME();
-        locals = base;
-        for (Value* const end = base + callee.nlocals; sp < end; ++sp) *sp = Value::nil();  // leaves sp past the locals
-        OPSCOPE_HOOK(call_fuel, on_call_fuel(pc, fuel));
-        pc = callee.code.data();
-        CHARGE_COST(callee.entry_cost, frame[-1].pc);  // not waiting on the load of code[0]
-        OPSCOPE_NEXT();
-    }
-    // `ret_at` is the `ret` itself (the second instruction of ret_local).
+    // The call at pc: a `call`, or the last instruction of a fused form that pushed its last argument.
+#define OPSCOPE_CALL()                                                                            \
+    do {                                                                                          \
+        const LinkedFunction& callee = functions[pc->operand];                                    \
+        Value* const base = sp - callee.nargs;                                                    \
+        if (OPSCOPE_UNLIKELY(frame + 1 == frames_end_ || base + callee.frame_slots > stack_end_)) { \
+            SAVE();                                                                               \
+            call_overflow(frame, callee);                                                         \
+        }                                                                                         \
+        OPSCOPE_HOOK(call, on_call(frame->function, OFFSET(), callee,                             \
+                                   static_cast<std::size_t>(frame - frames_base) + 2));           \
+        frame->pc = pc;                                                                           \
+        ++frame;                                                                                  \
+        frame->function = &callee;                                                                \
+        frame->base = base;                                                                       \
+        PUBLISH_FRAME();                                                                          \
+        locals = base;                                                                            \
+        if (const std::uint32_t n = callee.nil_locals; OPSCOPE_UNLIKELY(n != 0)) /* sp past the locals */ \
+            for (Value* const end = sp + n; sp != end; ++sp) *sp = Value::nil();                 \
+        OPSCOPE_HOOK(call_fuel, on_call_fuel(pc, fuel));                                          \
+        pc = callee.code.data();                                                                  \
+        CHARGE_COST(callee.entry_cost, frame[-1].pc); /* not waiting on the load of code[0] */    \
+        OPSCOPE_NEXT();                                                                           \
+    } while (0)
+    OPSCOPE_CASE(call) { OPSCOPE_CALL(); }
+    // Returns `value_expr` from the top frame; `ret_at` is the `ret` itself (the last instruction of a fused
+    // form that ends with one: ret_local, add_ret, ...).
 #define OPSCOPE_RETURN(value_expr, ret_at)                                                        \
     do {                                                                                          \
         OPSCOPE_HOOK(return_, on_return(*frame->function, static_cast<std::size_t>(frame - frames_base) + 1)); \
-        const Value value = (value_expr);                                                         \
         if (OPSCOPE_UNLIKELY(frame == frames_base)) {                                             \
-            result = value;                                                                       \
+            result = (value_expr);                                                                \
             pc = (ret_at);                                                                        \
             run_end_ = RunEnd::returned;                                                          \
             goto finish;                                                                          \
         }                                                                                         \
-        sp = frame->base;                                                                         \
-        *sp++ = value;                                                                            \
+        Value* const base = frame->base;                                                          \
+        *base = (value_expr);                                                                     \
+        sp = base + 1;                                                                            \
         const Instr* const from = (ret_at);                                                       \
         --frame;                                                                                  \
         OPSCOPE_HOOK(return_fuel, on_return_fuel(frame->pc, fuel));                               \
@@ -491,7 +497,6 @@ dispatch:
     } while (0)
     OPSCOPE_CASE(ret) { OPSCOPE_RETURN(sp[-1], pc); }
     OPSCOPE_CASE(ret_local) { OPSCOPE_RETURN(locals[pc->operand], pc + 1); }
-#undef OPSCOPE_RETURN
     OPSCOPE_CASE(halt) {
         OPSCOPE_HOOK(halt, on_halt(static_cast<std::size_t>(frame - frames_base) + 1));
         result = Value::nil();
@@ -618,6 +623,30 @@ dispatch:
     OPSCOPE_FUSED_LK(mul_lks, *, locals[pc[3].operand])
     OPSCOPE_FUSED_K(mul_k, *)
     OPSCOPE_FUSED_L(mul_l, *)
+// `x = x OP y` and `x = x OP K`: the local updated in place (the linker checked the store names X).
+#define OPSCOPE_FUSED_LL_X(form, op)                                                           \
+    OPSCOPE_CASE(form) {                                                                       \
+        Value& a = locals[pc[0].operand];                                                      \
+        const Value& b = locals[pc[1].operand];                                                \
+        if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
+        a.as.i = OPSCOPE_WRAP(a.as.i, op, b.as.i);                                             \
+        pc += COVERS(form);                                                                    \
+        OPSCOPE_NEXT();                                                                        \
+    }
+#define OPSCOPE_FUSED_LK_X(form, op)                                                           \
+    OPSCOPE_CASE(form) {                                                                       \
+        Value& a = locals[pc[0].operand];                                                      \
+        if (OPSCOPE_UNLIKELY(a.type != Type::integer)) OPSCOPE_FALLBACK(load);                 \
+        a.as.i = OPSCOPE_WRAP(a.as.i, op, pc[1].operand);                                      \
+        pc += COVERS(form);                                                                    \
+        OPSCOPE_NEXT();                                                                        \
+    }
+    OPSCOPE_FUSED_LL_X(add_lls_x, +)
+    OPSCOPE_FUSED_LK_X(add_lks_x, +)
+    OPSCOPE_FUSED_LL_X(sub_lls_x, -)
+    OPSCOPE_FUSED_LK_X(sub_lks_x, -)
+#undef OPSCOPE_FUSED_LL_X
+#undef OPSCOPE_FUSED_LK_X
 #undef OPSCOPE_FUSED_LL
 #undef OPSCOPE_FUSED_LK
 #undef OPSCOPE_FUSED_K
@@ -641,17 +670,20 @@ dispatch:
         pc += COVERS(aget_ll);
         OPSCOPE_NEXT();
     }
-#define OPSCOPE_FUSED_ASET(form, value)                                                        \
+#define OPSCOPE_FUSED_ASET(form, store)                                                        \
     OPSCOPE_CASE(form) {                                                                       \
         const Value& a = locals[pc[0].operand];                                                \
         const Value& i = locals[pc[1].operand];                                                \
         if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);                            \
-        a.as_array()->elements()[i.as.i] = (value);                                            \
+        Value& element = a.as_array()->elements()[i.as.i];                                     \
+        store;                                                                                 \
         pc += COVERS(form);                                                                    \
         OPSCOPE_NEXT();                                                                        \
     }
-    OPSCOPE_FUSED_ASET(aset_llc, constants[pc[2].operand])
-    OPSCOPE_FUSED_ASET(aset_lll, locals[pc[2].operand])
+    // A constant, written long before, is copied whole: one 16-byte store, one store-buffer entry while
+    // the element's line is fetched (a sieve's strided stores miss the cache).
+    OPSCOPE_FUSED_ASET(aset_llc, std::memcpy(static_cast<void*>(&element), &constants[pc[2].operand], sizeof(Value)))
+    OPSCOPE_FUSED_ASET(aset_lll, element = locals[pc[2].operand])
 #undef OPSCOPE_FUSED_ASET
     // Two pushes: no fast path to leave, so no fallback.
     OPSCOPE_CASE(load_ll) {
@@ -668,6 +700,42 @@ dispatch:
         pc += COVERS(load_lk);
         OPSCOPE_NEXT();
     }
+    // A call's last argument pushed by the form itself, then the call (pc moves to the `call`).
+    OPSCOPE_CASE(call_k) {
+        *sp++ = Value::integer(pc->operand);
+        ++pc;
+        OPSCOPE_CALL();
+    }
+    OPSCOPE_CASE(call_l) {
+        *sp++ = locals[pc->operand];
+        ++pc;
+        OPSCOPE_CALL();
+    }
+    // Returning an expression: `OP; ret` (the two top values) and `load Y; OP; ret` (the top OP a local).
+#define OPSCOPE_FUSED_RET(form, plain, op)                                                     \
+    OPSCOPE_CASE(form) {                                                                       \
+        const Value& a = sp[-2];                                                               \
+        const Value& b = sp[-1];                                                               \
+        if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(plain);                                   \
+        const std::int64_t value = OPSCOPE_WRAP(a.as.i, op, b.as.i);                           \
+        OPSCOPE_RETURN(Value::integer(value), pc + (COVERS(form) - 1));                        \
+    }
+#define OPSCOPE_FUSED_L_RET(form, op)                                                          \
+    OPSCOPE_CASE(form) {                                                                       \
+        const Value& a = sp[-1];                                                               \
+        const Value& b = locals[pc[0].operand];                                                \
+        if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(load);                                    \
+        const std::int64_t value = OPSCOPE_WRAP(a.as.i, op, b.as.i);                           \
+        OPSCOPE_RETURN(Value::integer(value), pc + (COVERS(form) - 1));                        \
+    }
+    OPSCOPE_FUSED_RET(add_ret, add, +)
+    OPSCOPE_FUSED_RET(sub_ret, sub, -)
+    OPSCOPE_FUSED_RET(mul_ret, mul, *)
+    OPSCOPE_FUSED_L_RET(add_l_ret, +)
+    OPSCOPE_FUSED_L_RET(sub_l_ret, -)
+    OPSCOPE_FUSED_L_RET(mul_l_ret, *)
+#undef OPSCOPE_FUSED_RET
+#undef OPSCOPE_FUSED_L_RET
     OPSCOPE_FUSED_DIVISION(div_k, /)
     OPSCOPE_FUSED_DIVISION(mod_k, %)
 #undef OPSCOPE_FUSED_DIVISION
@@ -675,7 +743,7 @@ dispatch:
     // The branch ending a fused form (its last instruction; its operand is relative to itself).
 #define OPSCOPE_FUSED_BRANCH(form, condition, jump_if)                                         \
     do {                                                                                       \
-        const bool taken = (condition) == (jump_if);                                           \
+        const bool taken = OPSCOPE_LIKELY(condition) == (jump_if); /* a loop's `jnz` back, an `if`'s `jz` past */ \
         OPSCOPE_HOOK(branch, on_branch(*frame->function, pc + (COVERS(form) - 1), taken));     \
         pc += COVERS(form) - 1;                                                                \
         const Instr* const from = pc;                                                          \
@@ -749,7 +817,7 @@ dispatch:
         const Value& i = locals[pc[1].operand];                                                \
         if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);                            \
         const Value& element = a.as_array()->elements()[i.as.i];                               \
-        const bool truth = element.type == Type::boolean ? element.as_bool() : truthy(element); \
+        const bool truth = OPSCOPE_LIKELY(element.type == Type::boolean) ? element.as_bool() : truthy(element); \
         OPSCOPE_FUSED_BRANCH(form, truth, jump_if);                                            \
     }
     OPSCOPE_FUSED_AGET_BRANCH(aget_ll_jz, kJump_z)
@@ -760,6 +828,8 @@ dispatch:
 #undef OPSCOPE_IS_INT2
 #undef OPSCOPE_WRAP
 #undef COVERS
+#undef OPSCOPE_CALL
+#undef OPSCOPE_RETURN
 
 #if !OPSCOPE_COMPUTED_GOTO
     }

@@ -23,7 +23,8 @@ namespace opscope {
 // The interpreter's form of an instruction: 8 bytes, operand already resolved.
 struct Instr {
     std::uint32_t op : 8;         // an Op, possibly internal; + kOpCount when it starts a basic block (see below)
-    std::uint32_t run_cost : 23;  // instructions from here through the next control transfer (for fuel)
+    std::uint32_t run_cost : 24;  // instructions from here through the next control transfer (for fuel); the
+                                  // word's top bits, so reading it is one shift (kMaxFunctionSize bounds it)
     std::int32_t operand;         // jumps: relative to this instruction; call: function or native index
 };
 static_assert(sizeof(Instr) == 8);
@@ -36,11 +37,13 @@ static_assert(2 * kOpCount <= 256, "leader variants must fit the 8-bit op field"
 constexpr bool is_leader(const Instr& in) { return in.op >= kLeaderOpBase; }
 constexpr Op op_of(const Instr& in) { return static_cast<Op>(is_leader(in) ? in.op - kLeaderOpBase : in.op); }
 
-struct LinkedFunction {
+// A call reads its callee's row: 64 bytes (one cache line), so finding it is one shift of the index.
+struct alignas(64) LinkedFunction {
     const Function* source;   // name, arity, user instructions, debug positions
     std::uint32_t index;      // in Program::functions
     std::uint32_t nargs;
     std::uint32_t nlocals;
+    std::uint32_t nil_locals;   // nlocals - nargs: the locals a call sets to nil
     std::uint32_t frame_slots;  // nlocals + max_stack: checked once per call
     std::uint32_t entry_cost;   // code[0].run_cost: a call charges it without waiting to load code[0]
     std::uint32_t first_instruction;  // the id of offset 0
@@ -50,6 +53,7 @@ struct LinkedFunction {
         return first_instruction + static_cast<std::uint32_t>(pc - code.data());
     }
 };
+static_assert(sizeof(LinkedFunction) == 64);
 
 // How a branch's taken count follows from block entries (LinkedProgram::taken_rule): its target's block is
 // entered only by this branch jumping, or its fall-through block only by it not jumping; otherwise the

@@ -91,6 +91,8 @@ inline constexpr int kVariablePops = -1;
 //   fused       replaces a sequence that no jump enters after its first instruction;
 //   fused_divisor  the same, and only when the pushed constant is neither 0 nor -1 (their errors and
 //               INT64_MIN / -1 stay on div's slow path);
+//   fused_in_place  the same, and only when its `store` names the local its first `load` read (`x = x OP y`):
+//               the handler updates the local in place; listed before the general form, which it beats;
 //   fused_pair  the same, and only when no other fused form starts at its first or second instruction
 //               (two pushes in a row, e.g. call arguments, are the fallback).
 //
@@ -98,14 +100,22 @@ inline constexpr int kVariablePops = -1;
 // supply their operands (pc[1].operand, ...), so offsets, jump targets and debug positions are unchanged. It
 // has only a fast path (int operands, in-bounds index); otherwise it runs the plain handler of its first
 // instruction and the sequence runs unfused, so errors and their offsets are those of the original code.
+// A `call` or `ret` may only end a sequence (a return lands after the whole form): the form runs its first
+// instructions, then the call or return itself at its own offset, which is what frames, backtraces and the
+// call hooks see. Code that looks for call sites in linked code must read the program's own instruction
+// (call_k's flow is its call's, but the call is one instruction on).
 #define OPSCOPE_INTERNAL_OPCODES(X)                                                                          \
     X(push_int,     quickened,     (push),                 immediate, "push a small int carried in the operand")  \
     X(call_native,  native,        (call),                 callee,    "call a host function (operand: native index)") \
     X(ret_local,    fused,         (load, ret),            local,     "load X; ret")                          \
     X(jz_counted,   quickened,     (jz),                   label,     "jz L, reporting whether it jumped (Counting: see TakenRule)") \
     X(jnz_counted,  quickened,     (jnz),                  label,     "jnz L, reporting whether it jumped (Counting: see TakenRule)") \
-    /* add/sub/mul: `x OP y` of two locals or a local and a constant, pushed or stored (`z = x OP y`); */    \
-    /* `push K; OP`; and `load Y; OP` (the top of the stack OP a local: `a + b + c`) */                      \
+    /* add/sub/mul: `x OP y` of two locals or a local and a constant, pushed or stored (`z = x OP y`, and */ \
+    /* `x = x + y` in place); `push K; OP`; and `load Y; OP` (the top of the stack OP a local: `a + b + c`) */ \
+    X(add_lls_x,    fused_in_place, (load, load, add, store),     local,     "load X; load Y; add; store X")  \
+    X(add_lks_x,    fused_in_place, (load, push_int, add, store), local,     "load X; push K; add; store X")  \
+    X(sub_lls_x,    fused_in_place, (load, load, sub, store),     local,     "load X; load Y; sub; store X")  \
+    X(sub_lks_x,    fused_in_place, (load, push_int, sub, store), local,     "load X; push K; sub; store X")  \
     X(add_ll,       fused,         (load, load, add),             local,     "load X; load Y; add")           \
     X(add_lk,       fused,         (load, push_int, add),         local,     "load X; push K; add")           \
     X(add_k,        fused,         (push_int, add),               immediate, "push K; add")                   \
@@ -170,7 +180,17 @@ inline constexpr int kVariablePops = -1;
     X(aset_llc,     fused,         (load, load, push, aset),      local,     "load A; load I; push LIT; aset") \
     X(aset_lll,     fused,         (load, load, load, aset),      local,     "load A; load I; load V; aset")  \
     X(load_ll,      fused_pair,    (load, load),                  local,     "load X; load Y")                \
-    X(load_lk,      fused_pair,    (load, push_int),              local,     "load X; push K")
+    X(load_lk,      fused_pair,    (load, push_int),              local,     "load X; push K")                \
+    /* a call whose last argument is a constant or a local (the return lands after the form) */             \
+    X(call_k,       fused,         (push_int, call),              immediate, "push K; call F")                \
+    X(call_l,       fused,         (load, call),                  local,     "load X; call F")                \
+    /* returning an expression: the two top values, or the top and a local (`return a + b + c`) */          \
+    X(add_ret,      fused,         (add, ret),                    none,      "add; ret")                      \
+    X(add_l_ret,    fused,         (load, add, ret),              local,     "load Y; add; ret")              \
+    X(sub_ret,      fused,         (sub, ret),                    none,      "sub; ret")                      \
+    X(sub_l_ret,    fused,         (load, sub, ret),              local,     "load Y; sub; ret")              \
+    X(mul_ret,      fused,         (mul, ret),                    none,      "mul; ret")                      \
+    X(mul_l_ret,    fused,         (load, mul, ret),              local,     "load Y; mul; ret")
 
 enum class Op : std::uint8_t {
 #define OPSCOPE_ENUM_USER(name, ...) name,
@@ -181,7 +201,7 @@ enum class Op : std::uint8_t {
 };
 
 // How the linker produces an internal form (see OPSCOPE_INTERNAL_OPCODES); `user` for user opcodes.
-enum class Form : std::uint8_t { user, quickened, native, fused, fused_divisor, fused_pair };
+enum class Form : std::uint8_t { user, quickened, native, fused, fused_divisor, fused_in_place, fused_pair };
 constexpr bool is_fused(Form form) {
     switch (form) {
     case Form::user:
@@ -189,6 +209,7 @@ constexpr bool is_fused(Form form) {
     case Form::native: return false;
     case Form::fused:
     case Form::fused_divisor:
+    case Form::fused_in_place:
     case Form::fused_pair: return true;
     }
     return false;
@@ -242,7 +263,8 @@ constexpr OpInfo internal_row(std::string_view name, OperandKind operand, Form f
         const Op user = static_cast<std::size_t>(sequence[k]) < std::size(kUserRows) ? sequence[k] : Op::push;
         const UserRow& step = kUserRows[static_cast<std::size_t>(user)];
         if (step.pops == kVariablePops) {
-            row.pops = kVariablePops;  // a call: its arity is the callee's
+            row.pops = kVariablePops;  // a call: its arity is the callee's, and what the form pushed before it
+            height = lowest = 0;       // are some of its arguments
         } else {
             height -= step.pops;
             lowest = height < lowest ? height : lowest;

@@ -21,7 +21,7 @@ namespace opscope {
 // from wrapping 32 bits.
 inline constexpr std::uint32_t kMaxLocals = 65535;                 // per function, arguments included
 inline constexpr std::uint32_t kMaxStack = 65535;                  // operand values per function (max_stack)
-inline constexpr std::uint32_t kMaxFunctionSize = (1u << 23) - 1;  // instructions (Instr::run_cost is 23 bits)
+inline constexpr std::uint32_t kMaxFunctionSize = (1u << 23) - 1;  // instructions (Instr::run_cost holds it)
 inline constexpr std::uint32_t kMaxProgramSize = (1u << 31) - 1;   // instructions in all functions together
 inline constexpr std::uint32_t kMaxTableSize = (1u << 31) - 1;     // constants, globals, call targets, functions
 

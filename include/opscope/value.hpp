@@ -41,7 +41,9 @@ struct Value {
     // Copies are two 8-byte moves, never one 16-byte vector move, and every field write is a whole 8-byte
     // word: results are written as two 8-byte stores, and a load spanning several stores cannot be
     // store-forwarded (a stall of over 10 cycles per instruction in the interpreter). The empty asm keeps
-    // the compiler from re-merging the halves.
+    // the compiler from re-merging the halves. (One exception, in the interpreter's aset_llc: a program
+    // constant, written when the program was loaded, is copied into an array as one 16-byte move; loads of
+    // either half of a 16-byte store forward.)
     Value(const Value& other) noexcept { copy_from(other); }
     Value& operator=(const Value& other) noexcept {
         copy_from(other);
@@ -85,6 +87,8 @@ private:
     }
 };
 static_assert(sizeof(Value) == 16);
+// nil is all zero bits: Heap::new_array fills an array of nils with memset.
+static_assert(static_cast<std::uint64_t>(Type::nil) == 0);
 
 // Falsy: nil, false, 0, 0.0 (and -0.0). Everything else is truthy.
 inline bool truthy(const Value& v) {
