@@ -37,7 +37,7 @@
 // The interpreter's speed depends on where its handlers fall relative to cache lines, the uop cache's windows
 // and the branch predictors' indexing, all of which follow the low bits of their addresses. Starting every
 // instantiation on a page makes those bits the same in every build and every host that links it, wherever the
-// linker puts the function (benchmarks/layouts.sh measures it; BENCHMARKS.md section 8).
+// linker puts the function (benchmarks/layouts.sh measures it; BENCHMARKS.md section 9).
 #ifndef OPSCOPE_HOT_LOOP_ALIGNMENT
 #define OPSCOPE_HOT_LOOP_ALIGNMENT 4096
 #endif
