@@ -77,10 +77,15 @@ private:
         std::memcpy(&payload, &other.as, 8);
         std::memcpy(&tag, reinterpret_cast<const char*>(&other) + 8, 8);
 #if defined(__GNUC__) || defined(__clang__)
-        // One operand per statement: clang 14 swapped the two operands of a single two-operand asm in the
-        // interpreter (a comparison's bool landed in the tag word, so `2 < 1` printed nil).
-        asm("" : "+r"(payload));
-        asm("" : "+r"(tag));
+#if defined(__clang__)
+        // clang++ 14 (-O1 and up) mis-allocates an empty asm's tied ("+r") operands in the interpreter: a
+        // comparison's bool, fed straight from a setcc, was dropped and the stale register stored instead
+        // (`2 < 1` printed nil, or true). An untied move through a register is allocated correctly.
+        asm("mov %1, %0" : "=r"(payload) : "r"(payload));
+        asm("mov %1, %0" : "=r"(tag) : "r"(tag));
+#else
+        asm("" : "+r"(payload), "+r"(tag));
+#endif
 #endif
         std::memcpy(&as, &payload, 8);
         std::memcpy(reinterpret_cast<char*>(this) + 8, &tag, 8);
