@@ -206,4 +206,61 @@ inline ProgramError program_error_of(std::string_view text) {
     });
 }
 
+// Every fused form that ends in a call or a return, and the in-place updates, in a loop that prints: shared by
+// test_opcodes (fused against unfused) and test_counting (exact counts at every fuel limit).
+inline constexpr std::string_view kFusedCallsProgram = R"(.func three 3 4
+    load 0
+    load 1
+    add
+    load 2
+    add
+    ret
+.end
+.func twice 1 1
+    load 0
+    load 0
+    add
+    load 0
+    sub
+    load 0
+    mul
+    ret
+.end
+.func main 0 3
+    push 0
+    store 0
+    push 10
+    store 1
+again:
+    load 0
+    load 1
+    push 2
+    call three
+    store 2
+    load 2
+    call twice
+    print
+    load 0
+    push 1
+    add
+    store 0
+    load 1
+    load 0
+    sub
+    store 1
+    load 1
+    push 1
+    sub
+    store 1
+    load 0
+    push 3
+    lt
+    jnz again
+    load 0
+    load 1
+    mul
+    ret
+.end
+)";
+
 } // namespace opscope::test

@@ -740,60 +740,7 @@ BOOST_AUTO_TEST_CASE(compiled_examples_count_exactly) {
 // exact at every fuel limit, where a run may stop on landing after any call or return, and with a call-depth
 // limit that stops a fused call after its push.
 BOOST_AUTO_TEST_CASE(fused_calls_and_returns_count_exactly_at_every_fuel_limit) {
-    constexpr std::string_view kProgram = R"(.func three 3 4
-    load 0
-    load 1
-    add
-    load 2
-    add
-    ret
-.end
-.func twice 1 1
-    load 0
-    load 0
-    add
-    load 0
-    sub
-    load 0
-    mul
-    ret
-.end
-.func main 0 3
-    push 0
-    store 0
-    push 10
-    store 1
-again:
-    load 0
-    load 1
-    push 2
-    call three
-    store 2
-    load 2
-    call twice
-    print
-    load 0
-    push 1
-    add
-    store 0
-    load 1
-    load 0
-    sub
-    store 1
-    load 1
-    push 1
-    sub
-    store 1
-    load 0
-    push 3
-    lt
-    jnz again
-    load 0
-    load 1
-    mul
-    ret
-.end
-)";
+    const std::string_view kProgram = test::kFusedCallsProgram;
     const Program program = assemble(kProgram, "t.opasm");
     Pair pair;
     pair.load(program, {});

@@ -1457,60 +1457,7 @@ into:
     BOOST_TEST(mnemonic(op_of(vm.linked().functions()[2].code[1])) == "call_k");
 
     // Every new form, then the same program with each fuel limit up to what it needs.
-    const std::string all = R"(.func three 3 4
-    load 0
-    load 1
-    add
-    load 2
-    add
-    ret
-.end
-.func twice 1 1
-    load 0
-    load 0
-    add
-    load 0
-    sub
-    load 0
-    mul
-    ret
-.end
-.func main 0 3
-    push 0
-    store 0
-    push 10
-    store 1
-again:
-    load 0
-    load 1
-    push 2
-    call three
-    store 2
-    load 2
-    call twice
-    print
-    load 0
-    push 1
-    add
-    store 0
-    load 1
-    load 0
-    sub
-    store 1
-    load 1
-    push 1
-    sub
-    store 1
-    load 0
-    push 3
-    lt
-    jnz again
-    load 0
-    load 1
-    mul
-    ret
-.end
-)";
+    const std::string all(test::kFusedCallsProgram);
     vm.load(assemble(all, "t.opasm"));
     for (const Op op : {Op::add_l_ret, Op::mul_l_ret, Op::call_k, Op::call_l, Op::add_lks_x, Op::sub_lls_x, Op::sub_lks_x})
         BOOST_TEST(vm.linked_opcodes().count(op) == 1u, mnemonic(op));
