@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -1464,8 +1465,11 @@ into:
     BOOST_TEST(output_of(all) == "144\n121\n81\n");
     BOOST_TEST(run_text(all).result == "3");
     Vm<test::InstructionCounter> counter;
+    std::ostringstream counter_output;  // the run's prints, not the test log's
+    counter.set_output(counter_output);
     counter.load(assemble(all, "t.opasm"));
     counter.run();
+    BOOST_TEST(counter_output.str() == "144\n121\n81\n");
     const std::uint64_t executed = counter.profiler().executed;
     BOOST_TEST(executed > 50u);
     for (std::uint64_t fuel = 1; fuel <= executed; ++fuel) {
