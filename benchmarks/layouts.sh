@@ -18,7 +18,7 @@
 # interpreter without its page alignment). Arguments after -- go to opscope_overhead; the default is
 # "--pairs 5 --rounds 5 --min-sample-ms 30" with sizes that run each workload 20-200 ms.
 # Builds go to build-layouts/ (reused when the flags are the same); reports to --out (default a new
-# directory under build-layouts/). About 25 minutes for 2 compilers x 5 builds on 2 cores.
+# directory under build-layouts/). About 20 minutes per compiler for 5 builds on 2 cores.
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
