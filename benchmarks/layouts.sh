@@ -70,8 +70,9 @@ for compiler in "${compiler_list[@]}"; do
     { cat "$out/configure-$(basename "$compiler").log" >&2; die "configuring $dir failed"; }
   cmake --build "$dir" --target opscope_overhead --parallel "$(nproc)" >/dev/null
   # The commands ninja ran for the object and the link, to repeat with a perturbation each.
-  compile=$(ninja -C "$dir" -t commands benchmarks/opscope_overhead | grep -F -- "-o $object" | head -n 1)
-  link=$(ninja -C "$dir" -t commands benchmarks/opscope_overhead | tail -n 1)
+  commands=$(ninja -C "$dir" -t commands benchmarks/opscope_overhead)
+  compile=$(grep -F -- "-o $object" <<<"$commands" | head -n 1)
+  link=$(tail -n 1 <<<"$commands")
   link=${link#: && }
   link=${link% && :}
   [ -n "$compile" ] && [[ $link == *"-o benchmarks/opscope_overhead "* ]] || die "cannot read the build commands in $dir"
@@ -87,7 +88,8 @@ for compiler in "${compiler_list[@]}"; do
     [ "$dir/$obj" -nt "$dir/$object" ] || (cd "$dir" && eval "${compile//$object/$obj} -DOPSCOPE_LAYOUT_PAD=$pad")
     shuffle=""
     ((seed == 0)) || shuffle="'-Wl,--shuffle-sections=*=$seed'"
-    (cd "$dir" && eval "$(printf '%s' "${link//$object/$obj}" | sed "s#-o benchmarks/opscope_overhead #-o $binary #") $shuffle") ||
+    linked=${link//$object/$obj}
+    (cd "$dir" && eval "${linked//-o benchmarks\/opscope_overhead /-o $binary } $shuffle") ||
       die "linking build $i of $compiler failed"
     : >"$out/$name.summary"
     # Exit 1 (over budget) is this build's verdict, for the summary; anything else is a failure.
