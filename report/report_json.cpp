@@ -300,7 +300,7 @@ void append_timeline_events(std::string& out, const std::vector<TimelineEvent>& 
     // A bound: each size counts its terminating NUL, and an event ends with kNext or kLast, not both.
     constexpr std::size_t kLayout = sizeof kOpen + sizeof kKind + sizeof kFunction + sizeof kDepth + sizeof kWindowStart +
                                     sizeof kNext + sizeof kLast;
-    constexpr std::size_t kValues = 20 + 5 + 10 + 5;  // at most: a 64-bit number, "enter", a 32-bit number, "false"
+    constexpr std::size_t kValues = 20 + 5 + 10 + 5;  // at most: a 64-bit number, a kind ("enter"), a 32-bit number, "false"
     // Each function name escaped once, as dump() escapes it (invalid UTF-8 replaced), and the text's size at most.
     std::map<std::string_view, std::string> quoted;
     std::vector<const std::string*> names(events.size());
@@ -328,8 +328,9 @@ void append_timeline_events(std::string& out, const std::vector<TimelineEvent>& 
         put_literal(at, kOpen);
         number(e.time_ns);
         put_literal(at, kKind);
-        if (e.kind == TimelineEvent::Kind::enter) put_literal(at, "enter");  // to_string(kind), as dump() writes it
-        else put_literal(at, "exit");
+        const std::string_view kind = to_string(e.kind);
+        std::memcpy(at, kind.data(), kind.size());
+        at += kind.size();
         put_literal(at, kFunction);
         std::memcpy(at, names[i]->data(), names[i]->size());
         at += names[i]->size();
