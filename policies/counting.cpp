@@ -377,41 +377,31 @@ std::vector<std::uint64_t> CountingProfiler::instruction_counts(const Machine& m
     return derive_counts(machine).executed;
 }
 
-// Counted blocks first: a derived block's entries follow from counts in counted blocks (BlockDerivation).
+// Counted blocks first, then the derived ones in derivation_order (each reads blocks already known).
 CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine) const {
+    const LinkedProgram& linked = machine.linked();
     const std::size_t n = block_entries_.size();
     Counts counts{std::vector<std::uint64_t>(n, 0), std::vector<std::uint64_t>(n, 0)};
     std::vector<std::uint64_t> landed(n, 0), faulted(n, 0);
     for (const std::uint32_t id : fuel_landings_) ++landed[id];
     for (const std::uint32_t id : resumed_landings_) --landed[id];  // modulo 2^64: entered + 1 in the fill
     for (const std::uint32_t id : fault_sites_) ++faulted[id];
-    const auto fill_block = [&](const LinkedFunction& f, std::size_t leader, std::uint64_t started) {
-        for (std::size_t k = leader; k < f.code.size(); ++k) {
-            const std::size_t id = f.first_instruction + k;
-            if (k > leader && machine.linked().block_start(id) != BlockStart::none) break;
-            counts.executed[id] = static_cast<std::uint64_t>(static_cast<std::int64_t>(started) + instruction_delta_[id]);
-        }
+    // Control reached the leader `id` `entered` times (fuel landings included); its block's instructions
+    // run to the next leader (every function starts with one).
+    const auto enter_block = [&](std::size_t id, std::uint64_t entered) {
+        counts.entered[id] = entered;
+        const std::uint64_t started = entered - landed[id];
+        for (std::size_t k = id; k < n && (k == id || linked.block_start(k) == BlockStart::none); ++k)
+            counts.executed[k] = static_cast<std::uint64_t>(static_cast<std::int64_t>(started) + instruction_delta_[k]);
     };
-    const auto counted_entries = [&](std::size_t id) {
-        return block_recorded_[id] + (recording_ ? block_entries_[id] - block_base_[id] : 0);
-    };
-    const auto derived_entries = [&](const BlockDerivation& d) {
+    for (std::size_t id = 0; id < n; ++id)
+        if (linked.block_start(id) == BlockStart::counted)
+            enter_block(id, landed[id] + block_recorded_[id] + (recording_ ? block_entries_[id] - block_base_[id] : 0));
+    for (const std::uint32_t id : linked.derivation_order()) {
+        const BlockDerivation& d = *linked.derivation(id);
         std::uint64_t entered = 0;
         for (const std::uint32_t s : d.sources) entered += counts.executed[s] - faulted[s];
-        return d.minus == BlockDerivation::kNone ? entered : entered - counts.entered[d.minus];
-    };
-    for (const BlockStart kind : {BlockStart::counted, BlockStart::derived}) {
-        for (const LinkedFunction& f : machine.linked().functions()) {
-            for (std::size_t k = 0; k < f.code.size(); ++k) {
-                const std::size_t id = f.first_instruction + k;
-                if (machine.linked().block_start(id) != kind) continue;
-                // Control reached the leader (a counted entry, or a fuel landing that stopped it there).
-                const std::uint64_t entered = kind == BlockStart::counted ? landed[id] + counted_entries(id)
-                                                                          : derived_entries(*machine.linked().derivation(id));
-                counts.entered[id] = entered;
-                fill_block(f, k, entered - landed[id]);
-            }
-        }
+        enter_block(id, d.minus == BlockDerivation::kNone ? entered : entered - counts.entered[d.minus]);
     }
     return counts;
 }

@@ -141,6 +141,9 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
     std::map<std::string, int> mismatched_groups;  // group -> differing entries, over all runs
     std::set<Op> linked;                           // what the counting VM ran, over all programs
     int derived_blocks = 0, faults_entering_derived = 0, fuel_out_at_derived = 0, nested_mutual_recursion = 0;
+    // Function entries derived from their call sites, derivations that read a derived block, runs out of fuel
+    // on landing in a derived entry, and calls into one that overflowed the call depth.
+    int derived_entries = 0, chained_derivations = 0, fuel_out_at_derived_entry = 0, overflows_into_derived = 0;
     std::set<std::size_t> entry_sources;  // of the current program's derived blocks
 
     for (int n = 0; n < kPrograms; ++n) {
@@ -159,10 +162,30 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
 
         for (const Instr& in : pair.counting.linked().code()) linked.insert(op_of(in));
         entry_sources.clear();
-        for (std::size_t id = 0; id < pair.counting.linked().instruction_count(); ++id) {
-            if (pair.counting.linked().block_start(id) != BlockStart::derived) continue;
+        const LinkedProgram& linked_program = pair.counting.linked();
+        const auto is_function_entry = [&](std::size_t id) {
+            return linked_program.function_of(&linked_program.code()[id])->first_instruction == id;
+        };
+        const auto source_op = [&](std::size_t id) {
+            const LinkedFunction& f = *linked_program.function_of(&linked_program.code()[id]);
+            return f.source->code[id - f.first_instruction].op;
+        };
+        const auto leader_of = [&](std::size_t id) {
+            while (linked_program.block_start(id) == BlockStart::none) --id;
+            return id;
+        };
+        for (std::size_t id = 0; id < linked_program.instruction_count(); ++id) {
+            if (linked_program.block_start(id) != BlockStart::derived) continue;
             ++derived_blocks;
-            for (const std::uint32_t source : pair.counting.linked().derivation(id)->sources) entry_sources.insert(source);
+            if (is_function_entry(id)) ++derived_entries;
+            const BlockDerivation& derivation = *linked_program.derivation(id);
+            bool chained = derivation.minus != BlockDerivation::kNone &&
+                           linked_program.block_start(derivation.minus) == BlockStart::derived;
+            for (const std::uint32_t source : derivation.sources) {
+                entry_sources.insert(source);
+                chained = chained || linked_program.block_start(leader_of(source)) == BlockStart::derived;
+            }
+            if (chained) ++chained_derivations;
         }
         const auto compare = [&](const std::string& configuration) {
             ++runs;
@@ -183,8 +206,13 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
             if (pair.stopped_at >= 0) {  // the derivations' edge cases
                 const auto at = static_cast<std::size_t>(pair.stopped_at);
                 if (pair.counting.run_end() == RunEnd::fault && entry_sources.contains(at)) ++faults_entering_derived;
-                if (pair.counting.run_end() == RunEnd::out_of_fuel && pair.counting.linked().block_start(at) == BlockStart::derived)
+                if (pair.counting.run_end() == RunEnd::out_of_fuel && pair.counting.linked().block_start(at) == BlockStart::derived) {
                     ++fuel_out_at_derived;
+                    if (is_function_entry(at)) ++fuel_out_at_derived_entry;
+                }
+                if (pair.counting.run_end() == RunEnd::fault && entry_sources.contains(at) &&
+                    source_op(at) == Op::call)
+                    ++overflows_into_derived;
             }
             switch (pair.counting.run_end()) {
             case RunEnd::returned: ++outcomes.returned; break;
@@ -260,6 +288,13 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
                                    derived_blocks, faults_entering_derived, fuel_out_at_derived));
     BOOST_TEST(derived_blocks > kPrograms / 2);
     BOOST_TEST(fuel_out_at_derived > 0);
+    BOOST_TEST_MESSAGE(fmt::format("{} derived function entries, {} derivations reading a derived block; {} fuel "
+                                   "landings in a derived entry, {} call overflows into one",
+                                   derived_entries, chained_derivations, fuel_out_at_derived_entry, overflows_into_derived));
+    BOOST_TEST(derived_entries > kPrograms / 4);
+    BOOST_TEST(chained_derivations > kPrograms / 4);
+    BOOST_TEST(fuel_out_at_derived_entry > 0);
+    BOOST_TEST(overflows_into_derived > 0);
     BOOST_TEST(linked.count(Op::lt_ll_jz) + linked.count(Op::lt_lk_jz) + linked.count(Op::lt_jz) > 0u);
     BOOST_TEST(outcomes.returned > kPrograms / 4);
     BOOST_TEST(outcomes.halted > kPrograms / 20);

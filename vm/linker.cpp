@@ -57,6 +57,11 @@ public:
         out_.taken_rules_.assign(options_.mark_leaders ? total : 0, TakenRule::not_a_branch);
         out_.block_starts_.assign(options_.mark_leaders ? total : 0, BlockStart::none);
         out_.functions_.resize(program_.functions.size());
+        if (options_.mark_leaders) {
+            block_of_.assign(total, 0);
+            ways_.assign(total, std::nullopt);
+            entry_jumped_into_.assign(program_.functions.size(), false);
+        }
         std::uint32_t first = 0;
         for (std::size_t f = 0; f < program_.functions.size(); ++f) {
             const Function& source = program_.functions[f];
@@ -77,6 +82,7 @@ public:
             if (options_.fuse) fuse(linked, source);
             if (options_.mark_leaders) mark_leaders(linked, source);
         }
+        if (options_.mark_leaders) choose_derivations();
         return std::move(out_);
     }
 
@@ -86,11 +92,16 @@ private:
     void assign_taken_rules(LinkedFunction& linked, const Function& source);
     static void fuse(LinkedFunction& linked, const Function& source);
     void mark_leaders(LinkedFunction& linked, const Function& source);
+    void choose_derivations();
 
     const Program& program_;
     const NativeIndex& native_index_;
     LinkOptions options_;
     LinkedProgram out_;
+    // mark_leaders' findings, per instruction id, for choose_derivations.
+    std::vector<std::uint32_t> block_of_;                 // the leader of the instruction's block
+    std::vector<std::optional<BlockDerivation>> ways_;   // per leader: how its entries could be derived
+    std::vector<bool> entry_jumped_into_;                 // per function: a jump targets its offset 0
 };
 
 LinkedProgram link(const Program& program, const NativeIndex& native_index, LinkOptions options) {
@@ -197,10 +208,12 @@ void Linker::fuse(LinkedFunction& linked, const Function& source) {
 // inside it. Leaders: offset 0, jump targets, and whatever follows an instruction that ends a block
 // (ends_block: jumps, branches, returns, halts). Calls do not end blocks (returns come back into the middle
 // of one): policies reconcile the frames left live when a run stops (RunEnd, live_frames()). No fused
-// sequence spans a leader (fusion needs unentered tails, and every fused branch ends its sequence). Only
-// counted leaders are marked; derived ones (BlockStart) run their plain body.
+// sequence spans a leader (fusion needs unentered tails, and every fused branch ends its sequence). Here, per
+// function: the leaders and how each block's entries could be derived; choose_derivations() then picks,
+// over the whole program, which blocks are counted.
 void Linker::mark_leaders(LinkedFunction& linked, const Function& source) {
     const std::size_t size = source.code.size();
+    const std::uint32_t first = linked.first_instruction;
     std::vector<bool> leader(size, false);
     if (size) leader[0] = true;
     for (std::size_t k = 0; k < size; ++k) {
@@ -208,14 +221,17 @@ void Linker::mark_leaders(LinkedFunction& linked, const Function& source) {
         if (is_jump(op)) leader[static_cast<std::size_t>(source.code[k].operand)] = true;
         if (ends_block(op) && k + 1 < size) leader[k + 1] = true;
     }
-    std::vector<std::size_t> block_of(size);  // the leader of each instruction's block
-    for (std::size_t k = 0; k < size; ++k) block_of[k] = leader[k] ? k : block_of[k - 1];
+    for (std::size_t k = 0; k < size; ++k) {
+        if (leader[k]) out_.block_starts_[first + k] = BlockStart::counted;
+        block_of_[first + k] = leader[k] ? first + static_cast<std::uint32_t>(k) : block_of_[first + k - 1];
+    }
 
     // How each block's entries could be derived. (1) Entered only by `jmp`s and a fall-through from a plain
     // instruction (not a call: a return into the block may run out of fuel there): the sum of their
     // completions. (2) One side of a branch, each side entered by that branch alone: the branch's executions
     // less the other side's entries (both sides include entries fuel stopped on landing).
     const std::vector<std::uint32_t> jumps_in = jumps_into(source);
+    entry_jumped_into_[linked.index] = size && jumps_in[0] != 0;
     std::vector<bool> only_jmps_in(size, true);
     for (const Instruction& in : source.code)
         if (is_branch(in.op)) only_jmps_in[static_cast<std::size_t>(in.operand)] = false;
@@ -224,12 +240,12 @@ void Linker::mark_leaders(LinkedFunction& linked, const Function& source) {
         const Op before = source.code[b - 1].op;
         if (!leader[b] || !only_jmps_in[b] || is_branch(before) || info(before).flow == Flow::call) continue;
         way[b].emplace();
-        if (!ends_flow(before)) way[b]->sources.push_back(static_cast<std::uint32_t>(b - 1));
+        if (!ends_flow(before)) way[b]->sources.push_back(first + static_cast<std::uint32_t>(b - 1));
     }
     for (std::size_t k = 0; k < size; ++k)
         if (const auto target = static_cast<std::size_t>(source.code[k].operand);
             info(source.code[k].op).flow == Flow::jump && way[target])
-            way[target]->sources.push_back(static_cast<std::uint32_t>(k));
+            way[target]->sources.push_back(first + static_cast<std::uint32_t>(k));
     for (auto& w : way)
         if (w && w->sources.empty()) w.reset();  // unreachable: leave it counted (at zero)
     for (std::size_t x = 0; x < size; ++x) {
@@ -237,36 +253,95 @@ void Linker::mark_leaders(LinkedFunction& linked, const Function& source) {
         if (const PrivateSides sides = private_sides(source, jumps_in, x); sides.target && sides.fallthrough) {
             const auto target = static_cast<std::uint32_t>(source.code[x].operand);
             const auto next = static_cast<std::uint32_t>(x + 1);
-            way[next] = BlockDerivation{{static_cast<std::uint32_t>(x)}, target};
-            way[target] = BlockDerivation{{static_cast<std::uint32_t>(x)}, next};
+            way[next] = BlockDerivation{{first + static_cast<std::uint32_t>(x)}, first + target};
+            way[target] = BlockDerivation{{first + static_cast<std::uint32_t>(x)}, first + next};
         }
     }
-    // A derivation reads counted blocks only (so none waits on another): a block is derived unless it feeds,
-    // or is fed by, one derived already (or itself).
-    std::vector<bool> derived(size, false), feeds_derived(size, false);
-    for (std::size_t b = 1; b < size; ++b) {
-        if (!way[b] || feeds_derived[b]) continue;
-        std::vector<std::size_t> reads;
-        for (const std::uint32_t s : way[b]->sources) reads.push_back(block_of[s]);
-        if (way[b]->minus != BlockDerivation::kNone) reads.push_back(way[b]->minus);
-        if (std::any_of(reads.begin(), reads.end(), [&](std::size_t r) { return r == b || derived[r]; })) continue;
-        derived[b] = true;
-        for (const std::size_t r : reads) feeds_derived[r] = true;
-    }
-    const auto id_of = [&](std::uint32_t offset) { return linked.first_instruction + offset; };
-    for (std::size_t k = 0; k < size; ++k) {
-        if (!leader[k]) continue;
-        const std::uint32_t id = id_of(static_cast<std::uint32_t>(k));
-        out_.block_starts_[id] = derived[k] ? BlockStart::derived : BlockStart::counted;
-        if (derived[k]) {
-            BlockDerivation& d = *way[k];
-            for (std::uint32_t& s : d.sources) s = id_of(s);
-            if (d.minus != BlockDerivation::kNone) d.minus = id_of(d.minus);
-            out_.derivations_[id] = std::move(d);
-        } else {
-            linked.code[k].op = (linked.code[k].op + kLeaderOpBase) & 0xFFu;
+    for (std::size_t b = 1; b < size; ++b)
+        if (way[b]) ways_[first + b] = std::move(*way[b]);
+}
+
+// Which blocks are derived, over the whole program. Besides the ways mark_leaders found, (3) a function's
+// entry (not main's, which the host enters, nor one a jump re-enters) is entered by the frames its call sites
+// pushed: their completions, as a jump's (a call that raised pushed none). A block is derived unless a
+// derived block already reads it (or it reads itself): a block with no reader cannot close a cycle, so the
+// derivations form a DAG, evaluated in derivation_order_ (each after the blocks it reads). Function entries
+// are considered first, callers before callees: each saves a count per call, and makes the call sites'
+// blocks counted, which run no more often than the calls they make.
+void Linker::choose_derivations() {
+    const std::size_t functions = out_.functions_.size();
+    std::vector<std::vector<std::uint32_t>> call_sites(functions);
+    std::vector<std::vector<std::uint32_t>> callees(functions);
+    for (const LinkedFunction& f : out_.functions_) {
+        for (std::size_t k = 0; k < f.source->code.size(); ++k) {
+            const Instruction& in = f.source->code[k];
+            if (in.op != Op::call) continue;
+            const int callee = program_.find_function(program_.call_targets[static_cast<std::size_t>(in.operand)]);
+            if (callee < 0) continue;  // a host function
+            call_sites[static_cast<std::size_t>(callee)].push_back(f.first_instruction + static_cast<std::uint32_t>(k));
+            callees[f.index].push_back(static_cast<std::uint32_t>(callee));
         }
     }
+    // Callers before callees: the reverse of a depth-first postorder from main, then from the functions main
+    // never reaches (in a call graph without cycles, every caller comes before its callees).
+    std::vector<std::uint32_t> postorder;
+    std::vector<bool> visited(functions, false);
+    std::vector<std::pair<std::uint32_t, std::size_t>> path;  // a function and its next callee to visit
+    const int main = program_.find_function("main");
+    std::vector<std::uint32_t> roots;
+    if (main >= 0) roots.push_back(static_cast<std::uint32_t>(main));
+    for (std::uint32_t f = 0; f < functions; ++f) roots.push_back(f);
+    for (const std::uint32_t root : roots) {
+        if (visited[root]) continue;
+        visited[root] = true;
+        path.emplace_back(root, 0);
+        while (!path.empty()) {
+            auto& [f, next] = path.back();
+            if (next == callees[f].size()) {
+                postorder.push_back(f);
+                path.pop_back();
+            } else if (const std::uint32_t callee = callees[f][next++]; !visited[callee]) {
+                visited[callee] = true;
+                path.emplace_back(callee, 0);
+            }
+        }
+    }
+    std::vector<std::uint32_t> candidates;  // leader ids, in the order they are considered
+    std::vector<bool> is_candidate(ways_.size(), false);
+    for (auto f = postorder.rbegin(); f != postorder.rend(); ++f) {
+        const LinkedFunction& linked = out_.functions_[*f];
+        if (static_cast<int>(*f) == main || linked.code.empty() || entry_jumped_into_[*f] || call_sites[*f].empty()) continue;
+        ways_[linked.first_instruction] = BlockDerivation{call_sites[*f], BlockDerivation::kNone};
+        candidates.push_back(linked.first_instruction);
+        is_candidate[linked.first_instruction] = true;
+    }
+    for (std::uint32_t id = 0; id < ways_.size(); ++id)
+        if (ways_[id] && !is_candidate[id]) candidates.push_back(id);
+
+    std::vector<bool> read(ways_.size(), false);
+    std::vector<std::uint32_t> level(ways_.size(), 0);  // 0: counted; else 1 + the highest level it reads
+    std::vector<std::uint32_t> reads;
+    for (const std::uint32_t b : candidates) {
+        const BlockDerivation& way = *ways_[b];
+        if (read[b]) continue;
+        reads.clear();
+        for (const std::uint32_t s : way.sources) reads.push_back(block_of_[s]);
+        if (way.minus != BlockDerivation::kNone) reads.push_back(way.minus);
+        if (std::find(reads.begin(), reads.end(), b) != reads.end()) continue;
+        std::uint32_t highest = 0;
+        for (const std::uint32_t r : reads) {
+            read[r] = true;
+            highest = std::max(highest, level[r]);
+        }
+        level[b] = highest + 1;
+        out_.block_starts_[b] = BlockStart::derived;
+        out_.derivations_[b] = way;
+        out_.derivation_order_.push_back(b);
+    }
+    std::stable_sort(out_.derivation_order_.begin(), out_.derivation_order_.end(),
+                     [&](std::uint32_t x, std::uint32_t y) { return level[x] < level[y]; });
+    for (std::uint32_t id = 0; id < out_.code_.size(); ++id)
+        if (out_.block_starts_[id] == BlockStart::counted) out_.code_[id].op = (out_.code_[id].op + kLeaderOpBase) & 0xFFu;
 }
 
 } // namespace opscope

@@ -63,12 +63,13 @@ enum class TakenRule : std::uint8_t { not_a_branch, target_entries, executed_min
 // How a basic block's entry count is known (LinkedProgram::block_start), when leaders are marked: the
 // leader handler counts it, or it is derived from counts taken elsewhere (LinkedProgram::derivation). Fewer
 // counted blocks is less work per instruction: the commonest loop shape (condition at the bottom, entered
-// by one `jmp`) counts one block per iteration, and a two-way branch whose sides are entered by it alone
-// counts one side.
+// by one `jmp`) counts one block per iteration, a two-way branch whose sides are entered by it alone
+// counts one side, and a function called from the program counts nothing at its entry.
 enum class BlockStart : std::uint8_t { none, counted, derived };
 // A derived block's entries: the completions of `sources` (their executions less their faults; a `jmp` to
-// the block, the plain instruction falling into it, or the branch it is a side of) less the entries of
-// `minus` (the branch's other side, when there is one). Each names an instruction id in a counted block.
+// the block, the plain instruction falling into it, the branch it is a side of, or, for a function's entry,
+// the calls of it) less the entries of `minus` (the branch's other side, when there is one). Each names an
+// instruction id in a counted block or in a derived one earlier in LinkedProgram::derivation_order().
 struct BlockDerivation {
     static constexpr std::uint32_t kNone = ~std::uint32_t{0};
     std::vector<std::uint32_t> sources;
@@ -107,6 +108,8 @@ public:
         const auto found = derivations_.find(static_cast<std::uint32_t>(id));
         return found == derivations_.end() ? nullptr : &found->second;
     }
+    // The derived leaders, each after every block its derivation reads.
+    const std::vector<std::uint32_t>& derivation_order() const { return derivation_order_; }
 
 private:
     friend class Linker;
@@ -115,6 +118,7 @@ private:
     std::vector<TakenRule> taken_rules_;
     std::vector<BlockStart> block_starts_;
     std::unordered_map<std::uint32_t, BlockDerivation> derivations_;
+    std::vector<std::uint32_t> derivation_order_;
 };
 
 // The index of the host function named `name` (call_native's operand), if there is one.
