@@ -310,12 +310,12 @@ const Instr* TimeSampler::running_pc(const void* context, const Frame* top) {
 // the pc is there, else attributed to nothing.
 void TimeSampler::take_sample(const void* context) {
     if (!sampling_.load(std::memory_order_relaxed)) return;
-    // The listener (Full's timeline windows) hears ticks at the default rate, not the fast start's: each
-    // window it opens records events, and the fast start is there for samples, not for more windows.
-    listener_due_ns_ += period_ns_;
-    if (tick_listener_ && static_cast<double>(listener_due_ns_) * sample_hz_ >= 1e9) {
-        listener_due_ns_ = 0;
-        *tick_listener_ = 1;
+    // The call trap (Full's timeline windows) is set at the default rate, not the fast start's: each window
+    // it opens records events, and the fast start is there for samples, not for more windows.
+    trap_due_ns_ += period_ns_;
+    if (trap_calls_at_ticks_ && static_cast<double>(trap_due_ns_) * sample_hz_ >= 1e9) {
+        trap_due_ns_ = 0;
+        machine_->trap_calls(true);
     }
     const std::uint64_t begin = monotonic_ns();
     // Re-arm first, with jitter, at an absolute time: the next tick is due a period after this one was due,

@@ -33,6 +33,10 @@ void CallTimeline::anchor(std::uint64_t sequence) {
     ++anchor_count_;
 }
 
+void CallTimeline::trap_calls(bool on) const {
+    if (ticked_ && in_run_) machine_->trap_calls(on);
+}
+
 void CallTimeline::record(std::uint32_t function, bool exit, std::size_t depth) {
     if ((sequence_ & (kAnchorEvery - 1)) == 0) anchor(sequence_);
     events_[sequence_ & mask_] = Event{function | (exit ? 0x80000000u : 0u),
@@ -45,7 +49,7 @@ void CallTimeline::open_window(std::size_t depth) {
     window_left_ = 0;
     gap_pending_ = true;
     if (ticked_) {
-        armed_ = 1;
+        trap_calls(true);
         return;
     }
     close_gap(depth);
@@ -79,8 +83,8 @@ void CallTimeline::event(const LinkedFunction& f, bool exit, bool main) {
     if (window_ == 0 || --window_left_ != 0) return;
     gap_pending_ = true;    // the window is complete: what follows it is not recorded until the next one
     anchor(sequence_ - 1);  // the window's last event is timed too
-    if (ticked_) {          // then nothing until the next tick (profile_into derives the skipped events)
-        armed_ = 0;
+    if (ticked_) {  // then nothing until the next tick (profile_into derives the skipped events)
+        trap_calls(false);
         return;
     }
     // Then a jittered gap (xorshift: no allocation, no locks).
@@ -98,7 +102,7 @@ void CallTimeline::reset() {
     window_left_ = 0;
     countdown_ = recording_ && !ticked_ ? 1 : kNever;
     in_window_ = recording_ && !ticked_;
-    armed_ = recording_ && ticked_;
+    trap_calls(recording_);
     // Mid-run (a snapshot), the next interval's times count from now.
     started_ = in_run_;
     if (in_run_) origin_ = std::chrono::steady_clock::now();
@@ -118,7 +122,7 @@ void CallTimeline::stop(const Machine& machine) {
     gap_pending_ = true;
     countdown_ = kNever;
     in_window_ = false;
-    armed_ = 0;
+    trap_calls(false);
 }
 
 void CallTimeline::on_run_begin(const Machine& machine) {
@@ -134,6 +138,7 @@ void CallTimeline::on_run_begin(const Machine& machine) {
 // Frames a `halt` or a fault leaves live exit at the run's end, top first, recorded whatever the window;
 // the end is an anchor.
 void CallTimeline::on_run_end(const Machine& machine) {
+    trap_calls(false);  // the next run opens its own window
     in_run_ = false;
     if (!recording_) return;
     const std::span<const Frame> frames = machine.live_frames();
@@ -145,7 +150,6 @@ void CallTimeline::on_run_end(const Machine& machine) {
     gap_pending_ = true;
     countdown_ = kNever;  // until the next run opens a window
     in_window_ = false;
-    armed_ = 0;
 }
 
 void CallTimeline::profile_into(Profile& out, const Machine& machine) const {

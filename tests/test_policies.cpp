@@ -10,7 +10,9 @@
 #include <opscope/policies/timing.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <sstream>
@@ -422,12 +424,82 @@ BOOST_AUTO_TEST_CASE(every_hook_in_the_list_is_called) {
                      ".func main 0 0\n    push 4\n    call sqrt\n    pop\n    push 2\n    call f\n    jz next\n"
                      "next:\n    halt\n.end\n",
                      "hooks.opasm"));
+    vm.trap_calls(true);  // the trapped hooks too
     vm.run();
     const std::vector<std::string> hooks = {
 #define OPSCOPE_HOOK_NAME(hook, ...) #hook,
         OPSCOPE_HOOKS(OPSCOPE_HOOK_NAME)
 #undef OPSCOPE_HOOK_NAME
     };
-    BOOST_TEST(hooks.size() == 14u);  // a new hook: extend the program above so that it is called
+    BOOST_TEST(hooks.size() == 16u);  // a new hook: extend the program above so that it is called
     for (const std::string& hook : hooks) BOOST_TEST(calls[hook] > 0u, "hook '" << hook << "' was never called");
+}
+
+namespace {
+// Hears the calls and returns of a window: traps them when the run begins and clears the trap after
+// `window` of them (none: never traps).
+struct TrapWindow {
+    static constexpr std::string_view name = "trap-window";
+    std::size_t window = 0;
+    std::vector<std::string>* heard = nullptr;
+    const Machine* machine = nullptr;
+
+    void on_run_begin(const Machine& m) {
+        machine = &m;
+        m.trap_calls(window > 0);
+    }
+    void on_run_end(const Machine& m) { m.trap_calls(false); }
+    void on_trapped_call(const LinkedFunction* caller, std::size_t offset, const LinkedFunction& callee, std::size_t depth) {
+        hear(fmt::format("call {} from {}@{} depth {}", callee.source->name, caller ? caller->source->name : "host",
+                         offset, depth));
+    }
+    void on_trapped_return(const LinkedFunction& f, std::size_t depth) {
+        hear(fmt::format("return {} depth {}", f.source->name, depth));
+    }
+    void hear(std::string event) {
+        BOOST_TEST(machine->calls_trapped());
+        heard->push_back(std::move(event));
+        if (heard->size() == window) machine->trap_calls(false);
+    }
+};
+
+constexpr std::string_view kTwoCalls = ".func f 1 1\n    load 0\n    ret\n.end\n"
+                                       ".func main 0 0\n    push 4\n    call f\n    push 5\n    call f\n    add\n    ret\n.end\n";
+} // namespace
+
+// While the trap is set every call and return is heard, main's own included; once cleared, none is, and the
+// program runs on unchanged.
+BOOST_AUTO_TEST_CASE(trapped_calls_and_returns_are_heard_while_the_trap_is_set) {
+    const std::vector<std::string> all = {"call main from host@0 depth 1", "call f from main@1 depth 2",
+                                          "return f depth 2",              "call f from main@3 depth 2",
+                                          "return f depth 2",              "return main depth 1"};
+    for (const std::size_t window : {std::size_t{0}, std::size_t{3}, std::size_t{6}, std::size_t{100}}) {
+        std::vector<std::string> heard;
+        Vm<TrapWindow> vm(Limits{}, TrapWindow{window, &heard, nullptr});
+        vm.load(assemble(kTwoCalls, "two_calls.opasm"));
+        const Value result = vm.run();
+        BOOST_TEST((result.is_int() && result.as.i == 9));
+        const std::vector<std::string> expected(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(window, all.size())));
+        BOOST_TEST(heard == expected, "window " << window);
+        BOOST_TEST(!vm.calls_trapped());
+    }
+}
+
+// The trap moves the call-depth check's limit; the real limit still holds while it is set.
+BOOST_AUTO_TEST_CASE(the_call_depth_limit_holds_while_calls_are_trapped) {
+    std::vector<std::string> heard;
+    Vm<TrapWindow> vm(Limits{.max_call_depth = 4}, TrapWindow{1000, &heard, nullptr});
+    vm.load(assemble(".func f 1 1\n    load 0\n    call f\n    ret\n.end\n"
+                     ".func main 0 0\n    push 1\n    call f\n    ret\n.end\n",
+                     "deep.opasm"));
+    BOOST_CHECK_EXCEPTION(vm.run(), RuntimeError, [](const RuntimeError& e) {
+        return std::string_view(e.what()).find("call depth limit exceeded") != std::string_view::npos;
+    });
+    BOOST_TEST(heard.size() == 4u);  // main and three calls of f; the fourth call of f overflowed
+    BOOST_TEST(heard.back() == "call f from f@1 depth 4");
+    // The VM is usable afterwards, and the trap clear.
+    BOOST_TEST(!vm.calls_trapped());
+    vm.load(assemble(kTwoCalls, "two_calls.opasm"));
+    const Value again = vm.run();
+    BOOST_TEST((again.is_int() && again.as.i == 9));
 }

@@ -180,7 +180,14 @@ void Machine::allocate_stacks() {
         frames_ = std::move(frame_stack);
         frames_end_ = frames_.get() + frames;
         allocated_frames_ = frames;
+        trap_calls(calls_trapped());  // the limits move with the frames
     }
+}
+
+void Machine::trap_calls(bool on) const noexcept {
+    calls_trapped_.store(on, std::memory_order_relaxed);
+    call_limit_.store(on ? frames_.get() : frames_end_, std::memory_order_relaxed);
+    return_floor_.store(on ? frames_end_ : frames_.get(), std::memory_order_relaxed);
 }
 
 void Machine::begin_run() {

@@ -34,6 +34,12 @@
       "a frame push (caller null for main, else the call is at `offset` in it); depth after the push")             \
     X(return_, on_return, (const LinkedFunction& function, std::size_t depth), (function, depth),                  \
       "a frame pop by `ret`; depth before the pop")                                                                \
+    X(trapped_call, on_trapped_call,                                                                               \
+      (const LinkedFunction* caller, std::size_t offset, const LinkedFunction& callee, std::size_t depth),         \
+      (caller, offset, callee, depth),                                                                             \
+      "as on_call, but only while Machine::calls_trapped(): costs a call nothing while the trap is clear")         \
+    X(trapped_return, on_trapped_return, (const LinkedFunction& function, std::size_t depth), (function, depth),  \
+      "as on_return, but only while Machine::calls_trapped(): costs a return nothing while the trap is clear")     \
     X(call_fuel, on_call_fuel, (const Instr* site, std::int64_t fuel), (site, fuel),                               \
       "after on_call: the call at `site` (an instruction of Machine::linked().code()) pushed its frame; `fuel` is "  \
       "the fuel register, which counts down every instruction run so far (this call included, none of the callee)") \

@@ -101,6 +101,8 @@ public:
         if constexpr (hooks::samples_pc<Profiler>) sample_point_.pc.store(frame_->pc, std::memory_order_relaxed);
         OPSCOPE_HOOK(run_begin, on_run_begin(*this));
         OPSCOPE_HOOK(call, on_call(nullptr, 0, *frame_->function, 1));
+        if constexpr (hooks::trapped_call<Profiler>)
+            if (calls_trapped()) OPSCOPE_HOOK(trapped_call, on_trapped_call(nullptr, 0, *frame_->function, 1));
         Value result;
         try {
             result = interpret();
@@ -191,6 +193,7 @@ Value Vm<Profiler>::interpret() {
     const LinkedFunction* const functions = linked_.functions().data();
     Value result = Value::nil();
     constexpr bool kJump_z = false, kJump_nz = true;  // for the fused branch forms
+    constexpr bool kTrapsCalls = hooks::trapped_call<Profiler> || hooks::trapped_return<Profiler>;
     const Instr* landing_source = nullptr;             // CHARGE's, for fuel_short
 
 #define SAVE() (frame->pc = pc, sp_ = sp, frame_ = frame, fuel_ = fuel)
@@ -448,13 +451,21 @@ dispatch:
 
     // --- calls -------------------------------------------------------------------------------------------
     // The call at pc: a `call`, or the last instruction of a fused form that pushed its last argument.
+// A policy with trapped hooks has its calls compare with call_limit_ (the trap moves it below every frame)
+// where others compare with frames_end_, and its returns with return_floor_ (moved above every frame) where
+// others look for main's frame: the checks a call and a return make anyway (Machine::trap_calls).
 #define OPSCOPE_CALL()                                                                            \
     do {                                                                                          \
         const LinkedFunction& callee = functions[pc->operand];                                    \
         Value* const base = sp - callee.nargs;                                                    \
-        if (OPSCOPE_UNLIKELY(frame + 1 == frames_end_ || base + callee.frame_slots > stack_end_)) { \
-            SAVE();                                                                               \
-            call_overflow(frame, callee);                                                         \
+        if (OPSCOPE_UNLIKELY(frame + 1 >= (kTrapsCalls ? call_limit_.load(std::memory_order_relaxed) : frames_end_) || \
+                             base + callee.frame_slots > stack_end_)) {                           \
+            if (!kTrapsCalls || frame + 1 == frames_end_ || base + callee.frame_slots > stack_end_) { \
+                SAVE();                                                                           \
+                call_overflow(frame, callee);                                                     \
+            }                                                                                     \
+            OPSCOPE_HOOK(trapped_call, on_trapped_call(frame->function, OFFSET(), callee,         \
+                                                       static_cast<std::size_t>(frame - frames_base) + 2)); \
         }                                                                                         \
         OPSCOPE_HOOK(call, on_call(frame->function, OFFSET(), callee,                             \
                                    static_cast<std::size_t>(frame - frames_base) + 2));           \
@@ -477,11 +488,18 @@ dispatch:
 #define OPSCOPE_RETURN(value_expr, ret_at)                                                        \
     do {                                                                                          \
         OPSCOPE_HOOK(return_, on_return(*frame->function, static_cast<std::size_t>(frame - frames_base) + 1)); \
-        if (OPSCOPE_UNLIKELY(frame == frames_base)) {                                             \
-            result = (value_expr);                                                                \
-            pc = (ret_at);                                                                        \
-            run_end_ = RunEnd::returned;                                                          \
-            goto finish;                                                                          \
+        if (OPSCOPE_UNLIKELY(kTrapsCalls ? frame <= return_floor_.load(std::memory_order_relaxed)            \
+                                         : frame == frames_base)) {                               \
+            if constexpr (kTrapsCalls)                                                            \
+                if (calls_trapped())                                                              \
+                    OPSCOPE_HOOK(trapped_return, on_trapped_return(*frame->function,              \
+                                                                   static_cast<std::size_t>(frame - frames_base) + 1)); \
+            if (!kTrapsCalls || frame == frames_base) {                                           \
+                result = (value_expr);                                                            \
+                pc = (ret_at);                                                                    \
+                run_end_ = RunEnd::returned;                                                      \
+                goto finish;                                                                      \
+            }                                                                                     \
         }                                                                                         \
         Value* const base = frame->base;                                                          \
         *base = (value_expr);                                                                     \

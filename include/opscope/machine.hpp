@@ -163,6 +163,13 @@ public:
         std::atomic<const Frame*> frame{nullptr};
     };
     const SamplePoint& sample_point() const { return sample_point_; }
+    // The call trap: while it is set, every call and return runs the policy's on_trapped_call and
+    // on_trapped_return (hooks.hpp); while it is clear they cost nothing, because a call then compares with a
+    // limit it checks anyway (the call depth's) and a return with one it checks anyway (main's frame), moved
+    // so that the check fails. Async-signal-safe, so a timer's handler may set it (a sampler's tick opening a
+    // timeline window). const: it changes which hooks run, nothing of the program's run.
+    void trap_calls(bool on) const noexcept;
+    bool calls_trapped() const noexcept { return calls_trapped_.load(std::memory_order_relaxed); }
     const Frame* frame_stack() const { return frames_.get(); }  // main's frame; live_frames() are its prefix
     // The deepest call depth (frames, main = 1) reached since the last forget_depth_reached(), at no cost per
     // call: a call writes its frame slot, and forgetting nulls the dead slots above the top frame, so the
@@ -240,6 +247,11 @@ protected:
     };
     std::unique_ptr<Frame[], FreeFrames> frames_;
     Frame* frames_end_ = nullptr;
+    // What a trapping policy's calls and returns compare with (trap_calls): frames_end_ and frames_ while
+    // the trap is clear, frames_ and frames_end_ (every call and return fails its check) while it is set.
+    mutable std::atomic<Frame*> call_limit_{nullptr};
+    mutable std::atomic<Frame*> return_floor_{nullptr};
+    mutable std::atomic<bool> calls_trapped_{false};
 
     // Interpreter registers, saved before every slow path so errors and the GC see the current state.
     // sp_ and frame_ are kept apart on purpose: adjacent, GCC's SLP vectoriser pairs their stores and then

@@ -24,9 +24,10 @@ public:
                                std::uint64_t fast_start_ns = 0)
         : Parts(Counting{}, TimeSampler{sample_hz, fast_start_ns}, MemoryRecorder{}, TickedCallTimeline{timeline_capacity}) {}
 
-    // The sampler's ticks open the timeline's windows (wired here, where the parts have settled in the VM).
+    // The sampler's ticks open the timeline's windows: they set the call trap, which the timeline clears when
+    // its window is full.
     void on_run_begin(const Machine& machine) {
-        boost::hana::at_c<1>(this->parts()).set_tick_listener(boost::hana::at_c<3>(this->parts()).tick_flag());
+        boost::hana::at_c<1>(this->parts()).trap_calls_at_ticks(true);
         Parts::on_run_begin(machine);
     }
 };

@@ -94,9 +94,9 @@ public:
 
     double sample_hz() const { return sample_hz_; }
     double fast_start_hz() const { return sample_hz_ > kFastStartHz ? sample_hz_ : kFastStartHz; }
-    // Set to 1 at the ticks while recording, at most about `sample_hz` times a second (so not at every tick of
-    // the fast start): FullProfiler's timeline window trigger.
-    void set_tick_listener(volatile std::sig_atomic_t* flag) { tick_listener_ = flag; }
+    // With `on`, the ticks while recording set the machine's call trap (Machine::trap_calls), at most about
+    // `sample_hz` times a second (so not at every tick of the fast start): FullProfiler's timeline windows.
+    void trap_calls_at_ticks(bool on) { trap_calls_at_ticks_ = on; }
     std::uint64_t samples() const { return samples_; }
 
     // Signal-handler entry (public for the C handler only); `context` is the handler's ucontext_t.
@@ -174,8 +174,8 @@ private:
     Clock::time_point interval_start_{};
     std::uint64_t rng_ = 0x9E3779B97F4A7C15ull;
     void* timer_ = nullptr;  // timer_t
-    volatile std::sig_atomic_t* tick_listener_ = nullptr;
-    std::uint64_t listener_due_ns_ = 0;  // timer periods since the listener was last told
+    bool trap_calls_at_ticks_ = false;
+    std::uint64_t trap_due_ns_ = 0;  // timer periods since a tick last set the call trap
     bool timer_armed_ = false;
     std::int64_t carried_ns_ = 0;  // of the period, left when the last run's timer was disarmed
 };

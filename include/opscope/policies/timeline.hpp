@@ -7,7 +7,8 @@
 // run (or recording) begins. Between windows a call costs one decrement and a branch, and a return a test
 // and a branch (no store: a store there would chain each return to the last through memory, which recursive
 // code feels). Returns skipped in a gap are counted exactly from its calls and the depths where it began and
-// ended. FullProfiler uses TickedCallTimeline (below) instead: no countdown, a flag test per call too.
+// ended. FullProfiler uses TickedCallTimeline (below) instead: no countdown, and nothing per call or return
+// between windows.
 // Within a window every 64th event reads the clock (an anchor), as do its first and last events; the times
 // of the events between anchors are interpolated: statistical, within the time an anchor interval spans.
 #pragma once
@@ -15,7 +16,6 @@
 #include <opscope/policy.hpp>
 
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -55,12 +55,10 @@ public:
 
 protected:
     struct Ticked {};
-    // TickedCallTimeline: windows open when `armed_` is set (by a sampler's tick), not by a countdown.
+    // TickedCallTimeline: windows open when the machine's call trap is set (by a sampler's tick), not by a
+    // countdown.
     CallTimeline(Ticked, std::size_t capacity, std::uint32_t window);
     void event(const LinkedFunction& function, bool exit, bool main);  // a recorded event (hooks' slow path)
-    // Ticked: record events (a window is open or wanted). Set from a signal handler on this thread, hence
-    // volatile sig_atomic_t; one load per call and return.
-    volatile std::sig_atomic_t armed_ = 0;
 
 private:
     struct Event {
@@ -74,6 +72,7 @@ private:
     static constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();  // a countdown that never ends
 
     void record(std::uint32_t function, bool exit, std::size_t depth);
+    void trap_calls(bool on) const;  // ticked, during a run: hear the calls and returns from now on (or not)
     void open_window(std::size_t depth);  // the next event starts a window; `depth`: frames live now
                                           // (ticked: the next call or return, whatever the tick)
     void close_gap(std::size_t depth);    // counts the events the current gap skipped, and ends it
@@ -117,22 +116,24 @@ private:
 };
 
 // The timeline as FullProfiler uses it: a window opens at the first call or return after each tick of the
-// sampler it is composed with (FullProfiler wires them), so a call costs a flag test like a return, not a
-// decrement (a store per call, which call-heavy programs pay for measurably). With no countdown there is no
-// count of the calls between windows: `skipped` is derived from CountingProfiler's exact frame counts, which
-// must come earlier in the composition.
+// sampler it is composed with (FullProfiler wires them). The tick sets the machine's call trap
+// (Machine::trap_calls); the timeline hears calls and returns only while it is set, and clears it when the
+// window is full. Between windows a call and a return cost nothing at all, where a flag test on each cost
+// call-heavy code several percent. With no countdown there is no count of the calls between windows:
+// `skipped` is derived from CountingProfiler's exact frame counts, which must come earlier in the
+// composition.
 class TickedCallTimeline : public CallTimeline {
 public:
     TickedCallTimeline() : TickedCallTimeline(kDefaultCapacity) {}
     explicit TickedCallTimeline(std::size_t capacity, std::uint32_t window = kWindow)
         : CallTimeline(Ticked{}, capacity, window) {}
-    void on_call(const LinkedFunction* caller, std::size_t, const LinkedFunction& callee, std::size_t) {
-        if (armed_) [[unlikely]] event(callee, /*exit=*/false, caller == nullptr);
+    void on_trapped_call(const LinkedFunction* caller, std::size_t, const LinkedFunction& callee, std::size_t) {
+        event(callee, /*exit=*/false, caller == nullptr);
     }
-    void on_return(const LinkedFunction& f, std::size_t) {
-        if (armed_) [[unlikely]] event(f, /*exit=*/true, false);
-    }
-    volatile std::sig_atomic_t* tick_flag() { return &armed_; }  // what the sampler sets at each tick
+    void on_trapped_return(const LinkedFunction& f, std::size_t) { event(f, /*exit=*/true, false); }
+    // Not CallTimeline's countdown: the hooks above are the only ones (a deleted hook is no hook).
+    void on_call(const LinkedFunction*, std::size_t, const LinkedFunction&, std::size_t) = delete;
+    void on_return(const LinkedFunction&, std::size_t) = delete;
 };
 
 } // namespace opscope
