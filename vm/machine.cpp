@@ -184,10 +184,17 @@ void Machine::allocate_stacks() {
     }
 }
 
+// The flag is set first and cleared last, and the slow paths run a hook only while it is set: a signal
+// handler's trap_calls(true) that lands inside a clear (this thread, between two of its stores) then leaves
+// either every check trapping with the flag set, or the flag clear and no hook running until the next set,
+// never calls heard without their returns.
 void Machine::trap_calls(bool on) const noexcept {
-    calls_trapped_.store(on, std::memory_order_relaxed);
+    if (on) calls_trapped_.store(true, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     call_limit_.store(on ? frames_.get() : frames_end_, std::memory_order_relaxed);
     return_floor_.store(on ? frames_end_ : frames_.get(), std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (!on) calls_trapped_.store(false, std::memory_order_relaxed);
 }
 
 void Machine::begin_run() {

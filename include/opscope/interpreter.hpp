@@ -464,8 +464,10 @@ dispatch:
                 SAVE();                                                                           \
                 call_overflow(frame, callee);                                                     \
             }                                                                                     \
-            OPSCOPE_HOOK(trapped_call, on_trapped_call(frame->function, OFFSET(), callee,         \
-                                                       static_cast<std::size_t>(frame - frames_base) + 2)); \
+            if constexpr (kTrapsCalls)                                                            \
+                if (calls_trapped())                                                              \
+                    OPSCOPE_HOOK(trapped_call, on_trapped_call(frame->function, OFFSET(), callee, \
+                                                               static_cast<std::size_t>(frame - frames_base) + 2)); \
         }                                                                                         \
         OPSCOPE_HOOK(call, on_call(frame->function, OFFSET(), callee,                             \
                                    static_cast<std::size_t>(frame - frames_base) + 2));           \
