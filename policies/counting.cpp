@@ -16,6 +16,7 @@
 #include <ctime>
 #include <map>
 #include <optional>
+#include <ranges>
 #include <string>
 #include <utility>
 
@@ -28,6 +29,13 @@ std::size_t jump_target(const LinkedFunction& f, std::size_t offset) {
     return static_cast<std::size_t>(f.source->code[offset].operand);
 }
 std::uint32_t line_of(const LinkedFunction& f, std::size_t offset) { return f.source->position(offset).line; }
+
+// The ids of f's instructions from offset `first` to the end of its block (none when `first` is a leader).
+std::ranges::iota_view<std::size_t, std::size_t> block_rest(const Machine& machine, const LinkedFunction& f, std::size_t first) {
+    std::size_t k = first;
+    while (k < f.code.size() && machine.linked().block_start(f.first_instruction + k) == BlockStart::none) ++k;
+    return {f.first_instruction + std::min(first, k), f.first_instruction + k};
+}
 
 // Calls fn(function, offset, id, op) for each instruction of the program in id order; `op` is the program's
 // own (whatever the linker made of it).
@@ -216,14 +224,18 @@ void CountingProfiler::reset() {
     fault_sites_.clear();
     fuel_landings_.clear();
     resumed_landings_.clear();
-    runs_ = halt_frames_popped_ = max_call_depth_ = wall_ns_ = 0;
+    runs_ = halt_frames_popped_ = max_call_depth_ = wall_ns_ = instructions_recorded_ = 0;
     start_unix_ns_ = 0;
     for (CallCosts* c : {&costs_, &costs_at_stop_}) {
         std::fill(c->site.begin(), c->site.end(), 0);
         std::fill(c->function.begin(), c->function.end(), 0);
     }
-    // Mid-run (from a native), the live calls start now.
-    if (in_run_ && machine_ && recording_) account_live_calls(*machine_, costs_, +1, machine_->exact_fuel_register());
+    // Mid-run (from a native), the live calls start now, and the rest of the blocks they are in.
+    if (in_run_ && machine_ && recording_) {
+        account_live_calls(*machine_, costs_, +1, machine_->exact_fuel_register());
+        reconcile(*machine_, +1, /*run_ended=*/false);
+        fuel_left_at_start_ = machine_->fuel_left();
+    }
     interval_start_ = Clock::now();
 }
 
@@ -241,6 +253,8 @@ void CountingProfiler::on_run_begin(const Machine& machine) {
         if (start_unix_ns_ == 0) start_unix_ns_ = unix_now_ns();
         machine.forget_depth_reached();
         interval_start_ = Clock::now();
+        // fuel_left() takes the top frame's instruction as run (a native's call); main's first has not.
+        fuel_left_at_start_ = machine.fuel_left() + 1;
     }
 }
 
@@ -251,6 +265,7 @@ void CountingProfiler::on_run_end(const Machine& machine) {
         max_call_depth_ = std::max<std::uint64_t>(max_call_depth_, machine.depth_reached());
         if (machine.run_end() == RunEnd::halted) halt_frames_popped_ += machine.live_frames().size();
         account_live_calls(machine, costs_, -1, machine.exact_fuel_register());  // they ran up to the end
+        instructions_recorded_ += static_cast<std::uint64_t>(fuel_left_at_start_ - machine.fuel_left());
     }
     std::fill(active_.begin(), active_.end(), 0);
     in_run_ = false;
@@ -271,6 +286,7 @@ void CountingProfiler::stop(const Machine& machine) {
         reconcile(machine, -1, /*run_ended=*/false);
         max_call_depth_ = std::max<std::uint64_t>(max_call_depth_, machine.depth_reached());
         account_live_calls(machine, costs_, -1, machine.exact_fuel_register());
+        instructions_recorded_ += static_cast<std::uint64_t>(fuel_left_at_start_ - machine.fuel_left());
     }
     fold_live_into_recorded();
     costs_at_stop_ = costs_;  // what calls and returns add while paused is dropped at start()
@@ -288,6 +304,7 @@ void CountingProfiler::start(const Machine& machine) {
     if (in_run_) {
         account_live_calls(machine, costs_, +1, machine.exact_fuel_register());
         reconcile(machine, +1, /*run_ended=*/false);
+        fuel_left_at_start_ = machine.fuel_left();
         interval_start_ = Clock::now();
         if (start_unix_ns_ == 0) start_unix_ns_ = unix_now_ns();
         machine.forget_depth_reached();
@@ -312,8 +329,7 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
     const std::span<const Frame> frames = machine.live_frames();
     if (frames.empty()) return;
     const auto remainder = [&](const LinkedFunction& f, std::size_t first) {  // `first` .. the block's end
-        for (std::size_t k = first; k < f.code.size() && machine.linked().block_start(f.first_instruction + k) == BlockStart::none; ++k)
-            instruction_delta_[f.first_instruction + k] += sign;
+        for (const std::size_t id : block_rest(machine, f, first)) instruction_delta_[id] += sign;
     };
     for (std::size_t i = 0; i + 1 < frames.size(); ++i) {
         const LinkedFunction& f = *frames[i].function;
@@ -397,13 +413,40 @@ CountingProfiler::Counts CountingProfiler::derive_counts(const Machine& machine)
     for (std::size_t id = 0; id < n; ++id)
         if (linked.block_start(id) == BlockStart::counted)
             enter_block(id, landed[id] + block_recorded_[id] + (recording_ ? block_entries_[id] - block_base_[id] : 0));
-    for (const std::uint32_t id : linked.derivation_order()) {
-        const BlockDerivation& d = *linked.derivation(id);
-        std::uint64_t entered = 0;
-        for (const std::uint32_t s : d.sources) entered += counts.executed[s] - faulted[s];
-        enter_block(id, d.minus == BlockDerivation::kNone ? entered : entered - counts.entered[d.minus]);
+    const auto derive = [&] {
+        for (const std::uint32_t id : linked.derivation_order()) {
+            const BlockDerivation& d = *linked.derivation(id);
+            std::uint64_t entered = 0;
+            for (const std::uint32_t s : d.sources) entered += counts.executed[s] - faulted[s];
+            enter_block(id, d.minus == BlockDerivation::kNone ? entered : entered - counts.entered[d.minus]);
+        }
+    };
+    const std::uint32_t residual = linked.residual();
+    if (residual == BlockDerivation::kNone) {
+        derive();
+        return counts;
     }
+    // The residual's entries: with none, the counts add up to `total`; each adds residual_weight().
+    enter_block(residual, 0);
+    derive();
+    std::uint64_t total = 0;
+    for (const std::uint64_t k : counts.executed) total += k;
+    const auto missing = static_cast<std::int64_t>(instructions_run(machine) - total);
+    enter_block(residual, static_cast<std::uint64_t>(missing / linked.residual_weight()));
+    derive();
     return counts;
+}
+
+std::uint64_t CountingProfiler::instructions_run(const Machine& machine) const {
+    if (!recording_ || !in_run_) return instructions_recorded_;
+    std::uint64_t run = instructions_recorded_ + static_cast<std::uint64_t>(fuel_left_at_start_ - machine.fuel_left());
+    const std::span<const Frame> frames = machine.live_frames();
+    for (std::size_t i = 0; i < frames.size(); ++i) {  // callers wait at a call; the top is in a native or landed
+        const LinkedFunction& f = *frames[i].function;
+        const std::size_t at = f.offset_of(frames[i].pc);
+        run += block_rest(machine, f, i + 1 == frames.size() && machine.at_landing() ? at : at + 1).size();
+    }
+    return run;
 }
 
 // --- the profile: one function per group ----------------------------------------------------------------

@@ -144,6 +144,9 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
     // Function entries derived from their call sites, derivations that read a derived block, runs out of fuel
     // on landing in a derived entry, and calls into one that overflowed the call depth.
     int derived_entries = 0, chained_derivations = 0, fuel_out_at_derived_entry = 0, overflows_into_derived = 0;
+    // Programs with a residual block (its entries from the instructions run), and runs that stopped in it.
+    int residual_programs = 0, stops_in_residual = 0;
+    std::size_t residual_first = 0, residual_end = 0;  // the current program's residual block
     std::set<std::size_t> entry_sources;  // of the current program's derived blocks
 
     for (int n = 0; n < kPrograms; ++n) {
@@ -187,6 +190,12 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
             }
             if (chained) ++chained_derivations;
         }
+        residual_first = residual_end = linked_program.residual();
+        if (residual_first != BlockDerivation::kNone) {
+            ++residual_programs;
+            do ++residual_end;
+            while (residual_end < linked_program.instruction_count() && linked_program.block_start(residual_end) == BlockStart::none);
+        }
         const auto compare = [&](const std::string& configuration) {
             ++runs;
             const std::string differences = pair.differences();
@@ -205,6 +214,7 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
         const auto note = [&](const std::string& transcript) {
             if (pair.stopped_at >= 0) {  // the derivations' edge cases
                 const auto at = static_cast<std::size_t>(pair.stopped_at);
+                if (at >= residual_first && at < residual_end) ++stops_in_residual;
                 if (pair.counting.run_end() == RunEnd::fault && entry_sources.contains(at)) ++faults_entering_derived;
                 if (pair.counting.run_end() == RunEnd::out_of_fuel && pair.counting.linked().block_start(at) == BlockStart::derived) {
                     ++fuel_out_at_derived;
@@ -291,6 +301,10 @@ BOOST_AUTO_TEST_CASE(counts_equal_a_naive_counter_on_random_programs) {
     BOOST_TEST_MESSAGE(fmt::format("{} derived function entries, {} derivations reading a derived block; {} fuel "
                                    "landings in a derived entry, {} call overflows into one",
                                    derived_entries, chained_derivations, fuel_out_at_derived_entry, overflows_into_derived));
+    BOOST_TEST_MESSAGE(fmt::format("{} programs with a residual block; {} runs stopped (fault, halt, fuel) in it",
+                                   residual_programs, stops_in_residual));
+    BOOST_TEST(residual_programs > kPrograms / 4);
+    BOOST_TEST(stops_in_residual > 10);
     BOOST_TEST(derived_entries > kPrograms / 4);
     BOOST_TEST(chained_derivations > kPrograms / 4);
     BOOST_TEST(fuel_out_at_derived_entry > 0);
@@ -707,6 +721,61 @@ BOOST_AUTO_TEST_CASE(where_pausing_and_resuming_fall) {
                  {"functions", {{"main", "calls 1"}, {"pstop", "calls 1 native"}}},
                  {"opcode_pairs", {{"push pop", "1"}, {"pop call", "1"}, {"pop push", "1"}, {"push ret", "1"}}}},
                 "pause and resume");
+}
+
+// A loop's body calls a native; the third call looks at the profile mid-run (the blocks the live frames
+// are in count as run to their ends), or resets it (what the rest of those blocks runs then counts). The
+// loop's blocks include the residual one, whose entries follow from the instructions run, so both views
+// need the instructions run up to the native, in the counts' terms.
+BOOST_AUTO_TEST_CASE(mid_run_profiles_and_resets_count_the_residual_block_exactly) {
+    const Program program = assemble(R"(.func main 0 1
+    push 0
+    store 0
+    jmp test
+body:
+    call probe
+    pop
+    load 0
+    push 1
+    add
+    store 0
+test:
+    load 0
+    push 5
+    lt
+    jnz body
+    push 0
+    ret
+.end
+)",
+                                     "probe.opasm");
+    for (const bool reset : {false, true}) {
+        Vm<CountingProfiler> vm;
+        int calls = 0;
+        Profile mid;
+        vm.register_native("probe", 0, [&](Machine&, std::span<const Value>) {
+            if (++calls == 3) {
+                if (reset) vm.reset_profile();
+                else mid = vm.profile();
+            }
+            return Value::nil();
+        });
+        vm.load(program);
+        BOOST_TEST(vm.linked().residual() != BlockDerivation::kNone);
+        vm.run();
+        const Profile& p = reset ? vm.profile() : mid;
+        std::map<std::uint32_t, std::uint64_t> counts;
+        for (const InstructionStats& i : p.instructions->entries) counts[i.offset] = i.count;
+        // Mid-run: three entries of the body (the third in the native) and of the test; nothing after.
+        // Reset: the rest of the third iteration (pop .. store), then two more, the last test and the exit.
+        const std::map<std::uint32_t, std::uint64_t> expected =
+            reset ? std::map<std::uint32_t, std::uint64_t>{{3, 2}, {4, 3}, {5, 3}, {6, 3}, {7, 3}, {8, 3}, {9, 3},
+                                                           {10, 3}, {11, 3}, {12, 3}, {13, 1}, {14, 1}}
+                  : std::map<std::uint32_t, std::uint64_t>{{0, 1}, {1, 1}, {2, 1}, {3, 3}, {4, 3}, {5, 3}, {6, 3},
+                                                           {7, 3}, {8, 3}, {9, 3}, {10, 3}, {11, 3}, {12, 3}};
+        BOOST_TEST(counts == expected, (reset ? "reset" : "mid-run profile"));
+        BOOST_TEST(p.summary->total_instructions == (reset ? 31u : 33u));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(native_calls_are_counted_as_native_functions) {

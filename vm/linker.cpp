@@ -93,6 +93,7 @@ private:
     static void fuse(LinkedFunction& linked, const Function& source);
     void mark_leaders(LinkedFunction& linked, const Function& source);
     void choose_derivations();
+    void choose_residual();
 
     const Program& program_;
     const NativeIndex& native_index_;
@@ -340,8 +341,49 @@ void Linker::choose_derivations() {
     }
     std::stable_sort(out_.derivation_order_.begin(), out_.derivation_order_.end(),
                      [&](std::uint32_t x, std::uint32_t y) { return level[x] < level[y]; });
+    choose_residual();
     for (std::uint32_t id = 0; id < out_.code_.size(); ++id)
         if (out_.block_starts_[id] == BlockStart::counted) out_.code_[id].op = (out_.code_[id].op + kLeaderOpBase) & 0xFFu;
+}
+
+// The residual block (BlockStart::residual): a counted block in the most deeply nested loop (loops: the
+// ranges a jump back spans), whose entries then follow from the instructions run. One more entry of it
+// changes the derived blocks' counts too; its weight is the total that changes by, and must not be zero
+// (or its count would not follow). A few candidates are tried, the deepest first.
+void Linker::choose_residual() {
+    const std::size_t size = out_.code_.size();
+    std::vector<std::uint32_t> depth(size + 1, 0);  // loop depth, as differences (a prefix sum below)
+    for (const LinkedFunction& f : out_.functions_)
+        for (std::size_t k = 0; k < f.source->code.size(); ++k)
+            if (const Instruction& in = f.source->code[k]; is_jump(in.op) && static_cast<std::size_t>(in.operand) <= k) {
+                ++depth[f.first_instruction + static_cast<std::size_t>(in.operand)];
+                --depth[f.first_instruction + k + 1];
+            }
+    for (std::size_t id = 1; id <= size; ++id) depth[id] += depth[id - 1];
+    std::vector<std::uint32_t> candidates;
+    for (std::uint32_t id = 0; id < size; ++id)
+        if (out_.block_starts_[id] == BlockStart::counted && depth[id] > 0) candidates.push_back(id);
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [&](std::uint32_t x, std::uint32_t y) { return depth[x] > depth[y]; });
+    if (candidates.size() > 4) candidates.resize(4);
+    std::vector<std::int64_t> entries(size, 0);  // per leader: entries per entry of the candidate
+    for (const std::uint32_t candidate : candidates) {
+        std::fill(entries.begin(), entries.end(), 0);
+        entries[candidate] = 1;
+        for (const std::uint32_t d : out_.derivation_order_) {
+            const BlockDerivation& way = out_.derivations_.at(d);
+            std::int64_t n = 0;
+            for (const std::uint32_t s : way.sources) n += entries[block_of_[s]];
+            entries[d] = way.minus == BlockDerivation::kNone ? n : n - entries[way.minus];
+        }
+        std::int64_t weight = 0;
+        for (std::uint32_t id = 0; id < size; ++id) weight += entries[block_of_[id]];
+        if (weight == 0) continue;
+        out_.block_starts_[candidate] = BlockStart::residual;
+        out_.residual_ = candidate;
+        out_.residual_weight_ = weight;
+        return;
+    }
 }
 
 } // namespace opscope

@@ -64,8 +64,11 @@ enum class TakenRule : std::uint8_t { not_a_branch, target_entries, executed_min
 // leader handler counts it, or it is derived from counts taken elsewhere (LinkedProgram::derivation). Fewer
 // counted blocks is less work per instruction: the commonest loop shape (condition at the bottom, entered
 // by one `jmp`) counts one block per iteration, a two-way branch whose sides are entered by it alone
-// counts one side, and a function called from the program counts nothing at its entry.
-enum class BlockStart : std::uint8_t { none, counted, derived };
+// counts one side, and a function called from the program counts nothing at its entry. One block per
+// program, the residual, is not counted either: the others' counts fix every instruction's count but its
+// own, and the instructions the recording ran in all (Machine::fuel_left readings) fix that one too. The
+// linker picks a block in the most deeply nested loop, so a program with one hot loop counts nothing in it.
+enum class BlockStart : std::uint8_t { none, counted, derived, residual };
 // A derived block's entries: the completions of `sources` (their executions less their faults; a `jmp` to
 // the block, the plain instruction falling into it, the branch it is a side of, or, for a function's entry,
 // the calls of it) less the entries of `minus` (the branch's other side, when there is one). Each names an
@@ -110,6 +113,10 @@ public:
     }
     // The derived leaders, each after every block its derivation reads.
     const std::vector<std::uint32_t>& derivation_order() const { return derivation_order_; }
+    // The residual leader (BlockStart::residual; BlockDerivation::kNone if none), and the instructions one
+    // more entry of it adds to the whole count (its block's, and those of the blocks derived from it).
+    std::uint32_t residual() const { return residual_; }
+    std::int64_t residual_weight() const { return residual_weight_; }
 
 private:
     friend class Linker;
@@ -119,6 +126,8 @@ private:
     std::vector<BlockStart> block_starts_;
     std::unordered_map<std::uint32_t, BlockDerivation> derivations_;
     std::vector<std::uint32_t> derivation_order_;
+    std::uint32_t residual_ = BlockDerivation::kNone;
+    std::int64_t residual_weight_ = 0;
 };
 
 // The index of the host function named `name` (call_native's operand), if there is one.

@@ -152,6 +152,9 @@ public:
     // out of fuel or at a landing, nothing of the run not started). Differences of two readings in one run
     // with no refill between are instructions run.
     std::int64_t exact_fuel_register() const;
+    // The fuel left, as exact_fuel_register() counts it, reserve included: no refill changes it, so within a
+    // run the difference of two readings is the instructions run between them.
+    std::int64_t fuel_left() const { return exact_fuel_register() + fuel_reserve_; }
     // For RunEnd::out_of_fuel: the instruction whose control transfer ran out (the top frame's pc is where
     // control was going).
     const Instr* transfer_source() const { return transfer_source_; }

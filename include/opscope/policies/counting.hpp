@@ -86,6 +86,9 @@ private:
         std::vector<std::uint64_t> entered;   // per leader id: control reached it (fuel landings included)
     };
     Counts derive_counts(const Machine& machine) const;
+    // The instructions the recording ran (LinkedProgram::residual's entries follow from them), in the terms
+    // of the counts: mid-run, the blocks the live frames are in count as run to their ends.
+    std::uint64_t instructions_run(const Machine& machine) const;
     struct Groups;  // profile_into: what it reads, derived once, and one function per Profile group
 
 protected:
@@ -132,6 +135,8 @@ private:
     std::uint64_t max_call_depth_ = 0;
     std::uint64_t wall_ns_ = 0;
     Clock::time_point interval_start_{};
+    std::uint64_t instructions_recorded_ = 0;  // by the closed recording intervals
+    std::int64_t fuel_left_at_start_ = 0;      // Machine::fuel_left() when the open one began
 
 protected:  // what InclusiveCountingProfiler's hooks write
     // The fuel register jumped up by `added`: the live calls' entry readings move with it.
