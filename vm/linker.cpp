@@ -347,9 +347,10 @@ void Linker::choose_derivations() {
 }
 
 // The residual block (BlockStart::residual): a counted block in the most deeply nested loop (loops: the
-// ranges a jump back spans), whose entries then follow from the instructions run. One more entry of it
-// changes the derived blocks' counts too; its weight is the total that changes by, and must not be zero
-// (or its count would not follow). A few candidates are tried, the deepest first.
+// ranges a jump back spans), else in a function that calls itself, whose entries then follow from the
+// instructions run. One more entry of it changes the derived blocks' counts too; its weight is the total
+// that changes by, and must not be zero (or its count would not follow). A few candidates are tried, the
+// likeliest to run most first.
 void Linker::choose_residual() {
     const std::size_t size = out_.code_.size();
     std::vector<std::uint32_t> depth(size + 1, 0);  // loop depth, as differences (a prefix sum below)
@@ -360,11 +361,21 @@ void Linker::choose_residual() {
                 --depth[f.first_instruction + k + 1];
             }
     for (std::size_t id = 1; id <= size; ++id) depth[id] += depth[id - 1];
+    std::vector<bool> recursive(size, false);  // per instruction: its function calls itself
+    for (const LinkedFunction& f : out_.functions_) {
+        const auto calls_itself = [&](const Instruction& in) {
+            return in.op == Op::call &&
+                   program_.find_function(program_.call_targets[static_cast<std::size_t>(in.operand)]) == static_cast<int>(f.index);
+        };
+        if (std::any_of(f.source->code.begin(), f.source->code.end(), calls_itself))
+            std::fill_n(recursive.begin() + f.first_instruction, f.code.size(), true);
+    }
     std::vector<std::uint32_t> candidates;
     for (std::uint32_t id = 0; id < size; ++id)
-        if (out_.block_starts_[id] == BlockStart::counted && depth[id] > 0) candidates.push_back(id);
-    std::stable_sort(candidates.begin(), candidates.end(),
-                     [&](std::uint32_t x, std::uint32_t y) { return depth[x] > depth[y]; });
+        if (out_.block_starts_[id] == BlockStart::counted && (depth[id] > 0 || recursive[id])) candidates.push_back(id);
+    std::stable_sort(candidates.begin(), candidates.end(), [&](std::uint32_t x, std::uint32_t y) {
+        return std::pair(depth[x], recursive[x]) > std::pair(depth[y], recursive[y]);
+    });
     if (candidates.size() > 4) candidates.resize(4);
     std::vector<std::int64_t> entries(size, 0);  // per leader: entries per entry of the candidate
     for (const std::uint32_t candidate : candidates) {
