@@ -16,7 +16,6 @@
 #include <ctime>
 #include <map>
 #include <optional>
-#include <ranges>
 #include <string>
 #include <utility>
 
@@ -30,8 +29,12 @@ std::size_t jump_target(const LinkedFunction& f, std::size_t offset) {
 }
 std::uint32_t line_of(const LinkedFunction& f, std::size_t offset) { return f.source->position(offset).line; }
 
-// The ids of f's instructions from offset `first` to the end of its block (none when `first` is a leader).
-std::ranges::iota_view<std::size_t, std::size_t> block_rest(const Machine& machine, const LinkedFunction& f, std::size_t first) {
+// The ids of f's instructions from offset `first` to the end of its block (none when `first` is a leader):
+// [begin, end).
+struct IdRange {
+    std::size_t begin, end;
+};
+IdRange block_rest(const Machine& machine, const LinkedFunction& f, std::size_t first) {
     std::size_t k = first;
     while (k < f.code.size() && machine.linked().block_start(f.first_instruction + k) == BlockStart::none) ++k;
     return {f.first_instruction + std::min(first, k), f.first_instruction + k};
@@ -329,7 +332,7 @@ void CountingProfiler::reconcile(const Machine& machine, int sign, bool run_ende
     const std::span<const Frame> frames = machine.live_frames();
     if (frames.empty()) return;
     const auto remainder = [&](const LinkedFunction& f, std::size_t first) {  // `first` .. the block's end
-        for (const std::size_t id : block_rest(machine, f, first)) instruction_delta_[id] += sign;
+        for (auto [id, end] = block_rest(machine, f, first); id < end; ++id) instruction_delta_[id] += sign;
     };
     for (std::size_t i = 0; i + 1 < frames.size(); ++i) {
         const LinkedFunction& f = *frames[i].function;
@@ -444,7 +447,8 @@ std::uint64_t CountingProfiler::instructions_run(const Machine& machine) const {
     for (std::size_t i = 0; i < frames.size(); ++i) {  // callers wait at a call; the top is in a native or landed
         const LinkedFunction& f = *frames[i].function;
         const std::size_t at = f.offset_of(frames[i].pc);
-        run += block_rest(machine, f, i + 1 == frames.size() && machine.at_landing() ? at : at + 1).size();
+        const IdRange rest = block_rest(machine, f, i + 1 == frames.size() && machine.at_landing() ? at : at + 1);
+        run += rest.end - rest.begin;
     }
     return run;
 }
