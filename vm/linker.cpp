@@ -103,6 +103,8 @@ private:
     std::vector<std::uint32_t> block_of_;                 // the leader of the instruction's block
     std::vector<std::optional<BlockDerivation>> ways_;   // per leader: how its entries could be derived
     std::vector<bool> entry_jumped_into_;                 // per function: a jump targets its offset 0
+    // choose_derivations' call graph, for choose_residual: per function, the functions it calls.
+    std::vector<std::vector<std::uint32_t>> callees_;
 };
 
 LinkedProgram link(const Program& program, const NativeIndex& native_index, LinkOptions options) {
@@ -272,7 +274,8 @@ void Linker::mark_leaders(LinkedFunction& linked, const Function& source) {
 void Linker::choose_derivations() {
     const std::size_t functions = out_.functions_.size();
     std::vector<std::vector<std::uint32_t>> call_sites(functions);
-    std::vector<std::vector<std::uint32_t>> callees(functions);
+    std::vector<std::vector<std::uint32_t>>& callees = callees_;
+    callees.assign(functions, {});
     for (const LinkedFunction& f : out_.functions_) {
         for (std::size_t k = 0; k < f.source->code.size(); ++k) {
             const Instruction& in = f.source->code[k];
@@ -362,14 +365,9 @@ void Linker::choose_residual() {
             }
     for (std::size_t id = 1; id <= size; ++id) depth[id] += depth[id - 1];
     std::vector<bool> recursive(size, false);  // per instruction: its function calls itself
-    for (const LinkedFunction& f : out_.functions_) {
-        const auto calls_itself = [&](const Instruction& in) {
-            return in.op == Op::call &&
-                   program_.find_function(program_.call_targets[static_cast<std::size_t>(in.operand)]) == static_cast<int>(f.index);
-        };
-        if (std::any_of(f.source->code.begin(), f.source->code.end(), calls_itself))
+    for (const LinkedFunction& f : out_.functions_)
+        if (std::ranges::find(callees_[f.index], f.index) != callees_[f.index].end())
             std::fill_n(recursive.begin() + f.first_instruction, f.code.size(), true);
-    }
     std::vector<std::uint32_t> candidates;
     for (std::uint32_t id = 0; id < size; ++id)
         if (out_.block_starts_[id] == BlockStart::counted && (depth[id] > 0 || recursive[id])) candidates.push_back(id);
