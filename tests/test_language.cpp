@@ -410,6 +410,64 @@ print(fill(5));
 )") == "[nil, nil, nil]\n[1, 5, [nil, 7]]\n3\n12\n99\ntrue\nfalse\n[0, 1, 4, 9, 16]\n");
 }
 
+// An array of nils 64 or more long starts packed, a byte per element, while it holds only nils and booleans
+// (value.hpp's Array): what a program reads back must not depend on the layout, nor on which store unpacks it
+// (a local's value, a constant, a plain store) or where the unpacked elements land (the first and the last;
+// unpacking goes down from the last element in place).
+BOOST_AUTO_TEST_CASE(long_arrays_read_back_what_was_stored_packed_or_unpacked) {
+    const std::string pattern = R"(
+fn mark(a) {
+    for (let i = 0; i < len(a); i = i + 1) {
+        if (i % 3 == 1) { a[i] = true; }
+        if (i % 3 == 2) { a[i] = false; }
+    }
+    return a;
+}
+// How many elements differ from mark's pattern, in value or in truth.
+fn check(a) {
+    let bad = 0;
+    for (let i = 0; i < len(a); i = i + 1) {
+        let want = nil;
+        if (i % 3 == 1) { want = true; }
+        if (i % 3 == 2) { want = false; }
+        let truth = false;
+        if (a[i]) { truth = true; }
+        if (a[i] != want || truth != (want == true)) { bad = bad + 1; }
+    }
+    return bad;
+}
+)";
+    BOOST_TEST(output_of(pattern + R"(
+let a = mark(array(200));
+print(check(a));
+let s = mark(array(63));
+print(check(s));
+let x = mark(array(70));
+x[69] = "last";
+x[69] = nil;
+print(check(x));
+let y = mark(array(64));
+y[0] = 5;
+y[0] = nil;
+print(check(y));
+let z = mark(array(100));
+z[50] = 1.5;
+print(z[50]);
+z[50] = false;
+print(check(z));
+let c = mark(array(66));
+for (let i = 0; i < len(c); i = i + 1) { if (i == 65) { c[i] = "const"; } }
+print(c[65]);
+c[65] = false;
+print(check(c));
+print(mark(array(64)));
+)") == "0\n0\n0\n0\n1.5\n0\nconst\n0\n"
+                  "[nil, true, false, nil, true, false, nil, true, false, nil, true, false, nil, true, false, nil, "
+                  "true, false, nil, true, false, nil, true, false, nil, true, false, nil, true, false, nil, true, "
+                  "false, nil, true, false, nil, true, false, nil, true, false, nil, true, false, nil, true, false, "
+                  "nil, true, false, nil, true, false, nil, true, false, nil, true, false, nil, true, false, nil]\n");
+}
+
 BOOST_AUTO_TEST_CASE(print_as_an_expression_yields_nil) {
     BOOST_TEST(output_of("let p = print(1);\nprint(p);\nprint(print(2));\n") == "1\nnil\n2\nnil\n");
 }

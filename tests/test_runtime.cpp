@@ -685,6 +685,44 @@ print(nils);
     BOOST_TEST(stats.live_bytes <= 2u * stats.array_bytes / 5u);
 }
 
+// A long array of nils starts packed, a byte per element, which the collector does not scan (value.hpp's
+// Array). Once a store of a string unpacks it, its elements are Values again and must be scanned: the strings
+// stored must survive the collections that the garbage made after them forces. The accounting is the same
+// either way: the allocation has the unpacked layout's size.
+BOOST_AUTO_TEST_CASE(an_unpacked_array_keeps_its_strings_alive_across_collections) {
+    Vm<> vm;
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(compile_source(R"(
+let keep = array(1000);
+let small = array(10);
+for (let i = 0; i < 1000; i = i + 1) { keep[i] = i % 2 == 0; }
+let tag = "s";
+for (let i = 0; i < 1000; i = i + 7) {
+    keep[i] = tag;
+    tag = tag + ".";
+}
+let junk = "";
+for (let i = 0; i < 200000; i = i + 1) { junk = "x" + "y"; }
+let ok = 0;
+let want = "s";
+for (let i = 0; i < 1000; i = i + 1) {
+    if (i % 7 == 0) {
+        if (keep[i] == want) { ok = ok + 1; }
+        want = want + ".";
+    } else {
+        if (keep[i] == (i % 2 == 0)) { ok = ok + 1; }
+    }
+}
+print(ok);
+)", "unpack.ops"));
+    vm.run();
+    BOOST_TEST(out.str() == "1000\n");
+    const HeapStats& stats = vm.heap().stats();
+    BOOST_TEST(stats.gc_cycles > 0u);
+    BOOST_TEST(stats.array_bytes == 2 * sizeof(Array) + (1000 + 10) * sizeof(Value));
+}
+
 BOOST_AUTO_TEST_CASE(string_concatenation_churn_runs_in_bounded_memory) {
     const std::string text = main_program(R"(
     push 0

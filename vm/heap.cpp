@@ -124,18 +124,29 @@ String* Heap::concat(const String& a, const String& b) {
 Array* Heap::new_array(std::size_t length) {
     constexpr std::size_t max_length = (std::size_t{1} << 40) / sizeof(Value);
     if (length > max_length) throw Fault(fmt::format("array length {} is too large", length));
-    auto* array = static_cast<Array*>(allocate(sizeof(Array) + length * sizeof(Value), ObjectKind::array));
+    // Room for the unpacked layout either way (see Array).
+    const bool packed = length >= Array::kMinPackedLength;
+    auto* array = static_cast<Array*>(
+        allocate(sizeof(Array) + length * sizeof(Value), packed ? ObjectKind::packed_array : ObjectKind::array));
     array->length = length;
-    // nil is all zero bits (value.hpp), so the elements are filled as bytes: for a large array `rep stosb`
-    // writes whole cache lines without reading them first, where a store per field would read each line in.
-    std::memset(static_cast<void*>(array->elements()), 0, length * sizeof(Value));
+    // nil is all zero bits, packed or not (value.hpp), so the elements are filled as bytes: for a large array
+    // `rep stosb` writes whole cache lines without reading them first, where a store per field would read each
+    // line in.
+    std::memset(static_cast<void*>(array + 1), 0, length * (packed ? 1 : sizeof(Value)));
     return array;
+}
+
+void Array::unpack() noexcept {
+    std::uint8_t* from = bytes();
+    Value* to = values();
+    for (std::size_t k = length; k-- > 0;) to[k] = unpack_value(from[k]);
+    kind = ObjectKind::array;
 }
 
 void Heap::mark(const Value& v) {
     if (!v.is_object() || v.as.obj->marked) return;
     v.as.obj->marked = true;
-    if (v.as.obj->kind == ObjectKind::array) gray_.push_back(v.as.obj);
+    if (v.as.obj->kind == ObjectKind::array) gray_.push_back(v.as.obj);  // a packed array holds no objects
 }
 
 void Heap::collect() {
@@ -147,7 +158,7 @@ void Heap::collect() {
     while (!gray_.empty()) {
         const auto* array = static_cast<const Array*>(gray_.back());
         gray_.pop_back();
-        for (std::size_t k = 0; k < array->length; ++k) mark(array->elements()[k]);
+        for (std::size_t k = 0; k < array->length; ++k) mark(array->values()[k]);
     }
     sweep();
     ++stats_.gc_cycles;

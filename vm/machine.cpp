@@ -459,12 +459,12 @@ std::size_t checked_index(Op op, const Value& array, const Value& index) {
 
 Value Machine::array_get(const Value& array, const Value& index) {
     const std::size_t k = checked_index(Op::aget, array, index);  // before touching the array
-    return array.as_array()->elements()[k];
+    return array.as_array()->get(k);
 }
 
 void Machine::array_set(const Value& array, const Value& index, const Value& value) {
     const std::size_t k = checked_index(Op::aset, array, index);
-    array.as_array()->elements()[k] = value;
+    array.as_array()->set(k, value);
 }
 
 Value Machine::length(const Value& v) {

@@ -147,7 +147,7 @@ void append_display(std::string& out, const Value& v, std::size_t max_chars) {
         }
         if (used() >= max_chars) return truncate(top.next ? ", " : "");
         if (top.next) out += ", ";
-        visit(top.array->elements()[top.next++]);  // may grow `open`: `top` is not used after this
+        visit(top.array->get(top.next++));  // may grow `open`: `top` is not used after this
     }
 }
 

@@ -546,7 +546,7 @@ dispatch:
         const Value& i = sp[-1];
         if (OPSCOPE_LIKELY(a.type == Type::array && i.type == Type::integer &&
                            static_cast<std::uint64_t>(i.as.i) < a.as_array()->length)) {
-            a = a.as_array()->elements()[i.as.i];
+            a = a.as_array()->get(static_cast<std::size_t>(i.as.i));
         } else {
             SAVE();
             a = array_get(a, i);
@@ -560,7 +560,7 @@ dispatch:
         const Value& i = sp[-2];
         if (OPSCOPE_LIKELY(a.type == Type::array && i.type == Type::integer &&
                            static_cast<std::uint64_t>(i.as.i) < a.as_array()->length)) {
-            a.as_array()->elements()[i.as.i] = sp[-1];
+            a.as_array()->set(static_cast<std::size_t>(i.as.i), sp[-1]);
         } else {
             SAVE();
             array_set(a, i, sp[-1]);
@@ -686,7 +686,7 @@ dispatch:
         const Value& a = locals[pc[0].operand];
         const Value& i = locals[pc[1].operand];
         if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);
-        *sp++ = a.as_array()->elements()[i.as.i];
+        *sp++ = a.as_array()->get(static_cast<std::size_t>(i.as.i));
         pc += COVERS(aget_ll);
         OPSCOPE_NEXT();
     }
@@ -695,15 +695,17 @@ dispatch:
         const Value& a = locals[pc[0].operand];                                                \
         const Value& i = locals[pc[1].operand];                                                \
         if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);                            \
-        Value& element = a.as_array()->elements()[i.as.i];                                     \
+        Array& array = *a.as_array();                                                          \
+        const auto k = static_cast<std::size_t>(i.as.i);                                       \
         store;                                                                                 \
         pc += COVERS(form);                                                                    \
         OPSCOPE_NEXT();                                                                        \
     }
-    // A constant, written long before, is copied whole: one 16-byte store, one store-buffer entry while
-    // the element's line is fetched (a sieve's strided stores miss the cache).
-    OPSCOPE_FUSED_ASET(aset_llc, std::memcpy(static_cast<void*>(&element), &constants[pc[2].operand], sizeof(Value)))
-    OPSCOPE_FUSED_ASET(aset_lll, element = locals[pc[2].operand])
+    // Into an unpacked array, a constant, written long before, is copied whole: one 16-byte store, one
+    // store-buffer entry while the element's line is fetched (strided stores miss the cache).
+    OPSCOPE_FUSED_ASET(aset_llc, if (const Value& c = constants[pc[2].operand]; array.packed()) array.set(k, c);
+                                 else std::memcpy(static_cast<void*>(&array.values()[k]), &c, sizeof(Value)))
+    OPSCOPE_FUSED_ASET(aset_lll, array.set(k, locals[pc[2].operand]))
 #undef OPSCOPE_FUSED_ASET
     // Two pushes: no fast path to leave, so no fallback.
     OPSCOPE_CASE(load_ll) {
@@ -836,8 +838,15 @@ dispatch:
         const Value& a = locals[pc[0].operand];                                                \
         const Value& i = locals[pc[1].operand];                                                \
         if (!OPSCOPE_ARRAY_IN_BOUNDS(a, i)) OPSCOPE_FALLBACK(load);                            \
-        const Value& element = a.as_array()->elements()[i.as.i];                               \
-        const bool truth = OPSCOPE_LIKELY(element.type == Type::boolean) ? element.as_bool() : truthy(element); \
+        const Array& array = *a.as_array();                                                    \
+        const auto k = static_cast<std::size_t>(i.as.i);                                       \
+        bool truth;                                                                            \
+        if (array.packed()) {                                                                  \
+            truth = Array::packed_truth(array.bytes()[k]);                                     \
+        } else {                                                                               \
+            const Value& element = array.values()[k];                                          \
+            truth = OPSCOPE_LIKELY(element.type == Type::boolean) ? element.as_bool() : truthy(element); \
+        }                                                                                      \
         OPSCOPE_FUSED_BRANCH(form, truth, jump_if);                                            \
     }
     OPSCOPE_FUSED_AGET_BRANCH(aget_ll_jz, kJump_z)

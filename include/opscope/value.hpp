@@ -110,7 +110,12 @@ inline bool truthy(const Value& v) {
 }
 
 // --- heap objects -------------------------------------------------------------------------------------
-enum class ObjectKind : std::uint8_t { string, array, free_slot /* the heap's: a small-object slot not in use */ };
+enum class ObjectKind : std::uint8_t {
+    string,
+    array,         // an Array of Values
+    packed_array,  // an Array of nils and booleans, a byte each (see Array)
+    free_slot,     // the heap's: a small-object slot not in use
+};
 
 struct Object {
     Object* next;        // the heap's: its list of large objects, or a free slot's successor
@@ -127,13 +132,53 @@ struct String : Object {
     std::string_view view() const { return {data(), length}; }
 };
 
-// Fixed-length array; the elements follow the header.
+// Fixed-length array; the elements follow the header, in one of two layouts. An array of nils at least
+// kMinPackedLength long starts packed (ObjectKind::packed_array): a byte per element while every element is
+// nil or a boolean, so a sieve's flags take 16 times less memory to write and read, and the collector has
+// nothing to scan in them. The first store of anything else unpacks it to a Value per element, in place:
+// the allocation always has the unpacked layout's size, so unpacking never allocates or collects, and the
+// heap's accounting and limit do not depend on the layout.
 struct Array : Object {
+    static constexpr std::size_t kMinPackedLength = 64;
     std::size_t length;
-    Value* elements() { return reinterpret_cast<Value*>(this + 1); }
-    const Value* elements() const { return reinterpret_cast<const Value*>(this + 1); }
+
+    bool packed() const { return kind == ObjectKind::packed_array; }
+    Value* values() { return reinterpret_cast<Value*>(this + 1); }  // unpacked only
+    const Value* values() const { return reinterpret_cast<const Value*>(this + 1); }
+    std::uint8_t* bytes() { return reinterpret_cast<std::uint8_t*>(this + 1); }  // packed only
+    const std::uint8_t* bytes() const { return reinterpret_cast<const std::uint8_t*>(this + 1); }
+
+    // A packed element's byte: its type << 1 | its truth (nil 0, false 2, true 3).
+    static bool packable(const Value& v) { return v.type == Type::nil || v.type == Type::boolean; }
+    static std::uint8_t pack(const Value& v) { return v.type == Type::nil ? 0 : static_cast<std::uint8_t>(2 | (v.as.i != 0)); }
+    static bool packed_truth(std::uint8_t b) { return (b & 1) != 0; }
+    static Value unpack_value(std::uint8_t b) {
+        Value v;
+        v.as.i = b & 1;
+        v.type = static_cast<Type>(b >> 1);
+        return v;
+    }
+
+    Value get(std::size_t k) const {
+        if (packed()) return unpack_value(bytes()[k]);
+        return values()[k];
+    }
+    void set(std::size_t k, const Value& v) {
+        if (packed()) {
+            if (packable(v)) {
+                bytes()[k] = pack(v);
+                return;
+            }
+            unpack();
+        }
+        values()[k] = v;
+    }
+    // Packed to unpacked, in place: from the last element down, each byte is read before its Value (at 16
+    // times its offset, so past every byte not yet read) is written.
+    void unpack() noexcept;
 };
 static_assert(sizeof(Array) % alignof(Value) == 0);
+static_assert(static_cast<std::uint64_t>(Type::boolean) == 1);  // Array::pack's byte holds a type in one bit
 
 inline Value Value::string(String* s) { Value v; v.as.obj = s; v.type = Type::string; return v; }
 inline Value Value::array(Array* a) { Value v; v.as.obj = a; v.type = Type::array; return v; }
