@@ -159,11 +159,12 @@ struct Array : Object {
         return v;
     }
 
-    Value get(std::size_t k) const {
+    // Always inlined: they are the interpreter's array handlers, which g++ would otherwise call out of line.
+    [[gnu::always_inline]] Value get(std::size_t k) const {
         if (packed()) return unpack_value(bytes()[k]);
         return values()[k];
     }
-    void set(std::size_t k, const Value& v) {
+    [[gnu::always_inline]] void set(std::size_t k, const Value& v) {
         if (packed()) {
             if (packable(v)) {
                 bytes()[k] = pack(v);
@@ -175,7 +176,7 @@ struct Array : Object {
     }
     // Packed to unpacked, in place: from the last element down, each byte is read before its Value (at 16
     // times its offset, so past every byte not yet read) is written.
-    void unpack() noexcept;
+    [[gnu::cold]] void unpack() noexcept;
 };
 static_assert(sizeof(Array) % alignof(Value) == 0);
 static_assert(static_cast<std::uint64_t>(Type::boolean) == 1);  // Array::pack's byte holds a type in one bit
