@@ -1,0 +1,204 @@
+// What one timer sample costs the sampled thread, two ways: a timer signal (what TimeSampler does: a
+// CLOCK_MONOTONIC POSIX timer delivering a signal to the thread, whose handler here only counts), and a
+// perf_event software clock writing each sample (instruction pointer and user registers) into a ring buffer
+// with no signal at all, the design that avoids interrupting the thread's code. Each is the CPU time of a
+// fixed busy loop over the same loop unsampled, per sample, median of interleaved rounds.
+//
+//   opscope_sample_cost [--period-us N] [--rounds N] [--loop-ms N]
+//
+// On this project's 2-core VMs both cost tens of microseconds a sample: the cost is the timer interrupt in the
+// guest, not the signal (BENCHMARKS.md section 5).
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+volatile std::uint64_t sink;
+std::atomic<long> signals_heard{0};
+
+double thread_cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+// A dependent chain the compiler cannot shorten: the same work every round.
+void busy(std::uint64_t iterations) {
+    std::uint64_t x = 1;
+    for (std::uint64_t i = 0; i < iterations; ++i) x = x * 6364136223846793005ull + 1442695040888963407ull;
+    sink = x;
+}
+
+void count_signal(int) { signals_heard.fetch_add(1, std::memory_order_relaxed); }
+
+struct Round {
+    double seconds = 0;
+    long samples = 0;
+};
+
+Round unsampled(std::uint64_t iterations) {
+    const double start = thread_cpu_seconds();
+    busy(iterations);
+    return {thread_cpu_seconds() - start, 0};
+}
+
+Round with_timer_signal(std::uint64_t iterations, long period_us) {
+    struct sigaction action{};
+    action.sa_handler = count_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGPROF, &action, nullptr);
+    sigevent event{};
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = SIGPROF;
+    event._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
+    timer_t timer;
+    if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0) {
+        std::fprintf(stderr, "sample_cost: timer_create: %s\n", std::strerror(errno));
+        std::exit(1);
+    }
+    itimerspec spec{};
+    spec.it_value.tv_nsec = period_us * 1000;
+    spec.it_interval.tv_nsec = period_us * 1000;
+    signals_heard = 0;
+    const double start = thread_cpu_seconds();
+    timer_settime(timer, 0, &spec, nullptr);
+    busy(iterations);
+    timer_delete(timer);
+    return {thread_cpu_seconds() - start, signals_heard.load()};
+}
+
+// The kernel writes each sample into the mapped ring buffer; nothing runs in the thread. Returns false (and
+// says why) where perf_event_open is refused (perf_event_paranoid, seccomp).
+bool with_perf_ring(std::uint64_t iterations, long period_us, Round& round) {
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_TASK_CLOCK;
+    attr.sample_period = static_cast<std::uint64_t>(period_us) * 1000;
+    attr.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_REGS_USER;
+    // x86-64's perf register numbers: ax..sp and ip are 0-8, r8..r15 are 16-23 (9-15, the flags and segment
+    // registers, are refused or useless): every register a VM could keep its state in.
+    attr.sample_regs_user = 0x1ffull | (0xffull << 16);
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    attr.disabled = 1;
+    const int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
+    if (fd < 0) {
+        std::printf("perf_event ring buffer: unavailable (perf_event_open: %s)\n", std::strerror(errno));
+        return false;
+    }
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t data_pages = 1024;  // 4 MiB: every sample of a round fits, none is lost
+    void* map = mmap(nullptr, page * (1 + data_pages), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        std::printf("perf_event ring buffer: unavailable (mmap: %s)\n", std::strerror(errno));
+        close(fd);
+        return false;
+    }
+    const double start = thread_cpu_seconds();
+    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+    busy(iterations);
+    ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    round.seconds = thread_cpu_seconds() - start;
+    const auto* header = static_cast<const perf_event_mmap_page*>(map);
+    const std::uint64_t head = __atomic_load_n(&header->data_head, __ATOMIC_ACQUIRE);
+    const char* data = static_cast<const char*>(map) + header->data_offset;
+    round.samples = 0;
+    for (std::uint64_t at = 0; at < head;) {
+        const auto* record = reinterpret_cast<const perf_event_header*>(data + at % header->data_size);
+        if (record->type == PERF_RECORD_SAMPLE) ++round.samples;
+        if (record->size == 0) break;
+        at += record->size;
+    }
+    munmap(map, page * (1 + data_pages));
+    close(fd);
+    return true;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+long arg_value(int& k, int argc, char** argv) {
+    if (k + 1 >= argc) {
+        std::fprintf(stderr, "sample_cost: %s needs a number\n", argv[k]);
+        std::exit(2);
+    }
+    const long value = std::strtol(argv[++k], nullptr, 10);
+    if (value <= 0) {
+        std::fprintf(stderr, "sample_cost: %s takes a positive number\n", argv[k - 1]);
+        std::exit(2);
+    }
+    return value;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    long period_us = 250;
+    long rounds = 7;
+    long loop_ms = 300;
+    for (int k = 1; k < argc; ++k) {
+        const std::string_view a = argv[k];
+        if (a == "--period-us") period_us = arg_value(k, argc, argv);
+        else if (a == "--rounds") rounds = arg_value(k, argc, argv);
+        else if (a == "--loop-ms") loop_ms = arg_value(k, argc, argv);
+        else {
+            std::fprintf(stderr, "usage: opscope_sample_cost [--period-us N] [--rounds N] [--loop-ms N]\n");
+            return 2;
+        }
+    }
+    if (period_us >= 1'000'000) {
+        std::fprintf(stderr, "sample_cost: --period-us must be under 1000000\n");
+        return 2;
+    }
+    // Iterations for about loop_ms of CPU, from a short calibration run.
+    const std::uint64_t probe = 20'000'000;
+    const double probe_s = unsampled(probe).seconds;
+    const auto iterations = static_cast<std::uint64_t>(static_cast<double>(probe) * (static_cast<double>(loop_ms) / 1000.0) /
+                                                       std::max(probe_s, 1e-6));
+
+    std::vector<double> plain, signal, ring;
+    std::vector<double> signal_samples, ring_samples;
+    bool ring_available = true;
+    for (long r = 0; r < rounds; ++r) {  // interleaved: drift in the machine's speed hits all three alike
+        plain.push_back(unsampled(iterations).seconds);
+        const Round s = with_timer_signal(iterations, period_us);
+        signal.push_back(s.seconds);
+        signal_samples.push_back(static_cast<double>(s.samples));
+        if (Round p; ring_available && (ring_available = with_perf_ring(iterations, period_us, p))) {
+            ring.push_back(p.seconds);
+            ring_samples.push_back(static_cast<double>(p.samples));
+        }
+    }
+    const double base = median(plain);
+    std::printf("busy loop: %.1f ms of thread CPU unsampled (median of %ld rounds); period %ld us\n", base * 1e3, rounds,
+                period_us);
+    const auto report = [&](const char* name, const std::vector<double>& seconds, const std::vector<double>& samples) {
+        const double cost = median(seconds) - base;
+        const double n = median(samples);
+        std::printf("%-24s %8.1f ms  %6.0f samples  %+6.1f%%  %6.1f us a sample\n", name, median(seconds) * 1e3, n,
+                    100.0 * cost / base, n > 0 ? cost / n * 1e6 : 0.0);
+    };
+    report("timer signal", signal, signal_samples);
+    if (!ring.empty()) report("perf_event ring buffer", ring, ring_samples);
+    return 0;
+}
