@@ -274,8 +274,7 @@ void Linker::mark_leaders(LinkedFunction& linked, const Function& source) {
 void Linker::choose_derivations() {
     const std::size_t functions = out_.functions_.size();
     std::vector<std::vector<std::uint32_t>> call_sites(functions);
-    std::vector<std::vector<std::uint32_t>>& callees = callees_;
-    callees.assign(functions, {});
+    callees_.assign(functions, {});
     for (const LinkedFunction& f : out_.functions_) {
         for (std::size_t k = 0; k < f.source->code.size(); ++k) {
             const Instruction& in = f.source->code[k];
@@ -283,7 +282,7 @@ void Linker::choose_derivations() {
             const int callee = program_.find_function(program_.call_targets[static_cast<std::size_t>(in.operand)]);
             if (callee < 0) continue;  // a host function
             call_sites[static_cast<std::size_t>(callee)].push_back(f.first_instruction + static_cast<std::uint32_t>(k));
-            callees[f.index].push_back(static_cast<std::uint32_t>(callee));
+            callees_[f.index].push_back(static_cast<std::uint32_t>(callee));
         }
     }
     // Callers before callees: the reverse of a depth-first postorder from main, then from the functions main
@@ -301,10 +300,10 @@ void Linker::choose_derivations() {
         path.emplace_back(root, 0);
         while (!path.empty()) {
             auto& [f, next] = path.back();
-            if (next == callees[f].size()) {
+            if (next == callees_[f].size()) {
                 postorder.push_back(f);
                 path.pop_back();
-            } else if (const std::uint32_t callee = callees[f][next++]; !visited[callee]) {
+            } else if (const std::uint32_t callee = callees_[f][next++]; !visited[callee]) {
                 visited[callee] = true;
                 path.emplace_back(callee, 0);
             }

@@ -279,7 +279,7 @@ dispatch:
             asm("" : "+r"(handler));                         \
             goto* handler;                                   \
         } else {                                             \
-            goto op_##name;                                  \
+            OPSCOPE_FALLBACK(name);                          \
         }                                                    \
     } while (0)
 #else
