@@ -26,8 +26,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
+# Each step's header carries the clock time and the seconds since this script started, so a slow step shows.
+step() { echo "== $1  [$(date -u +%H:%M:%S), ${SECONDS}s]"; }
 
-echo "== release build (g++) and tests"
+step "release build (g++) and tests"
 BUILD_DIR=build tools/bootstrap.sh -DCMAKE_CXX_COMPILER=g++ -DOPSCOPE_WERROR=ON -DOPSCOPE_BUILD_BENCHMARKS=ON
 # The real readers of the exports (go tool pprof, pprof-format, callgrind_annotate, flamegraph.pl, chromium for
 # the HTML and speedscope, the DevTools trace engine): every reader check (ctest readers_*) runs; a reader
@@ -35,43 +37,43 @@ BUILD_DIR=build tools/bootstrap.sh -DCMAKE_CXX_COMPILER=g++ -DOPSCOPE_WERROR=ON 
 tools/readers.sh --install
 OPSCOPE_REQUIRE_READERS=1 ctest --test-dir build --output-on-failure -j "$jobs"
 
-echo "== benchmark smoke run"
+step "benchmark smoke run"
 OPSCOPE_BENCH_SMOKE=1 build/benchmarks/opscope_bench --benchmark_min_time=0.01 >/dev/null
 echo "benchmarks: every workload ran and printed its expected output"
 build/benchmarks/opscope_overhead --smoke --pairs 1 --min-sample-ms 1 >/dev/null
 echo "overhead command: every policy printed the expected output"
 
-echo "== zero-cost check (callgrind: NullProfiler vs hooks removed from the source)"
+step "zero-cost check (callgrind: NullProfiler vs hooks removed from the source)"
 benchmarks/zero_cost.sh build
 
-echo "== continuous profiling smoke run (a 1 s run cut every 100ms: the interval files merge into the whole run)"
+step "continuous profiling smoke run (a 1 s run cut every 100ms: the interval files merge into the whole run)"
 benchmarks/continuous.sh --smoke build
 
-echo "== cold-process smoke run (fib(15): opscope run and profile --policy counting|timing|full, text and JSON)"
+step "cold-process smoke run (fib(15): opscope run and profile --policy counting|timing|full, text and JSON)"
 benchmarks/cold.sh --smoke build >/dev/null
 echo "cold: every process printed fib(15), every report checked"
 
-echo "== peers smoke run (tiny sizes: opscope run/profile, lua5.4, luajit, python3 agree)"
+step "peers smoke run (tiny sizes: opscope run/profile, lua5.4, luajit, python3 agree)"
 OPSCOPE=build/opscope benchmarks/peers.sh --smoke >/dev/null
 echo "peers: every runner printed the same output"
 
-echo "== install and consumers (find_package, add_subdirectory)"
+step "install and consumers (find_package, add_subdirectory)"
 tools/consumer_check.sh build
 
 if [ "${OPSCOPE_FUZZ_SECONDS:-20}" != "0" ]; then
-  echo "== fuzzing (libFuzzer + ASan + UBSan, ${OPSCOPE_FUZZ_SECONDS:-20} s per target from the committed corpora)"
+  step "fuzzing (libFuzzer + ASan + UBSan, ${OPSCOPE_FUZZ_SECONDS:-20} s per target from the committed corpora)"
   FUZZ_JOBS=$jobs tools/fuzz.sh "${OPSCOPE_FUZZ_SECONDS:-20}"
 fi
 
 if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
-  echo "== ASan+UBSan build (clang++) and tests"
+  step "ASan+UBSan build (clang++) and tests"
   BUILD_DIR=build-sanitize tools/bootstrap.sh -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
     -DOPSCOPE_SANITIZE=ON -DOPSCOPE_WERROR=ON
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-sanitize --output-on-failure -j "$jobs" -E '^readers_'  # readers: the Release CLI's
 fi
 
-echo "== clang++ Release build and the interpreter's semantic tests"
+step "clang++ Release build and the interpreter's semantic tests"
 # The hot loop is a header compiled by the host's compiler at the host's optimisation: clang++ -O3 once
 # miscompiled a comparison that g++ and clang's debug builds got right, which only an optimised clang build shows.
 clang_log=$(mktemp)
@@ -86,7 +88,7 @@ cmake --build build-clang --parallel "$jobs" --target "${clang_suites[@]}"
 for suite in "${clang_suites[@]}"; do build-clang/tests/$suite; done
 
 if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
-  echo "== ThreadSanitizer build (clang++) and the thread tests"
+  step "ThreadSanitizer build (clang++) and the thread tests"
   # Configured here rather than through tools/bootstrap.sh, which builds everything: only the two suites are built.
   tsan_log=$(mktemp)
   if ! cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
