@@ -1,13 +1,16 @@
-// What one timer sample costs the sampled thread, two ways: a timer signal (what TimeSampler does: a
-// CLOCK_MONOTONIC POSIX timer delivering a signal to the thread, whose handler here only counts), and a
-// perf_event software clock writing each sample (instruction pointer and user registers) into a ring buffer
-// with no signal at all, the design that avoids interrupting the thread's code. Each is the CPU time of a
+// What one timer sample costs the sampled thread, three ways: a timer signal (a CLOCK_MONOTONIC POSIX timer
+// delivering a signal to the thread, whose handler here only counts) ticking between the kernel's scheduler
+// ticks, the same timer ticking on the kernel's tick grid (what TimeSampler does: its ticks share the
+// kernel's timer interrupts where they can), and a perf_event software clock writing each sample
+// (instruction pointer and user registers) into a ring buffer with no signal at all. Each is the CPU time of a
 // fixed busy loop over the same loop unsampled, per sample, median of interleaved rounds.
 //
 //   opscope_sample_cost [--period-us N] [--rounds N] [--loop-ms N]
 //
-// On this project's 2-core VMs both cost tens of microseconds a sample: the cost is the timer interrupt in the
-// guest, not the signal (BENCHMARKS.md section 5).
+// On this project's 2-core VMs a sample between ticks costs tens of microseconds either way, signal or ring
+// buffer: the cost is the guest's timer interrupt, not the signal. On the tick grid it costs a few
+// (BENCHMARKS.md section 5). The grid is the kernel's tick, CLOCK_MONOTONIC_COARSE's resolution; --period-us
+// is rounded to a multiple of it or to an equal division of it.
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -58,7 +61,15 @@ Round unsampled(std::uint64_t iterations) {
     return {thread_cpu_seconds() - start, 0};
 }
 
-Round with_timer_signal(std::uint64_t iterations, long period_us) {
+std::uint64_t monotonic_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
+}
+
+// `on_grid`: the first tick on a multiple of the kernel's tick (Linux aligns its tick to those), else half a
+// period off it (so no tick is on the grid).
+Round with_timer_signal(std::uint64_t iterations, long period_us, long kernel_tick_us, bool on_grid) {
     struct sigaction action{};
     action.sa_handler = count_signal;
     action.sa_flags = SA_RESTART;
@@ -73,12 +84,15 @@ Round with_timer_signal(std::uint64_t iterations, long period_us) {
         std::fprintf(stderr, "sample_cost: timer_create: %s\n", std::strerror(errno));
         std::exit(1);
     }
+    const std::uint64_t tick_ns = static_cast<std::uint64_t>(kernel_tick_us) * 1000;
+    const std::uint64_t first = (monotonic_ns() / tick_ns + 1) * tick_ns + (on_grid ? 0 : static_cast<std::uint64_t>(period_us) * 500);
     itimerspec spec{};
-    spec.it_value.tv_nsec = period_us * 1000;
+    spec.it_value.tv_sec = static_cast<time_t>(first / 1'000'000'000u);
+    spec.it_value.tv_nsec = static_cast<long>(first % 1'000'000'000u);
     spec.it_interval.tv_nsec = period_us * 1000;
     signals_heard = 0;
     const double start = thread_cpu_seconds();
-    timer_settime(timer, 0, &spec, nullptr);
+    timer_settime(timer, TIMER_ABSTIME, &spec, nullptr);
     busy(iterations);
     timer_delete(timer);
     return {thread_cpu_seconds() - start, signals_heard.load()};
@@ -170,35 +184,45 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sample_cost: --period-us must be under 1000000\n");
         return 2;
     }
+    timespec resolution{};
+    clock_getres(CLOCK_MONOTONIC_COARSE, &resolution);
+    const long tick_us = resolution.tv_sec == 0 && resolution.tv_nsec >= 1'000'000 ? resolution.tv_nsec / 1000 : 4000;
+    // The period on the grid: a multiple of the tick, or the tick divided into equal steps.
+    period_us = period_us >= tick_us ? (period_us + tick_us / 2) / tick_us * tick_us
+                                     : tick_us / ((tick_us + period_us - 1) / period_us);
     // Iterations for about loop_ms of CPU, from a short calibration run.
     const std::uint64_t probe = 20'000'000;
     const double probe_s = unsampled(probe).seconds;
     const auto iterations = static_cast<std::uint64_t>(static_cast<double>(probe) * (static_cast<double>(loop_ms) / 1000.0) /
                                                        std::max(probe_s, 1e-6));
 
-    std::vector<double> plain, signal, ring;
-    std::vector<double> signal_samples, ring_samples;
+    std::vector<double> plain, signal, grid, ring;
+    std::vector<double> signal_samples, grid_samples, ring_samples;
     bool ring_available = true;
     for (long r = 0; r < rounds; ++r) {  // interleaved: drift in the machine's speed hits all three alike
         plain.push_back(unsampled(iterations).seconds);
-        const Round s = with_timer_signal(iterations, period_us);
+        const Round s = with_timer_signal(iterations, period_us, tick_us, false);
         signal.push_back(s.seconds);
         signal_samples.push_back(static_cast<double>(s.samples));
+        const Round g = with_timer_signal(iterations, period_us, tick_us, true);
+        grid.push_back(g.seconds);
+        grid_samples.push_back(static_cast<double>(g.samples));
         if (Round p; ring_available && (ring_available = with_perf_ring(iterations, period_us, p))) {
             ring.push_back(p.seconds);
             ring_samples.push_back(static_cast<double>(p.samples));
         }
     }
     const double base = median(plain);
-    std::printf("busy loop: %.1f ms of thread CPU unsampled (median of %ld rounds); period %ld us\n", base * 1e3, rounds,
-                period_us);
+    std::printf("busy loop: %.1f ms of thread CPU unsampled (median of %ld rounds); period %ld us, kernel tick %ld us\n",
+                base * 1e3, rounds, period_us, tick_us);
     const auto report = [&](const char* name, const std::vector<double>& seconds, const std::vector<double>& samples) {
         const double cost = median(seconds) - base;
         const double n = median(samples);
         std::printf("%-24s %8.1f ms  %6.0f samples  %+6.1f%%  %6.1f us a sample\n", name, median(seconds) * 1e3, n,
                     100.0 * cost / base, n > 0 ? cost / n * 1e6 : 0.0);
     };
-    report("timer signal", signal, signal_samples);
+    report("timer signal off-grid", signal, signal_samples);
+    report("timer signal on grid", grid, grid_samples);
     if (!ring.empty()) report("perf_event ring buffer", ring, ring_samples);
     return 0;
 }

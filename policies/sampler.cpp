@@ -4,6 +4,8 @@
 // timer_settime).
 #include <opscope/policies/sampler.hpp>
 
+#include "tick_grid.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -102,6 +104,28 @@ std::uint64_t signal_delivery_ns() {
         return best;
     }();
     return cost;
+}
+
+// The kernel's scheduler tick, where it can be read: the resolution of CLOCK_MONOTONIC_COARSE, which the
+// tick advances (1-10 ms: HZ 1000..100); 0 where it cannot. Linux aligns the tick to multiples of it on the
+// CLOCK_MONOTONIC clock.
+std::uint64_t kernel_tick_ns() {
+    static const std::uint64_t tick = [] {
+        timespec resolution{};
+        if (clock_getres(CLOCK_MONOTONIC_COARSE, &resolution) != 0 || resolution.tv_sec != 0) return std::uint64_t{0};
+        const auto ns = static_cast<std::uint64_t>(resolution.tv_nsec);
+        return ns >= 1'000'000 && ns <= 10'000'000 ? ns : std::uint64_t{0};
+    }();
+    return tick;
+}
+
+// How ticks of mean period `period_ns` are scheduled, for the profile's method.
+std::string schedule(double period_ns) {
+    const std::uint64_t step = tick_grid::step_ns(kernel_tick_ns(), static_cast<std::uint64_t>(period_ns));
+    if (step == 0) return ", jittered";
+    const bool one_step = std::abs(period_ns - static_cast<double>(step)) < 0.01 * static_cast<double>(step);
+    return fmt::format(", on the kernel tick's {:g} ms grid{}", static_cast<double>(step) / 1e6,
+                       one_step ? "" : ", jittered in whole steps");
 }
 
 } // namespace
@@ -229,8 +253,11 @@ void TimeSampler::arm_timer() {
     // A run shorter than a period (a server's requests) is sampled by the running time of several runs
     // together: the timer starts with what the last run left of its period.
     const auto period = static_cast<std::int64_t>(1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
-    period_ns_ = static_cast<std::uint64_t>(period);
-    next_tick_ns_ = monotonic_ns() + (carried_ns_ > 0 && carried_ns_ <= period ? static_cast<std::uint64_t>(carried_ns_) : period_ns_);
+    const std::uint64_t now = monotonic_ns();
+    const std::uint64_t wait = carried_ns_ > 0 && carried_ns_ <= period ? static_cast<std::uint64_t>(carried_ns_) : static_cast<std::uint64_t>(period);
+    const std::uint64_t step = tick_grid::step_ns(kernel_tick_ns(), static_cast<std::uint64_t>(period));
+    next_tick_ns_ = tick_grid::next_tick_after(now, static_cast<double>(wait), step, 0.5);
+    period_ns_ = next_tick_ns_ - now;
     itimerspec spec{};
     spec.it_value.tv_sec = static_cast<time_t>(next_tick_ns_ / 1000000000);
     spec.it_value.tv_nsec = static_cast<long>(next_tick_ns_ % 1000000000);
@@ -320,18 +347,24 @@ void TimeSampler::take_sample(const void* context) {
     const std::uint64_t begin = monotonic_ns();
     // Re-arm first, with jitter, at an absolute time: the next tick is due a period after this one was due,
     // so neither the delivery's latency nor the handler's own time shifts the schedule (a thread that lost
-    // ticks waiting for a core starts afresh from now instead of catching up in a burst).
-    rng_ ^= rng_ << 13;
-    rng_ ^= rng_ >> 7;
-    rng_ ^= rng_ << 17;
-    const double jitter = 0.75 + 0.5 * static_cast<double>(rng_ >> 11) * 0x1.0p-53;
+    // ticks waiting for a core starts afresh from now instead of catching up in a burst). The tick lands on
+    // the kernel tick's grid (grid_step_ns), so the jitter is in whole steps: none where the period is one.
+    const auto uniform = [this] {
+        rng_ ^= rng_ << 13;
+        rng_ ^= rng_ >> 7;
+        rng_ ^= rng_ << 17;
+        return static_cast<double>(rng_ >> 11) * 0x1.0p-53;
+    };
     const std::uint64_t weight = period_ns_;  // the period that ended here
     // The fast start is spent only while recording: a run paused by stop_profiling() ticks at the low rate.
-    const auto period =
-        static_cast<std::int64_t>(jitter * 1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_));
-    period_ns_ = static_cast<std::uint64_t>(period);
-    next_tick_ns_ += period_ns_;
-    if (next_tick_ns_ <= begin) next_tick_ns_ = begin + period_ns_;
+    const double mean_period = 1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_);
+    const std::uint64_t step = tick_grid::step_ns(kernel_tick_ns(), static_cast<std::uint64_t>(mean_period));
+    // ±25%, unless the grid has no two points in that window.
+    const double period = step == 0 || mean_period >= 2.0 * static_cast<double>(step) ? (0.75 + 0.5 * uniform()) * mean_period
+                                                                                       : mean_period;
+    const std::uint64_t from = static_cast<double>(next_tick_ns_) + period > static_cast<double>(begin) ? next_tick_ns_ : begin;
+    next_tick_ns_ = tick_grid::next_tick_after(from, period, step, uniform());
+    period_ns_ = next_tick_ns_ - from;
     itimerspec spec{};
     spec.it_value.tv_sec = static_cast<time_t>(next_tick_ns_ / 1000000000);
     spec.it_value.tv_nsec = static_cast<long>(next_tick_ns_ % 1000000000);
@@ -519,11 +552,10 @@ struct TimeSampler::Groups {
 
     void timing(Profile& out) const {
         TimingInfo measured;
-        measured.method = sampled.fast_start_ns_
-            ? fmt::format("timer signal ~{:g} Hz ({:g} Hz for the first {} ms), jittered, weighted by interval: running "
-                          "instruction + VM stack", sampled.sample_hz_, sampled.fast_start_hz(), sampled.fast_start_ns_ / 1000000)
-            : fmt::format("timer signal ~{:g} Hz, jittered, weighted by interval: running instruction + VM stack",
-                          sampled.sample_hz_);
+        measured.method = fmt::format("timer signal ~{:g} Hz", sampled.sample_hz_);
+        if (sampled.fast_start_ns_)
+            measured.method += fmt::format(" ({:g} Hz for the first {} ms)", sampled.fast_start_hz(), sampled.fast_start_ns_ / 1000000);
+        measured.method += schedule(1e9 / sampled.sample_hz_) + ", weighted by interval: running instruction + VM stack";
         measured.samples = sampled.samples_;
         measured.sample_rate_hz = static_cast<std::uint64_t>(std::llround(sampled.sample_hz_));
         measured.truncated_stacks = sampled.truncated_;

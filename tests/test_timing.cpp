@@ -6,6 +6,8 @@
 
 #include <opscope/opscope.hpp>
 
+#include "policies/tick_grid.hpp"  // private: the sampler's tick grid
+
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
 
@@ -146,6 +148,45 @@ BOOST_AUTO_TEST_CASE(timing_states_method_samples_and_overhead) {
     BOOST_TEST(*p.timing->overhead_ns < *p.summary->wall_time_ns / 5);
     BOOST_TEST((p.opcodes->time_accuracy == Accuracy::statistical));
     BOOST_TEST((p.opcodes->accuracy == Accuracy::exact));
+}
+
+// The sampler's ticks on the kernel's tick grid (4 ms here, as on a 250 Hz kernel): every tick is on it, the
+// mean period is the one asked for (rounded at random between whole steps), and the jitter is there where
+// the grid leaves room for it. Each uniform draw is a fixed sequence, so the figures are exact.
+BOOST_AUTO_TEST_CASE(sampler_ticks_fall_on_the_kernel_tick_grid_at_the_rate_asked_for) {
+    using namespace opscope::tick_grid;
+    constexpr std::uint64_t tick = 4'000'000;
+    BOOST_TEST(step_ns(tick, 2'000'000) == 2'000'000u);   // 500 Hz: every other tick is the kernel's
+    BOOST_TEST(step_ns(tick, 3'333'333) == 2'000'000u);   // 300 Hz
+    BOOST_TEST(step_ns(tick, 10'000'000) == tick);        // 100 Hz
+    BOOST_TEST(step_ns(tick, 1'000'000) == 0u);           // 1 kHz: off the grid (jittered as before)
+    BOOST_TEST(step_ns(0, 2'000'000) == 0u);              // the kernel's tick unknown
+    for (const double period : {2'000'000.0, 3'333'333.0, 10'000'000.0}) {
+        const std::uint64_t step = step_ns(tick, static_cast<std::uint64_t>(period));
+        std::uint64_t at = 7 * tick + 123;  // a first tick off the grid is brought onto it
+        const std::uint64_t first = at;
+        std::uint64_t shortest = UINT64_MAX, longest = 0;
+        constexpr int kTicks = 10'000;
+        std::uint64_t previous = next_tick_after(at, period, step, 0.5);
+        at = previous;
+        for (int k = 0; k < kTicks; ++k) {
+            const double golden = static_cast<double>(k) * 0.6180339887498949;  // evenly spread in [0, 1)
+            const double uniform = golden - static_cast<double>(static_cast<std::uint64_t>(golden));
+            const std::uint64_t next = next_tick_after(at, period, step, uniform);
+            BOOST_REQUIRE(next % step == 0);
+            BOOST_REQUIRE(next > at);
+            shortest = std::min(shortest, next - at);
+            longest = std::max(longest, next - at);
+            at = next;
+        }
+        const double mean = static_cast<double>(at - previous) / kTicks;
+        BOOST_TEST(mean == period, boost::test_tools::tolerance(0.01));
+        BOOST_TEST(previous > first);
+        // 500 Hz: always one step; 300 Hz: one or two; 100 Hz: 2 or 3 ticks (the sampler adds its ±25% on top).
+        if (period == 2'000'000.0) BOOST_TEST((shortest == step && longest == step));
+        if (period == 3'333'333.0) BOOST_TEST((shortest == step && longest == 2 * step));
+        if (period == 10'000'000.0) BOOST_TEST((shortest == 2 * tick && longest == 3 * tick));
+    }
 }
 
 namespace {

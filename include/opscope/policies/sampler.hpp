@@ -1,6 +1,13 @@
 // TimeSampler: where the time goes, by sampling. A timer signal (SIGPROF, on the VM's own thread, about
-// `sample_hz` times a second with ±25% jitter so it cannot lock onto a periodic program) finds the
-// instruction the interpreter is running and walks the VM's call stack. The interpreter publishes only its
+// `sample_hz` times a second) finds the instruction the interpreter is running and walks the VM's call
+// stack. Its ticks fall on the kernel's tick grid (CLOCK_MONOTONIC_COARSE's resolution, or half of it for
+// rates between the kernel's HZ and twice that), so each tick, or every other one, shares the kernel's timer
+// interrupt: in a VM guest an interrupt of its own costs a sample 30-80 us, sharing one a few
+// (BENCHMARKS.md section 5). The periods are jittered ±25% in whole steps of the grid where the window
+// holds two steps or more, and a period between one and two steps alternates between them, so it cannot
+// lock onto a periodic program; at exactly one step (500 Hz on a 250 Hz kernel) the ticks are the kernel's
+// own, unjittered: a program periodic with the kernel's tick could alias with them. Off the grid (rates above
+// twice HZ, or a tick that cannot be read) the periods are jittered ±25%. The interpreter publishes only its
 // top frame, at calls and returns; the running instruction is read from the interrupted thread's registers
 // (the interpreter keeps `pc` in one): a register holding an instruction address inside the top frame's
 // function. On other targets and in unoptimized builds (kPcFromRegisters false) the interpreter also stores
