@@ -87,10 +87,11 @@ std::uint64_t monotonic_ns() {
 // small batches of raise(). Each raise costs 1.5-2 µs on the VMs of BENCHMARKS.md, and every process that
 // samples pays for the calibration before its first run: 5 batches of 200 (1,000 signals) took 1.2-6 ms of
 // CPU, 4-20% of a 30 ms profiled run, to calibrate a figure that ~15 samples multiply; 6 batches of 8 (48
-// signals, ~0.1 ms) give the same fastest batch within the run-to-run spread of either (BENCHMARKS.md, "Cold").
+// signals, ~0.1 ms) gave the same fastest batch within the run-to-run spread of either (BENCHMARKS.md,
+// "Cold"). On the AMD EPYC guest of session 12 a raise costs 6-20 µs, so 48 cost 0.3-1 ms: now 3 batches of 4.
 std::uint64_t signal_delivery_ns() {
     static const std::uint64_t cost = [] {
-        constexpr int kBatches = 6, kRounds = 8;
+        constexpr int kBatches = 3, kRounds = 4;
         const int signo = sampler_signal.load();
         claim_signal(signo);
         calibrating = true;
