@@ -349,7 +349,7 @@ void TimeSampler::take_sample(const void* context) {
     // Re-arm first, with jitter, at an absolute time: the next tick is due a period after this one was due,
     // so neither the delivery's latency nor the handler's own time shifts the schedule (a thread that lost
     // ticks waiting for a core starts afresh from now instead of catching up in a burst). The tick lands on
-    // the kernel tick's grid (grid_step_ns), so the jitter is in whole steps: none where the period is one.
+    // the kernel tick's grid (tick_grid::step_ns), so the jitter is in whole steps: none where the period is one.
     const auto uniform = [this] {
         rng_ ^= rng_ << 13;
         rng_ ^= rng_ >> 7;

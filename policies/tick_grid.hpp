@@ -10,8 +10,9 @@ namespace opscope::tick_grid {
 // The grid a sampler of mean period `period_ns` ticks on, the kernel's tick being `tick` ns: the tick, or
 // half of it for a period shorter than the tick, so that every tick or every other one shares the kernel's
 // timer interrupt. Where a guest's timer interrupt is what a sample costs, a sample that rides the kernel's
-// tick costs a few microseconds instead of 30-80 (BENCHMARKS.md section 5). 0, no grid: the tick is unknown, or the period
-// is under half a tick, where a grid would save a third of the cost or less and take the jitter away.
+// tick costs a few microseconds instead of 30-80 (BENCHMARKS.md section 5). 0, no grid: the tick is unknown,
+// or the period is under half a tick, where a grid would save a third of the cost or less and take the
+// jitter away.
 inline std::uint64_t step_ns(std::uint64_t tick, std::uint64_t period_ns) {
     if (tick == 0 || period_ns == 0 || period_ns < tick / 2) return 0;
     return period_ns >= tick ? tick : tick / 2;
