@@ -317,10 +317,12 @@ Case make_case(Generator& generator) {
     return Case{body, expected};
 }
 
-// Output of the compiled program, then "error: <message>" if it failed.
+// Output of the compiled program, then "error: <message>" if it failed. One VM per policy runs every program
+// (a VM must stay usable after any run): a fresh VM per program spent most of an ASan build's time on setting
+// up and poisoning its 64 MB value stack.
 template <class Profiler>
 std::string vm_transcript(const Program& program) {
-    Vm<Profiler> vm;
+    static Vm<Profiler> vm;
     std::ostringstream out;
     vm.set_output(out);
     vm.load(program);

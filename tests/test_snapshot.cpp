@@ -106,7 +106,10 @@ BOOST_AUTO_TEST_CASE(intervals_are_exact_and_add_up_to_the_whole_run_on_random_p
         const auto interval = static_cast<std::uint32_t>(1 + below(12));
         const std::uint64_t every = 1 + below(4);
         const int runs = n % 5 == 0 ? 2 : 1;
-        const Limits limits{.fuel = n % 7 == 3 ? 1 + below(400) : kGuardFuel};
+        // A small value stack: three fresh VMs per program, and an ASan build spends most of its time poisoning
+        // the default 64 MB stack of each one. The generated programs nest at most 27 calls (their gas), a few
+        // hundred slots.
+        const Limits limits{.fuel = n % 7 == 3 ? 1 + below(400) : kGuardFuel, .stack_slots = 1u << 16};
 
         SplitVm<InclusiveCountingProfiler> split(interval, every);
         SplitVm<test::NaiveCounter> reference(interval, every);

@@ -67,8 +67,10 @@ fi
 
 if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
   step "ASan+UBSan build (clang++) and tests"
+  # Line tables rather than full debug information: a report still names each frame's file and line, and the
+  # build takes ~7% less time. (-O1 would halve the tests' time but more than double the build's.)
   BUILD_DIR=build-sanitize tools/bootstrap.sh -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
-    -DOPSCOPE_SANITIZE=ON -DOPSCOPE_WERROR=ON
+    -DOPSCOPE_SANITIZE=ON -DOPSCOPE_WERROR=ON "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -gline-tables-only"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-sanitize --output-on-failure -j "$jobs" -E '^readers_'  # readers: the Release CLI's
 fi
@@ -92,6 +94,7 @@ if [ "${OPSCOPE_SKIP_SANITIZERS:-0}" != "1" ]; then
   # Configured here rather than through tools/bootstrap.sh, which builds everything: only the two suites are built.
   tsan_log=$(mktemp)
   if ! cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+       "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG" \
        -DOPSCOPE_SANITIZE_THREAD=ON -DOPSCOPE_WERROR=ON >"$tsan_log" 2>&1; then
     cat "$tsan_log" >&2
     exit 1
