@@ -5,6 +5,7 @@
 #include <opscope/profile.hpp>
 #include <opscope/report.hpp>
 #include "canonical_copy.hpp"
+#include "timeline_spans.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -359,6 +360,8 @@ std::optional<Timeline> merge_timelines(const Profile& first, const Profile& sec
     if (first_wall.has_value() != wall_time(second).has_value()) return std::nullopt;
     const Timeline& a = *first.timeline;
     const Timeline& b = *second.timeline;
+    exports::require_events(a, "merge");
+    exports::require_events(b, "merge");
     const std::uint64_t shift = first_wall ? *first_wall : a.events.empty() ? 0 : a.events.back().time_ns;
     Timeline merged;
     merged.time_accuracy = combine(a.time_accuracy, b.time_accuracy);
@@ -413,9 +416,9 @@ Profile canonical_copy_without_events(const Profile& profile) {
                  functions, frames,      stack,    branches,   loops,        call_graph,   opcode_pairs, memory,
                  call_stacks, std::nullopt};
     if (timeline) {
-        const auto& [time_accuracy, capacity, recorded, dropped, events, window, skipped] = *timeline;
+        const auto& [time_accuracy, capacity, recorded, dropped, events, window, skipped, events_left_out] = *timeline;
         (void)events;  // not copied: see canonical_copy.hpp
-        copy.timeline = Timeline{time_accuracy, capacity, recorded, dropped, {}, window, skipped};
+        copy.timeline = Timeline{time_accuracy, capacity, recorded, dropped, {}, window, skipped, events_left_out};
     }
     canonicalize(copy);
     return copy;

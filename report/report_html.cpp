@@ -502,8 +502,8 @@ void timeline(std::string& out, const Profile& p) {
     }
     const Timeline& t = *p.timeline;
     open_section(out, "timeline", "Timeline", accuracy_attr(std::nullopt, t.time_accuracy));
-    out += fmt::format("<p{}>{} of {} call enters and exits kept (ring of {}; {} dropped{})", attr("data-kept", t.events.size()),
-                       digits(t.events.size()), digits(t.recorded), digits(t.capacity), digits(t.dropped),
+    out += fmt::format("<p{}>{} of {} call enters and exits kept (ring of {}; {} dropped{})", attr("data-kept", t.kept()),
+                       digits(t.kept()), digits(t.recorded), digits(t.capacity), digits(t.dropped),
                        t.window ? fmt::format("; windows of {}, {} skipped", digits(t.window), digits(t.skipped))
                                 : std::string());
     if (!t.events.empty()) {

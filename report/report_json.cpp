@@ -4,6 +4,7 @@
 // ignored by parse_json.
 #include <opscope/report.hpp>
 #include "canonical_copy.hpp"
+#include "timeline_spans.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -362,6 +363,7 @@ Json group_json(const std::optional<Group>& group, Write write) {
 } // namespace
 
 std::string format_json(const Profile& original) {
+    if (original.timeline) exports::require_events(*original.timeline, "the JSON profile");  // it is lossless
     const Profile p = report::canonical_copy_without_events(original);  // the events: from `original`
     const std::optional<std::uint64_t> total = total_instructions(p);
     Json doc{{"format", std::string(kProfileFormat)},

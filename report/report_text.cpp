@@ -113,7 +113,7 @@ std::string of_wall_time(const Profile& p, std::uint64_t ns) {
 // "kept of recorded events kept (dropped dropped[; windows of W, skipped S]), from to to (span)".
 // `events`: the timeline's (format_text's canonical copy leaves them out).
 std::string timeline_line(const Timeline& t, const std::vector<TimelineEvent>& events) {
-    std::string line = fmt::format("{} of {} events kept ({} dropped", digits(events.size()), digits(t.recorded),
+    std::string line = fmt::format("{} of {} events kept ({} dropped", digits(t.kept()), digits(t.recorded),
                                    digits(t.dropped));
     line += t.window ? fmt::format("; windows of {}, {} skipped)", digits(t.window), digits(t.skipped)) : ")";
     if (events.empty()) return line;

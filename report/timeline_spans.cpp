@@ -1,7 +1,10 @@
 // balanced_spans (timeline_spans.hpp): the timeline's events paired by depth into balanced spans.
 #include "timeline_spans.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <stdexcept>
 
 namespace opscope::exports {
 
@@ -17,7 +20,15 @@ std::uint64_t distance(std::uint64_t a, std::uint64_t b) { return a > b ? a - b 
 
 } // namespace
 
+void require_events(const Timeline& timeline, std::string_view reader) {
+    if (timeline.events_left_out)
+        throw std::invalid_argument(fmt::format("{} needs the timeline's events, and this profile was built without "
+                                                "them, for a summary (CallTimeline::set_events_in_profile(false))",
+                                                reader));
+}
+
 TimelineSpans balanced_spans(const Timeline& timeline) {
+    require_events(timeline, "a timeline export");
     TimelineSpans out;
     const std::vector<TimelineEvent>& events = timeline.events;
     if (events.empty()) return out;

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace opscope::exports {
@@ -51,6 +52,10 @@ struct TimelineSpans {
 // depths of two consecutive events cannot follow each other without events in between; `window` where the
 // profile marks an event as the first after a gap (TimelineEvent::window_start) and the depths do not already
 // show it. All three are certain: none is inferred from counts.
+// Throws std::invalid_argument when the profile was built without the events (Timeline::events_left_out).
 TimelineSpans balanced_spans(const Timeline& timeline);
+
+// Throws std::invalid_argument, naming `reader`, when the timeline's events were left out of the profile.
+void require_events(const Timeline& timeline, std::string_view reader);
 
 } // namespace opscope::exports

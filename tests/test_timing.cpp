@@ -327,6 +327,40 @@ BOOST_AUTO_TEST_CASE(timeline_windows_account_for_every_call_at_any_depth) {
     BOOST_TEST(bad_depths == 0u);
 }
 
+// A profile for a summary (text, HTML: what `opscope profile` builds for them) leaves the events out but
+// keeps what those reports show of the timeline, so they come out the same; what reads the events refuses it.
+BOOST_AUTO_TEST_CASE(a_profile_for_a_summary_leaves_the_events_out_and_keeps_the_summary) {
+    Vm<FullProfiler> vm;
+    std::ostringstream out;
+    vm.set_output(out);
+    vm.load(compile_source("fn fib(n) { if (n < 2) { return n; } return fib(n - 1) + fib(n - 2); }\nprint(fib(22));\n",
+                           "fib.ops"));
+    vm.run();
+    const Profile whole = vm.profile();
+    vm.profiler().timeline().set_events_in_profile(false);
+    const Profile summary = vm.profile();
+    const Timeline& all = *whole.timeline;
+    const Timeline& left_out = *summary.timeline;
+    BOOST_TEST(!all.events_left_out);
+    BOOST_TEST(all.events.size() > 2u);
+    BOOST_TEST(all.kept() == all.events.size());
+    BOOST_TEST(left_out.events_left_out);
+    BOOST_TEST(left_out.kept() == all.events.size());
+    BOOST_TEST(left_out.recorded == all.recorded);
+    BOOST_TEST(left_out.skipped == all.skipped);
+    BOOST_REQUIRE(left_out.events.size() == 2u);
+    BOOST_TEST((left_out.events.front() == all.events.front()));
+    BOOST_TEST((left_out.events.back() == all.events.back()));
+    BOOST_TEST(format_text(summary) == format_text(whole));
+    BOOST_TEST(format_html(summary) == format_html(whole));
+    BOOST_CHECK_THROW(format_json(summary), std::invalid_argument);
+    BOOST_CHECK_THROW(format_chrome_trace(summary), std::invalid_argument);
+    BOOST_CHECK_THROW(format_speedscope(summary), std::invalid_argument);
+    BOOST_CHECK_THROW(merge(summary, whole), std::invalid_argument);
+    vm.profiler().timeline().set_events_in_profile(true);
+    BOOST_TEST((vm.profile().timeline->events == all.events));
+}
+
 // Full's windows open at the sampler's ticks: at 4 kHz a run of tens of milliseconds opens many.
 BOOST_AUTO_TEST_CASE(full_timeline_windows_open_at_the_samplers_ticks) {
     const int calls = 1000000;

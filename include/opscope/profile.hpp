@@ -288,6 +288,12 @@ struct Timeline {
     std::vector<TimelineEvent> events;  // oldest first; a sequence, not a set
     std::uint64_t window = 0;    // events recorded in a row between gaps; 0: every event (no gaps)
     std::uint64_t skipped = 0;   // events that happened while recording but fell in a gap
+    // Set when the profile was built for a report that shows only the timeline's summary (text, HTML:
+    // CallTimeline::set_events_in_profile(false)): `events` then holds the oldest and the newest kept event
+    // only, and `dropped` still counts those the ring overwrote. The writers that read the events (JSON,
+    // Chrome trace, speedscope) and merge refuse such a profile.
+    bool events_left_out = false;
+    std::uint64_t kept() const { return recorded - dropped; }  // events kept, also when left out
     bool operator==(const Timeline&) const = default;
 };
 

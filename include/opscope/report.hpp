@@ -61,6 +61,7 @@ struct ReportFormat {
     std::string (*write)(const Profile& profile, const ReportOptions& options);
     std::string_view file_suffix;  // for files named by opscope (`profile --every`): ".json", ".pb.gz", ...
     bool binary = false;           // bytes (pprof's gzip), not text
+    bool reads_timeline_events = true;  // false: the timeline's summary is enough (Timeline::events_left_out)
 };
 std::span<const ReportFormat> report_formats();
 const ReportFormat* find_report_format(std::string_view name);  // null when there is none

@@ -320,6 +320,9 @@ std::jthread interval_thread(opscope::Vm<Policy>& vm, IntervalFiles& files, std:
 template <class Policy>
 int profile_with(Policy policy, const std::string& file, const LimitOptions& limits, const ProfileOptions& options) {
     opscope::Vm<Policy> vm(limits.limits(), std::move(policy));
+    // A report that shows only the timeline's summary does not pay for its thousands of events.
+    if constexpr (requires { vm.profiler().timeline(); })
+        vm.profiler().timeline().set_events_in_profile(opscope::find_report_format(options.format)->reads_timeline_events);
     register_cli_natives(vm);
     vm.load(opscope::read_program(file, kCliNatives));
     std::optional<IntervalFiles> intervals;

@@ -30,6 +30,8 @@ public:
         boost::hana::at_c<1>(this->parts()).trap_calls_at_ticks(true);
         Parts::on_run_begin(machine);
     }
+
+    TickedCallTimeline& timeline() { return boost::hana::at_c<3>(this->parts()); }
 };
 
 class FullProfiler : public BasicFullProfiler<CountingProfiler> {
