@@ -124,9 +124,8 @@ std::uint64_t kernel_tick_ns() {
 std::string schedule(double period_ns) {
     const std::uint64_t step = tick_grid::step_ns(kernel_tick_ns(), static_cast<std::uint64_t>(period_ns));
     if (step == 0) return ", jittered";
-    const bool one_step = std::abs(period_ns - static_cast<double>(step)) < 0.01 * static_cast<double>(step);
     return fmt::format(", on the kernel tick's {:g} ms grid{}", static_cast<double>(step) / 1e6,
-                       one_step ? "" : ", jittered in whole steps");
+                       tick_grid::varies(period_ns, step) ? ", jittered in whole steps" : "");
 }
 
 } // namespace
@@ -360,9 +359,7 @@ void TimeSampler::take_sample(const void* context) {
     // The fast start is spent only while recording: a run paused by stop_profiling() ticks at the low rate.
     const double mean_period = 1e9 / (recording_ && fast_left_ns_ > 0 ? fast_start_hz() : sample_hz_);
     const std::uint64_t step = tick_grid::step_ns(kernel_tick_ns(), static_cast<std::uint64_t>(mean_period));
-    // ±25%, unless the grid has no two points in that window.
-    const double period = step == 0 || mean_period >= 2.0 * static_cast<double>(step) ? (0.75 + 0.5 * uniform()) * mean_period
-                                                                                       : mean_period;
+    const double period = tick_grid::jittered_period(mean_period, step, uniform());
     const std::uint64_t from = static_cast<double>(next_tick_ns_) + period > static_cast<double>(begin) ? next_tick_ns_ : begin;
     next_tick_ns_ = tick_grid::next_tick_after(from, period, step, uniform());
     period_ns_ = next_tick_ns_ - from;

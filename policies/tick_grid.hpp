@@ -18,6 +18,22 @@ inline std::uint64_t step_ns(std::uint64_t tick, std::uint64_t period_ns) {
     return period_ns >= tick ? tick : tick / 2;
 }
 
+// The period to the next tick, jittered so that the samples cannot lock onto a periodic program: ±25% of
+// `period_ns` (`uniform` in [0, 1)), unless the grid has no two points in that window (a period under two
+// steps), where next_tick_after's rounding to whole steps at random is all the jitter there is (none at
+// exactly one step).
+inline double jittered_period(double period_ns, std::uint64_t step_ns, double uniform) {
+    if (step_ns != 0 && period_ns < 2.0 * static_cast<double>(step_ns)) return period_ns;
+    return (0.75 + 0.5 * uniform) * period_ns;
+}
+
+// Whether ticks of mean period `period_ns` vary at all (jittered_period, next_tick_after): only a period of
+// exactly one step (within 1%) ticks like a clock.
+inline bool varies(double period_ns, std::uint64_t step_ns) {
+    const auto step = static_cast<double>(step_ns);
+    return step_ns == 0 || period_ns < 0.99 * step || period_ns > 1.01 * step;
+}
+
 // A tick about `period_ns` after `from_ns`: off the grid (`step_ns` 0), exactly that; on it, the grid point a
 // whole number of steps on, the number rounded up or down at random in proportion (`uniform` in [0, 1)),
 // so the mean period stays `period_ns` and a period between one and two steps alternates between them.

@@ -189,6 +189,26 @@ BOOST_AUTO_TEST_CASE(sampler_ticks_fall_on_the_kernel_tick_grid_at_the_rate_aske
     }
 }
 
+// The jitter that keeps samples from locking onto a periodic program: ±25% where the grid has two points in
+// that window (or there is no grid), else only the rounding to whole steps, and none at exactly one step.
+BOOST_AUTO_TEST_CASE(sampler_periods_are_jittered_where_the_grid_leaves_room) {
+    using namespace opscope::tick_grid;
+    constexpr std::uint64_t tick = 4'000'000;
+    for (const double period : {1'000'000.0, 10'000'000.0}) {  // 1 kHz off the grid, 100 Hz 2.5 ticks
+        const std::uint64_t step = step_ns(tick, static_cast<std::uint64_t>(period));
+        BOOST_TEST(jittered_period(period, step, 0.0) == 0.75 * period);
+        BOOST_TEST(jittered_period(period, step, 0.5) == period);
+        BOOST_TEST(jittered_period(period, step, 0.999) > 1.24 * period);
+        BOOST_TEST(varies(period, step));
+    }
+    for (const double period : {2'000'000.0, 3'333'333.0}) {  // 500 Hz: one 2 ms step; 300 Hz: one or two
+        const std::uint64_t step = step_ns(tick, static_cast<std::uint64_t>(period));
+        BOOST_TEST(jittered_period(period, step, 0.0) == period);
+        BOOST_TEST(jittered_period(period, step, 0.999) == period);
+        BOOST_TEST(varies(period, step) == (period != 2'000'000.0));
+    }
+}
+
 namespace {
 
 double thread_cpu_ns() {
