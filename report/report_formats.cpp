@@ -9,7 +9,8 @@ namespace {
 constexpr std::array kFormats = {
     ReportFormat{"text", "the human-readable report", [](const Profile& p, const ReportOptions& o) { return format_text(p, o); }, ".txt", false, false},
     ReportFormat{"json", "the versioned, lossless JSON document (docs/profile-format.md)",
-                 [](const Profile& p, const ReportOptions&) { return format_json(p); }, ".json"},
+                 [](const Profile& p, const ReportOptions&) { return format_json(p); }, ".json", false, true,
+                 [](const Profile& p, const ReportOptions&, const ReportSink& sink) { write_json(p, sink); }},
     ReportFormat{"folded", "folded stacks for flamegraph.pl, inferno and speedscope (sampled; --weight, --no-lines)",
                  [](const Profile& p, const ReportOptions& o) { return format_folded(p, o.folded); }, ".folded", false, false},
     ReportFormat{"speedscope", "speedscope JSON: sampled stacks (statistical) and the call timeline as an evented profile (--weight)",

@@ -279,8 +279,10 @@ Json timeline_json(const Timeline& t) {
 
 // The timeline's events as `dump(2)` writes an array at the depth of timeline.events: the same text, byte
 // for byte (test_profile_report checks it against nlohmann's dump of the parsed document), without a Json
-// object per event. A Full profile of a 30 ms run holds some 2,500 events; as Json objects (five keys each,
-// ordered_json) they took 16,000 instructions an event, 10 ms: more than the profiler's whole cost.
+// object per event. A Full profile of a 30 ms run holds some 2,800 events; as Json objects (five keys each,
+// ordered_json) they took 16,000 instructions an event, 10 ms: more than the profiler's whole cost. They go to
+// `sink` in chunks of about kChunk bytes: as one string in memory they were ~0.4 MB, 100 page faults at
+// ~10 us each on the guests of BENCHMARKS.md (section 8), 5 points of a cold fib(30)'s JSON report.
 // Copies a string literal (its size known when compiling, so the copy is a few moves, not a call) to `at`.
 template <std::size_t N>
 void put_literal(char*& at, const char (&text)[N]) {
@@ -288,9 +290,9 @@ void put_literal(char*& at, const char (&text)[N]) {
     at += N - 1;
 }
 
-void append_timeline_events(std::string& out, const std::vector<TimelineEvent>& events) {
+void write_timeline_events(const std::vector<TimelineEvent>& events, const ReportSink& sink) {
     if (events.empty()) {
-        out += "[]";
+        sink("[]");
         return;
     }
     // The layout around an event's values, in order: time_ns, kind, function, depth, window_start.
@@ -302,30 +304,34 @@ void append_timeline_events(std::string& out, const std::vector<TimelineEvent>& 
     constexpr std::size_t kLayout = sizeof kOpen + sizeof kKind + sizeof kFunction + sizeof kDepth + sizeof kWindowStart +
                                     sizeof kNext + sizeof kLast;
     constexpr std::size_t kValues = 20 + 5 + 10 + 5;  // at most: a 64-bit number, a kind ("enter"), a 32-bit number, "false"
-    // Each function name escaped once, as dump() escapes it (invalid UTF-8 replaced), and the text's size at most.
+    constexpr std::size_t kChunk = 64 * 1024;
+    // Each function name escaped once, as dump() escapes it (invalid UTF-8 replaced).
     std::map<std::string_view, std::string> quoted;
-    std::vector<const std::string*> names(events.size());
-    std::size_t bound = 2;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        const std::string& function = events[i].function;
-        if (i > 0 && function == events[i - 1].function) {
-            names[i] = names[i - 1];
-        } else {
-            auto name = quoted.find(function);
-            if (name == quoted.end())
-                name = quoted.emplace(function, Json(function).dump(-1, ' ', false, Json::error_handler_t::replace)).first;
-            names[i] = &name->second;
-        }
-        bound += kLayout + kValues + names[i]->size();
-    }
-    // Written in place: sized once (the text is not copied as it grows), then cut to what was written.
-    const std::size_t start = out.size();
-    out.resize(start + bound);
-    char* at = out.data() + start;
+    const std::string* name = nullptr;
+    std::string chunk(kChunk, '\0');
+    char* at = chunk.data();
+    const auto flush = [&] {
+        sink(std::string_view(chunk.data(), static_cast<std::size_t>(at - chunk.data())));
+        at = chunk.data();
+    };
     const auto number = [&at](std::uint64_t value) { at = std::to_chars(at, at + 20, value).ptr; };
     put_literal(at, "[\n");
     for (std::size_t i = 0; i < events.size(); ++i) {
         const TimelineEvent& e = events[i];
+        if (i == 0 || e.function != events[i - 1].function) {
+            auto found = quoted.find(e.function);
+            if (found == quoted.end())
+                found = quoted.emplace(e.function, Json(e.function).dump(-1, ' ', false, Json::error_handler_t::replace)).first;
+            name = &found->second;
+        }
+        const std::size_t bound = kLayout + kValues + name->size();
+        if (static_cast<std::size_t>(chunk.data() + chunk.size() - at) < bound) {
+            flush();
+            if (chunk.size() < bound) {  // a name longer than a chunk
+                chunk.resize(bound);
+                at = chunk.data();
+            }
+        }
         put_literal(at, kOpen);
         number(e.time_ns);
         put_literal(at, kKind);
@@ -333,8 +339,8 @@ void append_timeline_events(std::string& out, const std::vector<TimelineEvent>& 
         std::memcpy(at, kind.data(), kind.size());
         at += kind.size();
         put_literal(at, kFunction);
-        std::memcpy(at, names[i]->data(), names[i]->size());
-        at += names[i]->size();
+        std::memcpy(at, name->data(), name->size());
+        at += name->size();
         put_literal(at, kDepth);
         number(e.depth);
         put_literal(at, kWindowStart);
@@ -343,7 +349,7 @@ void append_timeline_events(std::string& out, const std::vector<TimelineEvent>& 
         if (i + 1 < events.size()) put_literal(at, kNext);
         else put_literal(at, kLast);
     }
-    out.resize(static_cast<std::size_t>(at - out.data()));
+    flush();
 }
 
 Json frames_json(const FrameStats& f) {
@@ -362,7 +368,7 @@ Json group_json(const std::optional<Group>& group, Write write) {
 
 } // namespace
 
-std::string format_json(const Profile& original) {
+void write_json(const Profile& original, const ReportSink& sink) {
     if (original.timeline) exports::require_events(*original.timeline, "the JSON profile");  // it is lossless
     const Profile p = report::canonical_copy_without_events(original);  // the events: from `original`
     const std::optional<std::uint64_t> total = total_instructions(p);
@@ -396,12 +402,19 @@ std::string format_json(const Profile& original) {
         // array written for them, which the events replace.
         constexpr std::string_view kTail = "\"events\": []\n  }\n}";
         if (!out.ends_with(kTail)) throw std::logic_error("format_json: the timeline's events are not the document's end");
-        const std::string rest(kTail.substr(kTail.find('[') + 2));
+        const std::string_view rest = kTail.substr(kTail.find('[') + 2);
         out.resize(out.size() - rest.size() - 2);
-        append_timeline_events(out, original.timeline->events);
-        out += rest;
+        sink(out);
+        write_timeline_events(original.timeline->events, sink);
+        out = rest;
     }
     out += '\n';
+    sink(out);
+}
+
+std::string format_json(const Profile& profile) {
+    std::string out;
+    write_json(profile, [&out](std::string_view piece) { out += piece; });
     return out;
 }
 

@@ -1172,6 +1172,44 @@ BOOST_AUTO_TEST_CASE(json_text_is_the_pretty_dump_of_its_document) {
     BOOST_TEST(escaped["timeline"]["events"][0]["function"] == "quote\" back\\ tab\t bell\x07 \xc3\xa9 bad\xef\xbf\xbd");
 }
 
+// write_json streams the timeline's events in chunks of 64 KiB: thousands of events (and a name longer than a
+// chunk) come out as what nlohmann's dump(2) makes of the document, byte for byte, and no piece holds them all.
+BOOST_AUTO_TEST_CASE(json_events_stream_in_bounded_pieces) {
+    Profile many = full_profile();
+    Profile long_name = full_profile();
+    const std::vector<TimelineEvent> some = many.timeline->events;
+    many.timeline->events.clear();
+    for (int copy = 0; copy < 1000; ++copy)
+        for (TimelineEvent e : some) {
+            e.time_ns += static_cast<std::uint64_t>(copy) * 1000;
+            many.timeline->events.push_back(e);
+        }
+    many.timeline->recorded = many.timeline->events.size();
+    many.timeline->dropped = 0;
+    long_name.timeline->events[1].function = std::string(70000, 'f');
+    for (const Profile* profile : {&many, &long_name}) {
+        const Profile& p = *profile;
+        std::vector<std::string> pieces;
+        write_json(p, [&](std::string_view piece) { pieces.emplace_back(piece); });
+        std::string json;
+        std::size_t largest = 0;
+        for (const std::string& piece : pieces) {
+            json += piece;
+            largest = std::max(largest, piece.size());
+        }
+        BOOST_TEST(json == format_json(p));
+        const auto doc = nlohmann::ordered_json::parse(json);
+        BOOST_TEST(json == doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+        BOOST_TEST(doc["timeline"]["events"].size() == p.timeline->events.size());
+        BOOST_TEST(largest < 64u * 1024 + 70000 + 300);  // a chunk, and one event's text past it at most
+        if (profile == &many) {
+            BOOST_TEST(json.size() > 4 * 64 * 1024);
+            BOOST_TEST(largest <= 64u * 1024);
+            BOOST_TEST(pieces.size() >= 5u);
+        }
+    }
+}
+
 // The JSON path parse_json's error names for `text` (which its message must contain), or "(accepted)".
 std::string path_of_error(const std::string& text) {
     try {

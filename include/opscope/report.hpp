@@ -9,6 +9,7 @@
 #include <opscope/profile.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -38,6 +39,9 @@ struct SpeedscopeOptions {
     enum class Weight : std::uint8_t { samples, time } weight = Weight::time;
 };
 
+// Where a streaming writer puts its text, a piece at a time (a file, standard output, a string).
+using ReportSink = std::function<void(std::string_view piece)>;
+
 struct ReportOptions {
     std::size_t top = 10;              // rows per ranked section
     double threshold_percent = 1.0;    // hotspots and lines below this share of instructions are left out
@@ -62,6 +66,9 @@ struct ReportFormat {
     std::string_view file_suffix;  // for files named by opscope (`profile --every`): ".json", ".pb.gz", ...
     bool binary = false;           // bytes (pprof's gzip), not text
     bool reads_timeline_events = true;  // false: the timeline's summary is enough (Timeline::events_left_out)
+    // The same text a piece at a time, for the formats whose text can be large (JSON: the timeline's events);
+    // null for the others.
+    void (*stream)(const Profile& profile, const ReportOptions& options, const ReportSink& sink) = nullptr;
 };
 std::span<const ReportFormat> report_formats();
 const ReportFormat* find_report_format(std::string_view name);  // null when there is none
@@ -128,6 +135,9 @@ inline constexpr int kProfileFormatVersion = 1;
 
 // The JSON document, pretty-printed. Lossless: parse_json(format_json(p)) == p for a canonical p.
 std::string format_json(const Profile& profile);
+// The same text, put to `sink` a piece at a time: the timeline's events (thousands under Full, ~150 bytes each)
+// go in chunks of 64 KiB, not as one string in memory.
+void write_json(const Profile& profile, const ReportSink& sink);
 
 // A document that is not a profile of this format and version, or is malformed; path() is the JSON
 // Pointer of the offending value ("" for the document itself).

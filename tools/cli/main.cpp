@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <fstream>
 #include <iostream>
@@ -35,6 +36,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -89,11 +91,22 @@ bool write_all(int fd, std::string_view bytes) {
     throw opscope::InputError(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
 }
 
-// Every -o goes through here: the file ends up with all of `bytes` or is left as it was. A regular file (or a new
-// one) is written to a temporary in the same directory, then renamed over `path`; on any failure the temporary
-// is removed, so no half-written report or bytecode is left. A device or pipe (-o /dev/stdout, /dev/full)
-// cannot be replaced: it is written in place, and a failed write is still an error.
-void write_file(const std::string& path, std::string_view bytes) {
+// Writes what `produce` puts to its sink into the open descriptor `fd`, in order; the errno of the first
+// failed write, or 0. The pieces after a failure are not written. An exception from `produce` goes through.
+int write_pieces(int fd, const std::function<void(const opscope::ReportSink&)>& produce) {
+    int error = 0;
+    produce([&](std::string_view piece) {
+        if (error == 0 && !write_all(fd, piece)) error = errno ? errno : EIO;
+    });
+    return error;
+}
+
+// Every -o goes through here: the file ends up with all that `produce` puts to its sink, or is left as it was.
+// A regular file (or a new one) is written to a temporary in the same directory, then renamed over `path`; on
+// any failure (or an exception from `produce`) the temporary is removed, so no half-written report or bytecode
+// is left. A device or pipe (-o /dev/stdout, /dev/full) cannot be replaced: it is written in place, and a
+// failed write is still an error.
+void write_file_with(const std::string& path, const std::function<void(const opscope::ReportSink&)>& produce) {
     std::string target = path;
     struct stat info {};
     if (::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode)) {
@@ -106,10 +119,15 @@ void write_file(const std::string& path, std::string_view bytes) {
         if (S_ISDIR(info.st_mode)) write_failed(path, EISDIR);
         const int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
         if (fd < 0) write_failed(path, errno);
-        const bool written = write_all(fd, bytes);
-        const int error = errno;
-        if (::close(fd) != 0 && written) write_failed(path, errno);
-        if (!written) write_failed(path, error);
+        int error = 0;
+        try {
+            error = write_pieces(fd, produce);
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+        if (::close(fd) != 0 && error == 0) write_failed(path, errno);
+        if (error != 0) write_failed(path, error);
         return;
     }
     const std::size_t slash = target.rfind('/');
@@ -120,20 +138,49 @@ void write_file(const std::string& path, std::string_view bytes) {
     // mkstemp makes the file 0600: give it the mode the file had, or a new file's (0666 less the umask).
     const mode_t mask = ::umask(0);
     ::umask(mask);
-    bool ok = ::fchmod(fd, exists ? info.st_mode & 07777 : 0666 & ~mask) == 0 && write_all(fd, bytes);
-    int error = errno;
-    if (::close(fd) != 0 && ok) {
-        ok = false;
-        error = errno;
+    int error = ::fchmod(fd, exists ? info.st_mode & 07777 : 0666 & ~mask) == 0 ? 0 : errno;
+    if (error == 0) {
+        try {
+            error = write_pieces(fd, produce);
+        } catch (...) {
+            ::close(fd);
+            ::unlink(temporary.c_str());
+            throw;
+        }
     }
-    if (ok && ::rename(temporary.c_str(), target.c_str()) != 0) {
-        ok = false;
-        error = errno;
-    }
-    if (!ok) {
+    if (::close(fd) != 0 && error == 0) error = errno;
+    if (error == 0 && ::rename(temporary.c_str(), target.c_str()) != 0) error = errno;
+    if (error != 0) {
         ::unlink(temporary.c_str());
         write_failed(path, error);
     }
+}
+
+void write_file(const std::string& path, std::string_view bytes) {
+    write_file_with(path, [bytes](const opscope::ReportSink& sink) { sink(bytes); });
+}
+
+// A report in `format` to the file `path`: a piece at a time where the format streams (JSON), else whole.
+void write_report_file(const std::string& path, const opscope::ReportFormat& format, const opscope::Profile& profile,
+                       const opscope::ReportOptions& options) {
+    if (format.stream) write_file_with(path, [&](const opscope::ReportSink& sink) { format.stream(profile, options, sink); });
+    else write_file(path, format.write(profile, options));
+}
+
+// The same to standard output, after `before` (nothing is printed when the writer throws before its first piece).
+void write_report_out(const opscope::ReportFormat& format, const opscope::Profile& profile,
+                      const opscope::ReportOptions& options, std::string_view before = "") {
+    if (format.stream) {
+        bool first = true;
+        format.stream(profile, options, [&](std::string_view piece) {
+            if (std::exchange(first, false)) std::cout << before;
+            std::cout << piece;
+        });
+    } else {
+        const std::string report = format.write(profile, options);
+        std::cout << before << report;
+    }
+    std::cout.flush();
 }
 
 // Natives every program run by the CLI may call: profile_start() and profile_stop() bracket the region to
@@ -268,7 +315,7 @@ public:
         char stamp[32];
         std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &utc);
         const std::string name = fmt::format("opscope-{:06}-{}.{:03}Z{}", written_, stamp, start / 1000000u % 1000u, format_.file_suffix);
-        write_file((std::filesystem::path(options_.out_dir) / name).string(), format_.write(profile, options_.report));
+        write_report_file((std::filesystem::path(options_.out_dir) / name).string(), format_, profile, options_.report);
     }
     std::uint64_t written() const { return written_; }
 
@@ -363,13 +410,12 @@ int profile_with(Policy policy, const std::string& file, const LimitOptions& lim
     profile.partial = code != ok;
     profile.error = error;
     attach_source_lines(profile, profile.source_file);
-    const std::string report = opscope::find_report_format(options.format)->write(profile, options.report);
+    const opscope::ReportFormat& format = *opscope::find_report_format(options.format);
     if (options.output.empty()) {
         std::cout.flush();
-        std::cout << '\n' << report;
-        std::cout.flush();
+        write_report_out(format, profile, options.report, "\n");
     } else {
-        write_file(options.output, report);
+        write_report_file(options.output, format, profile, options.report);
     }
     return code;
 }
@@ -433,13 +479,8 @@ void write_report(const opscope::Profile& profile, const std::string& format_nam
     const opscope::ReportFormat& format = *opscope::find_report_format(format_name);
     if (format.binary && output.empty() && isatty(STDOUT_FILENO))
         throw CLI::ValidationError(fmt::format("--format {} writes binary data: give -o FILE or redirect the output", format.name));
-    const std::string report = format.write(profile, options);
-    if (output.empty()) {
-        std::cout << report;
-        std::cout.flush();
-    } else {
-        write_file(output, report);
-    }
+    if (output.empty()) write_report_out(format, profile, options);
+    else write_report_file(output, format, profile, options);
 }
 
 opscope::Profile read_profile(const std::string& path) {
