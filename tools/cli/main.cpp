@@ -160,26 +160,26 @@ void write_file(const std::string& path, std::string_view bytes) {
     write_file_with(path, [bytes](const opscope::ReportSink& sink) { sink(bytes); });
 }
 
-// A report in `format` to the file `path`: a piece at a time where the format streams (JSON), else whole.
-void write_report_file(const std::string& path, const opscope::ReportFormat& format, const opscope::Profile& profile,
-                       const opscope::ReportOptions& options) {
-    if (format.stream) write_file_with(path, [&](const opscope::ReportSink& sink) { format.stream(profile, options, sink); });
-    else write_file(path, format.write(profile, options));
+// The report to `sink`: a piece at a time where the format streams (JSON), else whole.
+void put_report(const opscope::ReportFormat& format, const opscope::Profile& profile,
+                const opscope::ReportOptions& options, const opscope::ReportSink& sink) {
+    if (format.stream) format.stream(profile, options, sink);
+    else sink(format.write(profile, options));
 }
 
-// The same to standard output, after `before` (nothing is printed when the writer throws before its first piece).
+void write_report_file(const std::string& path, const opscope::ReportFormat& format, const opscope::Profile& profile,
+                       const opscope::ReportOptions& options) {
+    write_file_with(path, [&](const opscope::ReportSink& sink) { put_report(format, profile, options, sink); });
+}
+
+// To standard output, after `before` (nothing is printed when the writer throws before its first piece).
 void write_report_out(const opscope::ReportFormat& format, const opscope::Profile& profile,
                       const opscope::ReportOptions& options, std::string_view before = "") {
-    if (format.stream) {
-        bool first = true;
-        format.stream(profile, options, [&](std::string_view piece) {
-            if (std::exchange(first, false)) std::cout << before;
-            std::cout << piece;
-        });
-    } else {
-        const std::string report = format.write(profile, options);
-        std::cout << before << report;
-    }
+    bool first = true;
+    put_report(format, profile, options, [&](std::string_view piece) {
+        if (std::exchange(first, false)) std::cout << before;
+        std::cout << piece;
+    });
     std::cout.flush();
 }
 
@@ -366,10 +366,11 @@ std::jthread interval_thread(opscope::Vm<Policy>& vm, IntervalFiles& files, std:
 // --every, one report per interval instead.
 template <class Policy>
 int profile_with(Policy policy, const std::string& file, const LimitOptions& limits, const ProfileOptions& options) {
+    const opscope::ReportFormat& format = *opscope::find_report_format(options.format);
     opscope::Vm<Policy> vm(limits.limits(), std::move(policy));
     // A report that shows only the timeline's summary does not pay for its thousands of events.
     if constexpr (requires { vm.profiler().timeline(); })
-        vm.profiler().timeline().set_events_in_profile(opscope::find_report_format(options.format)->reads_timeline_events);
+        vm.profiler().timeline().set_events_in_profile(format.reads_timeline_events);
     register_cli_natives(vm);
     vm.load(opscope::read_program(file, kCliNatives));
     std::optional<IntervalFiles> intervals;
@@ -410,7 +411,6 @@ int profile_with(Policy policy, const std::string& file, const LimitOptions& lim
     profile.partial = code != ok;
     profile.error = error;
     attach_source_lines(profile, profile.source_file);
-    const opscope::ReportFormat& format = *opscope::find_report_format(options.format);
     if (options.output.empty()) {
         std::cout.flush();
         write_report_out(format, profile, options.report, "\n");
