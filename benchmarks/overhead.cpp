@@ -11,6 +11,9 @@
 // fresh process of its own (this program again, with --pair), because a process keeps a speed of its own
 // for its lifetime: see measure_workload().
 //
+// `--policies ...,twin` adds a control row: NullTwin (below), Null's own interpreter in a second copy, whose
+// "overhead" is what placement alone does to a workload (benchmarks/layouts.sh; BENCHMARKS.md section 9).
+//
 // Exits 1 if a policy's median exceeds its budget (Counting 5%, Timing 10%, Full 10%), 2 on bad arguments,
 // 3 if a workload printed a wrong answer or failed. --smoke (tiny sizes, for CI) checks answers but not budgets. `benchmarks/overhead.sh` builds and runs this.
 #include "workloads.hpp"
@@ -88,6 +91,14 @@ private:
     Vm<Profiler> vm_;
 };
 
+// The control: a policy with no hooks, so Vm<NullTwin> compiles to the same machine code as Vm<NullProfiler>
+// (checked in BENCHMARKS.md section 9: the same instructions, byte for byte but for rip-relative addresses), in
+// an instantiation of its own that the compiler and linker place elsewhere. It adds no work, so the spread of
+// its ratio to Null across builds is the part of every policy's ratio that is placement, not policy.
+struct NullTwin {
+    static constexpr std::string_view name = "twin";
+};
+
 struct Options {
     int pairs = 9;
     double min_sample_ms = 200;
@@ -117,7 +128,8 @@ std::unique_ptr<Runner> make_runner(const std::string& policy, const Program& pr
     if (policy == "counting") return std::make_unique<PolicyRunner<CountingProfiler>>(program);
     if (policy == "timing") return std::make_unique<PolicyRunner<TimingProfiler>>(program);
     if (policy == "full") return std::make_unique<PolicyRunner<FullProfiler>>(program);
-    throw std::invalid_argument("unknown policy '" + policy + "' (counting, timing, full)");
+    if (policy == "twin") return std::make_unique<PolicyRunner<NullTwin>>(program);
+    throw std::invalid_argument("unknown policy '" + policy + "' (counting, timing, full, twin)");
 }
 
 std::int64_t size_of(const Options& options, const bench::Workload& w, bool smoke) {
@@ -126,7 +138,11 @@ std::int64_t size_of(const Options& options, const bench::Workload& w, bool smok
     return given == options.sizes.end() ? w.size : given->second;
 }
 
-double budget_of(const std::string& policy) { return policy == "counting" ? 0.05 : 0.10; }
+// The twin has no budget: it is the control the budgets are read against.
+std::optional<double> budget_of(const std::string& policy) {
+    if (policy == "twin") return std::nullopt;
+    return policy == "counting" ? 0.05 : 0.10;
+}
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -138,7 +154,7 @@ const char* kUsage =
     "usage: opscope_overhead [--pairs N] [--rounds M] [--min-sample-ms MS] [--workloads a,b,...] [--policies p,q,...]\n"
     "                        [--sizes w=N,...] [--clock wall|cpu] [--smoke]\n"
     "                        [--summary FILE]\n"
-    "  workloads: fib loop sieve calls trees callgraph (default: all); policies: counting timing full\n";
+    "  workloads: fib loop sieve calls trees callgraph (default: all); policies: counting timing full (default), twin\n";
 
 Options parse(int argc, char** argv) {
     Options o;
@@ -294,14 +310,14 @@ int measure_workload(const Options& options, const std::string& name, bool smoke
             ratios.push_back(t->ratio);
         }
         const double m = median(ratios);
-        const double budget = budget_of(policy);
+        const std::optional<double> budget = budget_of(policy);
         const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
-        const bool ok = m - 1 <= budget;
+        const bool ok = !budget || m - 1 <= *budget;
         over_budget += !ok;
         const std::string overhead = fmt::format("{:+.1f}% ({:+.1f}..{:+.1f})", (m - 1) * 100, (*lo - 1) * 100, (*hi - 1) * 100);
-        fmt::print("{:<10} {:>10} {:>9.3f}ms {:>9} {:>26} {:>6.0f}%  {}\n", first_row ? name : "",
+        fmt::print("{:<10} {:>10} {:>9.3f}ms {:>9} {:>26} {:>7}  {}\n", first_row ? name : "",
                    first_row ? std::to_string(size_of(options, w, smoke)) : "", null_per_run * 1e3, policy, overhead,
-                   budget * 100, ok ? "ok" : "OVER BUDGET");
+                   budget ? fmt::format("{:.0f}%", *budget * 100) : "-", !budget ? "control" : ok ? "ok" : "OVER BUDGET");
         std::fflush(stdout);  // a row at a time: the whole table takes minutes
         if (!options.summary_path.empty()) {
             std::FILE* summary = std::fopen(options.summary_path.c_str(), "a");
@@ -322,8 +338,8 @@ int main(int argc, char** argv) {
         options = parse(argc, argv);
         for (const std::string& w : options.workloads) bench::find_workload(w);
         for (const std::string& p : options.policies)
-            if (p != "counting" && p != "timing" && p != "full")
-                throw std::invalid_argument("unknown policy '" + p + "' (counting, timing, full)");
+            if (p != "counting" && p != "timing" && p != "full" && p != "twin")
+                throw std::invalid_argument("unknown policy '" + p + "' (counting, timing, full, twin)");
     } catch (const std::exception& e) {
         fmt::print(stderr, "opscope_overhead: {}\n{}", e.what(), kUsage);
         return 2;
