@@ -40,8 +40,8 @@ OPSCOPE_REQUIRE_READERS=1 ctest --test-dir build --output-on-failure -j "$jobs"
 step "benchmark smoke run"
 OPSCOPE_BENCH_SMOKE=1 build/benchmarks/opscope_bench --benchmark_min_time=0.01 >/dev/null
 echo "benchmarks: every workload ran and printed its expected output"
-build/benchmarks/opscope_overhead --smoke --pairs 1 --min-sample-ms 1 >/dev/null
-echo "overhead command: every policy printed the expected output"
+build/benchmarks/opscope_overhead --smoke --pairs 1 --min-sample-ms 1 --policies counting,timing,full,twin >/dev/null
+echo "overhead command: every policy (and the twin control) printed the expected output"
 
 step "zero-cost check (callgrind: NullProfiler vs hooks removed from the source)"
 benchmarks/zero_cost.sh build
