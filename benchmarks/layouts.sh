@@ -5,8 +5,8 @@
 # reports per workload x policy the median and the worst build's overhead against the budgets
 # (Counting 5%, Timing 10%, Full 10%). Exits 1 when the worst build of some row is over budget.
 #
-#   benchmarks/layouts.sh [--builds K] [--compilers g++,clang++] [--perturb both|link|pad]
-#                         [--cxxflags FLAGS] [--out DIR] [--keep] [-- opscope_overhead arguments...]
+#   benchmarks/layouts.sh [--builds K] [--compilers g++,clang++] [--perturb both|link|pad] [--processes P]
+#                         [--cxxflags FLAGS] [--out DIR] [-- opscope_overhead arguments...]
 #
 # Build i (1..K) perturbs two things, each a thing a user's rebuild changes without touching the interpreter:
 #   link  the order of every function in the binary: every function in its own section (-ffunction-sections),
@@ -17,11 +17,15 @@
 # Besides the three policies, each build measures the control "twin": Null's interpreter in a second,
 # byte-identical copy, which adds no work. Its spread across builds is what placement alone does to a row
 # (the floor under any budget verdict); it has no budget of its own.
+# The builds are measured in turns, not one after another: P rounds (--processes, default 5), each running
+# every build once (one process: `--pairs 1`), starting at another build each round, and a build's row is the
+# median of its P processes. The machine's state drifts over minutes (BENCHMARKS.md section 9: the same binary
+# measured +16% and 0% half an hour apart), and in turns every build sees the same drift.
 # --cxxflags adds compiler flags to every build (e.g. -DOPSCOPE_HOT_LOOP_ALIGNMENT=16 to measure the
-# interpreter without its page alignment). Arguments after -- go to opscope_overhead; the default is
-# "--pairs 5 --rounds 5 --min-sample-ms 30 --policies counting,timing,full,twin" with sizes that run each workload 20-200 ms.
-# Builds go to build-layouts/ (reused when the flags are the same); reports to --out (default a new
-# directory under build-layouts/). About 20 minutes per compiler for 5 builds on 2 cores.
+# interpreter without its page alignment). Arguments after -- go to opscope_overhead (`--pairs 1` is added
+# last); the default is "--rounds 5 --min-sample-ms 30 --policies counting,timing,full,twin" with sizes that
+# run each workload 20-200 ms. Builds go to build-layouts/ (reused when the flags are the same); reports to
+# --out (default a new directory under build-layouts/). About 15 minutes per compiler for 5 builds on 2 cores.
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -35,13 +39,15 @@ compilers=g++,clang++
 perturb=both
 cxxflags=""
 out=""
-overhead_args=(--pairs 5 --rounds 5 --min-sample-ms 30 --policies counting,timing,full,twin
+processes=5
+overhead_args=(--rounds 5 --min-sample-ms 30 --policies counting,timing,full,twin
                --sizes fib=30,loop=20000000,sieve=1000000,calls=5000000,trees=14,callgraph=1000000)
 while (($#)); do
   case $1 in
     --builds) builds=${2:?}; shift 2 ;;
     --compilers) compilers=${2:?}; shift 2 ;;
     --perturb) perturb=${2:?}; shift 2 ;;
+    --processes) processes=${2:?}; shift 2 ;;
     --cxxflags) cxxflags=${2?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
     --) shift; overhead_args=("$@"); break ;;
@@ -50,6 +56,7 @@ while (($#)); do
   esac
 done
 [[ $builds =~ ^[1-9][0-9]*$ ]] || die "--builds takes a positive number"
+[[ $processes =~ ^[1-9][0-9]*$ ]] || die "--processes takes a positive number"
 case $perturb in both | link | pad) ;; *) die "--perturb is both, link or pad" ;; esac
 command -v ld.lld >/dev/null || die "ld.lld is missing: tools/bootstrap.sh installs it (Debian package lld)"
 command -v python3 >/dev/null || die "python3 is missing: tools/bootstrap.sh installs it"
@@ -62,6 +69,7 @@ out=$(realpath "$out")
 object=benchmarks/CMakeFiles/opscope_overhead.dir/overhead.cpp.o
 
 IFS=, read -ra compiler_list <<<"$compilers"
+binaries=() names=()
 for compiler in "${compiler_list[@]}"; do
   command -v "$compiler" >/dev/null || die "compiler '$compiler' not found"
   dir=build-layouts/$(basename "$compiler")-$flags_id
@@ -94,15 +102,42 @@ for compiler in "${compiler_list[@]}"; do
     linked=${link//$object/$obj}
     (cd "$dir" && eval "${linked//-o benchmarks\/opscope_overhead /-o $binary } $shuffle") ||
       die "linking build $i of $compiler failed"
-    : >"$out/$name.summary"
-    # Exit 1 (over budget) is this build's verdict, for the summary; anything else is a failure.
-    rc=0
-    "$dir/$binary" "${overhead_args[@]}" --summary "$out/$name.summary" >"$out/$name.txt" || rc=$?
-    sed -n '3,$p' "$out/$name.txt"
-    ((rc <= 1)) || die "build $i of $compiler: opscope_overhead failed (exit $rc): $out/$name.txt"
-    sed "s/^/$(basename "$compiler") $i /" "$out/$name.summary" >>"$out/summary.txt"
+    binaries+=("$dir/$binary") names+=("$(basename "$compiler") $i")
   done
 done
+
+# The measurements, in turns: round r runs every build once, from build r on. One line per process and row
+# in processes.txt: compiler build round workload policy ratio null_ms.
+: >"$out/processes.txt"
+count=${#binaries[@]}
+for ((r = 1; r <= processes; ++r)); do
+  for ((k = 0; k < count; ++k)); do
+    j=$(((k + r - 1) % count))
+    tag=${names[j]// /-}-round$r
+    echo "-- round $r of $processes: ${names[j]}"
+    : >"$out/$tag.summary"
+    # Exit 1 (over budget) is this process's verdict, for the summary; anything else is a failure.
+    rc=0
+    "${binaries[j]}" "${overhead_args[@]}" --pairs 1 --summary "$out/$tag.summary" >"$out/$tag.txt" || rc=$?
+    ((rc <= 1)) || die "${names[j]}: opscope_overhead failed (exit $rc): $out/$tag.txt"
+    awk -v prefix="${names[j]} $r" '{ print prefix, $1, $2, $3, $6 }' "$out/$tag.summary" >>"$out/processes.txt"
+  done
+done
+
+# Per build and row: the median of its processes (min..max), as opscope_overhead reports a row.
+python3 - "$out/processes.txt" >"$out/summary.txt" <<'EOF'
+import statistics, sys
+by = {}
+for line in open(sys.argv[1]):
+    compiler, build, _round, workload, policy, ratio, null_ms = line.split()
+    by.setdefault((compiler, build, workload, policy), []).append((float(ratio), float(null_ms)))
+for (compiler, build, workload, policy), v in by.items():
+    ratios = [r for r, _ in v]
+    print(compiler, build, workload, policy, f"{statistics.median(ratios):.6f} {min(ratios):.6f} {max(ratios):.6f}",
+          f"{statistics.median(n for _, n in v):.6f}")
+EOF
+echo "per build: the median of $processes processes (min..max)"
+awk '{ printf "  %-8s %s  %-10s %-9s %+6.1f%% (%+.1f..%+.1f)  null %.1f ms\n", $1, $2, $3, $4, $5 * 100, $6 * 100, $7 * 100, $8 }' "$out/summary.txt"
 
 python3 - "$out/summary.txt" <<'EOF'
 import statistics, sys
