@@ -16,6 +16,7 @@
 #include <set>
 #include <optional>
 #include <random>
+#include <span>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -1082,6 +1083,59 @@ BOOST_AUTO_TEST_CASE(inclusive_instructions_across_a_pause) {
         BOOST_TEST(edge->sites[0].calls == 0u);
         BOOST_TEST(edge->sites[0].offset == 2u);
     }
+}
+
+// A native may run another Counting VM's loop on the same thread, inside this one's: each VM's leaders count
+// into its own tables (the thread's counter offset is put back when the inner loop stops, by returning or by a
+// fault), so all three profiles equal those of the same runs made one VM at a time.
+BOOST_AUTO_TEST_CASE(a_native_running_other_counting_vms_leaves_every_count_exact) {
+    const Program outer_program = compile_source(
+        "fn work(n) {\n    let s = 0;\n    for (let i = 0; i < n; i = i + 1) {\n"
+        "        if (i % 3 == 0) { s = s + nested(i); } else { s = s + i % 7; }\n    }\n    return s;\n}\n"
+        "print(work(200));\n", "outer.ops", {{"nested", 1}});
+    const Program inner_program = compile_source(
+        "fn f(n) {\n    let s = 0;\n    for (let i = 0; i < n; i = i + 1) { if (i % 2 == 0) { s = s + i; } }\n"
+        "    return s;\n}\nprint(f(40));\n", "inner.ops");
+    const Program faulting_program = compile_source(
+        "fn g(n) {\n    let s = 0;\n    for (let i = 0; i < n; i = i + 1) { s = s + i; }\n    return s / (n - n);\n}\n"
+        "print(g(25));\n", "faulting.ops");
+    std::ostringstream sink;
+    const auto loaded = [&](Vm<CountingProfiler>& vm, const Program& program) {
+        vm.set_output(sink);
+        vm.load(program);
+    };
+    Vm<CountingProfiler> inner, faulting, outer, inner_alone, faulting_alone, outer_alone;
+    loaded(inner, inner_program);
+    loaded(faulting, faulting_program);
+    loaded(inner_alone, inner_program);
+    loaded(faulting_alone, faulting_program);
+    // Odd arguments run `inner`, even ones `faulting` (which fails with a division by zero); both return n.
+    const auto run_other = [](Vm<CountingProfiler>& vm, std::int64_t n) {
+        if (n % 2 == 0) {
+            BOOST_CHECK_THROW(vm.run(), RuntimeError);
+        } else {
+            vm.run();
+        }
+    };
+    outer.register_native("nested", 1, [&](Machine&, std::span<const Value> args) {
+        run_other(args[0].as.i % 2 == 0 ? faulting : inner, args[0].as.i);
+        return args[0];
+    });
+    outer_alone.register_native("nested", 1, [](Machine&, std::span<const Value> args) { return args[0]; });
+    loaded(outer, outer_program);
+    loaded(outer_alone, outer_program);
+    const auto& code = outer.linked().code();
+    BOOST_REQUIRE(std::count_if(code.begin(), code.end(), [](const Instr& in) { return is_leader(in); }) > 0);
+
+    outer.run();
+    outer_alone.run();
+    for (std::int64_t n = 0; n < 200; n += 3) run_other(n % 2 == 0 ? faulting_alone : inner_alone, n);
+
+    BOOST_TEST(outer.profile().instructions->entries == outer_alone.profile().instructions->entries);
+    BOOST_TEST(inner.profile().instructions->entries == inner_alone.profile().instructions->entries);
+    BOOST_TEST(faulting.profile().instructions->entries == faulting_alone.profile().instructions->entries);
+    BOOST_TEST(outer.profile().summary->total_instructions == outer_alone.profile().summary->total_instructions);
+    BOOST_TEST(inner.profile().summary->total_instructions > 0u);
 }
 
 BOOST_AUTO_TEST_CASE(functions_have_their_file_and_first_line) {

@@ -431,8 +431,10 @@ BOOST_AUTO_TEST_CASE(every_hook_in_the_list_is_called) {
         OPSCOPE_HOOKS(OPSCOPE_HOOK_NAME)
 #undef OPSCOPE_HOOK_NAME
     };
-    BOOST_TEST(hooks.size() == 16u);  // a new hook: extend the program above so that it is called
+    BOOST_TEST(hooks.size() == 18u);  // a new hook: extend the program above so that it is called
     for (const std::string& hook : hooks) BOOST_TEST(calls[hook] > 0u, "hook '" << hook << "' was never called");
+    BOOST_TEST(calls["loop_enter"] == 1u);  // once around the run's loop, and left once
+    BOOST_TEST(calls["loop_exit"] == 1u);
 }
 
 namespace {

@@ -25,6 +25,12 @@
       "before main's first instruction")                                                                           \
     X(run_end, on_run_end, (const Machine& machine), (machine),                                                    \
       "after the program ends, normally or by a fault; Machine::live_frames() are the frames left live")           \
+    X(loop_enter, on_loop_enter, (), (),                                                                           \
+      "after on_run_begin, the loop is about to run on this thread: set what the hot hooks read without the "     \
+      "policy (thread-local state); must not throw. A native may run another VM's loop on the same thread "       \
+      "inside this one: keep what was there, for on_loop_exit")                                                    \
+    X(loop_exit, on_loop_exit, (), (),                                                                             \
+      "the loop stopped, by returning or by an exception, before on_run_end: put back what on_loop_enter found")  \
     X(instruction, on_instruction, (const LinkedFunction& function, std::size_t offset, Op op),                    \
       (function, offset, op),                                                                                      \
       "every instruction; costly (prefer blocks), and the linker then fuses nothing")                              \

@@ -104,16 +104,20 @@ public:
         if constexpr (hooks::trapped_call<Profiler>)
             if (calls_trapped()) OPSCOPE_HOOK(trapped_call, on_trapped_call(nullptr, 0, *frame_->function, 1));
         Value result;
+        OPSCOPE_HOOK(loop_enter, on_loop_enter());
         try {
             result = interpret();
         } catch (const std::exception& e) {
+            OPSCOPE_HOOK(loop_exit, on_loop_exit());
             end_faulted_run();
             fail(e);
         } catch (...) {  // not a std::exception (a native's own type), or the thread ending (pthread_exit unwinds)
+            OPSCOPE_HOOK(loop_exit, on_loop_exit());
             end_faulted_run();
             end_run();
             throw;
         }
+        OPSCOPE_HOOK(loop_exit, on_loop_exit());
         stop_sampling();
         OPSCOPE_HOOK(run_end, on_run_end(*this));
         end_run();
