@@ -29,11 +29,13 @@
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -123,13 +125,17 @@ std::vector<std::string> split(const std::string& list) {
     return out;
 }
 
+// What --policies accepts; make_runner builds each.
+constexpr std::string_view kPolicyNames[] = {"counting", "timing", "full", "twin"};
+const char* const kPolicyList = "counting, timing, full, twin";
+
 std::unique_ptr<Runner> make_runner(const std::string& policy, const Program& program) {
     if (policy == "null") return std::make_unique<PolicyRunner<NullProfiler>>(program);
     if (policy == "counting") return std::make_unique<PolicyRunner<CountingProfiler>>(program);
     if (policy == "timing") return std::make_unique<PolicyRunner<TimingProfiler>>(program);
     if (policy == "full") return std::make_unique<PolicyRunner<FullProfiler>>(program);
     if (policy == "twin") return std::make_unique<PolicyRunner<NullTwin>>(program);
-    throw std::invalid_argument("unknown policy '" + policy + "' (counting, timing, full, twin)");
+    throw std::invalid_argument("unknown policy '" + policy + "' (" + kPolicyList + ")");
 }
 
 std::int64_t size_of(const Options& options, const bench::Workload& w, bool smoke) {
@@ -338,8 +344,8 @@ int main(int argc, char** argv) {
         options = parse(argc, argv);
         for (const std::string& w : options.workloads) bench::find_workload(w);
         for (const std::string& p : options.policies)
-            if (p != "counting" && p != "timing" && p != "full" && p != "twin")
-                throw std::invalid_argument("unknown policy '" + p + "' (counting, timing, full, twin)");
+            if (std::find(std::begin(kPolicyNames), std::end(kPolicyNames), p) == std::end(kPolicyNames))
+                throw std::invalid_argument("unknown policy '" + p + "' (" + kPolicyList + ")");
     } catch (const std::exception& e) {
         fmt::print(stderr, "opscope_overhead: {}\n{}", e.what(), kUsage);
         return 2;
