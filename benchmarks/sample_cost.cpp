@@ -1,15 +1,18 @@
-// What one timer sample costs the sampled thread, three ways: a timer signal (a CLOCK_MONOTONIC POSIX timer
-// delivering a signal to the thread, whose handler here only counts) ticking between the kernel's scheduler
-// ticks, the same timer ticking on the kernel's tick grid (what TimeSampler does: its ticks share the
-// kernel's timer interrupts where they can), and a perf_event software clock writing each sample
-// (instruction pointer and user registers) into a ring buffer with no signal at all. Each is the CPU time of a
-// fixed busy loop over the same loop unsampled, per sample, median of interleaved rounds.
+// What one timer sample costs, four ways: a timer signal (a CLOCK_MONOTONIC POSIX timer delivering a signal
+// to the thread, whose handler here only counts) ticking between the kernel's scheduler ticks, the same timer
+// ticking on the kernel's tick grid (what TimeSampler does: its ticks share the kernel's timer interrupts
+// where they can), a perf_event software clock writing each sample (instruction pointer and user registers)
+// into a ring buffer with no signal at all, and a sampler thread that sleeps to absolute times and reads what
+// the sampled thread publishes, never interrupting it. Each is the CPU time of a fixed busy loop over the same
+// loop unsampled, per sample, median of interleaved rounds; the sampler thread's row adds its own CPU time,
+// which a process's CPU time (what a user of `opscope profile` pays) includes.
 //
 //   opscope_sample_cost [--period-us N] [--rounds N] [--loop-ms N]
 //
 // On this project's 2-core VMs a sample between ticks costs tens of microseconds either way, signal or ring
 // buffer: the cost is the guest's timer interrupt, not the signal. On the tick grid it costs a few
-// (BENCHMARKS.md section 5). The grid is the kernel's tick, CLOCK_MONOTONIC_COARSE's resolution; --period-us
+// (BENCHMARKS.md section 5). A sampler thread moves the interrupt to the other core, where waking it still
+// costs the process 10-20 us a sample. The grid is the kernel's tick, CLOCK_MONOTONIC_COARSE's resolution; --period-us
 // is rounded to a multiple of it or to an equal division of it.
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
@@ -28,6 +31,7 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -53,6 +57,7 @@ void count_signal(int) { signals_heard.fetch_add(1, std::memory_order_relaxed); 
 struct Round {
     double seconds = 0;
     long samples = 0;
+    double sampler_seconds = 0;  // a sampler thread's own CPU time
 };
 
 Round unsampled(std::uint64_t iterations) {
@@ -146,6 +151,35 @@ bool with_perf_ring(std::uint64_t iterations, long period_us, Round& round) {
     return true;
 }
 
+// Another thread wakes at absolute CLOCK_MONOTONIC times, a period apart, and reads a value the busy thread
+// published (as a sampler thread would read an interpreter's published pc): no interrupt reaches the busy
+// thread, but every wake is one on the sampler's core.
+Round with_sampler_thread(std::uint64_t iterations, long period_us) {
+    std::atomic<bool> done{false};
+    std::atomic<std::uint64_t> published{1};
+    Round round;
+    std::uint64_t seen = 0;
+    std::thread sampler([&] {
+        const double start = thread_cpu_seconds();
+        std::uint64_t next = monotonic_ns();
+        while (!done.load(std::memory_order_relaxed)) {
+            next += static_cast<std::uint64_t>(period_us) * 1000;
+            const timespec at{static_cast<time_t>(next / 1'000'000'000u), static_cast<long>(next % 1'000'000'000u)};
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);
+            seen += published.load(std::memory_order_relaxed);
+            ++round.samples;
+        }
+        round.sampler_seconds = thread_cpu_seconds() - start;
+    });
+    const double start = thread_cpu_seconds();
+    busy(iterations);
+    round.seconds = thread_cpu_seconds() - start;
+    done.store(true, std::memory_order_relaxed);
+    sampler.join();
+    sink = seen;
+    return round;
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -196,8 +230,8 @@ int main(int argc, char** argv) {
     const auto iterations = static_cast<std::uint64_t>(static_cast<double>(probe) * (static_cast<double>(loop_ms) / 1000.0) /
                                                        std::max(probe_s, 1e-6));
 
-    std::vector<double> plain, signal, grid, ring;
-    std::vector<double> signal_samples, grid_samples, ring_samples;
+    std::vector<double> plain, signal, grid, ring, thread, thread_own;
+    std::vector<double> signal_samples, grid_samples, ring_samples, thread_samples;
     bool ring_available = true;
     for (long r = 0; r < rounds; ++r) {  // interleaved: drift in the machine's speed hits all three alike
         plain.push_back(unsampled(iterations).seconds);
@@ -211,6 +245,10 @@ int main(int argc, char** argv) {
             ring.push_back(p.seconds);
             ring_samples.push_back(static_cast<double>(p.samples));
         }
+        const Round t = with_sampler_thread(iterations, period_us);
+        thread.push_back(t.seconds);
+        thread_own.push_back(t.seconds + t.sampler_seconds);
+        thread_samples.push_back(static_cast<double>(t.samples));
     }
     const double base = median(plain);
     std::printf("busy loop: %.1f ms of thread CPU unsampled (median of %ld rounds); period %ld us, kernel tick %ld us\n",
@@ -224,5 +262,7 @@ int main(int argc, char** argv) {
     report("timer signal off-grid", signal, signal_samples);
     report("timer signal on grid", grid, grid_samples);
     if (!ring.empty()) report("perf_event ring buffer", ring, ring_samples);
+    report("sampler thread: sampled", thread, thread_samples);
+    report("  with the sampler's CPU", thread_own, thread_samples);
     return 0;
 }
