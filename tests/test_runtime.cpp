@@ -5,8 +5,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <new>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -475,6 +477,32 @@ BOOST_AUTO_TEST_CASE(the_limit_counts_frames_including_main) {
     BOOST_TEST(e.backtrace().back().function == "main");
     // countdown(9) needs main + 10 frames.
     BOOST_TEST(test::run_text(kCountdown, Limits{.max_call_depth = 11}).result == "bottom");
+    BOOST_TEST(test::error_message_of(kCountdown, Limits{.max_call_depth = 10}) ==
+               "call depth limit exceeded: calling 'countdown' would make 11 frames (limit 10)");
+}
+
+// The stacks start at page offsets that follow the VM's own address (Machine::stack_page_offsets: so the
+// loop's loads of the VM's limits do not wait on stores to the stacks' tops), half a page apart, wherever the
+// host puts the VM, and the limits hold from wherever they start.
+BOOST_AUTO_TEST_CASE(the_stacks_start_at_page_offsets_that_follow_the_vm) {
+    constexpr std::size_t kPage = 4096;
+    const auto page_offset = [&](std::uintptr_t a, std::uintptr_t b) { return (a - b) % kPage; };
+    const std::size_t bytes = 2 * kPage + sizeof(Vm<>);
+    void* raw = ::operator new(bytes, std::align_val_t{kPage});
+    std::vector<std::size_t> values_from_vm;
+    for (std::size_t offset = 0; offset < kPage; offset += 448) {  // 10 placements, every 64-byte line apart
+        auto* vm = new (static_cast<std::byte*>(raw) + offset) Vm<>(Limits{.max_call_depth = 11});
+        vm->load(test::assemble_recorded(kCountdown));
+        BOOST_TEST(to_display(vm->run()) == "bottom");
+        const auto vm_at = reinterpret_cast<std::uintptr_t>(vm);
+        const auto frames_at = reinterpret_cast<std::uintptr_t>(vm->frame_stack());
+        const auto values_at = reinterpret_cast<std::uintptr_t>(vm->frame_stack()->base);
+        values_from_vm.push_back(page_offset(values_at, vm_at));
+        BOOST_TEST(page_offset(frames_at, values_at) == kPage / 2);
+        vm->~Vm();
+    }
+    ::operator delete(raw, std::align_val_t{kPage});
+    BOOST_TEST(std::ranges::count(values_from_vm, values_from_vm.front()) == static_cast<std::ptrdiff_t>(values_from_vm.size()));
     BOOST_TEST(test::error_message_of(kCountdown, Limits{.max_call_depth = 10}) ==
                "call depth limit exceeded: calling 'countdown' would make 11 frames (limit 10)");
 }

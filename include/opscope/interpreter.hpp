@@ -187,7 +187,7 @@ Value Vm<Profiler>::interpret() {
 #undef OPSCOPE_STRINGIFY_VALUE
 #endif
     Frame* frame = frame_;
-    Frame* const frames_base = frames_.get();
+    Frame* const frames_base = frames_base_;
     const Instr* pc = frame->pc;
     Value* sp = sp_;
     Value* locals = frame->base;

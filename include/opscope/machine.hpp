@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace opscope {
@@ -173,7 +174,7 @@ public:
     // timeline window). const: it changes which hooks run, nothing of the program's run.
     void trap_calls(bool on) const noexcept;
     bool calls_trapped() const noexcept { return calls_trapped_.load(std::memory_order_relaxed); }
-    const Frame* frame_stack() const { return frames_.get(); }  // main's frame; live_frames() are its prefix
+    const Frame* frame_stack() const { return frames_base_; }  // main's frame; live_frames() are its prefix
     // The deepest call depth (frames, main = 1) reached since the last forget_depth_reached(), at no cost per
     // call: a call writes its frame slot, and forgetting nulls the dead slots above the top frame, so the
     // slots reached since are a run ending at the first null slot. O(depth) each.
@@ -243,12 +244,16 @@ protected:
     std::vector<Native> natives_;
     std::int32_t main_index_ = -1;
 
+    // The stacks start at page offsets chosen from this object's address (allocate_stacks): stack_ and
+    // frames_ own the allocations, stack_base_ and frames_base_ are where the stacks begin in them.
     std::unique_ptr<Value[]> stack_;
-    Value* stack_end_ = nullptr;  // stack_ + stack_slots; the allocation has a frame's worth of slack past it
+    Value* stack_base_ = nullptr;
+    Value* stack_end_ = nullptr;  // stack_base_ + stack_slots; the allocation has a frame's worth of slack past it
     struct FreeFrames {
         void operator()(Frame* frames) const { std::free(frames); }
     };
     std::unique_ptr<Frame[], FreeFrames> frames_;
+    Frame* frames_base_ = nullptr;
     Frame* frames_end_ = nullptr;
     // What a trapping policy's calls and returns compare with (trap_calls): frames_end_ and frames_ while
     // the trap is clear, frames_ and frames_end_ (every call and return fails its check) while it is set.
@@ -286,6 +291,7 @@ private:
     std::optional<std::int32_t> native_index(std::string_view name) const;  // in natives_, by name
     LinkOptions link_options_;
     void allocate_stacks();
+    std::pair<std::size_t, std::size_t> stack_page_offsets() const;  // of the value and frame stacks' starts
     std::int64_t fuel_budget() const;  // the fuel limit as a signed budget (limits above INT64_MAX clamp)
     std::string out_of_fuel_message(std::uint32_t run_cost) const;
     std::uint32_t allocated_stack_slots_ = 0;
