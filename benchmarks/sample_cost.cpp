@@ -151,9 +151,9 @@ bool with_perf_ring(std::uint64_t iterations, long period_us, Round& round) {
     return true;
 }
 
-// Another thread wakes at absolute CLOCK_MONOTONIC times, a period apart, and reads a value the busy thread
-// published (as a sampler thread would read an interpreter's published pc): no interrupt reaches the busy
-// thread, but every wake is one on the sampler's core.
+// Another thread wakes at absolute CLOCK_MONOTONIC times, a period apart, and reads a shared value (as a
+// sampler thread would read an interpreter's published pc): no interrupt reaches the busy thread, but every
+// wake is one on the sampler's core.
 Round with_sampler_thread(std::uint64_t iterations, long period_us) {
     std::atomic<bool> done{false};
     std::atomic<std::uint64_t> published{1};

@@ -486,11 +486,11 @@ BOOST_AUTO_TEST_CASE(the_limit_counts_frames_including_main) {
 // host puts the VM, and the limits hold from wherever they start.
 BOOST_AUTO_TEST_CASE(the_stacks_start_at_page_offsets_that_follow_the_vm) {
     constexpr std::size_t kPage = 4096;
-    const auto page_offset = [&](std::uintptr_t a, std::uintptr_t b) { return (a - b) % kPage; };
+    const auto page_offset = [](std::uintptr_t a, std::uintptr_t b) { return (a - b) % kPage; };
     const std::size_t bytes = 2 * kPage + sizeof(Vm<>);
     void* raw = ::operator new(bytes, std::align_val_t{kPage});
     std::vector<std::size_t> values_from_vm;
-    for (std::size_t offset = 0; offset < kPage; offset += 448) {  // 10 placements, every 64-byte line apart
+    for (std::size_t offset = 0; offset < kPage; offset += 448) {  // 10 placements, each on another 64-byte line of the page
         auto* vm = new (static_cast<std::byte*>(raw) + offset) Vm<>(Limits{.max_call_depth = 11});
         vm->load(test::assemble_recorded(kCountdown));
         BOOST_TEST(to_display(vm->run()) == "bottom");

@@ -114,7 +114,7 @@ std::size_t Machine::depth_reached() const {
 
 void Machine::forget_depth_reached() const {
     if (!frame_) return;
-    for (Frame* f = frames_base_ + (frame_ - frames_base_) + 1; f < frames_end_ && f->function; ++f) f->function = nullptr;
+    for (Frame* f = frame_ + 1; f < frames_end_ && f->function; ++f) f->function = nullptr;
 }
 
 std::span<const Frame> Machine::live_frames() const {
@@ -163,8 +163,8 @@ T* at_page_offset(T* allocation, std::size_t page_offset) {
 // still in flight waits for that store (4K aliasing), and the loop loads this object's limits (stack_end_,
 // frames_end_, call_limit_ and return_floor_, side by side) at every call, just after storing the new
 // frame and its arguments. Stacks that start at a page's first bytes put those stores wherever this object's
-// address makes them: a Counting VM allocated 0x330 into its page ran fib 6-12% slower than its Null twin,
-// and 0-2% at most other offsets. So the value stack starts 128 bytes past the limits' page offset and the
+// address makes them: a Counting VM allocated 0x330 into its page ran fib 2.5-12% slower than the Null VM
+// beside it, and 0-2% slower at most other offsets. So the value stack starts 128 bytes past the limits' page offset and the
 // frame stack half a page past that: a call stack reaches the limits' offset only after ~4 KB of values or
 // ~2 KB of frames, and the two stacks' tops share page offsets only when one is 2 KB deeper.
 std::pair<std::size_t, std::size_t> Machine::stack_page_offsets() const {

@@ -255,8 +255,8 @@ protected:
     std::unique_ptr<Frame[], FreeFrames> frames_;
     Frame* frames_base_ = nullptr;
     Frame* frames_end_ = nullptr;
-    // What a trapping policy's calls and returns compare with (trap_calls): frames_end_ and frames_ while
-    // the trap is clear, frames_ and frames_end_ (every call and return fails its check) while it is set.
+    // What a trapping policy's calls and returns compare with (trap_calls): frames_end_ and frames_base_
+    // while the trap is clear, frames_base_ and frames_end_ (every call and return fails its check) while set.
     mutable std::atomic<Frame*> call_limit_{nullptr};
     mutable std::atomic<Frame*> return_floor_{nullptr};
     mutable std::atomic<bool> calls_trapped_{false};
