@@ -124,7 +124,7 @@ def by_handler(cls):
         k = bisect.bisect_right(entries, offset) - 1
         # A handler by its plain opcode; a leader whose label is its own block, by the leader's.
         label = names[entries[k]] if k >= 0 else ["(loop entry)"]
-        plain = [n for n in label if not n.endswith("(leader)")]
+        plain = [name for name in label if not name.endswith("(leader)")]
         per[(plain or label)[0]] += n
     return per, entries, names
 
@@ -140,8 +140,8 @@ print(f"{workload} under {policy}: this process's ratio {float(ratio):.3f} (Null
 print(f"{'handler':<24} {'null':>7} {policy:>9} {'difference':>11}  {'offset (null / ' + policy + ')'}")
 def offset_of(entries, names, op):
     return next((f"{e:#06x}" for e in entries if op in names[e]), "-")
-rows_ = sorted(set(null_per) | set(policy_per), key=lambda h: -abs(policy_per[h] - null_per[h]))
-for h in rows_[:top]:
+ordered = sorted(set(null_per) | set(policy_per), key=lambda h: -abs(policy_per[h] - null_per[h]))
+for h in ordered[:top]:
     print(f"{h:<24} {null_per[h]:>7} {policy_per[h]:>9} {policy_per[h] - null_per[h]:>+11}  "
           f"{offset_of(null_entries, null_names, h)} / {offset_of(policy_entries, policy_names, h)}")
 
