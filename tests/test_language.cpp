@@ -178,6 +178,32 @@ print("x" != "x");
 )") == "2.5\n2000.0\n0.0015\n-5.0\n3.5\nconcat\nq\"uote\" back\\slash\na\tb\n5\n3\nnil\ntrue\ntrue\ntrue\nfalse\n");
 }
 
+// A return lands on the instruction after its call, and the ones that take the top of the stack (add, sub,
+// mul, store, ret, and the fused add/sub/mul-and-return) take the returned value from a register there
+// (interpreter.hpp, landing_table): every type, the fallbacks to the general handlers, and the faults'
+// places must be what reading it from the stack gives.
+BOOST_AUTO_TEST_CASE(returned_values_feed_arithmetic_stores_and_returns) {
+    const std::string functions = R"(fn id(x) { return x; }
+fn twice(x) { return id(id(x)); }
+fn sum(a, b) { return id(a) + id(b); }
+fn diff(a, b) { return id(a) - id(b); }
+fn prod(a, b) { return id(a) * id(b); }
+fn kept(a) { let y = 0; y = id(a); return y; }
+fn spread(a, b) { let s = id(a) + id(b); let d = id(a) - id(b); let p = id(a) * id(b); return s + d + p; }
+)";
+    BOOST_TEST(output_of(functions + R"(print(sum(2, 3)); print(diff(10, 4)); print(prod(6, 7));
+print(sum(1.5, 2)); print(diff(2, 0.5)); print(prod(2.5, 2)); print(sum("ab", "cd"));
+print(sum(9223372036854775807, 1)); print(prod(4611686018427387904, 2));
+print(kept("s")); print(kept(nil)); print(twice(7)); print(twice("t")); print(spread(7, 3)); print(spread(1.5, 0.5));
+)") == "5\n6\n42\n3.5\n1.5\n5.0\nabcd\n-9223372036854775808\n-9223372036854775808\ns\nnil\n7\nt\n35\n3.75\n");
+    const RuntimeError error = runtime_error_of(functions + "print(sum(1, \"x\"));\n");
+    BOOST_TEST(error.message() == "type error: 'add' needs two numbers or two strings, got int and string");
+    BOOST_TEST_REQUIRE(error.backtrace().size() == 2u);
+    BOOST_TEST(error.backtrace()[0].function == "sum");
+    BOOST_TEST(error.backtrace()[0].line == 3u);
+    BOOST_TEST(error.backtrace()[0].offset == 4u);  // the add, after `load a; call id; load b; call id`
+}
+
 BOOST_AUTO_TEST_CASE(logical_operators_produce_bools) {
     BOOST_TEST(output_of(R"(
 print(1 && 2);

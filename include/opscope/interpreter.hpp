@@ -196,6 +196,7 @@ Value Vm<Profiler>::interpret() {
     Value* const globals = globals_.data();
     const LinkedFunction* const functions = linked_.functions().data();
     Value result = Value::nil();
+    [[maybe_unused]] Value returned = Value::nil();  // the value the last return left on top (OPSCOPE_RETURN)
     constexpr bool kJump_z = false, kJump_nz = true;  // for the fused branch forms
     constexpr bool kTrapsCalls = hooks::trapped_call<Profiler> || hooks::trapped_return<Profiler>;
     const Instr* landing_source = nullptr;             // CHARGE's, for fuel_short
@@ -235,13 +236,33 @@ Value Vm<Profiler>::interpret() {
 #undef OPSCOPE_LABEL_INTERNAL
     };
     static_assert(std::size(dispatch_table) == 2 * kOpCount);
-#define OPSCOPE_CASE(name) op_##name:
+    // Where a return goes on: the landing form of the instruction it lands on (OPSCOPE_RETURN). Most
+    // handlers are their own landing form (OPSCOPE_CASE gives them both labels); the ones that take the top of
+    // the stack, where the returned value just went, have one that takes it from `returned` instead: reading
+    // it back from the stack waits on the store, as long as the core's store-to-load prediction takes, and
+    // that depends on the handlers' addresses (BENCHMARKS.md section 9). A leader keeps its leader entry.
+    alignas(64) static const void* const landing_table[] = {
+#define OPSCOPE_LABEL_USER(name, ...) &&landing_##name,
+#define OPSCOPE_LABEL_INTERNAL(name, ...) &&landing_##name,
+        OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)
+#undef OPSCOPE_LABEL_USER
+#undef OPSCOPE_LABEL_INTERNAL
+#define OPSCOPE_LABEL_USER(name, ...) &&leader_##name,
+#define OPSCOPE_LABEL_INTERNAL(name, ...) &&leader_##name,
+        OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)
+#undef OPSCOPE_LABEL_USER
+#undef OPSCOPE_LABEL_INTERNAL
+    };
+    static_assert(std::size(landing_table) == 2 * kOpCount);
+#define OPSCOPE_CASE(name) landing_##name: op_##name:
+#define OPSCOPE_CASE_LANDED(name) op_##name:  // its landing form is elsewhere (the landing forms, below)
 #define OPSCOPE_LEADER_CASE(name) leader_##name:
 #define OPSCOPE_DISPATCH() goto* dispatch_table[pc->op]
 #define OPSCOPE_FALLBACK(plain) goto op_##plain
 #else
     unsigned current_op;
 #define OPSCOPE_CASE(name) case static_cast<unsigned>(Op::name):
+#define OPSCOPE_CASE_LANDED(name) OPSCOPE_CASE(name)
 #define OPSCOPE_LEADER_CASE(name) case kLeaderOpBase + static_cast<unsigned>(Op::name):
 #define OPSCOPE_DISPATCH() \
     do {                   \
@@ -261,6 +282,17 @@ Value Vm<Profiler>::interpret() {
         if constexpr (hooks::samples_pc<Profiler>) sample_point_.pc.store(pc, std::memory_order_relaxed); \
         OPSCOPE_DISPATCH();                                                                   \
     } while (0)
+
+#if OPSCOPE_COMPUTED_GOTO
+#define OPSCOPE_NEXT_LANDED()                                                                 \
+    do {                                                                                      \
+        OPSCOPE_HOOK(instruction, on_instruction(*frame->function, OFFSET(), op_of(*pc)));     \
+        if constexpr (hooks::samples_pc<Profiler>) sample_point_.pc.store(pc, std::memory_order_relaxed); \
+        goto* landing_table[pc->op];                                                          \
+    } while (0)
+#else
+#define OPSCOPE_NEXT_LANDED() OPSCOPE_NEXT()
+#endif
 
     OPSCOPE_NEXT();
 
@@ -332,7 +364,7 @@ dispatch:
         ++pc;
         OPSCOPE_NEXT();
     }
-    OPSCOPE_CASE(store) {
+    OPSCOPE_CASE_LANDED(store) {
         locals[pc->operand] = *--sp;
         ++pc;
         OPSCOPE_NEXT();
@@ -355,7 +387,7 @@ dispatch:
 
     // --- arithmetic: int fast paths inline, everything else in Machine -----------------------------------
 #define OPSCOPE_INT_BINARY(name, expr)                                                       \
-    OPSCOPE_CASE(name) {                                                                     \
+    OPSCOPE_CASE_LANDED(name) {                                                              \
         Value& a = sp[-2];                                                                   \
         const Value& b = sp[-1];                                                             \
         if (OPSCOPE_LIKELY(a.type == Type::integer && b.type == Type::integer)) {            \
@@ -528,7 +560,8 @@ dispatch:
             }                                                                                     \
         }                                                                                         \
         Value* const base = frame->base;                                                          \
-        *base = (value_expr);                                                                     \
+        returned = (value_expr);                                                                  \
+        *base = returned;                                                                         \
         sp = base + 1;                                                                            \
         const Instr* const from = (ret_at);                                                       \
         --frame;                                                                                  \
@@ -537,9 +570,9 @@ dispatch:
         locals = frame->base;                                                                     \
         pc = frame->pc + 1;                                                                       \
         CHARGE(from);                                                                             \
-        OPSCOPE_NEXT();                                                                           \
+        OPSCOPE_NEXT_LANDED();                                                                    \
     } while (0)
-    OPSCOPE_CASE(ret) { OPSCOPE_RETURN(sp[-1], pc); }
+    OPSCOPE_CASE_LANDED(ret) { OPSCOPE_RETURN(sp[-1], pc); }
     OPSCOPE_CASE(ret_local) { OPSCOPE_RETURN(locals[pc->operand], pc + 1); }
     OPSCOPE_CASE(halt) {
         OPSCOPE_HOOK(halt, on_halt(static_cast<std::size_t>(frame - frames_base) + 1));
@@ -759,7 +792,7 @@ dispatch:
     }
     // Returning an expression: `OP; ret` (the two top values) and `load Y; OP; ret` (the top OP a local).
 #define OPSCOPE_FUSED_RET(form, plain, op)                                                     \
-    OPSCOPE_CASE(form) {                                                                       \
+    OPSCOPE_CASE_LANDED(form) {                                                                \
         const Value& a = sp[-2];                                                               \
         const Value& b = sp[-1];                                                               \
         if (!OPSCOPE_IS_INT2(a, b)) OPSCOPE_FALLBACK(plain);                                   \
@@ -780,6 +813,42 @@ dispatch:
     OPSCOPE_FUSED_L_RET(add_l_ret, +)
     OPSCOPE_FUSED_L_RET(sub_l_ret, -)
     OPSCOPE_FUSED_L_RET(mul_l_ret, *)
+
+#if OPSCOPE_COMPUTED_GOTO
+    // --- landing forms: a return landed here, and the top of the stack is `returned` (see landing_table) ---
+    landing_ret: { OPSCOPE_RETURN(returned, pc); }
+    landing_store: {
+        locals[pc->operand] = returned;
+        --sp;
+        ++pc;
+        OPSCOPE_NEXT();
+    }
+#define OPSCOPE_LANDED_BINARY(name, expr)                                                      \
+    landing_##name: {                                                                          \
+        Value& a = sp[-2];                                                                     \
+        if (!OPSCOPE_IS_INT2(a, returned)) goto op_##name;                                     \
+        const auto x = static_cast<std::uint64_t>(a.as.i), y = static_cast<std::uint64_t>(returned.as.i); \
+        a.as.i = static_cast<std::int64_t>(expr);                                              \
+        --sp;                                                                                  \
+        ++pc;                                                                                  \
+        OPSCOPE_NEXT();                                                                        \
+    }
+    OPSCOPE_LANDED_BINARY(add, x + y)
+    OPSCOPE_LANDED_BINARY(sub, x - y)
+    OPSCOPE_LANDED_BINARY(mul, x * y)
+#undef OPSCOPE_LANDED_BINARY
+#define OPSCOPE_LANDED_RET(form, plain, op)                                                    \
+    landing_##form: {                                                                          \
+        const Value& a = sp[-2];                                                               \
+        if (!OPSCOPE_IS_INT2(a, returned)) OPSCOPE_FALLBACK(plain);                            \
+        const std::int64_t value = OPSCOPE_WRAP(a.as.i, op, returned.as.i);                    \
+        OPSCOPE_RETURN(Value::integer(value), pc + (COVERS(form) - 1));                        \
+    }
+    OPSCOPE_LANDED_RET(add_ret, add, +)
+    OPSCOPE_LANDED_RET(sub_ret, sub, -)
+    OPSCOPE_LANDED_RET(mul_ret, mul, *)
+#undef OPSCOPE_LANDED_RET
+#endif
 #undef OPSCOPE_FUSED_RET
 #undef OPSCOPE_FUSED_L_RET
     OPSCOPE_FUSED_DIVISION(div_k, /)
@@ -905,8 +974,10 @@ finish:
 #undef OPSCOPE_LEADER_CASE
 #undef OFFSET
 #undef OPSCOPE_CASE
+#undef OPSCOPE_CASE_LANDED
 #undef OPSCOPE_DISPATCH
 #undef OPSCOPE_NEXT
+#undef OPSCOPE_NEXT_LANDED
 #undef OPSCOPE_FALLBACK
 }
 

@@ -26,6 +26,7 @@
 #include <opscope/machine.hpp>
 #include <opscope/profile.hpp>
 
+#include <boost/hana/at.hpp>
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/tuple.hpp>
 
@@ -132,6 +133,14 @@ constexpr std::string_view policy_name() {
     else return "custom";
 }
 
+// A composition's hooks are inlined into the loop whatever the compiler's budget for it: a hook that became
+// a call (InclusiveFullProfiler's on_return_fuel, once the loop grew) cost every return a call.
+#if defined(__GNUC__) || defined(__clang__)
+#define OPSCOPE_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define OPSCOPE_ALWAYS_INLINE
+#endif
+
 template <ProfilerPolicy... Parts>
 class Compose {
 public:
@@ -147,8 +156,8 @@ public:
 
     // Each hook exists only if some part has it, and calls the parts that do, in order.
 #define OPSCOPE_COMPOSE_HOOK(hook, member, parameters, arguments, meaning)                         \
-    void member parameters requires(hooks::hook<Parts> || ...) {                                   \
-        for_parts([&](auto& part) {                                                                \
+    OPSCOPE_ALWAYS_INLINE void member parameters requires(hooks::hook<Parts> || ...) {             \
+        for_parts([&](auto& part) OPSCOPE_ALWAYS_INLINE {                                          \
             if constexpr (hooks::hook<std::remove_cvref_t<decltype(part)>>) part.member arguments; \
         });                                                                                        \
     }
@@ -177,8 +186,10 @@ public:
 
 private:
     template <class F>
-    void for_parts(F&& f) {
-        boost::hana::for_each(parts_, [&](auto& p) { f(p); });
+    OPSCOPE_ALWAYS_INLINE void for_parts(F&& f) {  // not hana::for_each: its call operator is not inlined
+        [&]<std::size_t... I>(std::index_sequence<I...>) OPSCOPE_ALWAYS_INLINE {
+            (f(boost::hana::at_c<I>(parts_)), ...);
+        }(std::index_sequence_for<Parts...>{});
     }
     boost::hana::tuple<Parts...> parts_;
 };
