@@ -23,6 +23,14 @@
 #else
 #define OPSCOPE_COMPUTED_GOTO 0
 #endif
+// Returns land on handlers that take the returned value from a register (landing_table, in interpret()).
+// Not under clang: keeping the value live across its loop slowed Null's own loop by 2-38% (fib, loop, sieve;
+// BENCHMARKS.md section 9), where g++'s was unchanged or faster.
+#if OPSCOPE_COMPUTED_GOTO && !defined(__clang__)
+#define OPSCOPE_RETURN_LANDING 1
+#else
+#define OPSCOPE_RETURN_LANDING 0
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define OPSCOPE_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -236,6 +244,7 @@ Value Vm<Profiler>::interpret() {
 #undef OPSCOPE_LABEL_INTERNAL
     };
     static_assert(std::size(dispatch_table) == 2 * kOpCount);
+#if OPSCOPE_RETURN_LANDING
     // Where a return goes on: the landing form of the instruction it lands on (OPSCOPE_RETURN). Most
     // handlers are their own landing form (OPSCOPE_CASE gives them both labels); the ones that take the top of
     // the stack, where the returned value just went, have one that takes it from `returned` instead: reading
@@ -256,6 +265,10 @@ Value Vm<Profiler>::interpret() {
     static_assert(std::size(landing_table) == 2 * kOpCount);
 #define OPSCOPE_CASE(name) landing_##name: op_##name:
 #define OPSCOPE_CASE_LANDED(name) op_##name:  // its landing form is elsewhere (the landing forms, below)
+#else
+#define OPSCOPE_CASE(name) op_##name:
+#define OPSCOPE_CASE_LANDED(name) op_##name:
+#endif
 #define OPSCOPE_LEADER_CASE(name) leader_##name:
 #define OPSCOPE_DISPATCH() goto* dispatch_table[pc->op]
 #define OPSCOPE_FALLBACK(plain) goto op_##plain
@@ -283,7 +296,7 @@ Value Vm<Profiler>::interpret() {
         OPSCOPE_DISPATCH();                                                                   \
     } while (0)
 
-#if OPSCOPE_COMPUTED_GOTO
+#if OPSCOPE_RETURN_LANDING
 #define OPSCOPE_NEXT_LANDED()                                                                 \
     do {                                                                                      \
         OPSCOPE_HOOK(instruction, on_instruction(*frame->function, OFFSET(), op_of(*pc)));     \
@@ -814,7 +827,7 @@ dispatch:
     OPSCOPE_FUSED_L_RET(sub_l_ret, -)
     OPSCOPE_FUSED_L_RET(mul_l_ret, *)
 
-#if OPSCOPE_COMPUTED_GOTO
+#if OPSCOPE_RETURN_LANDING
     // --- landing forms: a return landed here, and the top of the stack is `returned` (see landing_table) ---
     landing_ret: { OPSCOPE_RETURN(returned, pc); }
     landing_store: {
