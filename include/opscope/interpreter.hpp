@@ -231,17 +231,12 @@ Value Vm<Profiler>::interpret() {
 #define OFFSET() frame->function->offset_of(pc)
 
 #if OPSCOPE_COMPUTED_GOTO
+#define OPSCOPE_EACH_OPCODE(X) OPSCOPE_OPCODES(X) OPSCOPE_INTERNAL_OPCODES(X)
+#define OPSCOPE_HANDLER_LABEL(name, ...) &&op_##name,
+#define OPSCOPE_LEADER_LABEL(name, ...) &&leader_##name,
+#define OPSCOPE_LANDING_LABEL(name, ...) &&landing_##name,
     alignas(64) static const void* const dispatch_table[] = {  // its own cache lines, wherever it lands
-#define OPSCOPE_LABEL_USER(name, ...) &&op_##name,
-#define OPSCOPE_LABEL_INTERNAL(name, ...) &&op_##name,
-        OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)
-#undef OPSCOPE_LABEL_USER
-#undef OPSCOPE_LABEL_INTERNAL
-#define OPSCOPE_LABEL_USER(name, ...) &&leader_##name,
-#define OPSCOPE_LABEL_INTERNAL(name, ...) &&leader_##name,
-        OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)
-#undef OPSCOPE_LABEL_USER
-#undef OPSCOPE_LABEL_INTERNAL
+        OPSCOPE_EACH_OPCODE(OPSCOPE_HANDLER_LABEL) OPSCOPE_EACH_OPCODE(OPSCOPE_LEADER_LABEL)
     };
     static_assert(std::size(dispatch_table) == 2 * kOpCount);
 #if OPSCOPE_RETURN_LANDING
@@ -251,18 +246,15 @@ Value Vm<Profiler>::interpret() {
     // it back from the stack waits on the store, as long as the core's store-to-load prediction takes, and
     // that depends on the handlers' addresses (BENCHMARKS.md section 9). A leader keeps its leader entry.
     alignas(64) static const void* const landing_table[] = {
-#define OPSCOPE_LABEL_USER(name, ...) &&landing_##name,
-#define OPSCOPE_LABEL_INTERNAL(name, ...) &&landing_##name,
-        OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)
-#undef OPSCOPE_LABEL_USER
-#undef OPSCOPE_LABEL_INTERNAL
-#define OPSCOPE_LABEL_USER(name, ...) &&leader_##name,
-#define OPSCOPE_LABEL_INTERNAL(name, ...) &&leader_##name,
-        OPSCOPE_OPCODES(OPSCOPE_LABEL_USER) OPSCOPE_INTERNAL_OPCODES(OPSCOPE_LABEL_INTERNAL)
-#undef OPSCOPE_LABEL_USER
-#undef OPSCOPE_LABEL_INTERNAL
+        OPSCOPE_EACH_OPCODE(OPSCOPE_LANDING_LABEL) OPSCOPE_EACH_OPCODE(OPSCOPE_LEADER_LABEL)
     };
     static_assert(std::size(landing_table) == 2 * kOpCount);
+#endif
+#undef OPSCOPE_HANDLER_LABEL
+#undef OPSCOPE_LEADER_LABEL
+#undef OPSCOPE_LANDING_LABEL
+#undef OPSCOPE_EACH_OPCODE
+#if OPSCOPE_RETURN_LANDING
 #define OPSCOPE_CASE(name) landing_##name: op_##name:
 #define OPSCOPE_CASE_LANDED(name) op_##name:  // its landing form is elsewhere (the landing forms, below)
 #else
