@@ -6,8 +6,10 @@
 #      continuous profiling end to end (benchmarks/continuous.sh --smoke: interval files merge exactly),
 #      the cold-process benchmark (benchmarks/cold.sh --smoke: run and profile under each policy, text and JSON,
 #      every output and report checked),
-#      the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed), and the peers
-#      script in smoke mode (installs lua5.4 and luajit if missing; every interpreter's output agrees);
+#      the zero-cost check (callgrind instruction counts of NullProfiler == hooks removed), the peers
+#      script in smoke mode (installs lua5.4 and luajit if missing; every interpreter's output agrees), and
+#      the fuel check (benchmarks/fuel_in_register.sh: every loop of g++'s CLI and overhead binaries keeps
+#      fuel in a register);
 #   3. the host's view (tools/consumer_check.sh): the Release build installed to a temporary prefix (exactly
 #      the public headers, libraries, package config, opscope.pc and CLI), each installed header compiled alone
 #      (the C API's also as C11), examples/consumer built and run both with find_package(opscope) and as an
@@ -45,6 +47,9 @@ echo "overhead command: every policy (and the twin control) printed the expected
 
 step "zero-cost check (callgrind: NullProfiler vs hooks removed from the source)"
 benchmarks/zero_cost.sh build
+
+step "fuel in a register (objdump: no loop of g++'s binaries charges fuel through a stack slot)"
+benchmarks/fuel_in_register.sh build/opscope build/benchmarks/opscope_overhead
 
 step "continuous profiling smoke run (a 1 s run cut every 100ms: the interval files merge into the whole run)"
 benchmarks/continuous.sh --smoke build
