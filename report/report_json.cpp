@@ -277,12 +277,40 @@ Json timeline_json(const Timeline& t) {
                 {"events", Json::array()}};
 }
 
-// The timeline's events as `dump(2)` writes an array at the depth of timeline.events: the same text, byte
-// for byte (test_profile_report checks it against nlohmann's dump of the parsed document), without a Json
-// object per event. A Full profile of a 30 ms run holds some 2,800 events; as Json objects (five keys each,
-// ordered_json) they took 16,000 instructions an event, 10 ms: more than the profiler's whole cost. They go to
-// `sink` in chunks of about kChunk bytes: as one string in memory they were ~0.4 MB, 100 page faults at
-// ~10 us each on the guests of BENCHMARKS.md (section 8), 5 points of a cold fib(30)'s JSON report.
+// Text for a ReportSink, in pieces of at most about kChunk bytes (more only for one value longer than that):
+// the report never sits in memory whole. A Full profile's JSON is ~0.4 MB, ~100 pages whose first touch costs
+// ~10 us each on the guests of BENCHMARKS.md (section 8); one chunk reused is 4 pages.
+class ChunkedOutput {
+public:
+    static constexpr std::size_t kChunk = 16 * 1024;
+    explicit ChunkedOutput(const ReportSink& sink) : sink_(sink), chunk_(kChunk, '\0'), at_(chunk_.data()) {}
+    // Room for `bound` more bytes at at(), flushing first if needed.
+    char*& reserve(std::size_t bound) {
+        if (static_cast<std::size_t>(chunk_.data() + chunk_.size() - at_) < bound) {
+            flush();
+            if (chunk_.size() < bound) {  // a value longer than a chunk
+                chunk_.resize(bound);
+                at_ = chunk_.data();
+            }
+        }
+        return at_;
+    }
+    void write(std::string_view text) {
+        char*& at = reserve(text.size());
+        std::memcpy(at, text.data(), text.size());
+        at += text.size();
+    }
+    void flush() {
+        if (at_ != chunk_.data()) sink_(std::string_view(chunk_.data(), static_cast<std::size_t>(at_ - chunk_.data())));
+        at_ = chunk_.data();
+    }
+
+private:
+    const ReportSink& sink_;
+    std::string chunk_;
+    char* at_;
+};
+
 // Copies a string literal (its size known when compiling, so the copy is a few moves, not a call) to `at`.
 template <std::size_t N>
 void put_literal(char*& at, const char (&text)[N]) {
@@ -290,9 +318,33 @@ void put_literal(char*& at, const char (&text)[N]) {
     at += N - 1;
 }
 
-void write_timeline_events(const std::vector<TimelineEvent>& events, const ReportSink& sink) {
+// A string as dump() quotes it, escapes and U+FFFD (for invalid UTF-8) included. Printable ASCII, nearly every
+// string here, is copied; anything else goes through nlohmann's own escaping.
+void write_quoted(ChunkedOutput& out, std::string_view text) {
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x80;
+    });
+    if (!plain) {
+        out.write(Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace));
+        return;
+    }
+    char*& at = out.reserve(2 * text.size() + 2);
+    *at++ = '"';
+    for (const char c : text) {
+        if (c == '"' || c == '\\') *at++ = '\\';
+        *at++ = c;
+    }
+    *at++ = '"';
+}
+
+// The timeline's events as `dump(2)` writes an array at the depth of timeline.events: the same text, byte
+// for byte (test_profile_report checks it against nlohmann's dump of the parsed document), without a Json
+// object per event. A Full profile of a 30 ms run holds some 2,800 events; as Json objects (five keys each,
+// ordered_json) they took 16,000 instructions an event, 10 ms: more than the profiler's whole cost.
+void write_timeline_events(const std::vector<TimelineEvent>& events, ChunkedOutput& out) {
     if (events.empty()) {
-        sink("[]");
+        out.write("[]");
         return;
     }
     // The layout around an event's values, in order: time_ns, kind, function, depth, window_start.
@@ -304,18 +356,10 @@ void write_timeline_events(const std::vector<TimelineEvent>& events, const Repor
     constexpr std::size_t kLayout = sizeof kOpen + sizeof kKind + sizeof kFunction + sizeof kDepth + sizeof kWindowStart +
                                     sizeof kNext + sizeof kLast;
     constexpr std::size_t kValues = 20 + 5 + 10 + 5;  // at most: a 64-bit number, a kind ("enter"), a 32-bit number, "false"
-    constexpr std::size_t kChunk = 64 * 1024;
     // Each function name escaped once, as dump() escapes it (invalid UTF-8 replaced).
     std::map<std::string_view, std::string> quoted;
     const std::string* name = nullptr;
-    std::string chunk(kChunk, '\0');
-    char* at = chunk.data();
-    const auto flush = [&] {
-        sink(std::string_view(chunk.data(), static_cast<std::size_t>(at - chunk.data())));
-        at = chunk.data();
-    };
-    const auto number = [&at](std::uint64_t value) { at = std::to_chars(at, at + 20, value).ptr; };
-    put_literal(at, "[\n");
+    out.write("[\n");
     for (std::size_t i = 0; i < events.size(); ++i) {
         const TimelineEvent& e = events[i];
         if (i == 0 || e.function != events[i - 1].function) {
@@ -324,14 +368,8 @@ void write_timeline_events(const std::vector<TimelineEvent>& events, const Repor
                 found = quoted.emplace(e.function, Json(e.function).dump(-1, ' ', false, Json::error_handler_t::replace)).first;
             name = &found->second;
         }
-        const std::size_t bound = kLayout + kValues + name->size();
-        if (static_cast<std::size_t>(chunk.data() + chunk.size() - at) < bound) {
-            flush();
-            if (chunk.size() < bound) {  // a name longer than a chunk
-                chunk.resize(bound);
-                at = chunk.data();
-            }
-        }
+        char*& at = out.reserve(kLayout + kValues + name->size());
+        const auto number = [&at](std::uint64_t value) { at = std::to_chars(at, at + 20, value).ptr; };
         put_literal(at, kOpen);
         number(e.time_ns);
         put_literal(at, kKind);
@@ -349,7 +387,94 @@ void write_timeline_events(const std::vector<TimelineEvent>& events, const Repor
         if (i + 1 < events.size()) put_literal(at, kNext);
         else put_literal(at, kLast);
     }
-    flush();
+}
+
+// `value` as `dump(2, ' ', false, replace)` writes it at nesting `depth`, byte for byte (test_profile_report
+// checks), but into `out` as it goes: nlohmann's serializer writes one character at a time through a virtual
+// call into a string that then holds the whole document. `events_at`, if not null, is the timeline's
+// (empty) events array, whose place the events themselves take.
+void write_pretty(ChunkedOutput& out, const Json& value, int depth, const Json* events_at,
+                  const std::vector<TimelineEvent>* events) {
+    const auto indent = [&out](int levels) {
+        char*& at = out.reserve(static_cast<std::size_t>(2 * levels));
+        at = std::fill_n(at, 2 * levels, ' ');
+    };
+    if (&value == events_at) {
+        write_timeline_events(*events, out);
+        return;
+    }
+    switch (value.type()) {
+    case Json::value_t::object: {
+        const auto& members = value.get_ref<const Json::object_t&>();
+        if (members.empty()) {
+            out.write("{}");
+            return;
+        }
+        out.write("{\n");
+        for (auto member = members.begin(); member != members.end(); ++member) {
+            if (member != members.begin()) out.write(",\n");
+            indent(depth + 1);
+            write_quoted(out, member->first);
+            out.write(": ");
+            write_pretty(out, member->second, depth + 1, events_at, events);
+        }
+        out.write("\n");
+        indent(depth);
+        out.write("}");
+        return;
+    }
+    case Json::value_t::array: {
+        const auto& elements = value.get_ref<const Json::array_t&>();
+        if (elements.empty()) {
+            out.write("[]");
+            return;
+        }
+        out.write("[\n");
+        for (auto element = elements.begin(); element != elements.end(); ++element) {
+            if (element != elements.begin()) out.write(",\n");
+            indent(depth + 1);
+            write_pretty(out, *element, depth + 1, events_at, events);
+        }
+        out.write("\n");
+        indent(depth);
+        out.write("]");
+        return;
+    }
+    case Json::value_t::string:
+        write_quoted(out, value.get_ref<const std::string&>());
+        return;
+    case Json::value_t::boolean:
+        out.write(value.get<bool>() ? "true" : "false");
+        return;
+    case Json::value_t::number_integer: {
+        char*& at = out.reserve(20);
+        at = std::to_chars(at, at + 20, value.get<std::int64_t>()).ptr;
+        return;
+    }
+    case Json::value_t::number_unsigned: {
+        char*& at = out.reserve(20);
+        at = std::to_chars(at, at + 20, value.get<std::uint64_t>()).ptr;
+        return;
+    }
+    case Json::value_t::number_float: {
+        const double x = value.get<double>();
+        if (!std::isfinite(x)) {
+            out.write("null");
+            return;
+        }
+        // nlohmann's own shortest-digits formatting ("1.0", "1e-05"), so the text stays dump()'s.
+        char*& at = out.reserve(64);
+        at = nlohmann::detail::to_chars(at, at + 64, x);
+        return;
+    }
+    case Json::value_t::null:
+        out.write("null");
+        return;
+    case Json::value_t::binary:  // not in a profile; dump() writes them as ever
+    case Json::value_t::discarded:
+        out.write(value.dump(2, ' ', false, Json::error_handler_t::replace));
+        return;
+    }
 }
 
 Json frames_json(const FrameStats& f) {
@@ -396,20 +521,11 @@ void write_json(const Profile& original, const ReportSink& sink) {
     doc["call_stacks"] = group_json(p.call_stacks, with_profile(call_stacks_json));
     doc["timeline"] = group_json(p.timeline, timeline_json);
     // Invalid UTF-8 (in source text, say) is replaced by U+FFFD rather than failing the report.
-    std::string out = doc.dump(2, ' ', false, Json::error_handler_t::replace);
-    if (p.timeline) {
-        // The timeline is the document's last key and its events the timeline's: the text ends with the empty
-        // array written for them, which the events replace.
-        constexpr std::string_view kTail = "\"events\": []\n  }\n}";
-        if (!out.ends_with(kTail)) throw std::logic_error("format_json: the timeline's events are not the document's end");
-        const std::string_view rest = kTail.substr(kTail.find('[') + 2);
-        out.resize(out.size() - rest.size() - 2);
-        sink(out);
-        write_timeline_events(original.timeline->events, sink);
-        out = rest;
-    }
-    out += '\n';
-    sink(out);
+    ChunkedOutput out(sink);
+    const Json* events_at = p.timeline ? &doc["timeline"]["events"] : nullptr;
+    write_pretty(out, doc, 0, events_at, p.timeline ? &original.timeline->events : nullptr);
+    out.write("\n");
+    out.flush();
 }
 
 std::string format_json(const Profile& profile) {
