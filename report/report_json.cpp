@@ -22,261 +22,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-template <class T>
-Json or_null(const std::optional<T>& value) {
-    return value ? Json(*value) : Json(nullptr);
-}
-
-Json accuracy_json(std::optional<Accuracy> accuracy) {
-    return accuracy ? Json(std::string(to_string(*accuracy))) : Json(nullptr);
-}
-
-template <class Group>
-std::optional<Accuracy> accuracy_of(const std::optional<Group>& group) {
-    return group ? std::optional(group->accuracy) : std::nullopt;
-}
-template <class Group>
-std::optional<Accuracy> time_accuracy_of(const std::optional<Group>& group) {
-    return group ? group->time_accuracy : std::nullopt;
-}
-
-Json percent_json(std::uint64_t count, std::optional<std::uint64_t> total) {
-    if (!total || *total == 0) return nullptr;
-    return 100.0 * static_cast<double>(count) / static_cast<double>(*total);
-}
-
-// A sampled time's share of the wall time with its 95% interval (SampledShare), or null when not sampled.
-Json estimate_json(const Profile& p, std::optional<std::uint64_t> time_ns, std::optional<std::uint64_t> samples) {
-    const auto s = sampled_share(p, time_ns, samples);
-    if (!s) return nullptr;
-    return Json{{"samples", s->samples},
-                {"percent", 100 * s->share},
-                {"percent_low", 100 * s->low},
-                {"percent_high", 100 * s->high},
-                {"time_low_ns", static_cast<std::uint64_t>(std::llround(s->time_low_ns))},
-                {"time_high_ns", static_cast<std::uint64_t>(std::llround(s->time_high_ns))},
-                {"meaningful", s->meaningful}};
-}
-
-Json metrics_json(const Profile& p) {
-    return Json{{"summary", accuracy_json(accuracy_of(p.summary))},
-                {"opcodes", accuracy_json(accuracy_of(p.opcodes))},
-                {"opcode_times", accuracy_json(time_accuracy_of(p.opcodes))},
-                {"hotspots", accuracy_json(accuracy_of(p.instructions))},
-                {"lines", accuracy_json(accuracy_of(p.lines))},
-                {"line_times", accuracy_json(time_accuracy_of(p.lines))},
-                {"functions", accuracy_json(accuracy_of(p.functions))},
-                {"function_times", accuracy_json(time_accuracy_of(p.functions))},
-                {"frames", accuracy_json(accuracy_of(p.frames))},
-                {"stack", accuracy_json(accuracy_of(p.stack))},
-                {"branches", accuracy_json(accuracy_of(p.branches))},
-                {"loops", accuracy_json(accuracy_of(p.loops))},
-                {"loop_times", accuracy_json(time_accuracy_of(p.loops))},
-                {"call_graph", accuracy_json(accuracy_of(p.call_graph))},
-                {"call_graph_times", accuracy_json(time_accuracy_of(p.call_graph))},
-                {"opcode_pairs", accuracy_json(accuracy_of(p.opcode_pairs))},
-                {"memory", accuracy_json(accuracy_of(p.memory))},
-                {"call_stacks", accuracy_json(accuracy_of(p.call_stacks))}};
-}
-
-Json summary_json(const Summary& s) {
-    return Json{{"total_instructions", s.total_instructions},
-                {"unique_instructions", or_null(s.unique_instructions)},
-                {"wall_time_ns", or_null(s.wall_time_ns)},
-                {"instructions_per_second", or_null(s.instructions_per_second())},
-                {"max_call_depth", or_null(s.max_call_depth)},
-                {"start_unix_ns", or_null(s.start_unix_ns)}};
-}
-
-Json timing_json(const TimingInfo& t, const std::optional<Summary>& summary) {
-    Json overhead_percent = nullptr;
-    if (t.overhead_ns && summary && summary->wall_time_ns && *summary->wall_time_ns > 0)
-        overhead_percent = 100.0 * static_cast<double>(*t.overhead_ns) / static_cast<double>(*summary->wall_time_ns);
-    return Json{{"method", t.method},
-                {"samples", t.samples},
-                {"overhead_ns", or_null(t.overhead_ns)},
-                {"overhead_percent", overhead_percent},
-                {"sample_rate_hz", or_null(t.sample_rate_hz)},
-                {"truncated_stacks", t.truncated_stacks},
-                {"effective_samples", or_null(t.effective_samples)}};
-}
-
-Json histogram_json(const TimeHistogram& h) {
-    Json buckets = Json::array();
-    for (std::size_t i = 0; i < h.buckets.size(); ++i)
-        if (h.buckets[i] != 0) buckets.push_back(Json::array({i, h.buckets[i]}));
-    const bool any = h.samples > 0;
-    return Json{{"sub_bucket_bits", TimeHistogram::kSubBucketBits},
-                {"samples", h.samples},
-                {"sum_ns", h.sum_ns},
-                {"min_ns", any ? Json(h.min_ns) : Json(nullptr)},
-                {"max_ns", any ? Json(h.max_ns) : Json(nullptr)},
-                {"buckets", std::move(buckets)}};
-}
-
-Json opcodes_json(const Profile& p, const OpcodeGroup& group, std::optional<std::uint64_t> total) {
-    std::vector<const OpcodeStats*> ranked;
-    for (const OpcodeStats& e : group.entries) ranked.push_back(&e);
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const OpcodeStats* a, const OpcodeStats* b) { return a->count > b->count; });
-    Json list = Json::array();
-    for (const OpcodeStats* e : ranked) {
-        const TimeHistogram* h = e->time_distribution ? &*e->time_distribution : nullptr;
-        const auto at = [&](double percent) { return h ? or_null(h->percentile(percent)) : Json(nullptr); };
-        list.push_back(Json{{"name", e->name},
-                            {"count", e->count},
-                            {"percent", percent_json(e->count, total)},
-                            {"time_ns", or_null(e->time_ns)},
-                            {"mean_ns", or_null(e->mean_ns())},
-                            {"min_ns", h && h->samples > 0 ? Json(h->min_ns) : Json(nullptr)},
-                            {"max_ns", h && h->samples > 0 ? Json(h->max_ns) : Json(nullptr)},
-                            {"p50_ns", at(50)},
-                            {"p95_ns", at(95)},
-                            {"p99_ns", at(99)},
-                            {"time_distribution", h ? histogram_json(*h) : Json(nullptr)},
-                            {"samples", or_null(e->samples)},
-                            {"time_estimate", estimate_json(p, e->time_ns, e->samples)}});
-    }
-    return list;
-}
-
-Json hotspots_json(const InstructionGroup& group, std::optional<std::uint64_t> total) {
-    std::vector<const InstructionStats*> ranked;
-    for (const InstructionStats& e : group.entries) ranked.push_back(&e);
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const InstructionStats* a, const InstructionStats* b) { return a->count > b->count; });
-    Json list = Json::array();
-    for (const InstructionStats* e : ranked)
-        list.push_back(Json{{"function", e->function},
-                            {"offset", e->offset},
-                            {"line", e->line},
-                            {"opcode", e->opcode},
-                            {"count", e->count},
-                            {"percent", percent_json(e->count, total)}});
-    return list;
-}
-
-Json lines_json(const Profile& p, const LineGroup& group) {
-    Json list = Json::array();
-    for (const LineStats& e : group.entries)
-        list.push_back(Json{{"line", e.line},
-                            {"count", e.count},
-                            {"time_ns", or_null(e.time_ns)},
-                            {"source_text", or_null(e.source_text)},
-                            {"samples", or_null(e.samples)},
-                            {"time_estimate", estimate_json(p, e.time_ns, e.samples)}});
-    return list;
-}
-
-Json functions_json(const Profile& p, const FunctionGroup& group) {
-    Json list = Json::array();
-    for (const FunctionStats& e : group.entries)
-        list.push_back(Json{{"name", e.name},
-                            {"calls", e.calls},
-                            {"self_time_ns", or_null(e.self_time_ns)},
-                            {"total_time_ns", or_null(e.total_time_ns)},
-                            {"native", e.native},
-                            {"file", or_null(e.file)},
-                            {"line", or_null(e.line)},
-                            {"inclusive_instructions", or_null(e.inclusive_instructions)},
-                            {"self_samples", or_null(e.self_samples)},
-                            {"total_samples", or_null(e.total_samples)},
-                            {"self_time_estimate", estimate_json(p, e.self_time_ns, e.self_samples)},
-                            {"total_time_estimate", estimate_json(p, e.total_time_ns, e.total_samples)}});
-    return list;
-}
-
-Json branches_json(const BranchGroup& group) {
-    Json list = Json::array();
-    for (const BranchStats& e : group.entries)
-        list.push_back(Json{{"function", e.function},
-                            {"offset", e.offset},
-                            {"line", e.line},
-                            {"executed", e.executed},
-                            {"taken", e.taken},
-                            {"taken_rate", or_null(e.taken_rate())}});
-    return list;
-}
-
-Json loops_json(const Profile& p, const LoopGroup& group) {
-    Json list = Json::array();
-    for (const LoopStats& e : group.entries)
-        list.push_back(Json{{"function", e.function},
-                            {"start_offset", e.start_offset},
-                            {"end_offset", e.end_offset},
-                            {"line", e.line},
-                            {"iterations", e.iterations},
-                            {"time_ns", or_null(e.time_ns)},
-                            {"samples", or_null(e.samples)},
-                            {"time_estimate", estimate_json(p, e.time_ns, e.samples)}});
-    return list;
-}
-
-Json call_graph_json(const Profile& p, const CallGraph& group) {
-    Json list = Json::array();
-    for (const CallEdge& e : group.entries) {
-        Json sites = Json::array();
-        for (const CallSite& s : e.sites)
-            sites.push_back(Json{{"offset", s.offset},
-                                 {"line", s.line},
-                                 {"calls", s.calls},
-                                 {"inclusive_instructions", or_null(s.inclusive_instructions)}});
-        list.push_back(Json{{"caller", e.caller},
-                            {"callee", e.callee},
-                            {"calls", e.calls},
-                            {"time_ns", or_null(e.time_ns)},
-                            {"inclusive_instructions", or_null(e.inclusive_instructions)},
-                            {"sites", std::move(sites)},
-                            {"samples", or_null(e.samples)},
-                            {"time_estimate", estimate_json(p, e.time_ns, e.samples)}});
-    }
-    return list;
-}
-
-Json opcode_pairs_json(const OpcodePairGroup& group) {
-    Json list = Json::array();
-    for (const OpcodePair& e : group.entries)
-        list.push_back(Json{{"first", e.first}, {"second", e.second}, {"count", e.count}});
-    return list;
-}
-
-Json memory_json(const MemoryStats& m) {
-    Json by_type = Json::array();
-    for (const TypeMemory& e : m.by_type)
-        by_type.push_back(Json{{"type", e.type}, {"allocations", e.allocations}, {"bytes", e.bytes}});
-    return Json{{"allocations", m.allocations},
-                {"allocated_bytes", m.allocated_bytes},
-                {"frees", m.frees},
-                {"freed_bytes", m.freed_bytes},
-                {"peak_bytes", m.peak_bytes},
-                {"live_bytes", m.live_bytes},
-                {"gc_cycles", m.gc_cycles},
-                {"gc_time_ns", or_null(m.gc_time_ns)},
-                {"by_type", std::move(by_type)}};
-}
-
-Json call_stacks_json(const Profile& p, const StackSampleGroup& group) {
-    Json list = Json::array();
-    for (const StackSample& e : group.entries)
-        list.push_back(Json{{"frames", e.frames},
-                            {"samples", e.samples},
-                            {"time_ns", or_null(e.time_ns)},
-                            {"lines", e.lines.empty() ? Json(nullptr) : Json(e.lines)},
-                            {"time_estimate", estimate_json(p, e.time_ns, e.samples)}});
-    return list;
-}
-
-// The timeline without its events: format_json writes them into the document's text (timeline_events).
-Json timeline_json(const Timeline& t) {
-    return Json{{"time_accuracy", std::string(to_string(t.time_accuracy))},
-                {"capacity", t.capacity},
-                {"recorded", t.recorded},
-                {"dropped", t.dropped},
-                {"window", t.window},
-                {"skipped", t.skipped},
-                {"events", Json::array()}};
-}
-
 // Text for a ReportSink, in pieces of at most about kChunk bytes (more only for one value longer than that):
 // the report never sits in memory whole. A Full profile's JSON is ~0.4 MB, ~100 pages whose first touch costs
 // ~10 us each on the guests of BENCHMARKS.md (section 8); one chunk reused is 4 pages.
@@ -389,106 +134,423 @@ void write_timeline_events(const std::vector<TimelineEvent>& events, ChunkedOutp
     }
 }
 
-// `value` as `dump(2, ' ', false, replace)` writes it at nesting `depth`, byte for byte (test_profile_report
-// checks), but into `out` as it goes: nlohmann's serializer writes one character at a time through a virtual
-// call into a string that then holds the whole document. `events_at`, if not null, is the timeline's
-// (empty) events array, whose place the events themselves take.
-void write_pretty(ChunkedOutput& out, const Json& value, int depth, const Json* events_at,
-                  const std::vector<TimelineEvent>* events) {
-    const auto indent = [&out](int levels) {
-        char*& at = out.reserve(static_cast<std::size_t>(2 * levels));
-        at = std::fill_n(at, 2 * levels, ' ');
-    };
-    if (&value == events_at) {
-        write_timeline_events(*events, out);
-        return;
+
+// A JSON document written as it is made: the text nlohmann's dump(2, ' ', false, replace) gives the same
+// document, byte for byte (test_profile_report checks it against dump() of the parsed text), with no
+// document in memory. Building an ordered_json document first (a node per value, a vector per object,
+// then a dump that writes a character at a time through a virtual call) took more instructions than
+// everything else a cold `opscope profile --format json` does after the run.
+class JsonWriter {
+public:
+    explicit JsonWriter(ChunkedOutput& out) : out_(out) {}
+
+    JsonWriter& begin_object() { return open('{'); }
+    JsonWriter& end_object() { return close('}'); }
+    JsonWriter& begin_array() { return open('['); }
+    JsonWriter& end_array() { return close(']'); }
+    JsonWriter& key(std::string_view name) {
+        element();
+        write_quoted(out_, name);
+        out_.write(": ");
+        after_key_ = true;
+        return *this;
     }
-    switch (value.type()) {
-    case Json::value_t::object: {
-        const auto& members = value.get_ref<const Json::object_t&>();
-        if (members.empty()) {
-            out.write("{}");
-            return;
-        }
-        out.write("{\n");
-        for (auto member = members.begin(); member != members.end(); ++member) {
-            if (member != members.begin()) out.write(",\n");
-            indent(depth + 1);
-            write_quoted(out, member->first);
-            out.write(": ");
-            write_pretty(out, member->second, depth + 1, events_at, events);
-        }
-        out.write("\n");
-        indent(depth);
-        out.write("}");
-        return;
+    template <class T>
+    JsonWriter& field(std::string_view name, const T& v) {
+        key(name);
+        return value(v);
     }
-    case Json::value_t::array: {
-        const auto& elements = value.get_ref<const Json::array_t&>();
-        if (elements.empty()) {
-            out.write("[]");
-            return;
-        }
-        out.write("[\n");
-        for (auto element = elements.begin(); element != elements.end(); ++element) {
-            if (element != elements.begin()) out.write(",\n");
-            indent(depth + 1);
-            write_pretty(out, *element, depth + 1, events_at, events);
-        }
-        out.write("\n");
-        indent(depth);
-        out.write("]");
-        return;
+
+    JsonWriter& value(std::nullptr_t) { return raw("null"); }
+    JsonWriter& value(bool v) { return raw(v ? "true" : "false"); }
+    JsonWriter& value(std::string_view v) {
+        element();
+        write_quoted(out_, v);
+        return *this;
     }
-    case Json::value_t::string:
-        write_quoted(out, value.get_ref<const std::string&>());
-        return;
-    case Json::value_t::boolean:
-        out.write(value.get<bool>() ? "true" : "false");
-        return;
-    case Json::value_t::number_integer: {
-        char*& at = out.reserve(20);
-        at = std::to_chars(at, at + 20, value.get<std::int64_t>()).ptr;
-        return;
+    JsonWriter& value(const std::string& v) { return value(std::string_view(v)); }
+    JsonWriter& value(const char* v) { return value(std::string_view(v)); }  // not bool
+    template <std::integral T>
+    JsonWriter& value(T v) {
+        element();
+        char*& at = out_.reserve(20);
+        at = std::to_chars(at, at + 20, v).ptr;
+        return *this;
     }
-    case Json::value_t::number_unsigned: {
-        char*& at = out.reserve(20);
-        at = std::to_chars(at, at + 20, value.get<std::uint64_t>()).ptr;
-        return;
-    }
-    case Json::value_t::number_float: {
-        const double x = value.get<double>();
-        if (!std::isfinite(x)) {
-            out.write("null");
-            return;
-        }
+    JsonWriter& value(double v) {
+        if (!std::isfinite(v)) return raw("null");  // as dump() writes NaN and infinities
+        element();
         // nlohmann's own shortest-digits formatting ("1.0", "1e-05"), so the text stays dump()'s.
-        char*& at = out.reserve(64);
-        at = nlohmann::detail::to_chars(at, at + 64, x);
-        return;
+        char*& at = out_.reserve(64);
+        at = nlohmann::detail::to_chars(at, at + 64, v);
+        return *this;
     }
-    case Json::value_t::null:
-        out.write("null");
-        return;
-    case Json::value_t::binary:  // not in a profile; dump() writes them as ever
-    case Json::value_t::discarded:
-        out.write(value.dump(2, ' ', false, Json::error_handler_t::replace));
-        return;
+    template <class T>
+    JsonWriter& value(const std::optional<T>& v) {
+        return v ? value(*v) : value(nullptr);
     }
+    template <class T>
+    JsonWriter& value(const std::vector<T>& list) {
+        begin_array();
+        for (const T& v : list) value(v);
+        return end_array();
+    }
+    // A value that a function writes (exactly one: an object, an array, a scalar or null).
+    template <class Write>
+        requires std::invocable<const Write&, JsonWriter&>
+    JsonWriter& value(const Write& write) {
+        write(*this);
+        return *this;
+    }
+    // Text already in the document's form at this place (the timeline's events).
+    JsonWriter& raw(std::string_view text) {
+        element();
+        out_.write(text);
+        return *this;
+    }
+
+private:
+    // Before a value: the separator and indentation of its place, unless a key has just put it there.
+    void element() {
+        if (after_key_) {
+            after_key_ = false;
+            return;
+        }
+        if (open_.empty()) return;
+        out_.write(open_.back()++ == 0 ? "\n" : ",\n");
+        indent(open_.size());
+    }
+    JsonWriter& open(char bracket) {
+        element();
+        out_.write(std::string_view(&bracket, 1));
+        open_.push_back(0);
+        return *this;
+    }
+    JsonWriter& close(char bracket) {
+        const bool empty = open_.back() == 0;
+        open_.pop_back();
+        if (!empty) {
+            out_.write("\n");
+            indent(open_.size());
+        }
+        out_.write(std::string_view(&bracket, 1));
+        return *this;
+    }
+    void indent(std::size_t levels) {
+        char*& at = out_.reserve(2 * levels);
+        at = std::fill_n(at, 2 * levels, ' ');
+    }
+
+    ChunkedOutput& out_;
+    std::vector<std::size_t> open_;  // per open object or array, the values written in it so far
+    bool after_key_ = false;
+};
+
+template <class Group>
+std::optional<std::string_view> accuracy_name(const std::optional<Group>& group) {
+    return group ? std::optional(to_string(group->accuracy)) : std::nullopt;
+}
+template <class Group>
+std::optional<std::string_view> time_accuracy_name(const std::optional<Group>& group) {
+    return group && group->time_accuracy ? std::optional(to_string(*group->time_accuracy)) : std::nullopt;
 }
 
-Json frames_json(const FrameStats& f) {
-    return Json{{"pushed", f.pushed}, {"popped", f.popped}, {"max_depth", f.max_depth}};
+std::optional<double> percent_of(std::uint64_t count, std::optional<std::uint64_t> total) {
+    if (!total || *total == 0) return std::nullopt;
+    return 100.0 * static_cast<double>(count) / static_cast<double>(*total);
 }
 
-Json stack_json(const StackStats& s) {
-    return Json{{"pushes", s.pushes}, {"pops", s.pops}, {"max_depth", s.max_depth}};
+// A sampled time's share of the wall time with its 95% interval (SampledShare), or null when not sampled.
+auto estimate(const Profile& p, std::optional<std::uint64_t> time_ns, std::optional<std::uint64_t> samples) {
+    return [&p, time_ns, samples](JsonWriter& w) {
+        const auto s = sampled_share(p, time_ns, samples);
+        if (!s) {
+            w.value(nullptr);
+            return;
+        }
+        w.begin_object()
+            .field("samples", s->samples)
+            .field("percent", 100 * s->share)
+            .field("percent_low", 100 * s->low)
+            .field("percent_high", 100 * s->high)
+            .field("time_low_ns", static_cast<std::uint64_t>(std::llround(s->time_low_ns)))
+            .field("time_high_ns", static_cast<std::uint64_t>(std::llround(s->time_high_ns)))
+            .field("meaningful", s->meaningful)
+            .end_object();
+    };
 }
 
-// `write(*group)` or null.
+void write_metrics(JsonWriter& w, const Profile& p) {
+    w.begin_object()
+        .field("summary", accuracy_name(p.summary))
+        .field("opcodes", accuracy_name(p.opcodes))
+        .field("opcode_times", time_accuracy_name(p.opcodes))
+        .field("hotspots", accuracy_name(p.instructions))
+        .field("lines", accuracy_name(p.lines))
+        .field("line_times", time_accuracy_name(p.lines))
+        .field("functions", accuracy_name(p.functions))
+        .field("function_times", time_accuracy_name(p.functions))
+        .field("frames", accuracy_name(p.frames))
+        .field("stack", accuracy_name(p.stack))
+        .field("branches", accuracy_name(p.branches))
+        .field("loops", accuracy_name(p.loops))
+        .field("loop_times", time_accuracy_name(p.loops))
+        .field("call_graph", accuracy_name(p.call_graph))
+        .field("call_graph_times", time_accuracy_name(p.call_graph))
+        .field("opcode_pairs", accuracy_name(p.opcode_pairs))
+        .field("memory", accuracy_name(p.memory))
+        .field("call_stacks", accuracy_name(p.call_stacks))
+        .end_object();
+}
+
+void write_summary(JsonWriter& w, const Summary& s) {
+    w.begin_object()
+        .field("total_instructions", s.total_instructions)
+        .field("unique_instructions", s.unique_instructions)
+        .field("wall_time_ns", s.wall_time_ns)
+        .field("instructions_per_second", s.instructions_per_second())
+        .field("max_call_depth", s.max_call_depth)
+        .field("start_unix_ns", s.start_unix_ns)
+        .end_object();
+}
+
+void write_timing(JsonWriter& w, const TimingInfo& t, const std::optional<Summary>& summary) {
+    std::optional<double> overhead_percent;
+    if (t.overhead_ns && summary && summary->wall_time_ns && *summary->wall_time_ns > 0)
+        overhead_percent = 100.0 * static_cast<double>(*t.overhead_ns) / static_cast<double>(*summary->wall_time_ns);
+    w.begin_object()
+        .field("method", t.method)
+        .field("samples", t.samples)
+        .field("overhead_ns", t.overhead_ns)
+        .field("overhead_percent", overhead_percent)
+        .field("sample_rate_hz", t.sample_rate_hz)
+        .field("truncated_stacks", t.truncated_stacks)
+        .field("effective_samples", t.effective_samples)
+        .end_object();
+}
+
+void write_histogram(JsonWriter& w, const TimeHistogram& h) {
+    const bool any = h.samples > 0;
+    w.begin_object()
+        .field("sub_bucket_bits", TimeHistogram::kSubBucketBits)
+        .field("samples", h.samples)
+        .field("sum_ns", h.sum_ns)
+        .field("min_ns", any ? std::optional(h.min_ns) : std::nullopt)
+        .field("max_ns", any ? std::optional(h.max_ns) : std::nullopt)
+        .key("buckets")
+        .begin_array();
+    for (std::size_t i = 0; i < h.buckets.size(); ++i)
+        if (h.buckets[i] != 0) w.begin_array().value(i).value(h.buckets[i]).end_array();
+    w.end_array().end_object();
+}
+
+// `entries` ordered by count, most first; ties keep their order.
+template <class Stats>
+std::vector<const Stats*> ranked_by_count(const std::vector<Stats>& entries) {
+    std::vector<const Stats*> ranked;
+    ranked.reserve(entries.size());
+    for (const Stats& e : entries) ranked.push_back(&e);
+    std::stable_sort(ranked.begin(), ranked.end(), [](const Stats* a, const Stats* b) { return a->count > b->count; });
+    return ranked;
+}
+
+void write_opcodes(JsonWriter& w, const Profile& p, const OpcodeGroup& group, std::optional<std::uint64_t> total) {
+    w.begin_array();
+    for (const OpcodeStats* e : ranked_by_count(group.entries)) {
+        const TimeHistogram* h = e->time_distribution ? &*e->time_distribution : nullptr;
+        const bool any = h && h->samples > 0;
+        const auto at = [&](double percent) { return h ? h->percentile(percent) : std::nullopt; };
+        w.begin_object()
+            .field("name", e->name)
+            .field("count", e->count)
+            .field("percent", percent_of(e->count, total))
+            .field("time_ns", e->time_ns)
+            .field("mean_ns", e->mean_ns())
+            .field("min_ns", any ? std::optional(h->min_ns) : std::nullopt)
+            .field("max_ns", any ? std::optional(h->max_ns) : std::nullopt)
+            .field("p50_ns", at(50))
+            .field("p95_ns", at(95))
+            .field("p99_ns", at(99))
+            .key("time_distribution");
+        if (h) write_histogram(w, *h);
+        else w.value(nullptr);
+        w.field("samples", e->samples).field("time_estimate", estimate(p, e->time_ns, e->samples)).end_object();
+    }
+    w.end_array();
+}
+
+void write_hotspots(JsonWriter& w, const InstructionGroup& group, std::optional<std::uint64_t> total) {
+    w.begin_array();
+    for (const InstructionStats* e : ranked_by_count(group.entries))
+        w.begin_object()
+            .field("function", e->function)
+            .field("offset", e->offset)
+            .field("line", e->line)
+            .field("opcode", e->opcode)
+            .field("count", e->count)
+            .field("percent", percent_of(e->count, total))
+            .end_object();
+    w.end_array();
+}
+
+void write_lines(JsonWriter& w, const Profile& p, const LineGroup& group) {
+    w.begin_array();
+    for (const LineStats& e : group.entries)
+        w.begin_object()
+            .field("line", e.line)
+            .field("count", e.count)
+            .field("time_ns", e.time_ns)
+            .field("source_text", e.source_text)
+            .field("samples", e.samples)
+            .field("time_estimate", estimate(p, e.time_ns, e.samples))
+            .end_object();
+    w.end_array();
+}
+
+void write_functions(JsonWriter& w, const Profile& p, const FunctionGroup& group) {
+    w.begin_array();
+    for (const FunctionStats& e : group.entries)
+        w.begin_object()
+            .field("name", e.name)
+            .field("calls", e.calls)
+            .field("self_time_ns", e.self_time_ns)
+            .field("total_time_ns", e.total_time_ns)
+            .field("native", e.native)
+            .field("file", e.file)
+            .field("line", e.line)
+            .field("inclusive_instructions", e.inclusive_instructions)
+            .field("self_samples", e.self_samples)
+            .field("total_samples", e.total_samples)
+            .field("self_time_estimate", estimate(p, e.self_time_ns, e.self_samples))
+            .field("total_time_estimate", estimate(p, e.total_time_ns, e.total_samples))
+            .end_object();
+    w.end_array();
+}
+
+void write_branches(JsonWriter& w, const BranchGroup& group) {
+    w.begin_array();
+    for (const BranchStats& e : group.entries)
+        w.begin_object()
+            .field("function", e.function)
+            .field("offset", e.offset)
+            .field("line", e.line)
+            .field("executed", e.executed)
+            .field("taken", e.taken)
+            .field("taken_rate", e.taken_rate())
+            .end_object();
+    w.end_array();
+}
+
+void write_loops(JsonWriter& w, const Profile& p, const LoopGroup& group) {
+    w.begin_array();
+    for (const LoopStats& e : group.entries)
+        w.begin_object()
+            .field("function", e.function)
+            .field("start_offset", e.start_offset)
+            .field("end_offset", e.end_offset)
+            .field("line", e.line)
+            .field("iterations", e.iterations)
+            .field("time_ns", e.time_ns)
+            .field("samples", e.samples)
+            .field("time_estimate", estimate(p, e.time_ns, e.samples))
+            .end_object();
+    w.end_array();
+}
+
+void write_call_graph(JsonWriter& w, const Profile& p, const CallGraph& group) {
+    w.begin_array();
+    for (const CallEdge& e : group.entries) {
+        w.begin_object()
+            .field("caller", e.caller)
+            .field("callee", e.callee)
+            .field("calls", e.calls)
+            .field("time_ns", e.time_ns)
+            .field("inclusive_instructions", e.inclusive_instructions)
+            .key("sites")
+            .begin_array();
+        for (const CallSite& s : e.sites)
+            w.begin_object()
+                .field("offset", s.offset)
+                .field("line", s.line)
+                .field("calls", s.calls)
+                .field("inclusive_instructions", s.inclusive_instructions)
+                .end_object();
+        w.end_array()
+            .field("samples", e.samples)
+            .field("time_estimate", estimate(p, e.time_ns, e.samples))
+            .end_object();
+    }
+    w.end_array();
+}
+
+void write_opcode_pairs(JsonWriter& w, const OpcodePairGroup& group) {
+    w.begin_array();
+    for (const OpcodePair& e : group.entries)
+        w.begin_object().field("first", e.first).field("second", e.second).field("count", e.count).end_object();
+    w.end_array();
+}
+
+void write_memory(JsonWriter& w, const MemoryStats& m) {
+    w.begin_object()
+        .field("allocations", m.allocations)
+        .field("allocated_bytes", m.allocated_bytes)
+        .field("frees", m.frees)
+        .field("freed_bytes", m.freed_bytes)
+        .field("peak_bytes", m.peak_bytes)
+        .field("live_bytes", m.live_bytes)
+        .field("gc_cycles", m.gc_cycles)
+        .field("gc_time_ns", m.gc_time_ns)
+        .key("by_type")
+        .begin_array();
+    for (const TypeMemory& e : m.by_type)
+        w.begin_object().field("type", e.type).field("allocations", e.allocations).field("bytes", e.bytes).end_object();
+    w.end_array().end_object();
+}
+
+void write_call_stacks(JsonWriter& w, const Profile& p, const StackSampleGroup& group) {
+    w.begin_array();
+    for (const StackSample& e : group.entries) {
+        w.begin_object().field("frames", e.frames).field("samples", e.samples).field("time_ns", e.time_ns).key("lines");
+        if (e.lines.empty()) w.value(nullptr);
+        else w.value(e.lines);
+        w.field("time_estimate", estimate(p, e.time_ns, e.samples)).end_object();
+    }
+    w.end_array();
+}
+
+void write_timeline(JsonWriter& w, const Timeline& t, ChunkedOutput& out) {
+    w.begin_object()
+        .field("time_accuracy", to_string(t.time_accuracy))
+        .field("capacity", t.capacity)
+        .field("recorded", t.recorded)
+        .field("dropped", t.dropped)
+        .field("window", t.window)
+        .field("skipped", t.skipped)
+        .key("events");
+    if (t.events.empty()) {
+        w.value(std::vector<int>{});
+    } else {
+        w.raw("");  // the events write their own text at this place (an array at the timeline's depth)
+        write_timeline_events(t.events, out);
+    }
+    w.end_object();
+}
+
+void write_frames(JsonWriter& w, const FrameStats& f) {
+    w.begin_object().field("pushed", f.pushed).field("popped", f.popped).field("max_depth", f.max_depth).end_object();
+}
+
+void write_stack(JsonWriter& w, const StackStats& s) {
+    w.begin_object().field("pushes", s.pushes).field("pops", s.pops).field("max_depth", s.max_depth).end_object();
+}
+
+// `group` as `write` writes it, or null.
 template <class Group, class Write>
-Json group_json(const std::optional<Group>& group, Write write) {
-    return group ? write(*group) : Json(nullptr);
+auto group_or_null(const std::optional<Group>& group, Write write) {
+    return [&group, write](JsonWriter& w) {
+        if (group) write(w, *group);
+        else w.value(nullptr);
+    };
 }
 
 } // namespace
@@ -497,33 +559,36 @@ void write_json(const Profile& original, const ReportSink& sink) {
     if (original.timeline) exports::require_events(*original.timeline, "the JSON profile");  // it is lossless
     const Profile p = report::canonical_copy_without_events(original);  // the events: from `original`
     const std::optional<std::uint64_t> total = total_instructions(p);
-    Json doc{{"format", std::string(kProfileFormat)},
-             {"version", kProfileFormatVersion},
-             {"policy", p.policy},
-             {"source_file", p.source_file.empty() ? Json(nullptr) : Json(p.source_file)},
-             {"partial", p.partial},
-             {"error", p.error.empty() ? Json(nullptr) : Json(p.error)},
-             {"metrics", metrics_json(p)}};
-    doc["summary"] = group_json(p.summary, summary_json);
-    doc["timing"] = group_json(p.timing, [&](const TimingInfo& t) { return timing_json(t, p.summary); });
-    doc["opcodes"] = group_json(p.opcodes, [&](const OpcodeGroup& g) { return opcodes_json(p, g, total); });
-    doc["hotspots"] = group_json(p.instructions, [&](const InstructionGroup& g) { return hotspots_json(g, total); });
-    const auto with_profile = [&](auto write) { return [&, write](const auto& g) { return write(p, g); }; };
-    doc["lines"] = group_json(p.lines, with_profile(lines_json));
-    doc["functions"] = group_json(p.functions, with_profile(functions_json));
-    doc["frames"] = group_json(p.frames, frames_json);
-    doc["stack"] = group_json(p.stack, stack_json);
-    doc["branches"] = group_json(p.branches, branches_json);
-    doc["loops"] = group_json(p.loops, with_profile(loops_json));
-    doc["call_graph"] = group_json(p.call_graph, with_profile(call_graph_json));
-    doc["opcode_pairs"] = group_json(p.opcode_pairs, opcode_pairs_json);
-    doc["memory"] = group_json(p.memory, memory_json);
-    doc["call_stacks"] = group_json(p.call_stacks, with_profile(call_stacks_json));
-    doc["timeline"] = group_json(p.timeline, timeline_json);
+    const auto with_profile = [&p](auto write) { return [&p, write](JsonWriter& w, const auto& g) { write(w, p, g); }; };
     // Invalid UTF-8 (in source text, say) is replaced by U+FFFD rather than failing the report.
     ChunkedOutput out(sink);
-    const Json* events_at = p.timeline ? &doc["timeline"]["events"] : nullptr;
-    write_pretty(out, doc, 0, events_at, p.timeline ? &original.timeline->events : nullptr);
+    JsonWriter doc(out);
+    doc.begin_object()
+        .field("format", kProfileFormat)
+        .field("version", kProfileFormatVersion)
+        .field("policy", p.policy)
+        .field("source_file", p.source_file.empty() ? std::nullopt : std::optional(p.source_file))
+        .field("partial", p.partial)
+        .field("error", p.error.empty() ? std::nullopt : std::optional(p.error))
+        .field("metrics", [&p](JsonWriter& w) { write_metrics(w, p); })
+        .field("summary", group_or_null(p.summary, write_summary))
+        .field("timing", group_or_null(p.timing, [&p](JsonWriter& w, const TimingInfo& t) { write_timing(w, t, p.summary); }))
+        .field("opcodes", group_or_null(p.opcodes, [&](JsonWriter& w, const OpcodeGroup& g) { write_opcodes(w, p, g, total); }))
+        .field("hotspots", group_or_null(p.instructions, [&](JsonWriter& w, const InstructionGroup& g) { write_hotspots(w, g, total); }))
+        .field("lines", group_or_null(p.lines, with_profile(write_lines)))
+        .field("functions", group_or_null(p.functions, with_profile(write_functions)))
+        .field("frames", group_or_null(p.frames, write_frames))
+        .field("stack", group_or_null(p.stack, write_stack))
+        .field("branches", group_or_null(p.branches, write_branches))
+        .field("loops", group_or_null(p.loops, with_profile(write_loops)))
+        .field("call_graph", group_or_null(p.call_graph, with_profile(write_call_graph)))
+        .field("opcode_pairs", group_or_null(p.opcode_pairs, write_opcode_pairs))
+        .field("memory", group_or_null(p.memory, write_memory))
+        .field("call_stacks", group_or_null(p.call_stacks, with_profile(write_call_stacks)))
+        .key("timeline");
+    if (original.timeline) write_timeline(doc, *original.timeline, out);
+    else doc.value(nullptr);
+    doc.end_object();
     out.write("\n");
     out.flush();
 }

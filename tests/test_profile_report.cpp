@@ -1152,8 +1152,9 @@ BOOST_AUTO_TEST_CASE(round_trip_is_lossless) {
     }
 }
 
-// format_json writes the timeline's events itself (a Json object per event cost more than the profiler):
-// the text must stay what nlohmann's dump(2) makes of the same document, escapes and U+FFFD included.
+// write_json writes the document as it makes it (JsonWriter; building an ordered_json document cost more than
+// the rest of a cold report): the text must stay what nlohmann's dump(2) makes of the same document, escapes,
+// U+FFFD, floats and empty arrays included.
 BOOST_AUTO_TEST_CASE(json_text_is_the_pretty_dump_of_its_document) {
     Profile names = full_profile();
     names.timeline->events[0].function = "quote\" back\\ tab\t bell\x07 \xc3\xa9 bad\xff";
