@@ -5,24 +5,31 @@
 // events named "[gap: ...]"; ts in microseconds with the nanoseconds as fraction. No args on B/E (speedscope's
 // trace importer would add them to the frame names). otherData says what is exact and what is statistical.
 #include "export_support.hpp"
+#include "json_writer.hpp"
 #include "timeline_spans.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 namespace opscope {
 
 namespace {
-
-using Json = nlohmann::ordered_json;
 
 constexpr int kPid = 1;
 constexpr int kTid = 1;
 
 double micros(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
-Json metadata(std::string_view name, std::string_view value) {
-    return {{"name", name}, {"ph", "M"}, {"pid", kPid}, {"tid", kTid}, {"args", {{"name", value}}}};
+void write_metadata(json::Writer& w, std::string_view name, std::string_view value) {
+    w.begin_object()
+        .field("name", name)
+        .field("ph", "M")
+        .field("pid", kPid)
+        .field("tid", kTid)
+        .key("args")
+        .begin_object()
+        .field("name", value)
+        .end_object()
+        .end_object();
 }
 
 std::string gap_name(const exports::TimelineGap& gap) {
@@ -48,7 +55,7 @@ std::string_view evidence_name(exports::TimelineGap::Evidence evidence) {
 
 } // namespace
 
-std::string format_chrome_trace(const Profile& profile) {
+void write_chrome_trace(const Profile& profile, const ReportSink& sink) {
     if (!profile.timeline)
         throw MissingGroupError("chrome", "the call timeline (timeline)", profile.policy, exports::kTimelineRecordedBy);
     const Timeline& timeline = *profile.timeline;
@@ -56,21 +63,26 @@ std::string format_chrome_trace(const Profile& profile) {
     const exports::FunctionIndex functions(profile);
     const std::string program = profile.source_file.empty() ? std::string("program") : profile.source_file;
 
-    Json events = Json::array();
-    events.push_back(metadata("process_name", "opscope " + program));
-    events.push_back(metadata("thread_name", "vm"));
+    // Invalid UTF-8 (a host may name functions anyhow) becomes U+FFFD rather than an exception.
+    json::ChunkedOutput out(sink);
+    json::Writer w(out, json::Writer::Style::compact);
+    w.begin_object().key("traceEvents").begin_array();
+    write_metadata(w, "process_name", "opscope " + program);
+    write_metadata(w, "thread_name", "vm");
     // Gaps go before the spans of the event they precede, at the previous event's time.
     std::size_t next_gap = 0;
     auto emit_gaps_before = [&](std::size_t index) {
         for (; next_gap < spans.gaps.size() && spans.gaps[next_gap].before <= index; ++next_gap) {
             const exports::TimelineGap& gap = spans.gaps[next_gap];
-            events.push_back({{"name", gap_name(gap)},
-                              {"cat", "gap"},
-                              {"ph", "i"},
-                              {"s", "t"},
-                              {"ts", micros(gap.time_ns)},
-                              {"pid", kPid},
-                              {"tid", kTid}});
+            w.begin_object()
+                .field("name", gap_name(gap))
+                .field("cat", "gap")
+                .field("ph", "i")
+                .field("s", "t")
+                .field("ts", micros(gap.time_ns))
+                .field("pid", kPid)
+                .field("tid", kTid)
+                .end_object();
         }
     };
     for (const exports::SpanEvent& e : spans.events) {
@@ -78,70 +90,88 @@ std::string format_chrome_trace(const Profile& profile) {
         const bool is_open = e.kind == exports::SpanEvent::Kind::open;
         std::string cat = functions.native(e.function) ? "native" : "call";
         if (!e.enter_recorded) cat += ",enter-not-recorded";  // on B and E alike: the engine pairs them by name and cat
-        events.push_back({{"name", e.function},
-                          {"cat", cat},
-                          {"ph", is_open ? "B" : "E"},
-                          {"ts", micros(e.time_ns)},
-                          {"pid", kPid},
-                          {"tid", kTid}});
+        w.begin_object()
+            .field("name", e.function)
+            .field("cat", cat)
+            .field("ph", is_open ? "B" : "E")
+            .field("ts", micros(e.time_ns))
+            .field("pid", kPid)
+            .field("tid", kTid)
+            .end_object();
     }
     emit_gaps_before(timeline.events.size());
-
     // The heap: the profile keeps totals, not values over time; the one value with a time is the live bytes
     // at the run's end (exact), drawn as a counter there.
-    std::optional<Json> memory;
+    if (profile.memory) {
+        const std::uint64_t end = spans.events.empty() ? 0 : spans.events.back().time_ns;
+        w.begin_object()
+            .field("name", "heap")
+            .field("ph", "C")
+            .field("ts", micros(end))
+            .field("pid", kPid)
+            .field("tid", kTid)
+            .key("args")
+            .begin_object()
+            .field("live_bytes", profile.memory->live_bytes)
+            .end_object()
+            .end_object();
+    }
+    w.end_array().field("displayTimeUnit", "ns").key("otherData").begin_object();
+
+    w.field("exporter", "opscope")
+        .field("program", program)
+        .field("policy", profile.policy)
+        .field("exact", "the order and nesting of the recorded calls and returns, the event counts (recorded, dropped, "
+                        "skipped), the memory totals")
+        .field("statistical", fmt::format("the event times ({}: every 64th event and each window's first and last read the "
+                                          "clock, the others are interpolated)", to_string(timeline.time_accuracy)))
+        .field("time_accuracy", to_string(timeline.time_accuracy))
+        .field("capacity", timeline.capacity)
+        .field("recorded", timeline.recorded)
+        .field("kept", timeline.events.size())
+        .field("dropped", timeline.dropped)
+        .field("window", timeline.window)
+        .field("skipped", timeline.skipped)
+        .field("enter_events", spans.recorded_enters)
+        .field("enters_not_recorded", spans.unrecorded_enters)
+        .key("gaps")
+        .begin_array();
+    for (const exports::TimelineGap& gap : spans.gaps)
+        w.begin_object()
+            .field("before_event", gap.before)
+            .field("ts", micros(gap.time_ns))
+            .field("evidence", evidence_name(gap.evidence))
+            .field("events", gap.events)
+            .end_object();
+    w.end_array()
+        .field("heap_counter", profile.memory ? "one value: live bytes at the run's end" : "absent: no memory group")
+        .field("partial", profile.partial);
     if (profile.memory) {
         const MemoryStats& m = *profile.memory;
-        const std::uint64_t end = spans.events.empty() ? 0 : spans.events.back().time_ns;
-        events.push_back({{"name", "heap"},
-                          {"ph", "C"},
-                          {"ts", micros(end)},
-                          {"pid", kPid},
-                          {"tid", kTid},
-                          {"args", {{"live_bytes", m.live_bytes}}}});
-        memory = Json{{"accuracy", to_string(m.accuracy)},
-                      {"allocations", m.allocations},
-                      {"allocated_bytes", m.allocated_bytes},
-                      {"freed_bytes", m.freed_bytes},
-                      {"peak_bytes", m.peak_bytes},
-                      {"live_bytes_at_end", m.live_bytes},
-                      {"gc_cycles", m.gc_cycles},
-                      {"over_time", "not recorded: the profile keeps totals only, so the heap counter has one value, "
-                                    "the live bytes at the run's end"}};
+        w.key("memory")
+            .begin_object()
+            .field("accuracy", to_string(m.accuracy))
+            .field("allocations", m.allocations)
+            .field("allocated_bytes", m.allocated_bytes)
+            .field("freed_bytes", m.freed_bytes)
+            .field("peak_bytes", m.peak_bytes)
+            .field("live_bytes_at_end", m.live_bytes)
+            .field("gc_cycles", m.gc_cycles)
+            .field("over_time", "not recorded: the profile keeps totals only, so the heap counter has one value, "
+                                "the live bytes at the run's end")
+            .end_object();
     }
+    if (profile.partial) w.field("partial_note", exports::partial_note(profile));
+    if (!profile.error.empty()) w.field("error", profile.error);
+    w.end_object().end_object();
+    out.write("\n");
+    out.flush();
+}
 
-    Json gaps = Json::array();
-    for (const exports::TimelineGap& gap : spans.gaps)
-        gaps.push_back({{"before_event", gap.before}, {"ts", micros(gap.time_ns)}, {"evidence", evidence_name(gap.evidence)},
-                        {"events", gap.events}});
-    Json other = {
-        {"exporter", "opscope"},
-        {"program", program},
-        {"policy", profile.policy},
-        {"exact", "the order and nesting of the recorded calls and returns, the event counts (recorded, dropped, "
-                  "skipped), the memory totals"},
-        {"statistical", fmt::format("the event times ({}: every 64th event and each window's first and last read the "
-                                    "clock, the others are interpolated)", to_string(timeline.time_accuracy))},
-        {"time_accuracy", to_string(timeline.time_accuracy)},
-        {"capacity", timeline.capacity},
-        {"recorded", timeline.recorded},
-        {"kept", timeline.events.size()},
-        {"dropped", timeline.dropped},
-        {"window", timeline.window},
-        {"skipped", timeline.skipped},
-        {"enter_events", spans.recorded_enters},
-        {"enters_not_recorded", spans.unrecorded_enters},
-        {"gaps", std::move(gaps)},
-        {"heap_counter", memory ? Json("one value: live bytes at the run's end") : Json("absent: no memory group")},
-        {"partial", profile.partial},
-    };
-    if (memory) other["memory"] = std::move(*memory);
-    if (profile.partial) other["partial_note"] = exports::partial_note(profile);
-    if (!profile.error.empty()) other["error"] = profile.error;
-
-    const Json trace = {{"traceEvents", std::move(events)}, {"displayTimeUnit", "ns"}, {"otherData", std::move(other)}};
-    // Invalid UTF-8 (a host may name functions anyhow) becomes U+FFFD rather than an exception.
-    return trace.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+std::string format_chrome_trace(const Profile& profile) {
+    std::string out;
+    write_chrome_trace(profile, [&out](std::string_view piece) { out += piece; });
+    return out;
 }
 
 } // namespace opscope

@@ -4,9 +4,8 @@
 // ignored by parse_json.
 #include <opscope/report.hpp>
 #include "canonical_copy.hpp"
+#include "json_writer.hpp"
 #include "timeline_spans.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -20,68 +19,8 @@
 namespace opscope {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-// Text for a ReportSink, in pieces of at most about kChunk bytes (more only for one value longer than that):
-// the report never sits in memory whole. A Full profile's JSON is ~0.4 MB, ~100 pages whose first touch costs
-// ~10 us each on the guests of BENCHMARKS.md (section 8); one chunk reused is 4 pages.
-class ChunkedOutput {
-public:
-    static constexpr std::size_t kChunk = 16 * 1024;
-    explicit ChunkedOutput(const ReportSink& sink) : sink_(sink), chunk_(kChunk, '\0'), at_(chunk_.data()) {}
-    // Room for `bound` more bytes at at(), flushing first if needed.
-    char*& reserve(std::size_t bound) {
-        if (static_cast<std::size_t>(chunk_.data() + chunk_.size() - at_) < bound) {
-            flush();
-            if (chunk_.size() < bound) {  // a value longer than a chunk
-                chunk_.resize(bound);
-                at_ = chunk_.data();
-            }
-        }
-        return at_;
-    }
-    void write(std::string_view text) {
-        char*& at = reserve(text.size());
-        std::memcpy(at, text.data(), text.size());
-        at += text.size();
-    }
-    void flush() {
-        if (at_ != chunk_.data()) sink_(std::string_view(chunk_.data(), static_cast<std::size_t>(at_ - chunk_.data())));
-        at_ = chunk_.data();
-    }
-
-private:
-    const ReportSink& sink_;
-    std::string chunk_;
-    char* at_;
-};
-
-// Copies a string literal (its size known when compiling, so the copy is a few moves, not a call) to `at`.
-template <std::size_t N>
-void put_literal(char*& at, const char (&text)[N]) {
-    std::memcpy(at, text, N - 1);
-    at += N - 1;
-}
-
-// A string as dump() quotes it, escapes and U+FFFD (for invalid UTF-8) included. Printable ASCII, nearly every
-// string here, is copied; anything else goes through nlohmann's own escaping.
-void write_quoted(ChunkedOutput& out, std::string_view text) {
-    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte >= 0x20 && byte < 0x80;
-    });
-    if (!plain) {
-        out.write(Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace));
-        return;
-    }
-    char*& at = out.reserve(2 * text.size() + 2);
-    *at++ = '"';
-    for (const char c : text) {
-        if (c == '"' || c == '\\') *at++ = '\\';
-        *at++ = c;
-    }
-    *at++ = '"';
-}
+using json::ChunkedOutput;
+using json::put_literal;
 
 // The timeline's events as `dump(2)` writes an array at the depth of timeline.events: the same text, byte
 // for byte (test_profile_report checks it against nlohmann's dump of the parsed document), without a Json
@@ -110,7 +49,7 @@ void write_timeline_events(const std::vector<TimelineEvent>& events, ChunkedOutp
         if (i == 0 || e.function != events[i - 1].function) {
             auto found = quoted.find(e.function);
             if (found == quoted.end())
-                found = quoted.emplace(e.function, Json(e.function).dump(-1, ' ', false, Json::error_handler_t::replace)).first;
+                found = quoted.emplace(e.function, json::quoted(e.function)).first;
             name = &found->second;
         }
         char*& at = out.reserve(kLayout + kValues + name->size());
@@ -135,117 +74,6 @@ void write_timeline_events(const std::vector<TimelineEvent>& events, ChunkedOutp
 }
 
 
-// A JSON document written as it is made: the text nlohmann's dump(2, ' ', false, replace) gives the same
-// document, byte for byte (test_profile_report checks it against dump() of the parsed text), with no
-// document in memory. Building an ordered_json document first (a node per value, a vector per object,
-// then a dump that writes a character at a time through a virtual call) took more instructions than
-// everything else a cold `opscope profile --format json` does after the run.
-class JsonWriter {
-public:
-    explicit JsonWriter(ChunkedOutput& out) : out_(out) {}
-
-    JsonWriter& begin_object() { return open('{'); }
-    JsonWriter& end_object() { return close('}'); }
-    JsonWriter& begin_array() { return open('['); }
-    JsonWriter& end_array() { return close(']'); }
-    JsonWriter& key(std::string_view name) {
-        element();
-        write_quoted(out_, name);
-        out_.write(": ");
-        after_key_ = true;
-        return *this;
-    }
-    template <class T>
-    JsonWriter& field(std::string_view name, const T& v) {
-        key(name);
-        return value(v);
-    }
-
-    JsonWriter& value(std::nullptr_t) { return raw("null"); }
-    JsonWriter& value(bool v) { return raw(v ? "true" : "false"); }
-    JsonWriter& value(std::string_view v) {
-        element();
-        write_quoted(out_, v);
-        return *this;
-    }
-    JsonWriter& value(const std::string& v) { return value(std::string_view(v)); }
-    JsonWriter& value(const char* v) { return value(std::string_view(v)); }  // not bool
-    template <std::integral T>
-    JsonWriter& value(T v) {
-        element();
-        char*& at = out_.reserve(20);
-        at = std::to_chars(at, at + 20, v).ptr;
-        return *this;
-    }
-    JsonWriter& value(double v) {
-        if (!std::isfinite(v)) return raw("null");  // as dump() writes NaN and infinities
-        element();
-        // nlohmann's own shortest-digits formatting ("1.0", "1e-05"), so the text stays dump()'s.
-        char*& at = out_.reserve(64);
-        at = nlohmann::detail::to_chars(at, at + 64, v);
-        return *this;
-    }
-    template <class T>
-    JsonWriter& value(const std::optional<T>& v) {
-        return v ? value(*v) : value(nullptr);
-    }
-    template <class T>
-    JsonWriter& value(const std::vector<T>& list) {
-        begin_array();
-        for (const T& v : list) value(v);
-        return end_array();
-    }
-    // A value that a function writes (exactly one: an object, an array, a scalar or null).
-    template <class Write>
-        requires std::invocable<const Write&, JsonWriter&>
-    JsonWriter& value(const Write& write) {
-        write(*this);
-        return *this;
-    }
-    // Text already in the document's form at this place (the timeline's events).
-    JsonWriter& raw(std::string_view text) {
-        element();
-        out_.write(text);
-        return *this;
-    }
-
-private:
-    // Before a value: the separator and indentation of its place, unless a key has just put it there.
-    void element() {
-        if (after_key_) {
-            after_key_ = false;
-            return;
-        }
-        if (open_.empty()) return;
-        out_.write(open_.back()++ == 0 ? "\n" : ",\n");
-        indent(open_.size());
-    }
-    JsonWriter& open(char bracket) {
-        element();
-        out_.write(std::string_view(&bracket, 1));
-        open_.push_back(0);
-        return *this;
-    }
-    JsonWriter& close(char bracket) {
-        const bool empty = open_.back() == 0;
-        open_.pop_back();
-        if (!empty) {
-            out_.write("\n");
-            indent(open_.size());
-        }
-        out_.write(std::string_view(&bracket, 1));
-        return *this;
-    }
-    void indent(std::size_t levels) {
-        char*& at = out_.reserve(2 * levels);
-        at = std::fill_n(at, 2 * levels, ' ');
-    }
-
-    ChunkedOutput& out_;
-    std::vector<std::size_t> open_;  // per open object or array, the values written in it so far
-    bool after_key_ = false;
-};
-
 template <class Group>
 std::optional<std::string_view> accuracy_name(const std::optional<Group>& group) {
     return group ? std::optional(to_string(group->accuracy)) : std::nullopt;
@@ -262,7 +90,7 @@ std::optional<double> percent_of(std::uint64_t count, std::optional<std::uint64_
 
 // A sampled time's share of the wall time with its 95% interval (SampledShare), or null when not sampled.
 auto estimate(const Profile& p, std::optional<std::uint64_t> time_ns, std::optional<std::uint64_t> samples) {
-    return [&p, time_ns, samples](JsonWriter& w) {
+    return [&p, time_ns, samples](json::Writer& w) {
         const auto s = sampled_share(p, time_ns, samples);
         if (!s) {
             w.value(nullptr);
@@ -280,7 +108,7 @@ auto estimate(const Profile& p, std::optional<std::uint64_t> time_ns, std::optio
     };
 }
 
-void write_metrics(JsonWriter& w, const Profile& p) {
+void write_metrics(json::Writer& w, const Profile& p) {
     w.begin_object()
         .field("summary", accuracy_name(p.summary))
         .field("opcodes", accuracy_name(p.opcodes))
@@ -303,7 +131,7 @@ void write_metrics(JsonWriter& w, const Profile& p) {
         .end_object();
 }
 
-void write_summary(JsonWriter& w, const Summary& s) {
+void write_summary(json::Writer& w, const Summary& s) {
     w.begin_object()
         .field("total_instructions", s.total_instructions)
         .field("unique_instructions", s.unique_instructions)
@@ -314,7 +142,7 @@ void write_summary(JsonWriter& w, const Summary& s) {
         .end_object();
 }
 
-void write_timing(JsonWriter& w, const TimingInfo& t, const std::optional<Summary>& summary) {
+void write_timing(json::Writer& w, const TimingInfo& t, const std::optional<Summary>& summary) {
     std::optional<double> overhead_percent;
     if (t.overhead_ns && summary && summary->wall_time_ns && *summary->wall_time_ns > 0)
         overhead_percent = 100.0 * static_cast<double>(*t.overhead_ns) / static_cast<double>(*summary->wall_time_ns);
@@ -329,7 +157,7 @@ void write_timing(JsonWriter& w, const TimingInfo& t, const std::optional<Summar
         .end_object();
 }
 
-void write_histogram(JsonWriter& w, const TimeHistogram& h) {
+void write_histogram(json::Writer& w, const TimeHistogram& h) {
     const bool any = h.samples > 0;
     w.begin_object()
         .field("sub_bucket_bits", TimeHistogram::kSubBucketBits)
@@ -354,7 +182,7 @@ std::vector<const Stats*> ranked_by_count(const std::vector<Stats>& entries) {
     return ranked;
 }
 
-void write_opcodes(JsonWriter& w, const Profile& p, const OpcodeGroup& group, std::optional<std::uint64_t> total) {
+void write_opcodes(json::Writer& w, const Profile& p, const OpcodeGroup& group, std::optional<std::uint64_t> total) {
     w.begin_array();
     for (const OpcodeStats* e : ranked_by_count(group.entries)) {
         const TimeHistogram* h = e->time_distribution ? &*e->time_distribution : nullptr;
@@ -379,7 +207,7 @@ void write_opcodes(JsonWriter& w, const Profile& p, const OpcodeGroup& group, st
     w.end_array();
 }
 
-void write_hotspots(JsonWriter& w, const InstructionGroup& group, std::optional<std::uint64_t> total) {
+void write_hotspots(json::Writer& w, const InstructionGroup& group, std::optional<std::uint64_t> total) {
     w.begin_array();
     for (const InstructionStats* e : ranked_by_count(group.entries))
         w.begin_object()
@@ -393,7 +221,7 @@ void write_hotspots(JsonWriter& w, const InstructionGroup& group, std::optional<
     w.end_array();
 }
 
-void write_lines(JsonWriter& w, const Profile& p, const LineGroup& group) {
+void write_lines(json::Writer& w, const Profile& p, const LineGroup& group) {
     w.begin_array();
     for (const LineStats& e : group.entries)
         w.begin_object()
@@ -407,7 +235,7 @@ void write_lines(JsonWriter& w, const Profile& p, const LineGroup& group) {
     w.end_array();
 }
 
-void write_functions(JsonWriter& w, const Profile& p, const FunctionGroup& group) {
+void write_functions(json::Writer& w, const Profile& p, const FunctionGroup& group) {
     w.begin_array();
     for (const FunctionStats& e : group.entries)
         w.begin_object()
@@ -427,7 +255,7 @@ void write_functions(JsonWriter& w, const Profile& p, const FunctionGroup& group
     w.end_array();
 }
 
-void write_branches(JsonWriter& w, const BranchGroup& group) {
+void write_branches(json::Writer& w, const BranchGroup& group) {
     w.begin_array();
     for (const BranchStats& e : group.entries)
         w.begin_object()
@@ -441,7 +269,7 @@ void write_branches(JsonWriter& w, const BranchGroup& group) {
     w.end_array();
 }
 
-void write_loops(JsonWriter& w, const Profile& p, const LoopGroup& group) {
+void write_loops(json::Writer& w, const Profile& p, const LoopGroup& group) {
     w.begin_array();
     for (const LoopStats& e : group.entries)
         w.begin_object()
@@ -457,7 +285,7 @@ void write_loops(JsonWriter& w, const Profile& p, const LoopGroup& group) {
     w.end_array();
 }
 
-void write_call_graph(JsonWriter& w, const Profile& p, const CallGraph& group) {
+void write_call_graph(json::Writer& w, const Profile& p, const CallGraph& group) {
     w.begin_array();
     for (const CallEdge& e : group.entries) {
         w.begin_object()
@@ -483,14 +311,14 @@ void write_call_graph(JsonWriter& w, const Profile& p, const CallGraph& group) {
     w.end_array();
 }
 
-void write_opcode_pairs(JsonWriter& w, const OpcodePairGroup& group) {
+void write_opcode_pairs(json::Writer& w, const OpcodePairGroup& group) {
     w.begin_array();
     for (const OpcodePair& e : group.entries)
         w.begin_object().field("first", e.first).field("second", e.second).field("count", e.count).end_object();
     w.end_array();
 }
 
-void write_memory(JsonWriter& w, const MemoryStats& m) {
+void write_memory(json::Writer& w, const MemoryStats& m) {
     w.begin_object()
         .field("allocations", m.allocations)
         .field("allocated_bytes", m.allocated_bytes)
@@ -507,7 +335,7 @@ void write_memory(JsonWriter& w, const MemoryStats& m) {
     w.end_array().end_object();
 }
 
-void write_call_stacks(JsonWriter& w, const Profile& p, const StackSampleGroup& group) {
+void write_call_stacks(json::Writer& w, const Profile& p, const StackSampleGroup& group) {
     w.begin_array();
     for (const StackSample& e : group.entries) {
         w.begin_object().field("frames", e.frames).field("samples", e.samples).field("time_ns", e.time_ns).key("lines");
@@ -518,7 +346,7 @@ void write_call_stacks(JsonWriter& w, const Profile& p, const StackSampleGroup& 
     w.end_array();
 }
 
-void write_timeline(JsonWriter& w, const Timeline& t, ChunkedOutput& out) {
+void write_timeline(json::Writer& w, const Timeline& t, ChunkedOutput& out) {
     w.begin_object()
         .field("time_accuracy", to_string(t.time_accuracy))
         .field("capacity", t.capacity)
@@ -536,18 +364,18 @@ void write_timeline(JsonWriter& w, const Timeline& t, ChunkedOutput& out) {
     w.end_object();
 }
 
-void write_frames(JsonWriter& w, const FrameStats& f) {
+void write_frames(json::Writer& w, const FrameStats& f) {
     w.begin_object().field("pushed", f.pushed).field("popped", f.popped).field("max_depth", f.max_depth).end_object();
 }
 
-void write_stack(JsonWriter& w, const StackStats& s) {
+void write_stack(json::Writer& w, const StackStats& s) {
     w.begin_object().field("pushes", s.pushes).field("pops", s.pops).field("max_depth", s.max_depth).end_object();
 }
 
 // `group` as `write` writes it, or null.
 template <class Group, class Write>
 auto group_or_null(const std::optional<Group>& group, Write write) {
-    return [&group, write](JsonWriter& w) {
+    return [&group, write](json::Writer& w) {
         if (group) write(w, *group);
         else w.value(nullptr);
     };
@@ -559,10 +387,10 @@ void write_json(const Profile& original, const ReportSink& sink) {
     if (original.timeline) exports::require_events(*original.timeline, "the JSON profile");  // it is lossless
     const Profile p = report::canonical_copy_without_events(original);  // the events: from `original`
     const std::optional<std::uint64_t> total = total_instructions(p);
-    const auto with_profile = [&p](auto write) { return [&p, write](JsonWriter& w, const auto& g) { write(w, p, g); }; };
+    const auto with_profile = [&p](auto write) { return [&p, write](json::Writer& w, const auto& g) { write(w, p, g); }; };
     // Invalid UTF-8 (in source text, say) is replaced by U+FFFD rather than failing the report.
     ChunkedOutput out(sink);
-    JsonWriter doc(out);
+    json::Writer doc(out, json::Writer::Style::pretty);
     doc.begin_object()
         .field("format", kProfileFormat)
         .field("version", kProfileFormatVersion)
@@ -570,11 +398,11 @@ void write_json(const Profile& original, const ReportSink& sink) {
         .field("source_file", p.source_file.empty() ? std::nullopt : std::optional(p.source_file))
         .field("partial", p.partial)
         .field("error", p.error.empty() ? std::nullopt : std::optional(p.error))
-        .field("metrics", [&p](JsonWriter& w) { write_metrics(w, p); })
+        .field("metrics", [&p](json::Writer& w) { write_metrics(w, p); })
         .field("summary", group_or_null(p.summary, write_summary))
-        .field("timing", group_or_null(p.timing, [&p](JsonWriter& w, const TimingInfo& t) { write_timing(w, t, p.summary); }))
-        .field("opcodes", group_or_null(p.opcodes, [&](JsonWriter& w, const OpcodeGroup& g) { write_opcodes(w, p, g, total); }))
-        .field("hotspots", group_or_null(p.instructions, [&](JsonWriter& w, const InstructionGroup& g) { write_hotspots(w, g, total); }))
+        .field("timing", group_or_null(p.timing, [&p](json::Writer& w, const TimingInfo& t) { write_timing(w, t, p.summary); }))
+        .field("opcodes", group_or_null(p.opcodes, [&](json::Writer& w, const OpcodeGroup& g) { write_opcodes(w, p, g, total); }))
+        .field("hotspots", group_or_null(p.instructions, [&](json::Writer& w, const InstructionGroup& g) { write_hotspots(w, g, total); }))
         .field("lines", group_or_null(p.lines, with_profile(write_lines)))
         .field("functions", group_or_null(p.functions, with_profile(write_functions)))
         .field("frames", group_or_null(p.frames, write_frames))

@@ -4,10 +4,10 @@
 // Frames are keyed (name, file, line): one per function at its first line, and one per (function, line) of
 // the stacks when their lines are known. `$schema` names the format; nothing is fetched.
 #include "export_support.hpp"
+#include "json_writer.hpp"
 #include "timeline_spans.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <map>
 #include <tuple>
@@ -15,8 +15,6 @@
 namespace opscope {
 
 namespace {
-
-using Json = nlohmann::ordered_json;  // keys in the order written: deterministic and readable
 
 struct FrameKey {
     std::string name;
@@ -40,15 +38,15 @@ public:
         for (auto& [key, index] : index_) index = i++;
     }
     std::size_t operator[](const FrameKey& key) const { return index_.at(key); }
-    Json json() const {
-        Json frames = Json::array();
+    void write(json::Writer& w) const {
+        w.begin_array();
         for (const auto& [key, index] : index_) {
-            Json frame = {{"name", key.name}};
-            if (key.file) frame["file"] = *key.file;
-            if (key.line) frame["line"] = key.line;
-            frames.push_back(std::move(frame));
+            w.begin_object().field("name", key.name);
+            if (key.file) w.field("file", *key.file);
+            if (key.line) w.field("line", key.line);
+            w.end_object();
         }
-        return frames;
+        w.end_array();
     }
 
 private:
@@ -58,7 +56,7 @@ private:
 
 } // namespace
 
-std::string format_speedscope(const Profile& profile, const SpeedscopeOptions& options) {
+void write_speedscope(const Profile& profile, const SpeedscopeOptions& options, const ReportSink& sink) {
     const bool by_time = options.weight == SpeedscopeOptions::Weight::time;
     if (!profile.call_stacks)
         throw MissingGroupError("speedscope", "the sampled call stacks (call_stacks)", profile.policy, exports::kStacksRecordedBy);
@@ -92,61 +90,78 @@ std::string format_speedscope(const Profile& profile, const SpeedscopeOptions& o
     const std::string method = profile.timing && !profile.timing->method.empty() ? fmt::format(", {}", profile.timing->method)
                                                                                   : std::string();
 
-    Json sampled = {
-        {"type", "sampled"},
-        {"name", fmt::format("{}: sampled call stacks ({}, statistical: estimated from timer samples{}){}", program,
-                             by_time ? "sampled nanoseconds" : "samples", method, partial)},
-        {"unit", by_time ? "nanoseconds" : "none"},
-        {"startValue", 0},
-    };
     std::uint64_t total = 0;
-    Json stacks = Json::array(), weights = Json::array();
-    for (const auto& [keys, weight] : samples) {
-        Json stack = Json::array();
-        for (const FrameKey* key : keys) stack.push_back(frames[*key]);
-        stacks.push_back(std::move(stack));
-        weights.push_back(weight);
-        total += weight;
-    }
-    sampled["endValue"] = total;
-    sampled["samples"] = std::move(stacks);
-    sampled["weights"] = std::move(weights);
-
-    Json profiles = Json::array();
-    profiles.push_back(std::move(sampled));
+    for (const auto& sample : samples) total += sample.second;
     std::string timeline_note = "no evented profile: the profile has no call timeline (policy full records it)";
     if (spans) {
         const Timeline& t = *profile.timeline;
-        Json events = Json::array();
-        for (const exports::SpanEvent& e : spans->events)
-            events.push_back({{"type", e.kind == exports::SpanEvent::Kind::open ? "O" : "C"},
-                              {"frame", frames[frames.add(e.function)]},
-                              {"at", e.time_ns}});
-        const std::uint64_t start = spans->events.empty() ? 0 : spans->events.front().time_ns;
-        const std::uint64_t end = spans->events.empty() ? 0 : spans->events.back().time_ns;
         timeline_note = fmt::format("call timeline: order exact, times {}; {} of {} events kept ({} overwritten, {} in gaps "
                                     "between windows), {} frames entered before what was kept or in a gap",
                                     to_string(t.time_accuracy), t.events.size(), t.recorded + t.skipped, t.dropped,
                                     t.skipped, spans->unrecorded_enters);
-        profiles.push_back({{"type", "evented"},
-                            {"name", fmt::format("{}: {}{}", program, timeline_note, partial)},
-                            {"unit", "nanoseconds"},
-                            {"startValue", start},
-                            {"endValue", end},
-                            {"events", std::move(events)}});
     }
 
-    Json file = {
-        {"$schema", "https://www.speedscope.app/file-format-schema.json"},
-        {"exporter", fmt::format("opscope (policy {}): sampled profile statistical; {}", profile.policy.empty() ? "unknown" : profile.policy,
-                                 timeline_note)},
-        {"name", fmt::format("opscope {}{}", program, partial)},
-        {"activeProfileIndex", 0},
-        {"shared", {{"frames", frames.json()}}},
-        {"profiles", std::move(profiles)},
-    };
     // Invalid UTF-8 (a host may name functions anyhow) becomes U+FFFD rather than an exception.
-    return file.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+    json::ChunkedOutput out(sink);
+    json::Writer w(out, json::Writer::Style::compact);
+    w.begin_object()
+        .field("$schema", "https://www.speedscope.app/file-format-schema.json")
+        .field("exporter", fmt::format("opscope (policy {}): sampled profile statistical; {}",
+                                       profile.policy.empty() ? "unknown" : profile.policy, timeline_note))
+        .field("name", fmt::format("opscope {}{}", program, partial))
+        .field("activeProfileIndex", 0)
+        .key("shared")
+        .begin_object()
+        .key("frames");
+    frames.write(w);
+    w.end_object().key("profiles").begin_array();
+
+    w.begin_object()
+        .field("type", "sampled")
+        .field("name", fmt::format("{}: sampled call stacks ({}, statistical: estimated from timer samples{}){}", program,
+                                   by_time ? "sampled nanoseconds" : "samples", method, partial))
+        .field("unit", by_time ? "nanoseconds" : "none")
+        .field("startValue", 0)
+        .field("endValue", total)
+        .key("samples")
+        .begin_array();
+    for (const auto& [keys, weight] : samples) {
+        w.begin_array();
+        for (const FrameKey* key : keys) w.value(frames[*key]);
+        w.end_array();
+    }
+    w.end_array().key("weights").begin_array();
+    for (const auto& sample : samples) w.value(sample.second);
+    w.end_array().end_object();
+
+    if (spans) {
+        const std::uint64_t start = spans->events.empty() ? 0 : spans->events.front().time_ns;
+        const std::uint64_t end = spans->events.empty() ? 0 : spans->events.back().time_ns;
+        w.begin_object()
+            .field("type", "evented")
+            .field("name", fmt::format("{}: {}{}", program, timeline_note, partial))
+            .field("unit", "nanoseconds")
+            .field("startValue", start)
+            .field("endValue", end)
+            .key("events")
+            .begin_array();
+        for (const exports::SpanEvent& e : spans->events)
+            w.begin_object()
+                .field("type", e.kind == exports::SpanEvent::Kind::open ? "O" : "C")
+                .field("frame", frames[frames.add(e.function)])
+                .field("at", e.time_ns)
+                .end_object();
+        w.end_array().end_object();
+    }
+    w.end_array().end_object();
+    out.write("\n");
+    out.flush();
+}
+
+std::string format_speedscope(const Profile& profile, const SpeedscopeOptions& options) {
+    std::string out;
+    write_speedscope(profile, options, [&out](std::string_view piece) { out += piece; });
+    return out;
 }
 
 } // namespace opscope

@@ -66,8 +66,8 @@ struct ReportFormat {
     std::string_view file_suffix;  // for files named by opscope (`profile --every`): ".json", ".pb.gz", ...
     bool binary = false;           // bytes (pprof's gzip), not text
     bool reads_timeline_events = true;  // false: the timeline's summary is enough (Timeline::events_left_out)
-    // The same text a piece at a time, for the formats whose text can be large (JSON: the timeline's events);
-    // null for the others.
+    // The same text a piece at a time, for the formats whose text can be large (the JSON ones: the timeline's
+    // events); null for the others.
     void (*stream)(const Profile& profile, const ReportOptions& options, const ReportSink& sink) = nullptr;
 };
 std::span<const ReportFormat> report_formats();
@@ -122,6 +122,8 @@ std::string format_html(const Profile& profile, const ReportOptions& options = {
 // whether the run was partial. Throws MissingGroupError without call_stacks (or their times for
 // Weight::time). Deterministic.
 std::string format_speedscope(const Profile& profile, const SpeedscopeOptions& options = {});
+// The same text, put to `sink` a piece at a time (as write_json).
+void write_speedscope(const Profile& profile, const SpeedscopeOptions& options, const ReportSink& sink);
 
 // Chrome's Trace Event JSON (Perfetto UI, chrome://tracing): one B/E slice per span of the timeline,
 // balanced across gaps (frames whose enter was not recorded have cat "call,enter-not-recorded"), gaps as
@@ -129,14 +131,16 @@ std::string format_speedscope(const Profile& profile, const SpeedscopeOptions& o
 // saying what is exact and statistical, the policy, the timeline's counts and whether the run was partial.
 // Throws MissingGroupError without the timeline. Deterministic.
 std::string format_chrome_trace(const Profile& profile);
+// The same text, put to `sink` a piece at a time (as write_json).
+void write_chrome_trace(const Profile& profile, const ReportSink& sink);
 
 inline constexpr std::string_view kProfileFormat = "opscope-profile";
 inline constexpr int kProfileFormatVersion = 1;
 
 // The JSON document, pretty-printed. Lossless: parse_json(format_json(p)) == p for a canonical p.
 std::string format_json(const Profile& profile);
-// The same text, put to `sink` a piece at a time: the timeline's events (thousands under Full, ~150 bytes each)
-// go in chunks of 64 KiB, not as one string in memory.
+// The same text, put to `sink` a piece at a time, in chunks of 16 KiB as it is written: the document (the
+// timeline's events: thousands under Full, ~150 bytes each) is never in memory whole.
 void write_json(const Profile& profile, const ReportSink& sink);
 
 // A document that is not a profile of this format and version, or is malformed; path() is the JSON
