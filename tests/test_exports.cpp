@@ -842,6 +842,45 @@ BOOST_AUTO_TEST_CASE(exports_are_report_formats_with_their_options) {
     BOOST_TEST(!find_report_format("json")->binary);
 }
 
+// The JSON exports are written as they are made (report/json_writer): the pieces a format's stream gives are
+// its text, that text is what nlohmann's compact dump makes of the same document (escapes, U+FFFD, floats),
+// and no piece holds thousands of events.
+BOOST_AUTO_TEST_CASE(json_exports_stream_the_text_nlohmanns_dump_gives) {
+    Profile p = timeline_profile();
+    p.call_stacks->entries[0].frames.back() = "quote\" back\\ tab\t bell\x07 \xc3\xa9 bad\xff";
+    const std::vector<TimelineEvent> some = p.timeline->events;
+    for (std::uint64_t copy = 1; copy < 400; ++copy)
+        for (TimelineEvent e : some) {
+            e.time_ns += copy * 1000;
+            if (copy == 7) e.function = "caf\xc3\xa9 \"q\" \xfe";
+            p.timeline->events.push_back(e);
+        }
+    p.timeline->recorded = p.timeline->events.size();
+    ReportOptions options;
+    for (const char* name : {"speedscope", "chrome"}) {
+        BOOST_TEST_CONTEXT(name) {
+            const ReportFormat* format = find_report_format(name);
+            BOOST_TEST_REQUIRE(format != nullptr);
+            BOOST_TEST_REQUIRE(format->stream != nullptr);
+            std::string streamed;
+            std::size_t pieces = 0, largest = 0;
+            format->stream(p, options, [&](std::string_view piece) {
+                streamed += piece;
+                ++pieces;
+                largest = std::max(largest, piece.size());
+            });
+            const std::string text = format->write(p, options);
+            BOOST_TEST(streamed == text);
+            BOOST_TEST(text.size() > 64u * 1024);
+            BOOST_TEST(largest <= 16u * 1024);
+            BOOST_TEST(pieces >= 5u);
+            const auto doc = nlohmann::ordered_json::parse(text);
+            BOOST_TEST(text == doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+            BOOST_TEST(text.find("caf\xc3\xa9 \\\"q\\\" \xef\xbf\xbd") != std::string::npos);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // The CLI: --format for the exports, `opscope export` and `opscope merge`, exit codes.
