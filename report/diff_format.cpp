@@ -7,10 +7,10 @@
 
 #include "diff_support.hpp"
 #include "export_support.hpp"
+#include "json_writer.hpp"
 #include "text_table.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -59,7 +59,6 @@ std::string_view meaning(const std::string& group, DiffMetric metric) {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
 using diff_support::groups_of;
 using diff_support::meaning;
 using diff_support::shown;
@@ -148,42 +147,58 @@ std::string format_diff_text(const ProfileDiff& diff, const DiffOptions& options
 }
 
 std::string format_diff_json(const ProfileDiff& diff, const DiffOptions& options) {
-    Json rows = Json::array();
+    std::string text;
+    const ReportSink sink = [&text](std::string_view piece) { text += piece; };
+    json::ChunkedOutput out(sink);
+    json::Writer w(out, json::Writer::Style::pretty);
+    const auto program = [](const std::string& source, const std::string& policy, bool partial) {
+        return [&source, &policy, partial](json::Writer& to) {
+            to.begin_object().field("source_file", source).field("policy", policy).field("partial", partial).end_object();
+        };
+    };
+    // Invalid UTF-8 (a host may name functions anyhow) becomes U+FFFD rather than an exception.
+    w.begin_object()
+        .field("format", "opscope-profile-diff")
+        .field("version", 1)
+        .field("metric", to_string(options.metric))
+        .field("noise_test", "two-proportion z-test on the share of samples, |z| > 1.96 (95%, two-sided); totals: "
+                             "Poisson, |n2 - n1| > 1.96 sqrt(n1 + n2)")
+        .field("base", program(diff.base_source, diff.base_policy, diff.base_partial))
+        .field("new", program(diff.next_source, diff.next_policy, diff.next_partial))
+        .field("notes", diff.notes)
+        .key("rows")
+        .begin_array();
     for (const std::string& group : groups_of(diff, options.metric)) {
         for (const DiffRow* row : shown(diff, options, group)) {
-            Json r{{"group", row->group},
-                   {"key", row->key},
-                   {"detail", row->detail.empty() ? Json(nullptr) : Json(row->detail)},
-                   {"accuracy", std::string(to_string(row->accuracy))},
-                   {"base", row->base ? Json(*row->base) : Json(nullptr)},
-                   {"new", row->next ? Json(*row->next) : Json(nullptr)},
-                   {"delta", row->delta()},
-                   {"delta_percent", row->delta_percent() ? Json(*row->delta_percent()) : Json(nullptr)},
-                   {"changed", row->changed}};
-            if (row->accuracy == Accuracy::statistical) {
-                r["samples"] = Json{{"base", row->base_samples.value_or(0)},
-                                    {"base_total", row->base_total_samples.value_or(0)},
-                                    {"new", row->next_samples.value_or(0)},
-                                    {"new_total", row->next_total_samples.value_or(0)},
-                                    {"estimated", row->samples_estimated}};
-                r["z"] = row->z ? Json(*row->z) : Json(nullptr);
-            } else {
-                r["samples"] = nullptr;
-                r["z"] = nullptr;
-            }
-            rows.push_back(std::move(r));
+            w.begin_object()
+                .field("group", row->group)
+                .field("key", row->key)
+                .field("detail", row->detail.empty() ? std::nullopt : std::optional(row->detail))
+                .field("accuracy", to_string(row->accuracy))
+                .field("base", row->base)
+                .field("new", row->next)
+                .field("delta", row->delta())
+                .field("delta_percent", row->delta_percent())
+                .field("changed", row->changed)
+                .key("samples");
+            if (row->accuracy == Accuracy::statistical)
+                w.begin_object()
+                    .field("base", row->base_samples.value_or(0))
+                    .field("base_total", row->base_total_samples.value_or(0))
+                    .field("new", row->next_samples.value_or(0))
+                    .field("new_total", row->next_total_samples.value_or(0))
+                    .field("estimated", row->samples_estimated)
+                    .end_object()
+                    .field("z", row->z);
+            else
+                w.value(nullptr).field("z", nullptr);
+            w.end_object();
         }
     }
-    Json doc{{"format", "opscope-profile-diff"},
-             {"version", 1},
-             {"metric", std::string(to_string(options.metric))},
-             {"noise_test", "two-proportion z-test on the share of samples, |z| > 1.96 (95%, two-sided); totals: "
-                            "Poisson, |n2 - n1| > 1.96 sqrt(n1 + n2)"},
-             {"base", Json{{"source_file", diff.base_source}, {"policy", diff.base_policy}, {"partial", diff.base_partial}}},
-             {"new", Json{{"source_file", diff.next_source}, {"policy", diff.next_policy}, {"partial", diff.next_partial}}},
-             {"notes", diff.notes},
-             {"rows", std::move(rows)}};
-    return doc.dump(2) + '\n';
+    w.end_array().end_object();
+    out.write("\n");
+    out.flush();
+    return text;
 }
 
 namespace {
