@@ -5,6 +5,7 @@
 #include <opscope/report.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
 
@@ -203,6 +204,22 @@ BOOST_AUTO_TEST_CASE(text_fits_100_columns_and_json_is_versioned) {
     const std::string json = format_diff_json(d, options);
     BOOST_TEST(json.find("\"format\": \"opscope-profile-diff\"") != std::string::npos);
     BOOST_TEST(json.find("\"version\": 1") != std::string::npos);
+}
+
+// A host may name a native anyhow: invalid UTF-8 in a key becomes U+FFFD in the JSON, as in every JSON writer,
+// and the text is what nlohmann's dump(2) makes of the document.
+BOOST_AUTO_TEST_CASE(json_replaces_invalid_utf8_and_is_the_pretty_dump_of_its_document) {
+    Profile base = counted(10, 50), next = counted(12, 50);
+    base.functions->entries[0].name = next.functions->entries[0].name = "fib\xff \"\xc3\xa9\"";
+    const ProfileDiff d = diff(base, next);
+    DiffOptions options;
+    options.metric = DiffMetric::calls;
+    const std::string json = format_diff_json(d, options);
+    const auto doc = nlohmann::ordered_json::parse(json);
+    BOOST_TEST(json == doc.dump(2) + "\n");
+    bool found = false;
+    for (const auto& row : doc["rows"]) found = found || row["key"] == "fib\xef\xbf\xbd \"\xc3\xa9\"";
+    BOOST_TEST(found, json);
 }
 
 BOOST_AUTO_TEST_CASE(folded_has_a_base_and_a_new_column) {
