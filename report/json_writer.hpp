@@ -112,8 +112,6 @@ public:
         out_.write(text);
         return *this;
     }
-    // The nesting depth of the next value: pretty text indents it by two spaces a level.
-    std::size_t depth() const { return open_.size(); }
 
 private:
     void element();  // before a value: its separator and indentation, unless a key has just put it in place

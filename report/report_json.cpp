@@ -355,12 +355,8 @@ void write_timeline(json::Writer& w, const Timeline& t, ChunkedOutput& out) {
         .field("window", t.window)
         .field("skipped", t.skipped)
         .key("events");
-    if (t.events.empty()) {
-        w.value(std::vector<int>{});
-    } else {
-        w.raw("");  // the events write their own text at this place (an array at the timeline's depth)
-        write_timeline_events(t.events, out);
-    }
+    w.raw("");  // the events write their own text at this place (an array at the timeline's depth)
+    write_timeline_events(t.events, out);
     w.end_object();
 }
 
