@@ -147,58 +147,55 @@ std::string format_diff_text(const ProfileDiff& diff, const DiffOptions& options
 }
 
 std::string format_diff_json(const ProfileDiff& diff, const DiffOptions& options) {
-    std::string text;
-    const ReportSink sink = [&text](std::string_view piece) { text += piece; };
-    json::ChunkedOutput out(sink);
-    json::Writer w(out, json::Writer::Style::pretty);
     const auto program = [](const std::string& source, const std::string& policy, bool partial) {
         return [&source, &policy, partial](json::Writer& to) {
             to.begin_object().field("source_file", source).field("policy", policy).field("partial", partial).end_object();
         };
     };
     // Invalid UTF-8 (a host may name functions anyhow) becomes U+FFFD rather than an exception.
-    w.begin_object()
-        .field("format", "opscope-profile-diff")
-        .field("version", 1)
-        .field("metric", to_string(options.metric))
-        .field("noise_test", "two-proportion z-test on the share of samples, |z| > 1.96 (95%, two-sided); totals: "
-                             "Poisson, |n2 - n1| > 1.96 sqrt(n1 + n2)")
-        .field("base", program(diff.base_source, diff.base_policy, diff.base_partial))
-        .field("new", program(diff.next_source, diff.next_policy, diff.next_partial))
-        .field("notes", diff.notes)
-        .key("rows")
-        .begin_array();
-    for (const std::string& group : groups_of(diff, options.metric)) {
-        for (const DiffRow* row : shown(diff, options, group)) {
-            w.begin_object()
-                .field("group", row->group)
-                .field("key", row->key)
-                .field("detail", row->detail.empty() ? std::nullopt : std::optional(row->detail))
-                .field("accuracy", to_string(row->accuracy))
-                .field("base", row->base)
-                .field("new", row->next)
-                .field("delta", row->delta())
-                .field("delta_percent", row->delta_percent())
-                .field("changed", row->changed)
-                .key("samples");
-            if (row->accuracy == Accuracy::statistical)
+    return json::collected([&](const ReportSink& sink) {
+        json::ChunkedOutput out(sink);
+        json::Writer w(out, json::Writer::Style::pretty);
+        w.begin_object()
+            .field("format", "opscope-profile-diff")
+            .field("version", 1)
+            .field("metric", to_string(options.metric))
+            .field("noise_test", "two-proportion z-test on the share of samples, |z| > 1.96 (95%, two-sided); totals: "
+                                 "Poisson, |n2 - n1| > 1.96 sqrt(n1 + n2)")
+            .field("base", program(diff.base_source, diff.base_policy, diff.base_partial))
+            .field("new", program(diff.next_source, diff.next_policy, diff.next_partial))
+            .field("notes", diff.notes)
+            .key("rows")
+            .begin_array();
+        for (const std::string& group : groups_of(diff, options.metric)) {
+            for (const DiffRow* row : shown(diff, options, group)) {
                 w.begin_object()
-                    .field("base", row->base_samples.value_or(0))
-                    .field("base_total", row->base_total_samples.value_or(0))
-                    .field("new", row->next_samples.value_or(0))
-                    .field("new_total", row->next_total_samples.value_or(0))
-                    .field("estimated", row->samples_estimated)
-                    .end_object()
-                    .field("z", row->z);
-            else
-                w.value(nullptr).field("z", nullptr);
-            w.end_object();
+                    .field("group", row->group)
+                    .field("key", row->key)
+                    .field("detail", row->detail.empty() ? std::nullopt : std::optional(row->detail))
+                    .field("accuracy", to_string(row->accuracy))
+                    .field("base", row->base)
+                    .field("new", row->next)
+                    .field("delta", row->delta())
+                    .field("delta_percent", row->delta_percent())
+                    .field("changed", row->changed)
+                    .key("samples");
+                if (row->accuracy == Accuracy::statistical)
+                    w.begin_object()
+                        .field("base", row->base_samples.value_or(0))
+                        .field("base_total", row->base_total_samples.value_or(0))
+                        .field("new", row->next_samples.value_or(0))
+                        .field("new_total", row->next_total_samples.value_or(0))
+                        .field("estimated", row->samples_estimated)
+                        .end_object()
+                        .field("z", row->z);
+                else
+                    w.value(nullptr).field("z", nullptr);
+                w.end_object();
+            }
         }
-    }
-    w.end_array().end_object();
-    out.write("\n");
-    out.flush();
-    return text;
+        w.end_array().end_object().end_document();
+    });
 }
 
 namespace {

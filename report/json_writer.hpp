@@ -106,6 +106,11 @@ public:
         write(*this);
         return *this;
     }
+    // After the document's value: its closing newline (dump() has none; the files have one), and the last piece.
+    void end_document() {
+        out_.write("\n");
+        out_.flush();
+    }
     // Text already in the document's form at this place (e.g. an array written straight to the output).
     Writer& raw(std::string_view text) {
         element();
@@ -124,5 +129,13 @@ private:
     std::vector<std::size_t> open_;  // per open object or array, the values written in it so far
     bool after_key_ = false;
 };
+
+// What a streaming writer (`write(sink)`) puts to its sink, as one string: the format_* form of a write_*.
+template <class Write>
+std::string collected(const Write& write) {
+    std::string text;
+    write([&text](std::string_view piece) { text += piece; });
+    return text;
+}
 
 } // namespace opscope::json

@@ -163,15 +163,11 @@ void write_chrome_trace(const Profile& profile, const ReportSink& sink) {
     }
     if (profile.partial) w.field("partial_note", exports::partial_note(profile));
     if (!profile.error.empty()) w.field("error", profile.error);
-    w.end_object().end_object();
-    out.write("\n");
-    out.flush();
+    w.end_object().end_object().end_document();
 }
 
 std::string format_chrome_trace(const Profile& profile) {
-    std::string out;
-    write_chrome_trace(profile, [&out](std::string_view piece) { out += piece; });
-    return out;
+    return json::collected([&](const ReportSink& sink) { write_chrome_trace(profile, sink); });
 }
 
 } // namespace opscope

@@ -412,15 +412,11 @@ void write_json(const Profile& original, const ReportSink& sink) {
         .key("timeline");
     if (original.timeline) write_timeline(doc, *original.timeline, out);
     else doc.value(nullptr);
-    doc.end_object();
-    out.write("\n");
-    out.flush();
+    doc.end_object().end_document();
 }
 
 std::string format_json(const Profile& profile) {
-    std::string out;
-    write_json(profile, [&out](std::string_view piece) { out += piece; });
-    return out;
+    return json::collected([&](const ReportSink& sink) { write_json(profile, sink); });
 }
 
 ProfileFormatError::ProfileFormatError(std::string path, const std::string& problem)

@@ -153,15 +153,11 @@ void write_speedscope(const Profile& profile, const SpeedscopeOptions& options, 
                 .end_object();
         w.end_array().end_object();
     }
-    w.end_array().end_object();
-    out.write("\n");
-    out.flush();
+    w.end_array().end_object().end_document();
 }
 
 std::string format_speedscope(const Profile& profile, const SpeedscopeOptions& options) {
-    std::string out;
-    write_speedscope(profile, options, [&out](std::string_view piece) { out += piece; });
-    return out;
+    return json::collected([&](const ReportSink& sink) { write_speedscope(profile, options, sink); });
 }
 
 } // namespace opscope
