@@ -1,5 +1,5 @@
 // JSON written as it is made, for the writers of JSON formats (report_json.cpp, report_chrome.cpp,
-// report_speedscope.cpp): the text nlohmann's dump() gives the same document (pretty: dump(2); compact:
+// report_speedscope.cpp, diff_format.cpp): the text nlohmann's dump() gives the same document (pretty: dump(2); compact:
 // dump(-1); ensure_ascii off, invalid UTF-8 replaced by U+FFFD), byte for byte, with no document in memory.
 // Building an ordered_json document first (a node per value, a vector per object, then a dump that writes a
 // character at a time through a virtual call, into one string of the whole text) took more instructions and
