@@ -281,18 +281,22 @@ Value Vm<Profiler>::interpret() {
     } while (0)
 #endif
 
-#define OPSCOPE_NEXT()                                                                        \
+// What every dispatch does first: the per-instruction hook, and pc published where the sampler needs it.
+#define OPSCOPE_BEFORE_DISPATCH()                                                             \
     do {                                                                                      \
         OPSCOPE_HOOK(instruction, on_instruction(*frame->function, OFFSET(), op_of(*pc)));     \
         if constexpr (hooks::samples_pc<Profiler>) sample_point_.pc.store(pc, std::memory_order_relaxed); \
+    } while (0)
+#define OPSCOPE_NEXT()                                                                        \
+    do {                                                                                      \
+        OPSCOPE_BEFORE_DISPATCH();                                                            \
         OPSCOPE_DISPATCH();                                                                   \
     } while (0)
 
 #if OPSCOPE_RETURN_LANDING
 #define OPSCOPE_NEXT_LANDED()                                                                 \
     do {                                                                                      \
-        OPSCOPE_HOOK(instruction, on_instruction(*frame->function, OFFSET(), op_of(*pc)));     \
-        if constexpr (hooks::samples_pc<Profiler>) sample_point_.pc.store(pc, std::memory_order_relaxed); \
+        OPSCOPE_BEFORE_DISPATCH();                                                            \
         goto* landing_table[pc->op];                                                          \
     } while (0)
 #else
@@ -982,6 +986,7 @@ finish:
 #undef OPSCOPE_CASE_LANDED
 #undef OPSCOPE_DISPATCH
 #undef OPSCOPE_NEXT
+#undef OPSCOPE_BEFORE_DISPATCH
 #undef OPSCOPE_NEXT_LANDED
 #undef OPSCOPE_FALLBACK
 }
