@@ -177,6 +177,16 @@ std::uint64_t total_samples(const Profile& p) {
     return p.timing ? p.timing->samples : 0;
 }
 
+// N of a sampled time row: the samples behind the profile's shares, as precise as its effective sample size.
+// Samples that weigh unequally (a fast start's short periods, then long ones) estimate a time share with the
+// precision of fewer equal samples (Kish; TimingInfo::effective_samples), as the reports' intervals say; equal
+// weights leave the samples as they are.
+std::uint64_t effective_total(const Profile& p, std::uint64_t samples) {
+    if (!p.timing || !p.timing->effective_samples || p.timing->samples == 0) return samples;
+    const double ratio = std::min(1.0, *p.timing->effective_samples / static_cast<double>(p.timing->samples));
+    return static_cast<std::uint64_t>(std::llround(ratio * static_cast<double>(samples)));
+}
+
 std::map<std::string, std::uint64_t> stack_samples(const Profile& p) {
     std::map<std::string, std::uint64_t> out;
     if (p.call_stacks)
@@ -238,6 +248,7 @@ ProfileDiff diff(const Profile& base, const Profile& next) {
 
     const Groups b = collect(base), n = collect(next);
     const std::uint64_t base_samples = total_samples(base), next_samples = total_samples(next);
+    const std::uint64_t base_effective = effective_total(base, base_samples), next_effective = effective_total(next, next_samples);
     const auto base_stacks = stack_samples(base), next_stacks = stack_samples(next);
     const std::uint64_t base_time = sampled_time(base), next_time = sampled_time(next);
     for (const auto& [id, entry] : b)
@@ -281,20 +292,21 @@ ProfileDiff diff(const Profile& base, const Profile& next) {
                     row.next_samples = next_samples;
                     const double spread = std::sqrt(static_cast<double>(base_samples) + static_cast<double>(next_samples));
                     if (spread > 0) row.z = (static_cast<double>(next_samples) - static_cast<double>(base_samples)) / spread;
-                } else {
-                    if (group == "call_stacks") {
-                        auto at = [&row](const std::map<std::string, std::uint64_t>& m) {
-                            const auto it = m.find(row.key);
-                            return it == m.end() ? std::uint64_t{0} : it->second;
-                        };
-                        row.base_samples = at(base_stacks);
-                        row.next_samples = at(next_stacks);
-                    } else {
-                        row.samples_estimated = true;
-                        row.base_samples = estimated_samples(row.base_value(), base_time, base_samples);
-                        row.next_samples = estimated_samples(row.next_value(), next_time, next_samples);
-                    }
+                } else if (metric == DiffMetric::samples) {  // the call stacks' own counts
+                    auto at = [&row](const std::map<std::string, std::uint64_t>& m) {
+                        const auto it = m.find(row.key);
+                        return it == m.end() ? std::uint64_t{0} : it->second;
+                    };
+                    row.base_samples = at(base_stacks);
+                    row.next_samples = at(next_stacks);
                     row.z = two_proportion_z(*row.base_samples, base_samples, *row.next_samples, next_samples);
+                } else {  // a sampled time: its share of the sampled time, at the effective sample size
+                    row.samples_estimated = true;
+                    row.base_total_samples = base_effective;
+                    row.next_total_samples = next_effective;
+                    row.base_samples = estimated_samples(row.base_value(), base_time, base_effective);
+                    row.next_samples = estimated_samples(row.next_value(), next_time, next_effective);
+                    row.z = two_proportion_z(*row.base_samples, base_effective, *row.next_samples, next_effective);
                 }
                 row.changed = row.z && std::abs(*row.z) > kNoiseZ;
             }

@@ -126,6 +126,42 @@ BOOST_AUTO_TEST_CASE(a_sampled_change_is_flagged_only_beyond_noise) {
     BOOST_TEST(find_row(longer, "summary", "total", DiffMetric::samples)->changed);  // 100 -> 200: Poisson
 }
 
+// A fast start's samples weigh unequally: 400 samples whose weights give the precision of 100 equal ones
+// (Kish's effective size). A time row's share is tested at that size, from the stacks' times, where the
+// counts would overstate it: fib's time 50% -> 62% is z = 3.42 at 400 samples, 1.71 (noise) at 100.
+BOOST_AUTO_TEST_CASE(sampled_times_are_tested_at_the_effective_sample_size) {
+    const auto weighted = [](std::uint64_t fib_ms, std::uint64_t main_ms) {
+        Profile p = sampled(200, 200);  // equal counts: the fast start's samples fell in both alike
+        p.call_stacks->entries[0].time_ns = main_ms * 1'000'000;
+        p.call_stacks->entries[1].time_ns = fib_ms * 1'000'000;
+        p.timing.emplace();
+        p.timing->samples = 400;
+        p.timing->effective_samples = 100.0;
+        return p;
+    };
+    const ProfileDiff d = diff(weighted(50, 50), weighted(62, 38));
+    const DiffRow* fib = find_row(d, "call_stacks", "main;fib", DiffMetric::time);
+    BOOST_TEST_REQUIRE(fib != nullptr);
+    BOOST_TEST(fib->samples_estimated);
+    BOOST_TEST(*fib->base_total_samples == 100u);
+    BOOST_TEST(*fib->base_samples == 50u);
+    BOOST_TEST(*fib->next_samples == 62u);
+    BOOST_TEST(*fib->z == 1.7094, boost::test_tools::tolerance(1e-3));
+    BOOST_TEST(!fib->changed);
+    // The samples' own counts are what the samples metric compares, at their own total.
+    const DiffRow* counted_fib = find_row(d, "call_stacks", "main;fib", DiffMetric::samples);
+    BOOST_TEST(*counted_fib->base_total_samples == 400u);
+    BOOST_TEST(!counted_fib->samples_estimated);
+    // Equal weights (no effective size recorded): the time row's n is its share of all the samples.
+    Profile equal_base = weighted(50, 50), equal_next = weighted(62, 38);
+    equal_base.timing->effective_samples.reset();
+    equal_next.timing->effective_samples.reset();
+    const DiffRow* equal = find_row(diff(equal_base, equal_next), "call_stacks", "main;fib", DiffMetric::time);
+    BOOST_TEST(*equal->base_total_samples == 400u);
+    BOOST_TEST(*equal->next_samples == 248u);
+    BOOST_TEST(equal->changed);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(fail_if)

@@ -36,9 +36,10 @@ struct DiffRow {
     std::optional<std::uint64_t> base;  // absent: the key is not in the base profile (counts as 0)
     std::optional<std::uint64_t> next;  // absent: the key is not in the new profile (counts as 0)
     // Statistical rows: the samples behind the row and behind its profile (the test's n and N). A sampled
-    // time row of a group that records no samples per row (lines, opcodes, ...) has n = its time over the
-    // profile's sampled time (the stacks', else the lines', else the opcodes') times N, rounded, at most N:
-    // `samples_estimated`.
+    // time row (any group's, the call stacks' included) has N = the profile's samples at their effective size
+    // (TimingInfo::effective_samples: fewer than the samples where they weigh unequally) and n = its time over
+    // the profile's sampled time (the stacks', else the lines', else the opcodes') times N, rounded, at most
+    // N: `samples_estimated`. The call stacks' sample counts are compared as counted.
     std::optional<std::uint64_t> base_samples, next_samples, base_total_samples, next_total_samples;
     bool samples_estimated = false;
     std::optional<double> z;  // statistical rows with samples on both sides: the z statistic
