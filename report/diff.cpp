@@ -183,7 +183,8 @@ std::uint64_t total_samples(const Profile& p) {
 // weights leave the samples as they are.
 std::uint64_t effective_total(const Profile& p, std::uint64_t samples) {
     if (!p.timing || !p.timing->effective_samples || p.timing->samples == 0) return samples;
-    const double ratio = std::min(1.0, *p.timing->effective_samples / static_cast<double>(p.timing->samples));
+    // Clamped: a profile built by a host (not read from JSON, which checks it) may hold any double.
+    const double ratio = std::min(1.0, std::max(0.0, *p.timing->effective_samples / static_cast<double>(p.timing->samples)));
     return static_cast<std::uint64_t>(std::llround(ratio * static_cast<double>(samples)));
 }
 
