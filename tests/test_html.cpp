@@ -108,6 +108,22 @@ BOOST_AUTO_TEST_CASE(flame_graph_frames_sum_the_stacks_and_tables_have_a_row_per
     BOOST_TEST(occurrences(page, "<tr data-caller=") == 2u);
 }
 
+// Widths count samples; where the samples weigh unequally (a fast start) the page says the widths are not
+// the times. Equal weights: no such note.
+BOOST_AUTO_TEST_CASE(unequal_sample_weights_get_a_note_under_the_flame_graph) {
+    Profile profile = sample_profile();
+    BOOST_TEST_REQUIRE(profile.timing.has_value());
+    profile.timing->samples = 400;
+    profile.timing->effective_samples = 100.0;
+    const std::string page = format_html(profile);
+    BOOST_TEST(has(page, "id=\"unequal-weights\">This run's samples weigh unequally (a faster rate at its start: the "
+                         "precision of 100 equal samples from 400)"));
+    profile.timing->effective_samples = 395.0;
+    BOOST_TEST(!has(format_html(profile), "unequal-weights"));
+    profile.timing->effective_samples.reset();
+    BOOST_TEST(!has(format_html(profile), "unequal-weights"));
+}
+
 BOOST_AUTO_TEST_CASE(hostile_strings_are_escaped) {
     Profile p = sample_profile();
     p.source_file = "<img src=x onerror=alert(1)>.ops";
