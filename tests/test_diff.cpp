@@ -156,7 +156,8 @@ BOOST_AUTO_TEST_CASE(sampled_times_are_tested_at_the_effective_sample_size) {
     Profile equal_base = weighted(50, 50), equal_next = weighted(62, 38);
     equal_base.timing->effective_samples.reset();
     equal_next.timing->effective_samples.reset();
-    const DiffRow* equal = find_row(diff(equal_base, equal_next), "call_stacks", "main;fib", DiffMetric::time);
+    const ProfileDiff equal_diff = diff(equal_base, equal_next);
+    const DiffRow* equal = find_row(equal_diff, "call_stacks", "main;fib", DiffMetric::time);
     BOOST_TEST(*equal->base_total_samples == 400u);
     BOOST_TEST(*equal->next_samples == 248u);
     BOOST_TEST(equal->changed);
