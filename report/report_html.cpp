@@ -187,12 +187,14 @@ void flamegraph(std::string& out, const Profile& p) {
     for (const StackSample& s : p.call_stacks->entries) samples += s.samples;
     if (samples == 0) out += "<p class=\"note\" id=\"no-samples\">No sample landed: the run was shorter than the sampling "
                              "period (raise --sample-rate or run longer).</p>\n";
-    // A fast start samples the first 50 ms ten times as often, so there counts are not times. Jitter alone
-    // keeps the effective size above 97% of the samples; below 90% the widths can mislead.
+    // Counts are not times where the samples weigh unequally: a fast start samples a run's first 50 ms ten
+    // times as often, and a merge pools runs sampled at different rates. Jitter alone keeps the effective
+    // size above 97% of the samples; below 90% the widths can mislead.
     if (const auto n = effective_samples(p); n && p.timing->samples > 0 && *n < 0.9 * static_cast<double>(p.timing->samples))
-        out += fmt::format("<p class=\"note\" id=\"unequal-weights\">This run's samples weigh unequally (a faster rate "
-                           "at its start: the precision of {:.0f} equal samples from {}), so a width is the frame's share "
-                           "of the samples, not of the time; each frame's tooltip gives its sampled time.</p>\n",
+        out += fmt::format("<p class=\"note\" id=\"unequal-weights\">The samples weigh unequally (the precision of {:.0f} "
+                           "equal samples from {}: a faster rate at the start of a run, or runs merged at different "
+                           "rates), so a width is the frame's share of the samples, not of the time; each frame's "
+                           "tooltip gives its sampled time.</p>\n",
                            *n, p.timing->samples);
     out += html::flamegraph_svg(p);
     close_section(out);

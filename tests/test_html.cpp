@@ -116,8 +116,8 @@ BOOST_AUTO_TEST_CASE(unequal_sample_weights_get_a_note_under_the_flame_graph) {
     profile.timing->samples = 400;
     profile.timing->effective_samples = 100.0;
     const std::string page = format_html(profile);
-    BOOST_TEST(has(page, "id=\"unequal-weights\">This run's samples weigh unequally (a faster rate at its start: the "
-                         "precision of 100 equal samples from 400)"));
+    BOOST_TEST(has(page, "id=\"unequal-weights\">The samples weigh unequally (the precision of 100 equal samples "
+                         "from 400:"));
     profile.timing->effective_samples = 395.0;
     BOOST_TEST(!has(format_html(profile), "unequal-weights"));
     profile.timing->effective_samples.reset();
