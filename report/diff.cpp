@@ -182,9 +182,10 @@ std::uint64_t total_samples(const Profile& p) {
 // precision of fewer equal samples (Kish; TimingInfo::effective_samples), as the reports' intervals say; equal
 // weights leave the samples as they are.
 std::uint64_t effective_total(const Profile& p, std::uint64_t samples) {
-    if (!p.timing || !p.timing->effective_samples || p.timing->samples == 0) return samples;
+    const auto effective = effective_samples(p);
+    if (!effective || p.timing->samples == 0) return samples;
     // Clamped: a profile built by a host (not read from JSON, which checks it) may hold any double.
-    const double ratio = std::min(1.0, std::max(0.0, *p.timing->effective_samples / static_cast<double>(p.timing->samples)));
+    const double ratio = std::min(1.0, std::max(0.0, *effective / static_cast<double>(p.timing->samples)));
     return static_cast<std::uint64_t>(std::llround(ratio * static_cast<double>(samples)));
 }
 
@@ -285,7 +286,7 @@ ProfileDiff diff(const Profile& base, const Profile& next) {
             if (accuracy == Accuracy::exact) {
                 row.changed = row.base_value() != row.next_value();
             } else {
-                row.base_total_samples = base_samples;
+                row.base_total_samples = base_samples;  // a sampled time's row tests at the effective size (below)
                 row.next_total_samples = next_samples;
                 if (group == "summary") {
                     // The totals: the sample counts themselves, Poisson: |n2 - n1| beyond 1.96 sqrt(n1 + n2).
