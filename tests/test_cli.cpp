@@ -111,6 +111,27 @@ BOOST_AUTO_TEST_CASE(help_and_version_exit_zero) {
     BOOST_TEST(r.out.starts_with("opscope "));
 }
 
+// Every command's help, and the error for a value no option takes, is text a terminal shows: --metric's
+// choices used to print as raw bytes (a NUL for cpu, 0x01 for instructions) in both.
+BOOST_AUTO_TEST_CASE(help_and_choice_errors_are_printable_text) {
+    const auto printable = [](const std::string& text) {
+        return std::ranges::all_of(text, [](char c) { return c == '\n' || (c >= 0x20 && c < 0x7f); });
+    };
+    for (const std::string command : {"run", "profile", "export", "merge", "diff", "asm", "disasm", "compile"}) {
+        const Result r = cli(command + " --help");
+        BOOST_TEST(r.exit_code == 0, command);
+        BOOST_TEST(r.out.find("Usage:") != std::string::npos, command);
+        BOOST_TEST(printable(r.out), command);
+    }
+    BOOST_TEST(cli("profile --help").out.find("--metric TEXT:{cpu,instructions}") != std::string::npos);
+    const Result r = cli("profile --format pprof --metric wall -o " + quote((scratch() / "m.pb").string()) + " " +
+                         quote(example("fib.opasm")));
+    BOOST_TEST(r.exit_code == 2);
+    BOOST_TEST(printable(r.err));
+    BOOST_TEST(r.err.find("--metric: wall not in {cpu,instructions}") != std::string::npos, r.err);
+    BOOST_TEST(!fs::exists(scratch() / "m.pb"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(exit_codes)

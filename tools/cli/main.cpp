@@ -458,9 +458,13 @@ void add_format_options(CLI::App& command, std::string& format, opscope::ReportO
     std::vector<std::string> format_names;
     for (const opscope::ReportFormat& f : opscope::report_formats()) format_names.emplace_back(f.name);
     command.add_option("--format", format, "Report format")->check(CLI::IsMember(format_names))->capture_default_str();
-    command.add_option("--metric", report.pprof.metric, "pprof: cpu (sampled stacks) or instructions (exact counts)")
-        ->transform(CLI::CheckedTransformer(std::map<std::string, opscope::PprofOptions::Metric>{
-            {"cpu", opscope::PprofOptions::Metric::cpu}, {"instructions", opscope::PprofOptions::Metric::instructions}}));
+    // A string option, not a transformer to the enum: CLI11 prints an enum's values in --help and in its errors,
+    // and a std::uint8_t enum prints as a raw byte (a NUL for cpu).
+    command.add_option_function<std::string>("--metric", [&report](const std::string& metric) {
+            report.pprof.metric = metric == "instructions" ? opscope::PprofOptions::Metric::instructions
+                                                           : opscope::PprofOptions::Metric::cpu;
+        }, "pprof: cpu (sampled stacks) or instructions (exact counts); default: cpu")
+        ->check(CLI::IsMember({"cpu", "instructions"}));
     // One --weight for both formats, with each format's own default (folded: samples, speedscope: time).
     command.add_option_function<std::string>("--weight", [&report](const std::string& weight) {
             const bool by_time = weight == "time";
