@@ -82,22 +82,14 @@ std::string samples_text(const DiffRow& row) {
 std::string format_diff_text(const ProfileDiff& diff, const DiffOptions& options) {
     using report::Align;
     std::string out;
-    out += report::fit(fmt::format("opscope diff: {} ({}) -> {} ({}), metric {}", diff.base_source.empty() ? "?" : diff.base_source,
-                                   diff.base_policy, diff.next_source.empty() ? "?" : diff.next_source, diff.next_policy,
-                                   to_string(options.metric))) + '\n';
+    out += report::wrap(report::words(fmt::format("opscope diff: {} ({}) -> {} ({}), metric {}",
+                                                  diff.base_source.empty() ? "?" : diff.base_source, diff.base_policy,
+                                                  diff.next_source.empty() ? "?" : diff.next_source, diff.next_policy,
+                                                  to_string(options.metric))));
     out += "exact rows: any nonzero delta is real\n";
     out += "statistical rows (~): changed only beyond sampling noise: a two-proportion z-test on the shares\n"
            "  of samples, |z| > 1.96 (95%); totals: Poisson. samples: row/total, base -> new (~: time shares)\n";
-    for (const std::string& note : diff.notes) {
-        std::vector<std::string> words = {"note:"};
-        std::size_t start = 0;
-        while (start <= note.size()) {  // wrapped between words, never inside one
-            const std::size_t end = std::min(note.find(' ', start), note.size());
-            if (end > start) words.push_back(note.substr(start, end - start));
-            start = end + 1;
-        }
-        out += report::wrap(words);
-    }
+    for (const std::string& note : diff.notes) out += report::wrap(report::words("note: " + note));
     const std::vector<std::string> groups = groups_of(diff, options.metric);
     if (groups.empty()) {
         out += report::wrap({fmt::format("Neither profile pair measured {} in a group both have.", to_string(options.metric))});

@@ -18,6 +18,7 @@ namespace {
 
 using report::Align;
 using report::Table;
+using report::Column;
 
 // --- numbers ---
 
@@ -94,12 +95,10 @@ std::map<std::uint32_t, std::string> source_lines(const Profile& p) {
 
 void header(std::string& out, const Profile& p) {
     const std::string file = p.source_file.empty() ? "" : " of " + p.source_file;
-    out += report::fit("opscope profile" + file + " (policy " + (p.policy.empty() ? "unnamed" : p.policy) + ")");
-    out += "\n";
+    out += report::wrap(report::words("opscope profile" + file + " (policy " + (p.policy.empty() ? "unnamed" : p.policy) + ")"));
     if (p.partial) {
         const std::string first_line = p.error.substr(0, p.error.find('\n'));
-        out += report::fit("PARTIAL: the run stopped with an error" + (first_line.empty() ? "" : ": " + first_line));
-        out += "\n";
+        out += report::wrap(report::words("PARTIAL: the run stopped with an error" + (first_line.empty() ? "" : ": " + first_line)));
     }
     out += "\n";
 }
@@ -133,7 +132,7 @@ bool any_sampled_shares(const Profile& p) {
 
 // `timeline_events`: the timeline's events (the copy `p` has none; see canonical_copy.hpp).
 void summary(std::string& out, const Profile& p, const std::vector<TimelineEvent>& timeline_events) {
-    Table table({{"", Align::left}, {"", Align::left}});
+    Table table({{"", Align::left}, {"", Align::left, Column::Overflow::wrap}});
     if (p.summary) {
         const Summary& s = *p.summary;
         std::string instructions = mark(s.accuracy, digits(s.total_instructions));
@@ -528,7 +527,7 @@ void memory(std::string& out, const Profile& p) {
     if (!p.memory) return;
     const MemoryStats& m = *p.memory;
     const auto figure = [&](std::string text) { return mark(m.accuracy, std::move(text)); };
-    Table table({{"", Align::left}, {"", Align::left}});
+    Table table({{"", Align::left}, {"", Align::left, Column::Overflow::wrap}});
     table.add({"allocations", figure(digits(m.allocations)) + " (" + byte_size(m.allocated_bytes) + ")"});
     table.add({"frees", figure(digits(m.frees)) + " (" + byte_size(m.freed_bytes) + " reclaimed)"});
     table.add({"live at end", figure(byte_size(m.live_bytes))});

@@ -24,6 +24,18 @@ std::string pad(const std::string& cell, std::size_t width, Align align) {
     return align == Align::left ? text + spaces : spaces + text;
 }
 
+// `cell` in lines of at most `width` columns, broken between words (a word wider than the column is cut).
+std::vector<std::string> wrapped_lines(const std::string& cell, std::size_t width) {
+    std::vector<std::string> lines(1);
+    for (const std::string& word : words(cell)) {
+        std::string& line = lines.back();
+        if (line.empty()) line = word;
+        else if (display_width(line) + 1 + display_width(word) <= width) line += ' ' + word;
+        else lines.push_back(word);
+    }
+    return lines;
+}
+
 } // namespace
 
 std::size_t display_width(std::string_view text) {
@@ -54,6 +66,16 @@ std::string cut_front(std::string_view text, std::size_t width) {
 }
 
 std::string fit(std::string_view line) { return cut(line, kReportWidth); }
+
+std::vector<std::string> words(std::string_view text) {
+    std::vector<std::string> out;
+    for (std::size_t start = 0; start < text.size();) {
+        const std::size_t end = std::min(text.find(' ', start), text.size());
+        if (end > start) out.emplace_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
 
 std::string wrap(const std::vector<std::string>& pieces) {
     std::string out, line;
@@ -100,14 +122,29 @@ std::string Table::render() const {
         if (widest == n) break;  // nothing left to narrow
         --widths[widest];
     }
+    // A row is as many lines as its most wrapped cell; the other cells stand on its first line.
     const auto render_row = [&](const auto& cell_of) {
-        std::string line(kIndent, ' ');
+        std::vector<std::vector<std::string>> cells(n);
+        std::size_t height = 1;
         for (std::size_t i = 0; i < n; ++i) {
-            if (i > 0) line += std::string(kGap, ' ');
-            line += pad(cell_of(i), widths[i], columns_[i].align);
+            const std::string& cell = cell_of(i);
+            if (columns_[i].overflow == Column::Overflow::wrap && display_width(cell) > widths[i])
+                cells[i] = wrapped_lines(cell, widths[i]);
+            else
+                cells[i] = {cell};
+            height = std::max(height, cells[i].size());
         }
-        line.erase(line.find_last_not_of(' ') + 1);
-        return line + "\n";
+        std::string out;
+        for (std::size_t k = 0; k < height; ++k) {
+            std::string line(kIndent, ' ');
+            for (std::size_t i = 0; i < n; ++i) {
+                if (i > 0) line += std::string(kGap, ' ');
+                line += pad(k < cells[i].size() ? cells[i][k] : std::string(), widths[i], columns_[i].align);
+            }
+            line.erase(line.find_last_not_of(' ') + 1);
+            out += line + "\n";
+        }
+        return out;
     };
     std::string out;
     if (has_header) out += render_row([&](std::size_t i) { return columns_[i].header; });

@@ -18,6 +18,9 @@ enum class Align { left, right };
 struct Column {
     std::string header;  // all headers empty: no header line
     Align align = Align::left;
+    // What a cell wider than its narrowed column does: cut (ranked rows: one line each) or wrap between words
+    // onto more lines (a key's value, whose end may say what matters: the summary's sample count).
+    enum class Overflow { cut, wrap } overflow = Overflow::cut;
 };
 
 std::size_t display_width(std::string_view text);
@@ -29,9 +32,12 @@ std::string fit(std::string_view line);  // cut to kReportWidth
 // `pieces` joined by spaces and wrapped to kReportWidth between pieces, never inside one; continuation
 // lines are indented by two; every line ends in '\n'.
 std::string wrap(const std::vector<std::string>& pieces);
+// `text` split at its spaces (runs of spaces count as one), for wrap().
+std::vector<std::string> words(std::string_view text);
 
 // Rows indented by kTableIndent, columns kColumnGap apart. When a row would exceed kReportWidth, the widest
-// left-aligned columns are narrowed and their cells cut. Tabs and line breaks in cells become spaces.
+// left-aligned columns are narrowed and their cells cut or wrapped (Column::overflow). Tabs and line breaks
+// in cells become spaces.
 class Table {
 public:
     explicit Table(std::vector<Column> columns);

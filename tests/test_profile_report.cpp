@@ -733,6 +733,27 @@ BOOST_AUTO_TEST_CASE(table_aligns_columns_and_fits_the_width) {
     BOOST_TEST(report::cut("abcdefgh", 6) == "abc...");
 }
 
+// A key's value wider than the report wraps between words under itself, keeping its end.
+BOOST_AUTO_TEST_CASE(a_wrapping_column_keeps_the_whole_cell) {
+    report::Table table({{"", report::Align::left}, {"", report::Align::left, report::Column::Overflow::wrap}});
+    std::string value;
+    for (int i = 0; i < 30; ++i) value += "word" + std::to_string(i) + " ";
+    value += "(the end)";
+    table.add({"key", value});
+    table.add({"short", "one line"});
+    const std::vector<std::string> lines = lines_of(table.render());
+    BOOST_TEST_REQUIRE(lines.size() == 4u);
+    std::string joined;
+    for (std::size_t i = 0; i < 3; ++i) {
+        BOOST_TEST(report::display_width(lines[i]) <= report::kReportWidth);
+        BOOST_TEST(lines[i].substr(0, 9) == (i == 0 ? "  key    " : "         "));
+        joined += (i ? " " : "") + lines[i].substr(9);
+    }
+    BOOST_TEST(joined == value);
+    BOOST_TEST(lines[3] == "  short  one line");
+    BOOST_TEST((report::words("  a  b c ") == std::vector<std::string>{"a", "b", "c"}));
+}
+
 BOOST_AUTO_TEST_CASE(full_report_has_every_section_with_its_figures) {
     const std::string text = format_text(full_profile());
     BOOST_TEST_MESSAGE(text);
@@ -913,8 +934,14 @@ BOOST_AUTO_TEST_CASE(summary_lines_of_natives_timing_and_timeline) {
     p.functions->time_accuracy = Accuracy::statistical;
     p.functions->entries.push_back({"clock", 4, 5'000, 5'000, true, {}, {}, {}});
     p.timeline->time_accuracy = Accuracy::statistical;
+    p.timing->method = "timer signal ~500 Hz, on the kernel tick's 2 ms grid, weighted by interval: running instruction + VM stack";
     const std::string text = format_text(p);
     const auto summary = section_of(text, "Summary");
+    // The method is wider than the report: it wraps, and the sample count at its end stays.
+    const auto timing_row = std::ranges::find(summary, row_starting(summary, "timing"));
+    BOOST_TEST_REQUIRE((timing_row != summary.end() && timing_row + 1 != summary.end()));
+    BOOST_TEST(*timing_row == "  timing           timer signal ~500 Hz, on the kernel tick's 2 ms grid, weighted by interval:");
+    BOOST_TEST(timing_row[1] == "                   running instruction + VM stack (12 samples)");
     BOOST_TEST(row_starting(summary, "sample rate").empty());
     BOOST_TEST(row_starting(summary, "truncated stacks").empty());
     BOOST_TEST(row_starting(summary, "overhead") == "  overhead         50.0 us");
@@ -950,6 +977,12 @@ BOOST_AUTO_TEST_CASE(partial_profile_says_so_under_the_title) {
     p.partial = true;
     p.error = "division by zero\n  at fib+4";
     BOOST_TEST(lines_of(format_text(p))[1] == "PARTIAL: the run stopped with an error: division by zero");
+    // A long error wraps, its place (at the end) kept.
+    p.error = "heap limit reached: 1,048,576 bytes live of a 1,048,576-byte limit while allocating an array of 65,536 elements at main+12";
+    const std::vector<std::string> lines = lines_of(format_text(p));
+    BOOST_TEST(lines[1].starts_with("PARTIAL: the run stopped with an error: heap limit reached"));
+    BOOST_TEST(lines[2].starts_with("  "));
+    BOOST_TEST(lines[2].ends_with("at main+12"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
