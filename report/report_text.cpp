@@ -97,7 +97,8 @@ void header(std::string& out, const Profile& p) {
     const std::string file = p.source_file.empty() ? "" : " of " + p.source_file;
     out += report::wrap(report::words("opscope profile" + file + " (policy " + (p.policy.empty() ? "unnamed" : p.policy) + ")"));
     if (p.partial) {
-        const std::string first_line = p.error.substr(0, p.error.find('\n'));
+        std::string first_line = p.error.substr(0, p.error.find('\n'));
+        if (first_line.starts_with("error: ")) first_line.erase(0, 7);  // a RuntimeError's what(): said once
         out += report::wrap(report::words("PARTIAL: the run stopped with an error" + (first_line.empty() ? "" : ": " + first_line)));
     }
     out += "\n";

@@ -977,6 +977,8 @@ BOOST_AUTO_TEST_CASE(partial_profile_says_so_under_the_title) {
     p.partial = true;
     p.error = "division by zero\n  at fib+4";
     BOOST_TEST(lines_of(format_text(p))[1] == "PARTIAL: the run stopped with an error: division by zero");
+    p.error = "error: division by zero";  // what() of a RuntimeError, which the CLI's profiles hold
+    BOOST_TEST(lines_of(format_text(p))[1] == "PARTIAL: the run stopped with an error: division by zero");
     // A long error wraps, its place (at the end) kept.
     p.error = "heap limit reached: 1,048,576 bytes live of a 1,048,576-byte limit while allocating an array of 65,536 elements at main+12";
     const std::vector<std::string> lines = lines_of(format_text(p));

@@ -469,6 +469,43 @@ BOOST_AUTO_TEST_CASE(infinite_recursion_hits_the_default_limit) {
     BOOST_TEST(e.backtrace().size() == 100000u);
 }
 
+// The printed backtrace of a deep recursion is a few lines; backtrace() keeps every frame.
+BOOST_AUTO_TEST_CASE(a_deep_backtrace_prints_in_a_bounded_number_of_lines) {
+    const RuntimeError e = test::runtime_error_of(kInfiniteRecursion);
+    BOOST_TEST(e.format() == "error: call depth limit exceeded: calling 'f' would make 100001 frames (limit 100000)\n"
+                             "  at f+0 (t.opasm:2)\n"
+                             "  ... the same frame 99998 more times\n"
+                             "  at main+0 (t.opasm:6)");
+    const RuntimeError two = test::runtime_error_of(kInfiniteRecursion, Limits{.max_call_depth = 3});
+    BOOST_TEST(two.format() == "error: call depth limit exceeded: calling 'f' would make 4 frames (limit 3)\n"
+                               "  at f+0 (t.opasm:2)\n  ... the same frame 1 more time\n  at main+0 (t.opasm:6)");
+
+    // f and g calling each other: no two neighbours alike, so the first 30 and the last 10 frames print.
+    const RuntimeError mutual = test::runtime_error_of(R"(.func f 0 0
+    call g
+    ret
+.end
+.func g 0 0
+    call f
+    ret
+.end
+.func main 0 0
+    call f
+    ret
+.end
+)", Limits{.max_call_depth = 1000});
+    BOOST_TEST(mutual.backtrace().size() == 1000u);
+    std::vector<std::string> lines;
+    std::istringstream text(mutual.format());
+    for (std::string line; std::getline(text, line);) lines.push_back(line);
+    BOOST_TEST_REQUIRE(lines.size() == 1u + RuntimeError::kMaxTraceLines + 1u);
+    BOOST_TEST(lines[1] == "  at f+0 (t.opasm:2)");  // main + 999 frames: f innermost
+    BOOST_TEST(lines[2] == "  at g+0 (t.opasm:6)");
+    const std::size_t head = RuntimeError::kMaxTraceLines - RuntimeError::kTraceTailLines;
+    BOOST_TEST(lines[1 + head] == "  ... " + std::to_string(1000 - RuntimeError::kMaxTraceLines) + " more frames not shown");
+    BOOST_TEST(lines.back() == "  at main+0 (t.opasm:10)");
+}
+
 BOOST_AUTO_TEST_CASE(the_limit_counts_frames_including_main) {
     const RuntimeError e = test::runtime_error_of(kInfiniteRecursion, Limits{.max_call_depth = 50});
     BOOST_TEST(e.message() == "call depth limit exceeded: calling 'f' would make 51 frames (limit 50)");

@@ -94,12 +94,40 @@ ProgramError::ProgramError(std::vector<Diagnostic> diagnostics, std::size_t left
 RuntimeError::RuntimeError(std::string message, std::vector<TraceFrame> backtrace)
     : std::runtime_error("error: " + message), message_(std::move(message)), backtrace_(std::move(backtrace)) {}
 
+namespace {
+bool same_place(const TraceFrame& a, const TraceFrame& b) {
+    return a.function == b.function && a.offset == b.offset && a.line == b.line && a.file == b.file;
+}
+} // namespace
+
 std::string RuntimeError::format() const {
     // Messages and names may come from the program (strings, function names in bytecode): escaped.
     std::string out = "error: " + printable_text(message_);
-    for (const auto& frame : backtrace_) {
+    // A deep recursion's backtrace is 100,000 frames: a run of frames at one place prints as one line and a
+    // count (Python's "[Previous line repeated N more times]"), and past kMaxTraceLines runs only the
+    // innermost and the outermost (main's end) are printed, with a line saying how many frames are not.
+    struct Run {
+        std::size_t first, count;
+    };
+    std::vector<Run> runs;
+    for (std::size_t i = 0; i < backtrace_.size(); ++i) {
+        if (!runs.empty() && same_place(backtrace_[runs.back().first], backtrace_[i])) ++runs.back().count;
+        else runs.push_back({i, 1});
+    }
+    const auto print = [&](const Run& run) {
+        const TraceFrame& frame = backtrace_[run.first];
         out += fmt::format("\n  at {}+{}", printable_text(frame.function), frame.offset);
         if (frame.line) out += fmt::format(" ({}:{})", frame.file.empty() ? "?" : printable_text(frame.file), frame.line);
+        if (run.count > 1) out += fmt::format("\n  ... the same frame {} more time{}", run.count - 1, run.count == 2 ? "" : "s");
+    };
+    const bool elide = runs.size() > kMaxTraceLines;
+    const std::size_t head = elide ? kMaxTraceLines - kTraceTailLines : runs.size();
+    for (std::size_t r = 0; r < head; ++r) print(runs[r]);
+    if (elide) {
+        const std::size_t tail = runs.size() - kTraceTailLines;
+        const std::size_t left_out = runs[tail].first - runs[head].first;
+        out += fmt::format("\n  ... {} more frame{} not shown", left_out, left_out == 1 ? "" : "s");
+        for (std::size_t r = tail; r < runs.size(); ++r) print(runs[r]);
     }
     return out;
 }

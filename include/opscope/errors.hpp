@@ -2,6 +2,7 @@
 // (+ source line) for bytecode and runtime faults.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -63,7 +64,11 @@ public:
     RuntimeError(std::string message, std::vector<TraceFrame> backtrace);
     const std::string& message() const { return message_; }
     const std::vector<TraceFrame>& backtrace() const { return backtrace_; }
-    std::string format() const;  // "error: message" then one "  at function+offset (file:line)" per frame
+    // "error: message" then "  at function+offset (file:line)" per frame, innermost first; consecutive frames
+    // at one place print once with a count, and of more than kMaxTraceLines such lines only the first and the
+    // last kTraceTailLines are printed (backtrace() keeps every frame).
+    std::string format() const;
+    static constexpr std::size_t kMaxTraceLines = 40, kTraceTailLines = 10;
 
 private:
     std::string message_;
