@@ -257,6 +257,27 @@ BOOST_AUTO_TEST_CASE(unwritable_output_exits_4) {
     BOOST_TEST(r.err.starts_with("opscope: error: cannot write"), r.err);
 }
 
+// profile finds that it cannot write its report before running the program, not after (a run may take minutes).
+BOOST_AUTO_TEST_CASE(profile_checks_its_output_before_the_run) {
+    const fs::path missing = scratch() / "no/such/dir/report.txt";
+    for (const std::string& output : {missing.string(), scratch().string()}) {
+        const Result r = cli("profile --policy counting -o " + quote(output) + " " + quote(example("hello.opasm")));
+        BOOST_TEST(r.exit_code == 4, output);
+        BOOST_TEST(r.out.empty(), output);  // the program did not run
+        BOOST_TEST(r.err == "opscope: error: cannot write '" + output + "': " +
+                                (output == missing.string() ? "No such file or directory" : "Is a directory") + "\n",
+                   r.err);
+    }
+    // The check leaves nothing behind: the report is the only file written.
+    const fs::path dir = scratch() / "profile_checks";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const Result r = cli("profile --policy counting -o " + quote((dir / "report.txt").string()) + " " + quote(example("hello.opasm")));
+    BOOST_TEST(r.exit_code == 0, r.err);
+    BOOST_TEST(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+    BOOST_TEST(read_file(dir / "report.txt").find("opscope profile") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(asm_and_disasm)

@@ -106,14 +106,42 @@ int write_pieces(int fd, const std::function<void(const opscope::ReportSink&)>& 
 // any failure (or an exception from `produce`) the temporary is removed, so no half-written report or bytecode
 // is left. A device or pipe (-o /dev/stdout, /dev/full) cannot be replaced: it is written in place, and a
 // failed write is still an error.
-void write_file_with(const std::string& path, const std::function<void(const opscope::ReportSink&)>& produce) {
-    std::string target = path;
+// The file -o names: a link's target (replaced, not the link), else the path itself.
+std::string write_target(const std::string& path) {
     struct stat info {};
     if (::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode)) {
-        // Replace the file the link points to, not the link.
         std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr), &std::free);
-        if (resolved) target = resolved.get();
+        if (resolved) return resolved.get();
     }
+    return path;
+}
+
+// mkstemp's template for the temporary that is renamed over `target`: in its directory, hidden.
+std::string temporary_template(const std::string& target) {
+    const std::size_t slash = target.rfind('/');
+    return (slash == std::string::npos ? std::string() : target.substr(0, slash + 1)) + ".opscope-" +
+           (slash == std::string::npos ? target : target.substr(slash + 1)) + ".XXXXXX";
+}
+
+// Fails as write_file_with would (a directory; a directory that is missing or cannot take the temporary), for
+// a command to call before a run that may take minutes rather than after it.
+void check_writable(const std::string& path) {
+    const std::string target = write_target(path);
+    struct stat info {};
+    if (::stat(target.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+        if (S_ISDIR(info.st_mode)) write_failed(path, EISDIR);
+        return;  // a device or a pipe, opened when written (opening a pipe now could wait for its reader)
+    }
+    std::string temporary = temporary_template(target);
+    const int fd = ::mkstemp(temporary.data());
+    if (fd < 0) write_failed(path, errno);
+    ::close(fd);
+    ::unlink(temporary.c_str());
+}
+
+void write_file_with(const std::string& path, const std::function<void(const opscope::ReportSink&)>& produce) {
+    const std::string target = write_target(path);
+    struct stat info {};
     const bool exists = ::stat(target.c_str(), &info) == 0;
     if (exists && !S_ISREG(info.st_mode)) {
         if (S_ISDIR(info.st_mode)) write_failed(path, EISDIR);
@@ -130,9 +158,7 @@ void write_file_with(const std::string& path, const std::function<void(const ops
         if (error != 0) write_failed(path, error);
         return;
     }
-    const std::size_t slash = target.rfind('/');
-    std::string temporary = (slash == std::string::npos ? std::string() : target.substr(0, slash + 1)) + ".opscope-" +
-                            (slash == std::string::npos ? target : target.substr(slash + 1)) + ".XXXXXX";
+    std::string temporary = temporary_template(target);
     const int fd = ::mkstemp(temporary.data());
     if (fd < 0) write_failed(path, errno);
     // mkstemp makes the file 0600: give it the mode the file had, or a new file's (0666 less the umask).
@@ -438,6 +464,7 @@ int profile(const std::string& file, const LimitOptions& limits, const ProfileOp
         if (options.policy == "timing") shape.call_stacks.emplace();
         (void)opscope::find_report_format(options.format)->write(shape, options.report);
     }
+    if (!options.output.empty()) check_writable(options.output);  // before the run, not after it
     // callgrind's calls= lines are inclusive costs: asking for the format asks for them.
     const bool inclusive = options.inclusive || (options.format == "callgrind" && options.policy != "timing");
     if (inclusive && options.policy == "timing")
