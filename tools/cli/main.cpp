@@ -667,7 +667,8 @@ int cli_main(int argc, char** argv) {
     profile_cmd->add_option_function<std::string>("--every", [&profile_options](const std::string& text) {
             profile_options.every = parse_duration(text);
         }, "Continuous profiling: a profile of each interval of this length (500ms, 0.2s, 10s, 2m), taken while the "
-           "program runs, one file each in --out-dir, named by sequence and start time (UTC); they merge into the whole run")
+           "program runs, one file each in --out-dir, named by sequence and start time (UTC), in JSON unless --format "
+           "says otherwise; the JSON files merge into the whole run")
         ->type_name("DURATION");
     profile_cmd->add_option("--out-dir", profile_options.out_dir, "With --every: the directory for the interval files "
                                                                  "(created if missing)")
@@ -711,7 +712,11 @@ int cli_main(int argc, char** argv) {
 
     try {
         if (*run_cmd) return run(file, limits, print_result);
-        if (*profile_cmd) return profile(file, limits, profile_options);
+        if (*profile_cmd) {
+            // Interval files are for merging and for backends: JSON unless asked otherwise (text does not merge).
+            if (profile_options.every.count() && profile_cmd->get_option("--format")->count() == 0) profile_options.format = "json";
+            return profile(file, limits, profile_options);
+        }
         if (*export_cmd) return export_profile(export_options);
         if (*merge_cmd) return merge_profiles(merge_options);
         if (*diff_cmd) return diff_profiles(diff_options);
