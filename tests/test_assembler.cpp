@@ -1,5 +1,6 @@
 // The assembler: literal forms, operands, labels, positions and every error class with its line:col.
 #include "support.hpp"
+#include <opscope/compiler.hpp>
 #include <opscope/errors.hpp>
 #include <opscope/program.hpp>
 
@@ -448,7 +449,28 @@ BOOST_AUTO_TEST_CASE(messages_escape_non_printable_bytes) {
     BOOST_TEST(e.diagnostics()[0].message == "unknown instruction '\x1b[2J'");  // the data stays as it was
     const Diagnostic d{"f", 1, 6, "m", "\x01\tab\x02z"};
     BOOST_TEST(d.format() == "f:1:6: error: m\n    \\x01\tab\\x02z\n    \x20\x20\x20\x20\t  \x20\x20\x20\x20^");
-    BOOST_TEST(printable_text("ok\t\n\x7f\x80\xc3\xa9") == "ok\t\\x0a\\x7f\\x80\\xc3\\xa9");
+    BOOST_TEST(printable_text("ok\t\n\x7f\x80\xc3\xa9") == "ok\t\\x0a\\x7f\\x80\xc3\xa9");
+}
+
+// Well-formed UTF-8 is shown as it is (a user's strings and names are not bytes to them); malformed UTF-8, C1
+// controls and the bidirectional controls that make a line read otherwise than it runs are escaped; the caret
+// counts a character's columns, two for a wide one.
+BOOST_AUTO_TEST_CASE(messages_show_utf8_text_and_escape_what_could_mislead) {
+    BOOST_TEST(printable_text("h\xc3\xa9llo \xe6\x97\xa5 \xf0\x9f\x98\x80") == "h\xc3\xa9llo \xe6\x97\xa5 \xf0\x9f\x98\x80");
+    BOOST_TEST(printable_text("\xc0\xaf") == "\\xc0\\xaf");                  // overlong '/'
+    BOOST_TEST(printable_text("\xed\xa0\x80") == "\\xed\\xa0\\x80");         // a surrogate
+    BOOST_TEST(printable_text("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
+    BOOST_TEST(printable_text("\xe6\x97") == "\\xe6\\x97");                  // cut short
+    BOOST_TEST(printable_text("\xc2\x85") == "\\xc2\\x85");                  // C1 control NEL
+    BOOST_TEST(printable_text("a\xe2\x80\xae" "b") == "a\\xe2\\x80\\xaeb");        // RIGHT-TO-LEFT OVERRIDE
+    BOOST_TEST(printable_text("\xe2\x81\xa6") == "\\xe2\\x81\\xa6");         // LEFT-TO-RIGHT ISOLATE
+
+    const Diagnostic d{"f", 1, 11, "m", "\"\xe6\x97\xa5\xc3\xa9\" + ;"};  // the caret under ';', byte column 11
+    BOOST_TEST(d.format() == "f:1:11: error: m\n    \"\xe6\x97\xa5\xc3\xa9\" + ;\n    " + std::string(8, ' ') + "^");
+    const ProgramError e = test::thrown_by<ProgramError>([] { compile_source("let \xc3\xbc = 1;\n", "u.ops"); });
+    BOOST_TEST(std::string(e.what()).starts_with("u.ops:1:5: error: unexpected character '\xc3\xbc'\n"
+                                                 "    let \xc3\xbc = 1;\n"
+                                                 "        ^"), e.what());
 }
 
 // Issue 16: a diagnostic kept its whole line, so a long line with many errors cost (errors x line) memory and a

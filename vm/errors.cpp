@@ -8,23 +8,65 @@
 namespace opscope {
 
 namespace {
-bool printable(char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return (byte >= 0x20 && byte < 0x7f) || c == '\t';
+
+// One character of text as printable_text shows it: `bytes` long in the input, shown as it is (`escaped`
+// false, `columns` wide on a terminal) or as its bytes' \xNN escapes.
+struct TextUnit {
+    std::size_t bytes = 1;
+    bool escaped = true;
+    std::size_t columns = 4;
+};
+
+// Code points a terminal shows two columns wide (East Asian wide and fullwidth forms, most emoji): the caret
+// under a line of them needs two spaces each.
+bool wide(char32_t c) {
+    return (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF && c != 0x303F) || (c >= 0xAC00 && c <= 0xD7A3) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
+           (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) || (c >= 0x1F900 && c <= 0x1F9FF) ||
+           (c >= 0x20000 && c <= 0x3FFFD);
 }
+
+// Shown escaped although valid: C1 controls, and the bidirectional controls that can make a line read
+// otherwise than it runs ("Trojan Source", CVE-2021-42574).
+bool hidden(char32_t c) {
+    return (c >= 0x80 && c <= 0x9F) || c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+           (c >= 0x2066 && c <= 0x2069);
+}
+
+TextUnit unit_at(std::string_view text, std::size_t at) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char lead = byte(at);
+    if ((lead >= 0x20 && lead < 0x7f) || lead == '\t') return {1, false, 1};
+    // A well-formed UTF-8 sequence (RFC 3629: shortest form, no surrogates, at most U+10FFFF).
+    std::size_t length = 0;
+    char32_t c = 0, least = 0;
+    if (lead >= 0xC2 && lead <= 0xDF) length = 2, c = lead & 0x1Fu, least = 0x80;
+    else if (lead >= 0xE0 && lead <= 0xEF) length = 3, c = lead & 0x0Fu, least = 0x800;
+    else if (lead >= 0xF0 && lead <= 0xF4) length = 4, c = lead & 0x07u, least = 0x10000;
+    if (length == 0 || at + length > text.size()) return {};
+    for (std::size_t i = 1; i < length; ++i) {
+        if ((byte(at + i) & 0xC0) != 0x80) return {};
+        c = (c << 6) | (byte(at + i) & 0x3Fu);
+    }
+    if (c < least || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF) || hidden(c)) return {};
+    return {length, false, wide(c) ? std::size_t{2} : std::size_t{1}};
+}
+
 } // namespace
 
 std::string printable_text(std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out;
     out.reserve(text.size());
-    for (const char c : text) {
-        if (printable(c)) {
-            out += c;
-        } else {
-            const auto byte = static_cast<unsigned char>(c);
+    for (std::size_t at = 0; at < text.size();) {
+        const TextUnit unit = unit_at(text, at);
+        if (unit.escaped) {
+            const auto byte = static_cast<unsigned char>(text[at]);
             out += {'\\', 'x', kHex[byte >> 4], kHex[byte & 15]};
+        } else {
+            out.append(text.substr(at, unit.bytes));
         }
+        at += unit.bytes;
     }
     return out;
 }
@@ -52,8 +94,11 @@ std::string Diagnostic::format() const {
         if (column >= source_line_column) {
             // Keep tabs so the caret lines up under the same characters; an escaped byte is as wide as its \xNN.
             std::string pad;
-            for (std::size_t k = 0; k + source_line_column < column && k < source_line.size(); ++k)
-                pad.append(printable(source_line[k]) ? 1 : 4, source_line[k] == '\t' ? '\t' : ' ');
+            for (std::size_t k = 0; k + source_line_column < column && k < source_line.size();) {
+                const TextUnit unit = unit_at(source_line, k);
+                pad.append(unit.columns, source_line[k] == '\t' ? '\t' : ' ');
+                k += unit.bytes;
+            }
             out += "\n    " + pad + "^";
         }
     }

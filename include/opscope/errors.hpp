@@ -30,9 +30,10 @@ struct Diagnostic {
     std::string format() const;
 };
 
-// `text` safe to print to a terminal: printable ASCII and tabs as they are, every other byte as \xNN
-// (control characters, escape sequences, bytes of binary garbage; UTF-8 too, as its bytes). Every message
-// that echoes input text is formatted through this.
+// `text` safe to print to a terminal: printable ASCII, tabs and well-formed UTF-8 as they are, every other
+// byte as \xNN (control characters, escape sequences, bytes of binary garbage, malformed UTF-8, and the C1 and
+// bidirectional controls, whose bytes are valid but would hide or reorder what a line shows). Every message that
+// echoes input text is formatted through this.
 std::string printable_text(std::string_view text);
 
 // How many diagnostics a ProgramError keeps (the first given); the rest are counted in one last line.

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace opscope::lang {
@@ -19,8 +20,9 @@ int hex_value(char c) {
     return c - 'A' + 10;
 }
 
-// A character as an error message shows it: printable ASCII as is, anything else as \xNN.
-std::string show_char(char c) { return printable_text(std::string_view(&c, 1)); }
+// A character as an error message shows it (printable_text): `text` is its bytes, a UTF-8 sequence's all.
+std::string show_char(std::string_view text) { return printable_text(text); }
+std::string show_char(char c) { return show_char(std::string_view(&c, 1)); }
 
 } // namespace
 
@@ -216,13 +218,16 @@ private:
             break;
         default: break;
         }
-        std::string message = fmt::format("unexpected character '{}'", show_char(c));
+        // One error for a whole UTF-8 sequence (its lead byte and continuation bytes, of which a sequence has
+        // three at most: the message shows no more of a longer run of garbage).
+        const std::size_t start = offset_;
+        advance();
+        while (!at_end() && (static_cast<unsigned char>(peek()) & 0xc0) == 0x80) advance();
+        const std::string_view character = source_.substr(start, std::min<std::size_t>(offset_ - start, 4));
+        std::string message = fmt::format("unexpected character '{}'", show_char(character));
         if (c == '&' || c == '|') message += fmt::format(" (did you mean '{}{}'?)", c, c);
         sink_.error(token.pos, std::move(message));
         token.kind = TokenKind::end_of_file;  // tells run() to drop it
-        advance();
-        // One error for a whole UTF-8 sequence: skip its continuation bytes.
-        while (!at_end() && (static_cast<unsigned char>(peek()) & 0xc0) == 0x80) advance();
     }
 
     std::string_view source_;
