@@ -1,6 +1,8 @@
 // Layout helpers of the text report: code-point widths, cutting, wrapping and aligned tables.
 #include "text_table.hpp"
 
+#include <opscope/errors.hpp>
+
 #include <algorithm>
 #include <numeric>
 
@@ -15,7 +17,7 @@ bool continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) =
 
 std::string clean(std::string cell) {
     std::replace_if(cell.begin(), cell.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
-    return cell;
+    return printable_text(cell);
 }
 
 std::string pad(const std::string& cell, std::size_t width, Align align) {
@@ -43,7 +45,9 @@ std::size_t display_width(std::string_view text) {
     return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), starts_a_character));
 }
 
-std::string cut(std::string_view text, std::size_t width) {
+std::string cut(std::string_view raw, std::size_t width) {
+    const std::string safe = printable_text(raw);  // a no-op on text that went through it before
+    const std::string_view text = safe;
     if (display_width(text) <= width) return std::string(text);
     const std::size_t keep = width >= 3 ? width - 3 : width;
     std::size_t end = 0;
@@ -53,7 +57,9 @@ std::string cut(std::string_view text, std::size_t width) {
     return std::string(text.substr(0, end)) + (width >= 3 ? "..." : "");
 }
 
-std::string cut_front(std::string_view text, std::size_t width) {
+std::string cut_front(std::string_view raw, std::size_t width) {
+    const std::string safe = printable_text(raw);
+    const std::string_view text = safe;
     const std::size_t points = display_width(text);
     if (points <= width) return std::string(text);
     const std::size_t keep = width >= 3 ? width - 3 : width;

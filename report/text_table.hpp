@@ -1,5 +1,7 @@
 // The text report's layout helpers: aligned tables and lines cut or wrapped to the report width. Widths
-// count UTF-8 code points, so source text with non-ASCII characters still lines up.
+// count UTF-8 code points, so source text with non-ASCII characters still lines up. Every cell and line goes
+// out through printable_text: a program's names and source lines (a profile's, which may come from any
+// bytecode or JSON) cannot send escape sequences to the terminal.
 #pragma once
 
 #include <cstddef>

@@ -921,6 +921,26 @@ BOOST_AUTO_TEST_CASE(long_call_stacks_lose_their_root_end_to_fit) {
     BOOST_TEST(report::cut_front("short", 6) == "short");
 }
 
+// A profile's names and source lines come from the program (any bytecode) or from a JSON file: the text
+// report escapes what a terminal would act on (escape sequences, other controls, bidirectional overrides).
+BOOST_AUTO_TEST_CASE(names_and_source_text_reach_the_terminal_escaped) {
+    Profile p = full_profile();
+    const std::string hostile = "f\x1b[2J\x07\xe2\x80\xae" "x";
+    p.source_file = hostile + ".ops";
+    p.instructions->entries[0].function = hostile;
+    p.lines->entries[0].source_text = "print(\"\x1b[31mred\")";
+    p.call_stacks->entries[0].frames = {"main", hostile};
+    p.lines->entries[1].source_text = "let s = \"h\xc3\xa9llo\";";  // well-formed UTF-8 stays as it is
+    p.partial = true;
+    p.error = "error: in native '" + hostile + "'";
+    const std::string text = format_text(p, ranked(50, 0.0, 0));
+    BOOST_TEST(std::ranges::none_of(text, [](char c) { return (c >= 0 && c < 0x20 && c != '\n') || c == 0x7f; }));
+    BOOST_TEST(text.find("\xe2\x80\xae") == std::string::npos);
+    BOOST_TEST(contains(text, "f\\x1b[2J\\x07\\xe2\\x80\\xaex"));
+    BOOST_TEST(contains(text, "print(\"\\x1b[31mred\")"));
+    BOOST_TEST(contains(text, "let s = \"h\xc3\xa9llo\";"));
+}
+
 BOOST_AUTO_TEST_CASE(summary_lines_of_natives_timing_and_timeline) {
     const auto counting = section_of(format_text(counting_profile()), "Summary");
     for (const char* row : {"timing", "sample rate", "overhead", "truncated stacks", "time in natives", "timeline"})
