@@ -28,6 +28,7 @@ using report::byte_size;
 using report::digits;
 using report::duration;
 using report::percent;
+using report::per_second;
 using report::share;
 using report::significant;
 
@@ -48,10 +49,13 @@ std::string count_cell(std::uint64_t n, std::optional<Accuracy> accuracy) {
     return fmt::format("<td class=\"num{}\" data-sort=\"{}\">{}{}</td>", statistical(accuracy) ? " stat" : "", n,
                        statistical(accuracy) ? "~" : "", digits(n));
 }
-std::string time_cell(std::optional<std::uint64_t> ns, std::optional<Accuracy> accuracy) {
+std::string time_cell(std::optional<double> ns, std::optional<Accuracy> accuracy) {
     if (!ns) return "<td class=\"num none\" data-sort=\"-1\">-</td>";
     return fmt::format("<td class=\"num{}\" data-sort=\"{}\">{}{}</td>", statistical(accuracy) ? " stat" : "", *ns,
                        statistical(accuracy) ? "~" : "", duration(*ns));
+}
+std::string time_cell(std::optional<std::uint64_t> ns, std::optional<Accuracy> accuracy) {
+    return time_cell(ns ? std::optional(static_cast<double>(*ns)) : std::nullopt, accuracy);
 }
 // A sampled time with its share of the wall time ± its 95% interval and the samples behind it (data-samples,
 // data-share-low, data-share-high); greyed (class "few") when too few samples mean anything. Without samples:
@@ -145,7 +149,8 @@ void header(std::string& out, const Profile& p) {
         row("Instructions", "summary-instructions", instructions);
         if (s.wall_time_ns) row("Wall time", "summary-wall-time", duration(*s.wall_time_ns) + " (measured)");
         if (const auto rate = s.instructions_per_second())
-            row("Instructions/s", "summary-rate", fmt::format("{:.3g}", *rate));
+            row("Instructions/s", "summary-rate", fmt::format("<span data-rate=\"{:.0f}\">{}{}</span>", *rate,
+                                                              statistical(s.accuracy) ? "~" : "", per_second(*rate)));
         if (s.max_call_depth) row("Max call depth", "summary-depth", digits(*s.max_call_depth) + " (exact)");
     }
     if (p.timing) {
@@ -327,8 +332,7 @@ void opcodes(std::string& out, const Profile& p) {
         const auto mean = e->mean_ns();
         const auto estimate = sampled_share(p, e->time_ns, e->samples);
         std::string mean_cell =
-            time_cell(g.time_accuracy && mean ? std::optional(static_cast<std::uint64_t>(*mean)) : std::nullopt,
-                      g.time_accuracy);
+            time_cell(g.time_accuracy ? mean : std::nullopt, g.time_accuracy);  // a fraction of a ns, as in text
         if (estimate && !estimate->meaningful) mean_cell.replace(0, std::string_view("<td class=\"num").size(), "<td class=\"num few");
         std::string percentiles;
         if (distributions)

@@ -108,6 +108,20 @@ BOOST_AUTO_TEST_CASE(flame_graph_frames_sum_the_stacks_and_tables_have_a_row_per
     BOOST_TEST(occurrences(page, "<tr data-caller=") == 2u);
 }
 
+// An opcode's mean time is a fraction of a nanosecond on a fast interpreter: shown as the text report shows
+// it (it was cut to whole nanoseconds: 0.56 ns printed ~0 ns, 1.72 ns ~1.00 ns).
+BOOST_AUTO_TEST_CASE(small_times_and_rates_read_as_in_the_text_report) {
+    Profile profile = sample_profile();
+    profile.opcodes->time_accuracy = Accuracy::statistical;
+    profile.opcodes->entries[0].time_ns = 157;  // add: 280 executions, a mean of 0.5607 ns
+    profile.opcodes->entries[1].time_ns = 1238;  // load: 720, 1.719 ns
+    const std::string page = format_html(profile);
+    BOOST_TEST(has(page, ">~0.56 ns</td>"));
+    BOOST_TEST(has(page, ">~1.72 ns</td>"));
+    // The summary's rate reads as the text report's does (it was printf's 5e+05).
+    BOOST_TEST(has(page, "id=\"summary-rate\"><span data-rate=\"500000\">500 k</span>"));
+}
+
 // Widths count samples; where the samples weigh unequally (a fast start) the page says the widths are not
 // the times. Equal weights: no such note.
 BOOST_AUTO_TEST_CASE(unequal_sample_weights_get_a_note_under_the_flame_graph) {
