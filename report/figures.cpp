@@ -67,8 +67,11 @@ std::string sampled_legend(const Profile& p) {
     return fmt::format("Sampled times: % is the share of the wall time, \u00b1 the wider side of its 95% interval "
                        "(Wilson score, {} samples, {:.0f} effective); a time or share from fewer than {} samples, "
                        "or whose interval is wider than the share itself, is too uncertain to mean anything and "
-                       "is not shown (-) in text, greyed in HTML.",
-                       digits(p.timing->samples), *n, kMeaningfulSamples);
+                       "is not shown (-) in text, greyed in HTML.{}",
+                       digits(p.timing->samples), *n, kMeaningfulSamples,
+                       *n < kFewSamples ? " For more samples: a longer run, or a higher rate (opscope profile "
+                                          "--sample-rate, or --fast-start: 5 kHz for the first 50 ms), at more overhead."
+                                        : "");
 }
 
 } // namespace opscope::report

@@ -23,8 +23,10 @@ double share(std::uint64_t part, std::uint64_t whole);  // percent; 0 when whole
 std::string percent(double value);                      // "12.5%"
 // A sampled share and the wider side of its 95% interval, in percentage points: "12.3% ±1.4".
 std::string share_with_interval(const SampledShare& s);
-// What the sampled figures' intervals and hidden (or greyed) figures mean: the text and HTML legends.
+// What the sampled figures' intervals and hidden (or greyed) figures mean: the text and HTML legends. Below
+// kFewSamples effective samples (about what --fast-start gives a 50 ms run) the legend says how to get more.
 std::string sampled_legend(const Profile& p);
+inline constexpr double kFewSamples = 200;
 
 // Pointers to `entries`, ordered by `rank` (descending); ties keep canonical order.
 template <class Entry, class Rank>

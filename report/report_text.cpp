@@ -176,13 +176,7 @@ void summary(std::string& out, const Profile& p, const std::vector<TimelineEvent
     if (p.timeline) table.add({"timeline", timeline_line(*p.timeline, timeline_events)});
     out += report::fit("Summary") + "\n" + table.render();
     if (any_sampled_shares(p)) {
-        std::vector<std::string> words;
-        const std::string legend = report::sampled_legend(p);
-        for (std::size_t at = 0; at < legend.size();) {
-            const std::size_t end = std::min(legend.find(' ', at), legend.size());
-            words.push_back(legend.substr(at, end - at));
-            at = end + 1;
-        }
+        std::vector<std::string> words = report::words(report::sampled_legend(p));
         words.front() = "  " + words.front();
         out += report::wrap(words);
     }

@@ -921,6 +921,32 @@ BOOST_AUTO_TEST_CASE(long_call_stacks_lose_their_root_end_to_fit) {
     BOOST_TEST(report::cut_front("short", 6) == "short");
 }
 
+// Under the summary, the legend of the sampled figures; with few samples it says how to get more.
+BOOST_AUTO_TEST_CASE(the_legend_says_how_to_get_more_samples_when_there_are_few) {
+    // The summary's text as one line: the legend's wrapped lines joined.
+    const auto summary_of = [](const Profile& profile) {
+        std::string text;
+        for (const std::string& line : section_of(format_text(profile), "Summary"))
+            text += line.substr(std::min(line.find_first_not_of(' '), line.size())) + " ";
+        return text;
+    };
+    Profile p = full_profile();
+    p.lines->entries[0].samples = 95;  // a group with sample counts: the legend is printed
+    p.timing->samples = 190;
+    p.timing->effective_samples = 150.0;  // a fast start's weights: the effective size decides
+    std::string summary = summary_of(p);
+    BOOST_TEST(contains(summary, "(Wilson score, 190 samples, 150 effective)"), summary);
+    BOOST_TEST(contains(summary, "For more samples: a longer run, or a higher rate (opscope profile --sample-rate, or "
+                                 "--fast-start: 5 kHz for the first 50 ms), at more overhead."),
+               summary);
+    p.timing->effective_samples = 200.0;
+    summary = summary_of(p);
+    BOOST_TEST(contains(summary, "(Wilson score, 190 samples, 200 effective)"), summary);
+    BOOST_TEST(!contains(summary, "For more samples"), summary);
+    p.timing->effective_samples.reset();  // equal weights: 190 samples, 190 effective
+    BOOST_TEST(contains(format_html(p), "For more samples"));
+}
+
 // A profile's names and source lines come from the program (any bytecode) or from a JSON file: the text
 // report escapes what a terminal would act on (escape sequences, other controls, bidirectional overrides).
 BOOST_AUTO_TEST_CASE(names_and_source_text_reach_the_terminal_escaped) {
