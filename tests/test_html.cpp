@@ -154,6 +154,13 @@ BOOST_AUTO_TEST_CASE(hostile_strings_are_escaped) {
     BOOST_TEST(has(page, "&lt;script&gt;alert(&#39;line&#39;)&lt;/script&gt; https&#58;//evil.example/"));
     BOOST_TEST(has(page, "&lt;/pre&gt;&lt;script&gt;alert(3)&lt;/script&gt;"));
     BOOST_TEST(!has(page, "https://"));
+
+    // Bidirectional controls would show a line reordered: they appear as their bytes; other UTF-8 as it is.
+    p.lines->entries[1].source_text = "  if (x) { \xe2\x80\xae} \xe2\x81\xa6" "done \xc3\xa9t\xc3\xa9";
+    const std::string bidi = format_html(p);
+    BOOST_TEST(!has(bidi, "\xe2\x80\xae"));
+    BOOST_TEST(!has(bidi, "\xe2\x81\xa6"));
+    BOOST_TEST(has(bidi, "  if (x) { \\xe2\\x80\\xae} \\xe2\\x81\\xa6" "done \xc3\xa9t\xc3\xa9"));
 }
 
 BOOST_AUTO_TEST_CASE(missing_groups_get_a_note_and_no_table) {
