@@ -467,10 +467,26 @@ BOOST_AUTO_TEST_CASE(messages_show_utf8_text_and_escape_what_could_mislead) {
 
     const Diagnostic d{"f", 1, 11, "m", "\"\xe6\x97\xa5\xc3\xa9\" + ;"};  // the caret under ';', byte column 11
     BOOST_TEST(d.format() == "f:1:11: error: m\n    \"\xe6\x97\xa5\xc3\xa9\" + ;\n    " + std::string(8, ' ') + "^");
+    BOOST_TEST(printable_text("a\xe2\x80\x8b" "b \xef\xbb\xbf \xc2\xad") == "a\\xe2\\x80\\x8bb \\xef\\xbb\\xbf \\xc2\\xad");  // shown as nothing
     const ProgramError e = test::thrown_by<ProgramError>([] { compile_source("let \xc3\xbc = 1;\n", "u.ops"); });
     BOOST_TEST(std::string(e.what()).starts_with("u.ops:1:5: error: unexpected character '\xc3\xbc'\n"
                                                  "    let \xc3\xbc = 1;\n"
                                                  "        ^"), e.what());
+}
+
+// A UTF-8 byte order mark (Notepad writes one) is an encoding's signature: both front ends skip it, and the
+// columns of line 1 are counted after it, as editors count them.
+BOOST_AUTO_TEST_CASE(a_leading_byte_order_mark_is_skipped) {
+    const std::string bom = "\xEF\xBB\xBF";
+    BOOST_TEST(assemble(bom + ".func main 0 0\n    push 1\n    ret\n.end\n", "b.opasm").functions.size() == 1u);
+    BOOST_TEST(compile_source(bom + "print(1);\n", "b.ops").functions.size() == 1u);
+    const ProgramError e = test::thrown_by<ProgramError>([&] { compile_source(bom + "print(1 +);\n", "b.ops"); });
+    BOOST_TEST(std::string(e.what()) == "b.ops:1:10: error: expected expression, found ')'\n    print(1 +);\n             ^");
+    // Only at the start: elsewhere it is a character the lexer does not know, shown escaped.
+    const ProgramError inside = test::thrown_by<ProgramError>([&] { compile_source("print(1);\n" + bom + "print(2);\n", "b.ops"); });
+    BOOST_TEST(std::string(inside.what()).starts_with("b.ops:2:1: error: unexpected character '\\xef\\xbb\\xbf'"), inside.what());
+    BOOST_TEST(without_byte_order_mark(bom) == "");
+    BOOST_TEST(without_byte_order_mark("\xEF\xBB") == "\xEF\xBB");
 }
 
 // Issue 16: a diagnostic kept its whole line, so a long line with many errors cost (errors x line) memory and a

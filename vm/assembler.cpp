@@ -627,6 +627,8 @@ void Assembler::line_directive(Tokens tokens) {
 
 } // namespace
 
-Program assemble(std::string_view text, const std::string& file) { return Assembler(text, file).run(); }
+Program assemble(std::string_view text, const std::string& file) {
+    return Assembler(without_byte_order_mark(text), file).run();
+}
 
 } // namespace opscope

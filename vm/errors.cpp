@@ -26,11 +26,12 @@ bool wide(char32_t c) {
            (c >= 0x20000 && c <= 0x3FFFD);
 }
 
-// Shown escaped although valid: C1 controls, and the bidirectional controls that can make a line read
-// otherwise than it runs ("Trojan Source", CVE-2021-42574).
+// Shown escaped although valid: C1 controls, the bidirectional controls that can make a line read otherwise
+// than it runs ("Trojan Source", CVE-2021-42574), and the characters that show as nothing (zero-width ones,
+// the byte order mark, the soft hyphen), which would make a message name an empty or a different name.
 bool hidden(char32_t c) {
-    return (c >= 0x80 && c <= 0x9F) || c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
-           (c >= 0x2066 && c <= 0x2069);
+    return (c >= 0x80 && c <= 0x9F) || c == 0xAD || c == 0x061C || (c >= 0x200B && c <= 0x200F) ||
+           (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x2069) || c == 0xFEFF;
 }
 
 TextUnit unit_at(std::string_view text, std::size_t at) {

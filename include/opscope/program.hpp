@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -105,8 +106,14 @@ std::vector<std::uint8_t> encode_bytecode(const Program& program);
 // Throws ProgramError naming `file` and the byte offset of the problem.
 Program decode_bytecode(const std::vector<std::uint8_t>& bytes, const std::string& file);
 
-// Text assembly (.opasm). Throws ProgramError with every error found (file:line:col).
+// Text assembly (.opasm). Throws ProgramError with every error found (file:line:col). A leading UTF-8 byte
+// order mark (which some editors write) is skipped, as compile_source skips it.
 Program assemble(std::string_view text, const std::string& file);
+
+// `text` without a leading UTF-8 byte order mark (U+FEFF): an encoding's signature, not part of the text.
+inline std::string_view without_byte_order_mark(std::string_view text) {
+    return text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
+}
 // Assembly text that reassembles to an identical Program (labels are generated, `.source`/`.line` kept).
 std::string disassemble(const Program& program);
 

@@ -289,7 +289,7 @@ void attach_source_lines(opscope::Profile& profile, const std::string& source_fi
         return;  // unreadable: the report goes without text rather than fail after the run
     }
     std::vector<std::string> lines;
-    std::istringstream stream(text);
+    std::istringstream stream(std::string(opscope::without_byte_order_mark(text)));  // line 1 as the front ends read it
     for (std::string line; std::getline(stream, line);) {
         if (line.ends_with('\r')) line.pop_back();  // CRLF: the line as the assembler and lexer read it
         lines.push_back(std::move(line));

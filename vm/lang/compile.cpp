@@ -7,8 +7,9 @@
 
 namespace opscope {
 
-Program compile_source(std::string_view source, const std::string& file,
+Program compile_source(std::string_view text, const std::string& file,
                        const std::vector<NativeDeclaration>& natives) {
+    const std::string_view source = without_byte_order_mark(text);
     lang::DiagnosticSink sink(source, file);
     const lang::Module module = lang::parse(source, sink);
     Program program = lang::generate(module, file, natives, sink);
