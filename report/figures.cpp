@@ -44,6 +44,8 @@ std::string byte_size(std::uint64_t bytes) {
     return significant(b / (1024.0 * 1024 * 1024)) + " GiB";
 }
 
+std::string samples_text(std::uint64_t n) { return digits(n) + (n == 1 ? " sample" : " samples"); }
+
 std::string per_second(double rate) {
     if (rate < 1e3) return significant(rate);
     if (rate < 1e6) return significant(rate / 1e3) + " k";
@@ -65,10 +67,10 @@ std::string sampled_legend(const Profile& p) {
     const auto n = effective_samples(p);
     if (!n) return "";
     return fmt::format("Sampled times: % is the share of the wall time, \u00b1 the wider side of its 95% interval "
-                       "(Wilson score, {} samples, {:.0f} effective); a time or share from fewer than {} samples, "
+                       "(Wilson score, {}, {:.0f} effective); a time or share from fewer than {} samples, "
                        "or whose interval is wider than the share itself, is too uncertain to mean anything and "
                        "is not shown (-) in text, greyed in HTML.{}",
-                       digits(p.timing->samples), *n, kMeaningfulSamples,
+                       samples_text(p.timing->samples), *n, kMeaningfulSamples,
                        *n < kFewSamples ? " For more samples: a longer run, or a higher rate (opscope profile "
                                           "--sample-rate, or --fast-start: 5 kHz for the first 50 ms), at more overhead."
                                         : "");

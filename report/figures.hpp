@@ -19,6 +19,7 @@ std::string duration(double ns);        // "0 ns", "812 ns", "1.25 us", "3.40 ms
 std::string duration(std::uint64_t ns);
 std::string byte_size(std::uint64_t bytes);  // "512 B", "1.50 KiB", "3.00 MiB", "1.20 GiB"
 std::string per_second(double rate);         // "950", "1.20 k", "3.40 M", "2.00 G"
+std::string samples_text(std::uint64_t n);   // "1 sample", "1,234 samples"
 double share(std::uint64_t part, std::uint64_t whole);  // percent; 0 when whole is 0
 std::string percent(double value);                      // "12.5%"
 // A sampled share and the wider side of its 95% interval, in percentage points: "12.3% ±1.4".

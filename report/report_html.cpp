@@ -65,10 +65,10 @@ std::string sampled_time_cell(const Profile& p, std::optional<std::uint64_t> ns,
     const auto s = sampled_share(p, ns, samples);
     if (!s) return time_cell(ns, accuracy);
     return fmt::format("<td class=\"num stat{}\" data-sort=\"{}\" data-samples=\"{}\" data-share-low=\"{:.6f}\" "
-                       "data-share-high=\"{:.6f}\"{}>~{}<span class=\"interval\">{} &#183; {} {}</span></td>",
+                       "data-share-high=\"{:.6f}\"{}>~{}<span class=\"interval\">{} &#183; {}</span></td>",
                        s->meaningful ? "" : " few", *ns, s->samples, s->low, s->high,
                        s->meaningful ? "" : " title=\"too few samples to mean anything\"", duration(*ns),
-                       escaped(report::share_with_interval(*s)), digits(s->samples), s->samples == 1 ? "sample" : "samples");
+                       escaped(report::share_with_interval(*s)), report::samples_text(s->samples));
 }
 std::string percent_cell(double value) {
     return fmt::format("<td class=\"num\" data-sort=\"{:.6f}\">{}</td>", value, percent(value));
@@ -155,7 +155,7 @@ void header(std::string& out, const Profile& p) {
     }
     if (p.timing) {
         const TimingInfo& t = *p.timing;
-        std::string samples = fmt::format("<span data-count=\"{}\">{}</span> samples", t.samples, digits(t.samples));
+        std::string samples = fmt::format("<span data-count=\"{}\">{}</span> sample{}", t.samples, digits(t.samples), t.samples == 1 ? "" : "s");
         if (t.sample_rate_hz) samples += fmt::format(" at {} Hz", digits(*t.sample_rate_hz));
         row("Samples", "summary-samples", samples + " (" + escaped(t.method) + ")");
         if (t.overhead_ns) {
@@ -165,7 +165,7 @@ void header(std::string& out, const Profile& p) {
             row("Profiler overhead", "summary-overhead", overhead);
         }
         if (t.truncated_stacks)
-            row("Truncated stacks", "summary-truncated", digits(t.truncated_stacks) + " samples deeper than the walk limit");
+            row("Truncated stacks", "summary-truncated", report::samples_text(t.truncated_stacks) + " deeper than the walk limit");
     }
     out += "</dl>\n<p id=\"accuracy\" class=\"note\">Plain figures are <b>exact</b>: counted, every event. Figures "
            "marked <span class=\"stat\">~</span> are <b>statistical</b>: estimated from timer samples";

@@ -24,6 +24,7 @@ using report::Column;
 
 using report::byte_size;
 using report::digits;
+using report::samples_text;
 using report::duration;
 using report::per_second;
 using report::percent;
@@ -40,7 +41,7 @@ std::string line_number(std::uint32_t line) { return line == 0 ? "-" : std::to_s
 // How the statistical figures of a section were obtained ("" when all are exact).
 std::string statistical_note(const Profile& p, std::optional<Accuracy> counts, std::optional<Accuracy> times) {
     if (times == Accuracy::statistical && p.timing)
-        return fmt::format("~ sampled, {} samples{}", digits(p.timing->samples),
+        return fmt::format("~ sampled, {}{}", samples_text(p.timing->samples),
                            counts == Accuracy::statistical ? "; counts estimated" : "");
     if (counts == Accuracy::statistical || times == Accuracy::statistical) return "~ statistical estimate";
     return "";
@@ -147,12 +148,12 @@ void summary(std::string& out, const Profile& p, const std::vector<TimelineEvent
     table.add({"policy", p.policy.empty() ? "unnamed" : p.policy});
     if (p.timing) {
         const TimingInfo& t = *p.timing;
-        table.add({"timing", t.method + " (" + digits(t.samples) + " samples)"});
+        table.add({"timing", t.method + " (" + samples_text(t.samples) + ")"});
         if (t.sample_rate_hz) table.add({"sample rate", digits(*t.sample_rate_hz) + " Hz"});
         if (t.overhead_ns) table.add({"overhead", duration(*t.overhead_ns) + of_wall_time(p, *t.overhead_ns)});
         if (t.truncated_stacks > 0)
             table.add({"truncated stacks",
-                       digits(t.truncated_stacks) + (t.truncated_stacks == 1 ? " sample" : " samples") +
+                       samples_text(t.truncated_stacks) +
                            " deeper than the stack walk limit"});
     }
     if (p.functions && p.functions->time_accuracy) {
@@ -168,7 +169,7 @@ void summary(std::string& out, const Profile& p, const std::vector<TimelineEvent
         const bool sampled = has_samples(p.functions, [](const FunctionStats& e) { return e.total_samples; });
         const auto estimate = sampled_share(p, in_natives, native_samples.value_or(0));
         if (sampled && estimate && !estimate->meaningful)
-            table.add({"time in natives", "- (" + digits(estimate->samples) + " samples)"});
+            table.add({"time in natives", "- (" + samples_text(estimate->samples) + ")"});
         else
             table.add({"time in natives",
                        mark(p.functions->time_accuracy, duration(in_natives)) + of_wall_time(p, in_natives)});
@@ -484,7 +485,7 @@ void call_stacks(std::string& out, const Profile& p, const ReportOptions& option
         table.add(std::move(rows[i]));
     }
     std::string note;
-    if (g.accuracy == Accuracy::statistical) note = "~ sampled, " + digits(total) + " samples";
+    if (g.accuracy == Accuracy::statistical) note = "~ sampled, " + samples_text(total);
     if (p.timing && p.timing->truncated_stacks > 0)
         note += (note.empty() ? "" : "; ") + digits(p.timing->truncated_stacks) + " truncated";
     section(out, title("Call stacks", fmt::format("top {} of {} by samples", shown, order.size()), note), table);

@@ -945,6 +945,10 @@ BOOST_AUTO_TEST_CASE(the_legend_says_how_to_get_more_samples_when_there_are_few)
     BOOST_TEST(!contains(summary, "For more samples"), summary);
     p.timing->effective_samples.reset();  // equal weights: 190 samples, 190 effective
     BOOST_TEST(contains(format_html(p), "For more samples"));
+    p.timing->samples = 1;
+    summary = summary_of(p);
+    BOOST_TEST(contains(summary, "(Wilson score, 1 sample, 1 effective)"), summary);
+    BOOST_TEST(contains(summary, "rdtsc, 1 in 64 instructions with jitter (1 sample)"), summary);
 }
 
 // A profile's names and source lines come from the program (any bytecode) or from a JSON file: the text
