@@ -72,7 +72,7 @@ tr.gap td { color: #aaa; text-align: center; }
 td.heat { position: relative; width: 90px; min-width: 90px; }
 td.heat .bar { position: absolute; left: 0; top: 2px; bottom: 2px; background: #f08040; opacity: 0.6; }
 td.heat .share { position: relative; font-size: 11px; }
-.branch { color: #2a5fa8; } .loop { color: #6a3fa0; }
+.branch { color: #2a5fa8; white-space: nowrap; } .loop { color: #6a3fa0; white-space: nowrap; }
 #flamegraph-svg { font: 12px monospace; background: #fbfbf6; border: 1px solid #eee; }
 #flamegraph-svg g.frame { cursor: pointer; } #flamegraph-svg text { pointer-events: none; fill: #000; }
 #flamegraph-svg g.frame:hover rect { stroke: #000; stroke-width: 0.5; }
