@@ -5,48 +5,34 @@
 // heading). Elements of class js-only are hidden until the script runs. Neither may contain a URL: the page's CSP allows no fetch at all.
 #include "html_support.hpp"
 
+#include <opscope/errors.hpp>
+
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace opscope::html {
 
-namespace {
-// The UTF-8 length of a bidirectional control at `at` (U+061C, U+200E-F, U+202A-E, U+2066-9), else 0: a
-// program's name or source line holding one would show reordered ("Trojan Source", CVE-2021-42574).
-std::size_t bidi_control_at(std::string_view text, std::size_t at) {
-    const auto byte = [&](std::size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u; };
-    if (byte(at) == 0xD8 && byte(at + 1) == 0x9C) return 2;
-    if (byte(at) != 0xE2) return 0;
-    const unsigned second = byte(at + 1), third = byte(at + 2);
-    if (second == 0x80 && (third == 0x8E || third == 0x8F || (third >= 0xAA && third <= 0xAE))) return 3;
-    if (second == 0x81 && third >= 0xA6 && third <= 0xA9) return 3;
-    return 0;
-}
-} // namespace
-
 std::string escaped(std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
     std::string out;
     out.reserve(text.size());
-    for (std::size_t at = 0; at < text.size(); ++at) {
-        if (const std::size_t length = bidi_control_at(text, at)) {  // shown as its bytes, as the text report does
-            for (std::size_t i = 0; i < length; ++i) {
-                const auto byte = static_cast<unsigned char>(text[at + i]);
-                out += {'\\', 'x', kHex[byte >> 4], kHex[byte & 15]};
+    // Line by line through printable_text (controls, malformed UTF-8, bidirectional and invisible characters
+    // as \xNN, as the text report shows them), then the characters HTML gives a meaning.
+    for (std::size_t start = 0; start <= text.size();) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        for (const char c : printable_text(text.substr(start, end - start))) {
+            switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            case ':': out += "&#58;"; break;
+            default: out += c;
             }
-            at += length - 1;
-            continue;
         }
-        const char c = text[at];
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        case ':': out += "&#58;"; break;
-        case '\0': out += "\xEF\xBF\xBD"; break;  // U+FFFD: HTML parsers refuse NUL
-        default: out += c;
-        }
+        if (end < text.size()) out += '\n';
+        start = end + 1;
     }
     return out;
 }

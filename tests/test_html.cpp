@@ -161,6 +161,12 @@ BOOST_AUTO_TEST_CASE(hostile_strings_are_escaped) {
     BOOST_TEST(!has(bidi, "\xe2\x80\xae"));
     BOOST_TEST(!has(bidi, "\xe2\x81\xa6"));
     BOOST_TEST(has(bidi, "  if (x) { \\xe2\\x80\\xae} \\xe2\\x81\\xa6" "done \xc3\xa9t\xc3\xa9"));
+    // Controls (an escape sequence, NUL) and malformed UTF-8 too, as the text report shows them.
+    p.functions->entries[1].name = std::string("f\x1b[2J\0\xff", 7);
+    const std::string controls = format_html(p);
+    BOOST_TEST(!has(controls, "\x1b"));
+    BOOST_TEST(!has(controls, std::string(1, '\0')));
+    BOOST_TEST(has(controls, "f\\x1b[2J\\x00\\xff"));
 }
 
 BOOST_AUTO_TEST_CASE(missing_groups_get_a_note_and_no_table) {
