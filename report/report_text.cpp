@@ -176,8 +176,8 @@ void summary(std::string& out, const Profile& p, const std::vector<TimelineEvent
     }
     if (p.timeline) table.add({"timeline", timeline_line(*p.timeline, timeline_events)});
     out += report::fit("Summary") + "\n" + table.render();
-    if (any_sampled_shares(p)) {
-        std::vector<std::string> words = report::words(report::sampled_legend(p));
+    // (No legend without the timing it describes: a profile built by hand may have sample counts alone.)
+    if (std::vector<std::string> words = report::words(report::sampled_legend(p)); any_sampled_shares(p) && !words.empty()) {
         words.front() = "  " + words.front();
         out += report::wrap(words);
     }

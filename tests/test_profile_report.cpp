@@ -945,6 +945,10 @@ BOOST_AUTO_TEST_CASE(the_legend_says_how_to_get_more_samples_when_there_are_few)
     BOOST_TEST(!contains(summary, "For more samples"), summary);
     p.timing->effective_samples.reset();  // equal weights: 190 samples, 190 effective
     BOOST_TEST(contains(format_html(p), "For more samples"));
+    // Sample counts without the timing they came from (a profile built by hand): no legend, no crash.
+    Profile untimed = p;
+    untimed.timing.reset();
+    BOOST_TEST(!contains(summary_of(untimed), "Sampled times"));
     p.timing->samples = 1;
     summary = summary_of(p);
     BOOST_TEST(contains(summary, "(Wilson score, 1 sample, 1 effective)"), summary);

@@ -9,8 +9,9 @@
 namespace opscope {
 
 // Compiles `.ops` source (a leading UTF-8 byte order mark is skipped). Throws ProgramError listing every
-// error found ("file:line:col: error: ...", each with its source line for a caret display). `natives` are extra host function names and arities
-// callable from the source besides the built-ins (print, array, len, clock, sqrt).
+// error found ("file:line:col: error: ...", each with its source line for a caret display). `natives` are
+// extra host function names and arities callable from the source besides the built-ins (print, array, len,
+// clock, sqrt).
 struct NativeDeclaration {
     std::string name;
     int arity;

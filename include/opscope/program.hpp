@@ -114,6 +114,7 @@ Program assemble(std::string_view text, const std::string& file);
 inline std::string_view without_byte_order_mark(std::string_view text) {
     return text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;
 }
+
 // Assembly text that reassembles to an identical Program (labels are generated, `.source`/`.line` kept).
 std::string disassemble(const Program& program);
 
