@@ -636,6 +636,9 @@ struct CountingProfiler::Groups {
         const auto add = [&](Op first, Op second, std::uint64_t n) { pairs[{first, second}] += static_cast<std::int64_t>(n); };
         for_each_instruction(machine, [&](const LinkedFunction& f, std::size_t k, std::size_t id, Op op) {
             const std::uint64_t n = executed[id];
+            // Never executed: no pairs. It may be unreachable code that the verifier does not walk, such as a
+            // last instruction that would fall off the end (found by fuzz_run: its k + 1 read past the code).
+            if (n == 0) return;
             switch (info(op).flow) {
             case Flow::branch:
                 add(op, user_op(f, jump_target(f, k)), taken[id]);

@@ -438,6 +438,25 @@ BOOST_AUTO_TEST_CASE(halt_inside_nested_calls_pops_every_frame) {
                 "halt at depth 3");
 }
 
+// The verifier walks only reachable code, so a function may end in an unreachable instruction that would fall
+// off its end. The pairs were read for every instruction, executed or not: fuzz_run found the read past the
+// code (ASan; tests/fuzz/findings/fuzz_run/unreachable_last_instruction_falls_through.opasm).
+BOOST_AUTO_TEST_CASE(an_unreachable_last_instruction_adds_no_pair) {
+    Pair pair;
+    pair.load(assemble(R"(.func main 0 0
+    push 1
+    ret
+    push 2
+.end
+)",
+                       "t.opasm"),
+              {});
+    BOOST_TEST(pair.run() == "=> 1");
+    check_exact(pair,
+                {{"opcodes", {{"push", "1"}, {"ret", "1"}}}, {"opcode_pairs", {{"push ret", "1"}}}},
+                "an unreachable push at the end");
+}
+
 BOOST_AUTO_TEST_CASE(a_fault_counts_the_faulting_instruction_and_nothing_after_it) {
     Pair pair;
     pair.load(assemble(test::kThreeDeep, "t.opasm"),
