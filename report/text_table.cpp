@@ -20,8 +20,19 @@ std::string clean(std::string cell) {
     return printable_text(cell);
 }
 
+// cut() of text that is already printable_text's (a Table's cells are, from add()).
+std::string cut_printable(std::string_view text, std::size_t width) {
+    if (display_width(text) <= width) return std::string(text);
+    const std::size_t keep = width >= 3 ? width - 3 : width;
+    std::size_t end = 0;
+    for (std::size_t points = 0; end < text.size(); ++end) {
+        if (!continuation_byte(text[end]) && points++ == keep) break;
+    }
+    return std::string(text.substr(0, end)) + (width >= 3 ? "..." : "");
+}
+
 std::string pad(const std::string& cell, std::size_t width, Align align) {
-    const std::string text = cut(cell, width);
+    const std::string text = cut_printable(cell, width);
     const std::string spaces(width - display_width(text), ' ');
     return align == Align::left ? text + spaces : spaces + text;
 }
@@ -45,17 +56,7 @@ std::size_t display_width(std::string_view text) {
     return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), starts_a_character));
 }
 
-std::string cut(std::string_view raw, std::size_t width) {
-    const std::string safe = printable_text(raw);  // a no-op on text that went through it before
-    const std::string_view text = safe;
-    if (display_width(text) <= width) return std::string(text);
-    const std::size_t keep = width >= 3 ? width - 3 : width;
-    std::size_t end = 0;
-    for (std::size_t points = 0; end < text.size(); ++end) {
-        if (!continuation_byte(text[end]) && points++ == keep) break;
-    }
-    return std::string(text.substr(0, end)) + (width >= 3 ? "..." : "");
-}
+std::string cut(std::string_view raw, std::size_t width) { return cut_printable(printable_text(raw), width); }
 
 std::string cut_front(std::string_view raw, std::size_t width) {
     const std::string safe = printable_text(raw);

@@ -20,9 +20,8 @@ int hex_value(char c) {
     return c - 'A' + 10;
 }
 
-// A character as an error message shows it (printable_text): `text` is its bytes, a UTF-8 sequence's all.
-std::string show_char(std::string_view text) { return printable_text(text); }
-std::string show_char(char c) { return show_char(std::string_view(&c, 1)); }
+// A character as an error message shows it: printable_text of its byte.
+std::string show_char(char c) { return printable_text(std::string_view(&c, 1)); }
 
 } // namespace
 
@@ -224,7 +223,7 @@ private:
         advance();
         while (!at_end() && (static_cast<unsigned char>(peek()) & 0xc0) == 0x80) advance();
         const std::string_view character = source_.substr(start, std::min<std::size_t>(offset_ - start, 4));
-        std::string message = fmt::format("unexpected character '{}'", show_char(character));
+        std::string message = fmt::format("unexpected character '{}'", printable_text(character));
         if (c == '&' || c == '|') message += fmt::format(" (did you mean '{}{}'?)", c, c);
         sink_.error(token.pos, std::move(message));
         token.kind = TokenKind::end_of_file;  // tells run() to drop it
